@@ -1,0 +1,73 @@
+/**
+ * rs-cert-watchdog command line. Exit codes: 0 nothing needs attention, 1 something does,
+ * 2 usage or configuration error. `--json` prints exactly one JSON document on stdout.
+ */
+import { Command, CommanderError } from 'commander';
+import { checkFleet } from '../domain/check';
+import { loadConfig } from '../domain/config';
+import { ConfigCredentialsProvider } from '../domain/credentials';
+import { ConfigError, WatchdogError } from '../domain/errors';
+import { type FleetReport, needsAttention } from '../domain/report';
+import { renderReport } from './table';
+
+export const EXIT_OK = 0;
+export const EXIT_ATTENTION = 1;
+export const EXIT_USAGE = 2;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+};
+
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  let exitCode = EXIT_OK;
+  const emit = (report: FleetReport, json: boolean) => {
+    io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+    exitCode = needsAttention(report) ? EXIT_ATTENTION : EXIT_OK;
+  };
+
+  const program = new Command()
+    .name('rs-cert-watchdog')
+    .description('Certificate-expiry watchdog and ACME auto-renewer for Redis Enterprise Software clusters')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError();
+
+  program
+    .command('check')
+    .description("report every cluster's certificates and when they renew; never writes to a cluster")
+    .requiredOption('-c, --config <file>', 'configuration file (JSON)')
+    .option('--json', 'print one JSON document instead of tables')
+    .action(async (options: { config: string; json?: boolean }) => {
+      const config = loadConfig(options.config);
+      const report = await checkFleet(config, { credentials: new ConfigCredentialsProvider(io.env) });
+      emit(report, options.json === true);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit through here with code 0.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr(`rs-cert-watchdog: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof WatchdogError) {
+      io.stderr(`rs-cert-watchdog: ${error.name}: ${error.message}\n`);
+      return EXIT_ATTENTION;
+    }
+    io.stderr(`rs-cert-watchdog: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT_ATTENTION;
+  }
+}

@@ -1,0 +1,70 @@
+/** `check`: read every cluster's certificates side by side and decide, never writing to a cluster. */
+import type { ClusterConfig, WatchdogConfig } from './config';
+import { mapWithConcurrency } from './concurrency';
+import { connectionFor, type CredentialsProvider } from './credentials';
+import { toErrorInfo } from './errors';
+import { type ClusterReport, type FleetReport, inspectCertificate } from './report';
+import { type ClusterCertificateSet, RsClient } from './rs/client';
+
+export interface CheckDependencies {
+  credentials: CredentialsProvider;
+  now?: () => Date;
+  /** PEM trusted in addition to public roots and the cluster CA (the ACME CA's roots). */
+  acmeTrustPem?: string;
+}
+
+/** Reads one cluster. Never throws: a cluster that cannot be read is a report with `error`. */
+export async function checkCluster(
+  config: Pick<WatchdogConfig, 'renewBeforeDays' | 'acme'>,
+  cluster: ClusterConfig,
+  deps: CheckDependencies,
+): Promise<ClusterReport> {
+  let client: RsClient | undefined;
+  try {
+    const access = await deps.credentials.resolve(cluster);
+    client = new RsClient(connectionFor(cluster, access, config, deps.acmeTrustPem));
+    const set = await client.getCertificates();
+    return reportFor(config, cluster, set, (deps.now ?? (() => new Date()))());
+  } catch (error) {
+    return { name: cluster.name, error: toErrorInfo(error), certificates: [] };
+  } finally {
+    client?.close();
+  }
+}
+
+export function reportFor(
+  config: Pick<WatchdogConfig, 'renewBeforeDays'>,
+  cluster: ClusterConfig,
+  set: ClusterCertificateSet,
+  now: Date,
+): ClusterReport {
+  const names = set.names();
+  const certificates = names.map((name) =>
+    inspectCertificate(name, set, {
+      now,
+      renewBeforeDays: config.renewBeforeDays,
+      managed: Object.hasOwn(cluster.certificates, name),
+    }),
+  );
+  // A configured certificate the cluster does not have is a configuration mistake worth showing.
+  for (const name of Object.keys(cluster.certificates)) {
+    if (!names.includes(name)) {
+      certificates.push({
+        ...inspectCertificate(name, set, { now, renewBeforeDays: config.renewBeforeDays, managed: true }),
+        error: {
+          name: 'UnknownCertificateError',
+          message: `certificate "${name}" is configured but the cluster has no ${name}_cert`,
+          hint: 'check the certificate name against GET /v1/cluster/certificates',
+        },
+      });
+    }
+  }
+  return { name: cluster.name, error: null, certificates };
+}
+
+export async function checkFleet(config: WatchdogConfig, deps: CheckDependencies): Promise<FleetReport> {
+  const clusters = await mapWithConcurrency(config.clusters, config.concurrency, (cluster) =>
+    checkCluster(config, cluster, deps),
+  );
+  return { generatedAt: (deps.now ?? (() => new Date()))().toISOString(), clusters };
+}

@@ -1,0 +1,123 @@
+/**
+ * The report `check` and `renew` print, and the Lambda check function returns. Its JSON form is an
+ * interface operators script against: fields are added, never renamed or removed.
+ */
+import {
+  type CertificateDetails,
+  describeLeaf,
+  keyMatchesLeaf,
+  parseCertificateChain,
+  parsePrivateKey,
+} from './certificate';
+import { CertificateParseError, type ErrorInfo, toErrorInfo } from './errors';
+import { type CertificateStatus, decideRenewal } from './policy';
+import type { ClusterCertificateSet } from './rs/client';
+
+export type CertificateAction = 'none' | 'renewed' | 'failed' | 'alert-only';
+
+export interface CertificateReport {
+  name: string;
+  status: CertificateStatus;
+  action: CertificateAction;
+  /** Listed under the cluster's `certificates`, so renewed through ACME. */
+  managed: boolean;
+  notBefore: string | null;
+  notAfter: string | null;
+  renewalTime: string | null;
+  daysLeft: number | null;
+  subject: string | null;
+  dnsNames: string[];
+  issuer: string | null;
+  serialNumber: string | null;
+  fingerprint256: string | null;
+  keyType: string | null;
+  keySize: number | null;
+  /** Whether the private key the cluster returned belongs to the leaf; null when it returned none. */
+  keyMatches: boolean | null;
+  chainLength: number;
+  error: ErrorInfo | null;
+  renewed?: { notAfter: string; serialNumber: string; fingerprint256: string };
+}
+
+export interface ClusterReport {
+  name: string;
+  error: ErrorInfo | null;
+  certificates: CertificateReport[];
+}
+
+export interface FleetReport {
+  generatedAt: string;
+  clusters: ClusterReport[];
+}
+
+/** Inspects one `<name>_cert` field. A field that does not parse is `invalid`, never an exception. */
+export function inspectCertificate(
+  name: string,
+  set: ClusterCertificateSet,
+  options: { now: Date; renewBeforeDays: number; managed: boolean },
+): CertificateReport {
+  const empty: CertificateReport = {
+    name,
+    status: 'invalid',
+    action: 'none',
+    managed: options.managed,
+    notBefore: null,
+    notAfter: null,
+    renewalTime: null,
+    daysLeft: null,
+    subject: null,
+    dnsNames: [],
+    issuer: null,
+    serialNumber: null,
+    fingerprint256: null,
+    keyType: null,
+    keySize: null,
+    keyMatches: null,
+    chainLength: 0,
+    error: null,
+  };
+  let details: CertificateDetails;
+  let keyMatches: boolean | null = null;
+  try {
+    const chain = parseCertificateChain(set.certificate(name) ?? '');
+    details = describeLeaf(chain);
+    const keyPem = set.key(name);
+    if (keyPem) keyMatches = keyMatchesLeaf(chain[0]!, parsePrivateKey(keyPem));
+  } catch (error) {
+    const info = toErrorInfo(error);
+    return { ...empty, error: { ...info, message: `${name}_cert: ${info.message}` } };
+  }
+  const decision = decideRenewal(details, options.now, options.renewBeforeDays);
+  return {
+    ...empty,
+    status: decision.status,
+    notBefore: details.notBefore.toISOString(),
+    notAfter: details.notAfter.toISOString(),
+    renewalTime: decision.renewalTime.toISOString(),
+    daysLeft: decision.daysLeft,
+    subject: details.subject,
+    dnsNames: details.dnsNames,
+    issuer: details.issuer,
+    serialNumber: details.serialNumber,
+    fingerprint256: details.fingerprint256,
+    keyType: details.keyType,
+    keySize: details.keySize ?? null,
+    keyMatches,
+    chainLength: details.chainLength,
+    error:
+      keyMatches === false
+        ? toErrorInfo(new CertificateParseError(`${name}_key does not belong to ${name}_cert`))
+        : null,
+  };
+}
+
+/** Whether a report leaves anything for an operator to look at (CLI exit code 1). */
+export function needsAttention(report: FleetReport): boolean {
+  return report.clusters.some(
+    (c) =>
+      c.error !== null ||
+      c.certificates.some(
+        (cert) => cert.action === 'failed' || (cert.action !== 'renewed' && (cert.status !== 'ok' || cert.error !== null)),
+      ),
+  );
+}
