@@ -7,8 +7,10 @@ import { checkFleet } from '../domain/check';
 import { loadConfig } from '../domain/config';
 import { ConfigCredentialsProvider } from '../domain/credentials';
 import { ConfigError, WatchdogError } from '../domain/errors';
+import { renewFleet } from '../domain/renewal/renew-fleet';
 import { type FleetReport, needsAttention } from '../domain/report';
-import { renderReport } from './table';
+import { localIssuer, localRenewalContext } from './local-context';
+import { renderAlerts, renderReport } from './table';
 
 export const EXIT_OK = 0;
 export const EXIT_ATTENTION = 1;
@@ -51,6 +53,32 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       emit(report, options.json === true);
     });
 
+  program
+    .command('renew')
+    .description('renew what is due through ACME, alert on what cannot be renewed, and verify the result')
+    .requiredOption('-c, --config <file>', 'configuration file (JSON)')
+    .option('--json', 'print one JSON document instead of tables')
+    .option('--dry-run', 'decide and report without ordering, pushing or alerting')
+    .option(
+      '--force <name>',
+      'renew this certificate even when not due (NAME or CLUSTER/NAME); repeatable',
+      collect,
+      [],
+    )
+    .action(async (options: { config: string; json?: boolean; dryRun?: boolean; force: string[] }) => {
+      const config = loadConfig(options.config);
+      const ctx = localRenewalContext(config, io.env, (line) => io.stderr(`rs-cert-watchdog: ${line}\n`));
+      const report = await renewFleet(ctx, {
+        dryRun: options.dryRun === true,
+        force: options.force,
+        pushRetry: config.pushRetry,
+        issuer: localIssuer(ctx, io.env),
+      });
+      emit(report, options.json === true);
+      if (options.json !== true && report.alerts.length > 0)
+        io.stdout(`${renderAlerts(report.alerts, report.dryRun)}\n`);
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
@@ -70,4 +98,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     io.stderr(`rs-cert-watchdog: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
     return EXIT_ATTENTION;
   }
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

@@ -1,4 +1,6 @@
 /** The human-readable form of a report: one table per cluster. */
+import { formatAlert } from '../domain/alerts';
+import type { Alert } from '../domain/ports';
 import type { CertificateReport, FleetReport } from '../domain/report';
 
 const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}Z` : '-');
@@ -23,10 +25,21 @@ export function renderReport(report: FleetReport): string {
       c.dnsNames.join(',') || '-',
       c.issuer ?? '-',
     ]);
-    out.push(...table(['CERTIFICATE', 'STATUS', 'DAYS', 'NOT AFTER', 'RENEW AT', 'ACTION', 'DNS NAMES', 'ISSUER'], rows));
+    out.push(
+      ...table(
+        ['CERTIFICATE', 'STATUS', 'DAYS', 'NOT AFTER', 'RENEW AT', 'ACTION', 'DNS NAMES', 'ISSUER'],
+        rows,
+      ),
+    );
     for (const c of cluster.certificates) {
-      if (c.error) out.push(`  ${c.name}: ${c.error.name}: ${c.error.message}${c.error.hint ? ` (${c.error.hint})` : ''}`);
-      if (c.renewed) out.push(`  ${c.name}: renewed, now valid until ${when(c.renewed.notAfter)} (serial ${c.renewed.serialNumber})`);
+      if (c.error)
+        out.push(
+          `  ${c.name}: ${c.error.name}: ${c.error.message}${c.error.hint ? ` (${c.error.hint})` : ''}`,
+        );
+      if (c.renewed)
+        out.push(
+          `  ${c.name}: renewed, now valid until ${when(c.renewed.notAfter)} (serial ${c.renewed.serialNumber})`,
+        );
     }
     out.push('');
   }
@@ -45,4 +58,13 @@ function table(header: string[], rows: string[][]): string[] {
       .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
       .join('  ')}`.trimEnd();
   return [line(header), ...rows.map(line)];
+}
+
+export function renderAlerts(alerts: Alert[], dryRun: boolean): string {
+  const lines = [dryRun ? 'alerts that would be sent (dry run):' : 'alerts sent:'];
+  for (const alert of alerts) {
+    const f = formatAlert(alert);
+    lines.push(`  [${f.severity}] ${f.subject.replace('[rs-cert-watchdog] ', '')}`);
+  }
+  return lines.join('\n');
 }

@@ -1,7 +1,8 @@
 /** `check`: read every cluster's certificates side by side and decide, never writing to a cluster. */
-import type { ClusterConfig, WatchdogConfig } from './config';
+
 import { mapWithConcurrency } from './concurrency';
-import { connectionFor, type CredentialsProvider } from './credentials';
+import type { ClusterConfig, WatchdogConfig } from './config';
+import { type CredentialsProvider, connectionFor } from './credentials';
 import { toErrorInfo } from './errors';
 import { type ClusterReport, type FleetReport, inspectCertificate } from './report';
 import { type ClusterCertificateSet, RsClient } from './rs/client';

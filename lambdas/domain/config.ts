@@ -7,6 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from './policy';
+import { DEFAULT_PUSH_RETRY } from './retry-policy';
 
 const hostname = z
   .string()
@@ -118,6 +119,16 @@ const alerts = z.strictObject({
   emails: z.array(z.email()).default([]).describe('AWS mode: SNS email subscriptions'),
 });
 
+const pushRetry = z
+  .strictObject({
+    maxAttempts: z.number().int().min(0).max(20).default(DEFAULT_PUSH_RETRY.maxAttempts),
+    intervalSeconds: z.number().min(0).max(3600).default(DEFAULT_PUSH_RETRY.intervalSeconds),
+    backoffRate: z.number().min(1).max(10).default(DEFAULT_PUSH_RETRY.backoffRate),
+    maxDelaySeconds: z.number().min(0).max(3600).default(DEFAULT_PUSH_RETRY.maxDelaySeconds),
+    jitter: z.enum(['FULL', 'NONE']).default(DEFAULT_PUSH_RETRY.jitter),
+  })
+  .describe('How a push answered with 409 is retried, by the CLI and by the Step Functions Retry alike');
+
 const aws = z.strictObject({
   schedule: z
     .string()
@@ -142,6 +153,7 @@ export const configSchema = z.strictObject({
   acme: acme.optional(),
   dns: dns.optional(),
   alerts: alerts.default({ emails: [] }),
+  pushRetry: pushRetry.default(DEFAULT_PUSH_RETRY),
   aws: aws.optional(),
   clusters: z
     .array(cluster)

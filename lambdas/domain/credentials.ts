@@ -31,7 +31,10 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
     let password = cluster.password;
     if (cluster.passwordEnv !== undefined) {
       password = this.env[cluster.passwordEnv];
-      if (!password) throw new ConfigError(`cluster "${cluster.name}": environment variable ${cluster.passwordEnv} is not set`);
+      if (!password)
+        throw new ConfigError(
+          `cluster "${cluster.name}": environment variable ${cluster.passwordEnv} is not set`,
+        );
     }
     return {
       username: cluster.username ?? '',
@@ -54,7 +57,11 @@ export function connectionFor(
     username: access.username,
     password: access.password,
     clusterCaPem: access.caPem,
-    extraCaPems: acmeTrustPem ? [acmeTrustPem] : config.acme?.caFile ? [readPemFile(config.acme.caFile, 'acme.caFile')] : [],
+    extraCaPems: acmeTrustPem
+      ? [acmeTrustPem]
+      : config.acme?.caFile
+        ? [readPemFile(config.acme.caFile, 'acme.caFile')]
+        : [],
     timeoutMs: cluster.timeoutSeconds * 1000,
   };
 }

@@ -37,6 +37,8 @@ export interface CertificateReport {
   chainLength: number;
   error: ErrorInfo | null;
   renewed?: { notAfter: string; serialNumber: string; fingerprint256: string };
+  /** `renew` only: what the run decided (`renew` with --dry-run shows what it would do). */
+  plan?: 'none' | 'renew' | 'alert-only';
 }
 
 export interface ClusterReport {
@@ -117,7 +119,9 @@ export function needsAttention(report: FleetReport): boolean {
     (c) =>
       c.error !== null ||
       c.certificates.some(
-        (cert) => cert.action === 'failed' || (cert.action !== 'renewed' && (cert.status !== 'ok' || cert.error !== null)),
+        (cert) =>
+          cert.action === 'failed' ||
+          (cert.action !== 'renewed' && (cert.status !== 'ok' || cert.error !== null)),
       ),
   );
 }

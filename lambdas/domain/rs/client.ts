@@ -2,7 +2,6 @@
  * The RS REST API endpoints this project uses, with every documented status code mapped to a named
  * error (../../../README.md#error-names). Reference: docs "Cluster certificates requests" (RS 7.4).
  */
-import { rootCertificates } from 'node:tls';
 import { inspect } from 'node:util';
 import {
   AuthenticationError,
@@ -90,16 +89,15 @@ export class RsClient {
 
   constructor(connection: RsConnection) {
     this.cluster = connection.cluster;
-    const ca = [...rootCertificates];
-    if (connection.clusterCaPem) ca.push(connection.clusterCaPem);
-    ca.push(...(connection.extraCaPems ?? []));
+    const extraCa = connection.clusterCaPem ? [connection.clusterCaPem] : [];
+    extraCa.push(...(connection.extraCaPems ?? []));
     const timeoutMs = connection.timeoutMs ?? 20_000;
     this.transport = new RsTransport({
       cluster: connection.cluster,
       baseUrl: new URL(connection.endpoint),
       username: connection.username,
       password: connection.password,
-      ca,
+      extraCa,
       connectTimeoutMs: Math.min(connection.connectTimeoutMs ?? 5_000, timeoutMs),
       requestTimeoutMs: timeoutMs,
       getRetries: connection.getRetries ?? 2,

@@ -14,6 +14,7 @@ import {
   TlsTrustError,
   type WatchdogError,
 } from '../errors';
+import { trustContext } from '../trust';
 
 export interface TransportOptions {
   /** The cluster's name, for messages. */
@@ -21,8 +22,8 @@ export interface TransportOptions {
   baseUrl: URL;
   username: string;
   password: string;
-  /** Every CA to trust: public roots, the pinned cluster CA, the ACME CA. Never empty. */
-  ca: string[];
+  /** CAs trusted beyond the public roots: the pinned cluster CA, the ACME CA. */
+  extraCa: string[];
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   /** Retries of idempotent requests (GET) on network errors and 5xx. */
@@ -46,7 +47,7 @@ export class RsTransport {
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: 4,
-      ca: options.ca,
+      secureContext: trustContext(options.extraCa),
       // A pinned self-signed cluster certificate is verified like any other: never rejectUnauthorized=false.
       rejectUnauthorized: true,
     });

@@ -1,0 +1,53 @@
+/**
+ * lego's `httpreq` DNS provider convention: POST {endpoint}/present and {endpoint}/cleanup with
+ * {"fqdn": "_acme-challenge.example.com.", "value": "..."}, optional basic auth.
+ */
+import { DnsProviderError } from '../../domain/errors';
+import type { DnsProvider } from '../../domain/ports';
+
+export interface HttpReqOptions {
+  endpoint: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  timeoutMs?: number;
+}
+
+export class HttpReqDnsProvider implements DnsProvider {
+  constructor(private readonly options: HttpReqOptions) {}
+
+  present(fqdn: string, value: string): Promise<void> {
+    return this.call('present', fqdn, value);
+  }
+
+  cleanup(fqdn: string, value: string): Promise<void> {
+    return this.call('cleanup', fqdn, value);
+  }
+
+  private async call(op: 'present' | 'cleanup', fqdn: string, value: string): Promise<void> {
+    const url = `${this.options.endpoint.replace(/\/$/, '')}/${op}`;
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (this.options.username !== undefined) {
+      headers.Authorization = `Basic ${Buffer.from(`${this.options.username}:${this.options.password ?? ''}`).toString('base64')}`;
+    }
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ fqdn, value }),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+      });
+    } catch (error) {
+      throw new DnsProviderError(`httpreq ${op} of ${fqdn} failed: ${(error as Error).message}`, {
+        cause: error,
+        hint: `check that ${this.options.endpoint} is reachable`,
+      });
+    }
+    await response.body?.cancel();
+    if (!response.ok) {
+      throw new DnsProviderError(`httpreq ${op} of ${fqdn} answered ${response.status}`, {
+        hint: 'check the httpreq endpoint and its credentials',
+      });
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/** Slack incoming webhook with a Block Kit message. The webhook URL is a secret: never in errors. */
+import { slackMessage } from '../../domain/alerts';
+import { NotificationError } from '../../domain/errors';
+import type { Alert, Notifier } from '../../domain/ports';
+
+export class SlackWebhookNotifier implements Notifier {
+  constructor(
+    private readonly webhookUrl: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  async send(alert: Alert): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(this.webhookUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(slackMessage(alert)),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new NotificationError(`Slack webhook unreachable: ${(error as Error).name}`, {
+        hint: 'check the webhook URL and egress to hooks.slack.com',
+      });
+    }
+    await response.body?.cancel();
+    if (!response.ok) {
+      throw new NotificationError(`Slack webhook answered ${response.status}`, {
+        hint: 'the webhook may have been revoked; create a new one',
+      });
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/** SecretStore in a local directory: one file per key, 0600, written atomically (write, fsync, rename). */
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { StateStoreError } from '../../domain/errors';
+import type { SecretStore } from '../../domain/ports';
+
+export class LocalDirectoryStore implements SecretStore {
+  constructor(private readonly root: string) {}
+
+  async read(key: string): Promise<string | null> {
+    try {
+      return await readFile(this.path(key), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw this.failure('read', key, error);
+    }
+  }
+
+  async write(key: string, value: string): Promise<void> {
+    const target = this.path(key);
+    const temporary = `${target}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      await this.ensureDir(dirname(target));
+      const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(value, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, target);
+      await this.syncDir(dirname(target));
+    } catch (error) {
+      await rm(temporary, { force: true }).catch(() => undefined);
+      throw this.failure('write', key, error);
+    }
+  }
+
+  async createExclusive(key: string, value: string): Promise<boolean> {
+    const target = this.path(key);
+    try {
+      await this.ensureDir(dirname(target));
+      const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(value, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw this.failure('create', key, error);
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    try {
+      await rm(this.path(key), { force: true });
+    } catch (error) {
+      throw this.failure('remove', key, error);
+    }
+  }
+
+  private path(key: string): string {
+    if (
+      !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(key) ||
+      key.split('/').some((s) => s === '..' || s === '.')
+    ) {
+      throw new StateStoreError(`invalid state key ${JSON.stringify(key)}`);
+    }
+    return join(this.root, `${key}.json`);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    // Makes the rename itself durable. Some filesystems refuse fsync on a directory; that is not fatal.
+    const handle = await open(dir, constants.O_RDONLY).catch(() => undefined);
+    await handle?.sync().catch(() => undefined);
+    await handle?.close();
+  }
+
+  private failure(op: string, key: string, error: unknown): StateStoreError {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    return new StateStoreError(`cannot ${op} state ${key} in ${this.root}: ${code}`, {
+      cause: error,
+      hint:
+        code === 'ENOSPC'
+          ? 'the disk is full; free space, nothing was pushed'
+          : 'check that stateDir exists, is writable by this user, and has free space',
+    });
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The last gate before PUT /v1/cluster/update_cert: never push a certificate that would break the
+ * cluster. Each rule is a reason an operator would give for refusing the certificate by hand.
+ */
+import { X509Certificate } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import {
+  type CertificateDetails,
+  coversName,
+  describeLeaf,
+  EKU_CLIENT_AUTH,
+  EKU_SERVER_AUTH,
+  keyMatchesLeaf,
+  parseCertificateChain,
+  parsePrivateKey,
+} from './certificate';
+import { CertificateParseError, CertificateValidationError } from './errors';
+
+/** RS certificates whose holder acts as a TLS client: Active-Active syncer, LDAP client. */
+export const CLIENT_CERTIFICATES: ReadonlySet<string> = new Set(['syncer', 'ldap_client']);
+
+export interface PushCandidate {
+  name: string;
+  certificatePem: string;
+  keyPem: string;
+  /** The configured domains. */
+  domains: string[];
+}
+
+export interface ReplacedCertificate {
+  certificatePem: string;
+}
+
+/**
+ * Validates a candidate. Rules, in order:
+ *  1. it parses and the key belongs to the leaf;
+ *  2. the chain is complete and in order: each certificate is issued by the next, and the last is a
+ *     root or is issued by a trusted root (public roots plus `trustPem`), so clients can build it;
+ *  3. it is valid now;
+ *  4. it covers every configured domain, and every DNS name the replaced certificate covered
+ *     (clients connect by those names today);
+ *  5. it expires later than the replaced certificate;
+ *  6. it keeps the extended key usage the cluster relies on: serverAuth for certificates RS serves,
+ *     clientAuth for syncer and ldap_client (public CAs are dropping clientAuth).
+ */
+export function validateForPush(
+  candidate: PushCandidate,
+  replaced: ReplacedCertificate | null,
+  options: { now: Date; trustPem?: string | undefined },
+): CertificateDetails {
+  const { name } = candidate;
+  let chain: X509Certificate[];
+  try {
+    chain = parseCertificateChain(candidate.certificatePem);
+  } catch (error) {
+    throw new CertificateValidationError('chain-incomplete', `${name}: ${(error as Error).message}`);
+  }
+  const leaf = chain[0]!;
+  const details = describeLeaf(chain);
+
+  // 1.
+  let keyOk = false;
+  try {
+    keyOk = keyMatchesLeaf(leaf, parsePrivateKey(candidate.keyPem));
+  } catch (error) {
+    if (!(error instanceof CertificateParseError)) throw error;
+  }
+  if (!keyOk) {
+    throw new CertificateValidationError(
+      'key-mismatch',
+      `${name}: the private key does not belong to the certificate`,
+      {
+        hint: 'nothing was pushed; the next run orders a new certificate with a fresh key',
+      },
+    );
+  }
+
+  // 2.
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const child = chain[i]!;
+    const parent = chain[i + 1]!;
+    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) {
+      throw new CertificateValidationError(
+        'chain-incomplete',
+        `${name}: chain certificate #${i + 2} (${parent.subject.replace(/\n/g, ', ')}) did not issue #${i + 1}; the chain is out of order or mixed`,
+        { hint: 'nothing was pushed' },
+      );
+    }
+  }
+  const last = chain[chain.length - 1]!;
+  if (!isSelfIssued(last) && !trustedIssuer(last, options.trustPem)) {
+    throw new CertificateValidationError(
+      'chain-incomplete',
+      `${name}: the chain ends at "${last.issuer.replace(/\n/g, ', ')}", whose certificate is neither in the chain nor a trusted root; clients could not build the chain`,
+      { hint: 'include the intermediate certificates (full chain), or add the root to acme.caFile' },
+    );
+  }
+
+  // 3.
+  if (options.now < details.notBefore) {
+    throw new CertificateValidationError(
+      'not-yet-valid',
+      `${name}: not valid before ${details.notBefore.toISOString()}`,
+      {
+        hint: "check this machine's clock",
+      },
+    );
+  }
+  if (options.now >= details.notAfter) {
+    throw new CertificateValidationError('expired', `${name}: expired at ${details.notAfter.toISOString()}`, {
+      hint: 'the CA issued an expired certificate, or the clock is wrong; nothing was pushed',
+    });
+  }
+
+  // 4.
+  const missing = candidate.domains.filter((d) => !coversName(details.dnsNames, d));
+  let replacedDetails: CertificateDetails | null = null;
+  if (replaced) {
+    try {
+      replacedDetails = describeLeaf(parseCertificateChain(replaced.certificatePem));
+    } catch {
+      replacedDetails = null; // an unreadable certificate constrains nothing
+    }
+  }
+  for (const old of replacedDetails?.dnsNames ?? []) {
+    if (!coversName(details.dnsNames, old) && !missing.includes(old)) missing.push(old);
+  }
+  if (missing.length > 0) {
+    throw new CertificateValidationError('domains-missing', `${name}: does not cover ${missing.join(', ')}`, {
+      hint: 'add every name clients use (including those of the current certificate) to the certificate\'s "domains"',
+    });
+  }
+
+  if (replacedDetails) {
+    // 5.
+    if (details.notAfter <= replacedDetails.notAfter) {
+      throw new CertificateValidationError(
+        'not-later',
+        `${name}: expires ${details.notAfter.toISOString()}, not later than the current certificate (${replacedDetails.notAfter.toISOString()})`,
+        { hint: 'someone installed a newer certificate; nothing was pushed' },
+      );
+    }
+    // 6.
+    const relied = CLIENT_CERTIFICATES.has(name) ? EKU_CLIENT_AUTH : EKU_SERVER_AUTH;
+    if (allows(replacedDetails.extKeyUsage, relied) && !allows(details.extKeyUsage, relied)) {
+      const usage = relied === EKU_CLIENT_AUTH ? 'clientAuth' : 'serverAuth';
+      throw new CertificateValidationError(
+        'usage-dropped',
+        `${name}: the new certificate lacks the ${usage} extended key usage that the current one has and the cluster relies on`,
+        {
+          hint:
+            relied === EKU_CLIENT_AUTH
+              ? `${name} acts as a TLS client; use a CA (or profile) that still issues clientAuth certificates`
+              : 'use a CA that issues serverAuth certificates',
+        },
+      );
+    }
+  }
+  return details;
+}
+
+/** No EKU extension means any usage. */
+function allows(eku: readonly string[], usage: string): boolean {
+  return eku.length === 0 || eku.includes(usage) || eku.includes('2.5.29.37.0');
+}
+
+function isSelfIssued(cert: X509Certificate): boolean {
+  return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+}
+
+let publicRoots: X509Certificate[] | undefined;
+
+function trustedIssuer(cert: X509Certificate, trustPem: string | undefined): boolean {
+  publicRoots ??= rootCertificates.map((pem) => new X509Certificate(pem));
+  const extra = trustPem ? safeChain(trustPem) : [];
+  return [...extra, ...publicRoots].some((root) => cert.checkIssued(root) && cert.verify(root.publicKey));
+}
+
+function safeChain(pem: string): X509Certificate[] {
+  try {
+    return parseCertificateChain(pem);
+  } catch {
+    return [];
+  }
+}

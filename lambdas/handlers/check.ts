@@ -1,0 +1,47 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { checkFleet } from '../domain/check';
+import type { RenewalContext } from '../domain/renewal/context';
+import { planClusters } from '../domain/renewal/plan';
+import type { CheckEvent, CheckResult } from './events';
+import { awsContext, logger, metrics } from './runtime';
+
+/** Reads every cluster, publishes days left per certificate, and lists what is due. */
+export function createCheckHandler(context: () => RenewalContext) {
+  return async (event: CheckEvent = {}): Promise<CheckResult> => {
+    const ctx = context();
+    const report = await checkFleet(ctx.config, {
+      credentials: ctx.credentials,
+      now: ctx.now,
+      ...(ctx.acmeTrustPem ? { acmeTrustPem: ctx.acmeTrustPem } : {}),
+    });
+    for (const cluster of report.clusters) {
+      if (cluster.error) {
+        logger.error('cluster unreadable', { cluster: cluster.name, error: cluster.error });
+        const metric = metrics.singleMetric();
+        metric.addDimensions({ Cluster: cluster.name });
+        metric.addMetric('ClusterCheckFailures', MetricUnit.Count, 1);
+      }
+      for (const cert of cluster.certificates) {
+        if (cert.daysLeft === null) continue;
+        const metric = metrics.singleMetric();
+        metric.addDimensions({ Cluster: cluster.name, Certificate: cert.name });
+        metric.addMetric('DaysLeft', MetricUnit.Count, cert.daysLeft);
+      }
+    }
+    const { due, findings } = planClusters(report.clusters, event.force ?? []);
+    logger.info('check done', {
+      clusters: report.clusters.length,
+      due: due.length,
+      findings: findings.length,
+    });
+    return {
+      generatedAt: report.generatedAt,
+      clusters: report.clusters,
+      due: event.dryRun ? [] : due,
+      findings,
+      hasFindings: findings.length > 0 && !event.dryRun,
+    };
+  };
+}
+
+export const handler = createCheckHandler(awsContext);

@@ -1,0 +1,548 @@
+import { X509Certificate } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { request } from 'node:https';
+import { connect } from 'node:tls';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCa, type IssuedCert, issueCert, type TestCa } from '../support/pki';
+import {
+  defaultCertificateNames,
+  type RsSimulator,
+  type RsSimulatorOptions,
+  startRsSimulator,
+} from './rs-simulator';
+
+interface CallOptions {
+  method?: string;
+  path: string;
+  body?: unknown;
+  /** Raw request body, sent verbatim. */
+  rawBody?: string;
+  /** false = no Authorization header. */
+  auth?: { username: string; password: string } | false;
+  timeoutMs?: number;
+}
+
+interface CallResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+function call(sim: RsSimulator, opts: CallOptions): Promise<CallResult> {
+  const auth = opts.auth === undefined ? { username: sim.username, password: sim.password } : opts.auth;
+  const payload = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (auth) {
+    headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  }
+  if (payload !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = String(Buffer.byteLength(payload));
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${sim.url}${opts.path}`,
+      // agent: false — a pooled keep-alive connection would keep presenting the old certificate.
+      { method: opts.method ?? 'GET', headers, ca: sim.caPem, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+        res.on('aborted', () => reject(new Error('response aborted')));
+      },
+    );
+    req.on('error', reject);
+    if (opts.timeoutMs !== undefined) {
+      req.setTimeout(opts.timeoutMs, () => req.destroy(new Error('client timeout')));
+    }
+    req.end(payload);
+  });
+}
+
+async function callJson(sim: RsSimulator, opts: CallOptions): Promise<{ status: number; json: unknown }> {
+  const r = await call(sim, opts);
+  expect(r.headers['content-type']).toBe('application/json');
+  return { status: r.status, json: JSON.parse(r.text) };
+}
+
+/** Fingerprint of the leaf a TLS listener presents, verified against the simulator CA. */
+function servedFingerprint(host: string, port: number, caPem: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, ca: caPem }, () => {
+      const fp = socket.getPeerCertificate().fingerprint256;
+      socket.end();
+      resolve(fp);
+    });
+    socket.on('error', reject);
+  });
+}
+
+function putCert(sim: RsSimulator, name: string, cert: { chainPem: string; keyPem: string }) {
+  return callJson(sim, {
+    method: 'PUT',
+    path: '/v1/cluster/update_cert',
+    body: { name, key: cert.keyPem, certificate: cert.chainPem },
+  });
+}
+
+const DAY = 86_400_000;
+const nodeIps = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
+
+let ca: TestCa;
+const sims: RsSimulator[] = [];
+
+async function sim(opts: RsSimulatorOptions = {}): Promise<RsSimulator> {
+  const s = await startRsSimulator({ ca, ...opts });
+  sims.push(s);
+  return s;
+}
+
+function apiCert(s: RsSimulator, extra: Partial<Parameters<typeof issueCert>[0]> = {}): Promise<IssuedCert> {
+  return issueCert({
+    ca: s.ca,
+    dnsNames: ['api.cluster.local', 'localhost'],
+    ipAddresses: ['127.0.0.1', ...nodeIps],
+    ...extra,
+  });
+}
+
+beforeAll(async () => {
+  ca = await createCa({ commonName: 'rs-simulator.test CA' });
+});
+
+afterAll(async () => {
+  await Promise.all(sims.map((s) => s.close()));
+});
+
+describe('authentication', () => {
+  it('answers 401 with a Basic challenge for missing or wrong credentials', async () => {
+    const s = await sim({ nodeListeners: false });
+    const missing = await call(s, { path: '/v1/cluster/certificates', auth: false });
+    expect(missing.status).toBe(401);
+    expect(missing.headers['www-authenticate']).toBe('Basic realm="RS"');
+    expect(JSON.parse(missing.text)).toMatchObject({ error_code: 'unauthorized' });
+
+    const wrong = await call(s, {
+      path: '/v1/cluster/certificates',
+      auth: { username: s.username, password: 'nope' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).not.toContain('PRIVATE KEY');
+
+    expect((await call(s, { path: '/v1/cluster/certificates' })).status).toBe(200);
+    expect(s.requests.map((r) => [r.status, r.authorized])).toEqual([
+      [401, false],
+      [401, false],
+      [200, true],
+    ]);
+  });
+
+  it('setPassword rotates the accepted password', async () => {
+    const s = await sim({ nodeListeners: false, username: 'ops@example.com', password: 'old' });
+    expect(s.username).toBe('ops@example.com');
+    s.setPassword('new-P@ss:with:colons');
+    expect(s.password).toBe('new-P@ss:with:colons');
+    expect(
+      (await call(s, { path: '/v1/nodes', auth: { username: 'ops@example.com', password: 'old' } })).status,
+    ).toBe(401);
+    expect((await call(s, { path: '/v1/nodes' })).status).toBe(200);
+  });
+});
+
+describe('reads', () => {
+  let s: RsSimulator;
+  beforeAll(async () => {
+    s = await sim();
+  });
+
+  it('GET /v1/cluster/certificates returns the six default certificates and keys', async () => {
+    const { status, json } = await callJson(s, { path: '/v1/cluster/certificates' });
+    expect(status).toBe(200);
+    const body = json as Record<string, string>;
+    expect(Object.keys(body).sort()).toEqual(
+      defaultCertificateNames.flatMap((n) => [`${n}_cert`, `${n}_key`]).sort(),
+    );
+    for (const name of defaultCertificateNames) {
+      const leaf = new X509Certificate(body[`${name}_cert`] ?? '');
+      expect(leaf.checkIssued(new X509Certificate(s.caPem))).toBe(true);
+      expect(body[`${name}_key`]).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+      expect(leaf.fingerprint256).toBe(s.certificate(name)?.fingerprint256);
+      const validTo = Date.parse(leaf.validTo);
+      expect(validTo).toBeGreaterThan(Date.now() + 364 * DAY);
+      expect(validTo).toBeLessThan(Date.now() + 366 * DAY);
+    }
+    const api = new X509Certificate(body.api_cert ?? '');
+    expect(api.subjectAltName).toContain('DNS:localhost');
+    expect(api.subjectAltName).toContain('DNS:api.cluster.local');
+    for (const ip of ['127.0.0.1', ...nodeIps]) expect(api.subjectAltName).toContain(`IP Address:${ip}`);
+    expect(new X509Certificate(body.metrics_exporter_cert ?? '').subjectAltName).toBe(
+      'DNS:metrics-exporter.cluster.local',
+    );
+  });
+
+  it('serves the api certificate on the endpoint and on every node address', async () => {
+    const expected = s.certificate('api')?.fingerprint256;
+    expect(expected).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(await servedFingerprint('127.0.0.1', s.port, s.caPem)).toBe(expected);
+    for (const node of s.nodes) {
+      expect(node.certificates.api).toBe(expected);
+      expect(await servedFingerprint(node.addr, s.port, s.caPem)).toBe(expected);
+    }
+  });
+
+  it('GET /v1/nodes lists the nodes like RS', async () => {
+    const { status, json } = await callJson(s, { path: '/v1/nodes' });
+    expect(status).toBe(200);
+    expect(json).toHaveLength(3);
+    expect((json as unknown[])[0]).toMatchObject({
+      uid: 1,
+      addr: '127.0.0.2',
+      status: 'active',
+      software_version: '7.4.2-54',
+    });
+    expect((json as Array<{ addr: string }>).map((n) => n.addr)).toEqual(nodeIps);
+    expect(s.nodes.map((n) => n.uid)).toEqual([1, 2, 3]);
+  });
+
+  it('answers 404 JSON for anything else', async () => {
+    const r = await callJson(s, { path: '/v1/bdbs' });
+    expect(r.status).toBe(404);
+    expect(r.json).toMatchObject({ error_code: 'not_found' });
+    expect((await callJson(s, { method: 'POST', path: '/v1/cluster/certificates' })).status).toBe(404);
+  });
+
+  it('node listeners present the certificate but answer HTTP with 404', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      request(`https://127.0.0.3:${s.port}/v1/nodes`, { ca: s.caPem, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(status).toBe(404);
+  });
+});
+
+describe('PUT /v1/cluster/update_cert', () => {
+  it('updates CCS, every node and the served api certificate; logs the fingerprint, never the key', async () => {
+    const s = await sim();
+    const intermediate = await createCa({ issuer: s.ca, keyKind: 'ecdsa' });
+    const next = await apiCert(s, { ca: intermediate, chain: [intermediate], keyKind: 'ecdsa' });
+    const r = await putCert(s, 'api', next);
+    expect(r).toEqual({ status: 200, json: {} });
+
+    expect(s.certificate('api')).toEqual({
+      certPem: next.chainPem,
+      keyPem: next.keyPem,
+      fingerprint256: next.fingerprint256,
+    });
+    expect(s.nodes.map((n) => n.certificates.api)).toEqual([
+      next.fingerprint256,
+      next.fingerprint256,
+      next.fingerprint256,
+    ]);
+    expect(await servedFingerprint('127.0.0.1', s.port, s.caPem)).toBe(next.fingerprint256);
+    for (const ip of nodeIps) expect(await servedFingerprint(ip, s.port, s.caPem)).toBe(next.fingerprint256);
+
+    const get = (await callJson(s, { path: '/v1/cluster/certificates' })).json as Record<string, string>;
+    expect(get.api_cert).toBe(next.chainPem);
+    expect(get.api_key).toBe(next.keyPem);
+
+    expect(s.requests[0]).toEqual({
+      method: 'PUT',
+      path: '/v1/cluster/update_cert',
+      status: 200,
+      authorized: true,
+      putName: 'api',
+      putFingerprint256: next.fingerprint256,
+    });
+    expect(JSON.stringify(s.requests)).not.toContain('PRIVATE KEY');
+  });
+
+  it('validates in RS order: 400 shape, 403 name, 400 certificate/key, 406 validity', async () => {
+    const s = await sim({ nodeListeners: false });
+    const good = await issueCert({ ca: s.ca, dnsNames: ['proxy.cluster.local'] });
+    const other = await issueCert({ ca: s.ca, dnsNames: ['other.cluster.local'], keyKind: 'ecdsa' });
+    const expired = await issueCert({
+      ca: s.ca,
+      dnsNames: ['proxy.cluster.local'],
+      notBefore: new Date(Date.now() - 30 * DAY),
+      notAfter: new Date(Date.now() - DAY),
+    });
+    const future = await issueCert({
+      ca: s.ca,
+      dnsNames: ['proxy.cluster.local'],
+      notBefore: new Date(Date.now() + DAY),
+      notAfter: new Date(Date.now() + 30 * DAY),
+    });
+    const put = (body: unknown) => callJson(s, { method: 'PUT', path: '/v1/cluster/update_cert', body });
+    const before = s.certificate('proxy');
+
+    const malformed = await callJson(s, {
+      method: 'PUT',
+      path: '/v1/cluster/update_cert',
+      rawBody: '{"name":',
+    });
+    expect(malformed.status).toBe(400);
+    expect((await put({ name: 'proxy', key: good.keyPem })).status).toBe(400);
+    expect((await put(['proxy'])).status).toBe(400);
+
+    // The name is checked before the certificate: garbage for an unknown name is still 403.
+    expect(await put({ name: 'nope', key: 'x', certificate: 'garbage' })).toEqual({
+      status: 403,
+      json: expect.objectContaining({ error_code: 'unknown_certificate' }),
+    });
+    expect(await put({ name: 'proxy', key: good.keyPem, certificate: 'garbage' })).toEqual({
+      status: 400,
+      json: expect.objectContaining({ error_code: 'invalid_certificate' }),
+    });
+    const truncated = good.certPem.slice(0, 200);
+    expect((await put({ name: 'proxy', key: good.keyPem, certificate: truncated })).status).toBe(400);
+    expect((await put({ name: 'proxy', key: 'not a key', certificate: good.chainPem })).status).toBe(400);
+    expect((await put({ name: 'proxy', key: other.keyPem, certificate: good.chainPem })).json).toMatchObject({
+      error_code: 'invalid_certificate',
+    });
+    // Key mismatch is checked before validity.
+    expect((await put({ name: 'proxy', key: other.keyPem, certificate: expired.chainPem })).status).toBe(400);
+    for (const c of [expired, future]) {
+      expect(await put({ name: 'proxy', key: c.keyPem, certificate: c.chainPem })).toEqual({
+        status: 406,
+        json: expect.objectContaining({ error_code: 'expired_certificate' }),
+      });
+    }
+    expect(s.certificate('proxy')).toEqual(before);
+
+    expect((await put({ name: 'proxy', key: good.keyPem, certificate: good.chainPem })).status).toBe(200);
+    expect(s.certificate('proxy')?.fingerprint256).toBe(good.fingerprint256);
+    expect(s.requests.filter((r) => r.putName === 'proxy').map((r) => r.status)).toEqual([
+      400, 400, 400, 400, 400, 400, 406, 406, 200,
+    ]);
+    expect(s.requests.at(-1)?.putFingerprint256).toBe(good.fingerprint256);
+  });
+});
+
+describe('faults', () => {
+  let s: RsSimulator;
+  beforeAll(async () => {
+    s = await sim({ nodeListeners: false });
+  });
+  afterEach(() => {
+    s.clearFaults();
+    s.latencyMs = 0;
+  });
+
+  it('status: answers the given status once, matching method and path, FIFO', async () => {
+    s.injectFault({ kind: 'status', status: 503, method: 'GET', path: '/v1/cluster/certificates' });
+    s.injectFault({ kind: 'status', status: 500, body: { error_code: 'boom' }, times: 2 });
+    // The first fault does not match /v1/nodes; the second does.
+    expect(await callJson(s, { path: '/v1/nodes' })).toEqual({ status: 500, json: { error_code: 'boom' } });
+    const first = await call(s, { path: '/v1/cluster/certificates' });
+    expect(first.status).toBe(503);
+    expect(first.text).not.toContain('PRIVATE KEY');
+    expect((await call(s, { path: '/v1/cluster/certificates' })).status).toBe(500);
+    expect((await call(s, { path: '/v1/cluster/certificates' })).status).toBe(200);
+    expect(s.requests.slice(-4).map((r) => r.fault)).toEqual(['status', 'status', 'status', undefined]);
+  });
+
+  it('status faults on PUT change nothing', async () => {
+    const next = await apiCert(s);
+    const before = s.certificate('api');
+    s.injectFault({ kind: 'status', status: 503, method: 'PUT' });
+    expect((await putCert(s, 'api', next)).status).toBe(503);
+    expect(s.certificate('api')).toEqual(before);
+    expect(s.requests.at(-1)).toMatchObject({ putName: 'api', putFingerprint256: next.fingerprint256 });
+  });
+
+  it('reset: drops the connection without an answer', async () => {
+    s.injectFault({ kind: 'reset' });
+    await expect(call(s, { path: '/v1/nodes' })).rejects.toThrow();
+    expect(s.requests.at(-1)).toMatchObject({ status: 0, fault: 'reset' });
+    expect((await call(s, { path: '/v1/nodes' })).status).toBe(200);
+  });
+
+  it('hang: sends headers and part of the body, then nothing', async () => {
+    s.injectFault({ kind: 'hang', times: Number.POSITIVE_INFINITY });
+    await expect(call(s, { path: '/v1/cluster/certificates', timeoutMs: 300 })).rejects.toThrow(
+      'client timeout',
+    );
+    expect(s.requests.at(-1)).toMatchObject({ status: 200, fault: 'hang' });
+  });
+
+  it('malformed-json: 200 with a truncated body', async () => {
+    s.injectFault({ kind: 'malformed-json' });
+    const r = await call(s, { path: '/v1/cluster/certificates' });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.text.startsWith('{"api_cert":"-----BEGIN CERTIFICATE-----')).toBe(true);
+    expect(() => JSON.parse(r.text)).toThrow();
+  });
+
+  it('delay and latencyMs postpone a normal answer', async () => {
+    s.injectFault({ kind: 'delay', ms: 150 });
+    let t0 = performance.now();
+    expect((await call(s, { path: '/v1/nodes' })).status).toBe(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+
+    s.latencyMs = 100;
+    t0 = performance.now();
+    expect((await call(s, { path: '/v1/nodes' })).status).toBe(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
+  });
+
+  it('rejects a non-positive times', () => {
+    expect(() => s.injectFault({ kind: 'reset', times: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('partial update', () => {
+  it('updates CCS and the first node only, answers 409, and a second PUT converges', async () => {
+    const s = await sim();
+    const old = s.certificate('api')?.fingerprint256;
+    const next = await apiCert(s);
+    s.injectFault({ kind: 'partial-update', method: 'PUT' });
+
+    expect(await putCert(s, 'api', next)).toEqual({
+      status: 409,
+      json: { error_code: 'nodes_not_updated', description: 'Failed, not all nodes have been updated.' },
+    });
+    expect(s.requests.at(-1)).toMatchObject({ status: 409, fault: 'partial-update' });
+    expect(s.certificate('api')?.fingerprint256).toBe(next.fingerprint256);
+    expect(s.nodes.map((n) => n.certificates.api)).toEqual([next.fingerprint256, old, old]);
+    expect(await servedFingerprint('127.0.0.1', s.port, s.caPem)).toBe(next.fingerprint256);
+    expect(await servedFingerprint('127.0.0.2', s.port, s.caPem)).toBe(next.fingerprint256);
+    expect(await servedFingerprint('127.0.0.3', s.port, s.caPem)).toBe(old);
+    expect(await servedFingerprint('127.0.0.4', s.port, s.caPem)).toBe(old);
+
+    expect((await putCert(s, 'api', next)).status).toBe(200);
+    expect(s.nodes.map((n) => n.certificates.api)).toEqual([
+      next.fingerprint256,
+      next.fingerprint256,
+      next.fingerprint256,
+    ]);
+    expect(await servedFingerprint('127.0.0.4', s.port, s.caPem)).toBe(next.fingerprint256);
+  });
+
+  it('is not consumed by a PUT that fails validation', async () => {
+    const s = await sim({ nodeListeners: false });
+    const next = await issueCert({ ca: s.ca, dnsNames: ['cm.cluster.local'] });
+    s.injectFault({ kind: 'partial-update', updateNodes: 2 });
+    expect((await putCert(s, 'nope', next)).status).toBe(403);
+    expect((await putCert(s, 'cm', next)).status).toBe(409);
+    expect(s.nodes.map((n) => n.certificates.cm === next.fingerprint256)).toEqual([true, true, false]);
+  });
+});
+
+describe('DELETE /v1/cluster/certificates/{name}', () => {
+  it('404 unknown, 403 required, 500 injected, 200 removes an optional certificate', async () => {
+    const s = await sim({ nodeListeners: false });
+    const del = (name: string) => callJson(s, { method: 'DELETE', path: `/v1/cluster/certificates/${name}` });
+    expect((await del('nope')).status).toBe(404);
+    for (const required of ['api', 'cm', 'proxy', 'syncer', 'metrics_exporter']) {
+      expect((await del(required)).status).toBe(403);
+    }
+    s.injectFault({
+      kind: 'status',
+      status: 500,
+      method: 'DELETE',
+      path: '/v1/cluster/certificates/ldap_client',
+    });
+    expect((await del('ldap_client')).status).toBe(500);
+    expect(s.certificate('ldap_client')).toBeDefined();
+
+    expect(await del('ldap_client')).toEqual({ status: 200, json: {} });
+    expect(s.certificate('ldap_client')).toBeUndefined();
+    expect(s.nodes.every((n) => !('ldap_client' in n.certificates))).toBe(true);
+    const get = (await callJson(s, { path: '/v1/cluster/certificates' })).json as Record<string, string>;
+    expect(Object.keys(get)).not.toContain('ldap_client_cert');
+    expect((await del('ldap_client')).status).toBe(404);
+  });
+});
+
+describe('configuration', () => {
+  it('setCertificateField corrupts only the GET answer; a PUT clears it', async () => {
+    const s = await sim({ nodeListeners: false });
+    const proxy = s.certificate('proxy');
+    s.setCertificateField('proxy_cert', '-----BEGIN CERTIFICATE-----\nMIIB');
+    s.setCertificateField('syncer_key', undefined);
+    let get = (await callJson(s, { path: '/v1/cluster/certificates' })).json as Record<string, string>;
+    expect(get.proxy_cert).toBe('-----BEGIN CERTIFICATE-----\nMIIB');
+    expect('syncer_key' in get).toBe(false);
+    expect(s.certificate('proxy')).toEqual(proxy);
+
+    const next = await issueCert({ ca: s.ca, dnsNames: ['proxy.cluster.local'] });
+    expect((await putCert(s, 'proxy', next)).status).toBe(200);
+    get = (await callJson(s, { path: '/v1/cluster/certificates' })).json as Record<string, string>;
+    expect(get.proxy_cert).toBe(next.chainPem);
+  });
+
+  it('opts.certificates replaces the set, with verbatim pairs, lifetimes and key kinds', async () => {
+    const ownCa = await createCa({ commonName: 'Someone else' });
+    const verbatim = await issueCert({ ca: ownCa, dnsNames: ['verbatim.example'] });
+    const notAfter = new Date(Date.now() + 5 * DAY);
+    const s = await sim({
+      nodes: 1,
+      certificates: {
+        api: { notAfter, keyKind: 'ecdsa' },
+        syncer: { certPem: verbatim.chainPem, keyPem: verbatim.keyPem },
+      },
+    });
+    const get = (await callJson(s, { path: '/v1/cluster/certificates' })).json as Record<string, string>;
+    expect(Object.keys(get)).toEqual(['api_cert', 'api_key', 'syncer_cert', 'syncer_key']);
+    expect(get.syncer_cert).toBe(verbatim.chainPem);
+    expect(get.api_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    const api = new X509Certificate(get.api_cert ?? '');
+    expect(Math.abs(Date.parse(api.validTo) - notAfter.getTime())).toBeLessThan(1000);
+    expect(await servedFingerprint('127.0.0.2', s.port, s.caPem)).toBe(api.fingerprint256);
+  });
+
+  it('servicePorts: nodes present their cm and proxy certificates', async () => {
+    const s = await sim({ servicePorts: true });
+    expect(s.cmPort).toBeGreaterThan(0);
+    expect(s.proxyPort).toBeGreaterThan(0);
+    for (const ip of nodeIps) {
+      expect(await servedFingerprint(ip, s.cmPort ?? 0, s.caPem)).toBe(s.certificate('cm')?.fingerprint256);
+      expect(await servedFingerprint(ip, s.proxyPort ?? 0, s.caPem)).toBe(
+        s.certificate('proxy')?.fingerprint256,
+      );
+    }
+    const next = await issueCert({ ca: s.ca, dnsNames: ['proxy.cluster.local'], ipAddresses: nodeIps });
+    expect((await putCert(s, 'proxy', next)).status).toBe(200);
+    expect(await servedFingerprint('127.0.0.3', s.proxyPort ?? 0, s.caPem)).toBe(next.fingerprint256);
+  });
+
+  it('concurrent simulators get distinct ports and their own CA by default', async () => {
+    const [a, b, c] = await Promise.all([sim(), sim(), startRsSimulator({ nodes: 2 })]);
+    if (!a || !b || !c) throw new Error('unreachable');
+    sims.push(c);
+    expect(new Set([a.port, b.port, c.port]).size).toBe(3);
+    expect(c.caPem).not.toBe(ca.certPem);
+    expect(await servedFingerprint('127.0.0.3', c.port, c.caPem)).toBe(c.certificate('api')?.fingerprint256);
+  });
+});
+
+describe('close()', () => {
+  it('destroys hung sockets, stops listening and is idempotent', async () => {
+    const s = await startRsSimulator({ ca });
+    s.injectFault({ kind: 'hang' });
+    s.injectFault({ kind: 'delay', ms: 60_000 });
+    // Settled into values at once: both reject while close() is awaited.
+    const hung = call(s, { path: '/v1/cluster/certificates' }).catch((e: unknown) => e);
+    const delayed = call(s, { path: '/v1/nodes' }).catch((e: unknown) => e);
+    await expect.poll(() => s.requests.filter((r) => r.fault !== undefined).length).toBe(2);
+    const t0 = performance.now();
+    await Promise.all([s.close(), s.close()]);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await hung).toBeInstanceOf(Error);
+    expect(await delayed).toBeInstanceOf(Error);
+    await expect(call(s, { path: '/v1/nodes' })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(servedFingerprint('127.0.0.2', s.port, s.caPem)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,896 @@
+// A Redis Enterprise Software cluster REST API (the :9443 one) for tests, the demo
+// and benchmarks. It reproduces what a certificate watchdog can observe: the
+// certificate set in CCS, the certificate each node really has on disk, the
+// certificate each listener really serves, RS's validation order and status
+// codes, and the network/cluster failures a renewal has to survive.
+//
+// It never writes anything to stdout/stderr: the GET payload holds private keys.
+import { createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import { createCa, type ExtKeyUsageName, issueCert, type KeyKind, type TestCa } from '../support/pki';
+
+export const defaultCertificateNames = [
+  'api',
+  'cm',
+  'proxy',
+  'syncer',
+  'metrics_exporter',
+  'ldap_client',
+] as const;
+
+/** RS refuses to delete these (403); every other certificate is optional. */
+export const requiredCertificateNames: readonly string[] = [
+  'api',
+  'cm',
+  'proxy',
+  'syncer',
+  'metrics_exporter',
+];
+
+/** Certificates a node presents on a listening socket: they get localhost and node IP SANs by default. */
+const SERVED_CERTIFICATES: ReadonlySet<string> = new Set(['api', 'cm', 'proxy']);
+
+export interface SimCertificateSpec {
+  /** Default `<name>.cluster.local` (underscores become hyphens); served certificates also get `localhost`. */
+  dnsNames?: string[];
+  /** Default for api/cm/proxy: 127.0.0.1 and every node address; none for the others. */
+  ipAddresses?: string[];
+  notBefore?: Date;
+  notAfter?: Date;
+  keyKind?: KeyKind;
+  extKeyUsage?: ExtKeyUsageName[];
+  freshKey?: boolean;
+  /** Install this pair verbatim (no validation at all); both must be given. certPem may be a chain. */
+  certPem?: string;
+  keyPem?: string;
+}
+
+export interface RsSimulatorOptions {
+  /** Number of nodes, default 3. Node i (1-based) has address 127.0.0.(i+1). */
+  nodes?: number;
+  username?: string;
+  password?: string;
+  /** Share one CA between simulators (cheap start-up for benchmarks). */
+  ca?: TestCa;
+  /** Replaces the default certificate set entirely when given. */
+  certificates?: Record<string, SimCertificateSpec>;
+  /** Added before every API response; also settable later through `sim.latencyMs`. */
+  latencyMs?: number;
+  /** Default true: each node listens with TLS on its own address, same port as the endpoint. */
+  nodeListeners?: boolean;
+  /** Default false: each node also serves its cm and proxy certificates on `cmPort` / `proxyPort`. */
+  servicePorts?: boolean;
+  softwareVersion?: string;
+  /** Clock for certificate validity checks and default lifetimes. */
+  now?: () => number;
+}
+
+export type FaultMethod = 'GET' | 'PUT' | 'DELETE';
+
+/**
+ * One fault shapes at most one answer. Faults only meet authenticated requests
+ * (a 401 never consumes one) and are matched after `latencyMs`. `partial-update`
+ * is taken only by a PUT that passed validation; every other kind is taken on
+ * arrival, before routing, and changes nothing (a `status` body given as a string
+ * is sent verbatim as text/plain). `hang` and `malformed-json` cut the answer the
+ * route would have given (GET certificates / nodes) or `{}` otherwise.
+ */
+export type Fault = {
+  method?: FaultMethod;
+  /** Exact request path (no query string); default: any path. */
+  path?: string;
+  /** Default 1; Infinity = forever. */
+  times?: number;
+} & (
+  | { kind: 'status'; status: number; body?: unknown }
+  | { kind: 'partial-update'; updateNodes?: number }
+  | { kind: 'reset' }
+  | { kind: 'hang' }
+  | { kind: 'malformed-json' }
+  | { kind: 'delay'; ms: number }
+);
+
+export type FaultKind = Fault['kind'];
+
+export interface RsRequestLogEntry {
+  method: string;
+  path: string;
+  /** Status line sent; 0 while pending or when the socket was reset without an answer. */
+  status: number;
+  authorized: boolean;
+  /** The fault that shaped this answer, if any. */
+  fault?: FaultKind;
+  putName?: string;
+  /** Leaf of the PUT certificate, when it parses. Keys are never recorded. */
+  putFingerprint256?: string;
+}
+
+export interface SimCertificate {
+  /** As stored in CCS: the full chain as installed. */
+  certPem: string;
+  keyPem: string;
+  /** Of the leaf; empty when the stored PEM does not parse. */
+  fingerprint256: string;
+}
+
+export interface SimNode {
+  uid: number;
+  addr: string;
+  /** Certificate name → leaf fingerprint256 of what this node has on disk. */
+  certificates: Record<string, string>;
+}
+
+export interface RsSimulator {
+  readonly url: string;
+  readonly port: number;
+  readonly cmPort: number | undefined;
+  readonly proxyPort: number | undefined;
+  /** The root an operator pins. */
+  readonly caPem: string;
+  /** The simulator's CA, to issue replacement certificates from in tests. */
+  readonly ca: TestCa;
+  readonly username: string;
+  readonly password: string;
+  latencyMs: number;
+  /** Mutable on purpose: tests may clear it with `sim.requests.length = 0`. */
+  readonly requests: RsRequestLogEntry[];
+  /** Snapshot of every node's on-disk certificates. */
+  readonly nodes: SimNode[];
+  certificate(name: string): SimCertificate | undefined;
+  setPassword(password: string): void;
+  injectFault(fault: Fault): void;
+  clearFaults(): void;
+  /**
+   * Overrides one raw field of the GET /v1/cluster/certificates answer (e.g. `proxy_cert`);
+   * `undefined` drops the field. CCS, nodes and served certificates are unaffected; a later
+   * successful PUT or DELETE of that certificate clears its overrides.
+   */
+  setCertificateField(field: string, raw: string | undefined): void;
+  close(): Promise<void>;
+}
+
+interface StoredCert {
+  certPem: string;
+  keyPem: string;
+  fingerprint256: string;
+}
+
+interface NodeState {
+  uid: number;
+  addr: string;
+  certs: Map<string, StoredCert>;
+}
+
+interface Listener {
+  server: HttpsServer;
+  /** What this listener should present now; undefined means the bootstrap certificate. */
+  wanted: () => StoredCert | undefined;
+  applied: StoredCert | undefined;
+}
+
+interface PendingFault {
+  fault: Fault;
+  remaining: number;
+}
+
+interface TlsPair {
+  cert: string;
+  key: string;
+}
+
+const DAY_MS = 86_400_000;
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BIND_ATTEMPTS = 30;
+const CERTIFICATES_PATH = '/v1/cluster/certificates';
+const UPDATE_CERT_PATH = '/v1/cluster/update_cert';
+const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function errorBody(errorCode: string, description: string): { error_code: string; description: string } {
+  return { error_code: errorCode, description };
+}
+
+/** Leaf first, as RS expects the chain; undefined when any block fails to parse or there is none. */
+function parseChain(pem: string): X509Certificate[] | undefined {
+  const blocks = pem.match(PEM_CERT_RE);
+  if (!blocks) return undefined;
+  try {
+    return blocks.map((b) => new X509Certificate(b));
+  } catch {
+    return undefined;
+  }
+}
+
+function leafFingerprint(pem: string): string {
+  return parseChain(pem)?.[0]?.fingerprint256 ?? '';
+}
+
+// Stored certificates are immutable, so one check each is enough; hundreds of
+// simulators sharing a certificate set then pay for it once.
+const tlsUsable = new WeakMap<StoredCert, boolean>();
+const storedCache = new Map<string, WeakRef<StoredCert>>();
+const storedCacheCleanup = new FinalizationRegistry<string>((key) => {
+  if (!storedCache.get(key)?.deref()) storedCache.delete(key);
+});
+
+function usableForTls(stored: StoredCert | undefined): stored is StoredCert {
+  if (!stored) return false;
+  let usable = tlsUsable.get(stored);
+  if (usable === undefined) {
+    try {
+      createSecureContext({ cert: stored.certPem, key: stored.keyPem });
+      usable = true;
+    } catch {
+      usable = false;
+    }
+    tlsUsable.set(stored, usable);
+  }
+  return usable;
+}
+
+/** Verbatim pairs are interned so that simulators sharing a certificate set share the TLS check. */
+function internStored(certPem: string, keyPem: string): StoredCert {
+  const key = `${certPem}\0${keyPem}`;
+  let stored = storedCache.get(key)?.deref();
+  if (!stored) {
+    stored = { certPem, keyPem, fingerprint256: leafFingerprint(certPem) };
+    storedCache.set(key, new WeakRef(stored));
+    storedCacheCleanup.register(stored, key);
+  }
+  return stored;
+}
+
+/** Linux answers on all of 127/8, so every node gets its own loopback address. */
+function nodeAddress(uid: number): string {
+  return `127.0.0.${uid + 1}`;
+}
+
+function nodeAddresses(nodes: number): string[] {
+  return Array.from({ length: nodes }, (_, i) => nodeAddress(i + 1));
+}
+
+async function issueSimCertificate(
+  ca: TestCa,
+  name: string,
+  spec: SimCertificateSpec,
+  nodes: number,
+  now: number,
+): Promise<{ certPem: string; keyPem: string; verbatim: boolean }> {
+  if (spec.certPem !== undefined || spec.keyPem !== undefined) {
+    if (spec.certPem === undefined || spec.keyPem === undefined) {
+      throw new Error(`certificate ${name}: certPem and keyPem must be given together`);
+    }
+    return { certPem: spec.certPem, keyPem: spec.keyPem, verbatim: true };
+  }
+  const served = SERVED_CERTIFICATES.has(name);
+  const baseNames = spec.dnsNames ?? [`${name.replace(/_/g, '-')}.cluster.local`];
+  const issued = await issueCert({
+    ca,
+    dnsNames: [...new Set(served ? [...baseNames, 'localhost'] : baseNames)],
+    ipAddresses: spec.ipAddresses ?? (served ? ['127.0.0.1', ...nodeAddresses(nodes)] : []),
+    notBefore: spec.notBefore ?? new Date(now - DAY_MS),
+    notAfter: spec.notAfter ?? new Date(now + 365 * DAY_MS),
+    keyKind: spec.keyKind,
+    extKeyUsage: spec.extKeyUsage,
+    freshKey: spec.freshKey,
+  });
+  return { certPem: issued.chainPem, keyPem: issued.keyPem, verbatim: false };
+}
+
+/**
+ * Issues a certificate set once, as verbatim pairs to pass as `opts.certificates`
+ * to many simulators: issuing costs ~4 ms of CPU per certificate, which dominates
+ * the start-up of hundreds of simulators. Specs default to the default set.
+ */
+export async function issueCertificateSet(opts: {
+  ca: TestCa;
+  /** Node count the served certificates' IP SANs must cover; default 3. */
+  nodes?: number;
+  certificates?: Record<string, SimCertificateSpec>;
+}): Promise<Record<string, SimCertificateSpec>> {
+  const specs = opts.certificates ?? Object.fromEntries(defaultCertificateNames.map((n) => [n, {}]));
+  const now = Date.now();
+  const entries = await Promise.all(
+    Object.entries(specs).map(async ([name, spec]) => {
+      const { certPem, keyPem } = await issueSimCertificate(opts.ca, name, spec, opts.nodes ?? 3, now);
+      return [name, { certPem, keyPem }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+function listen(server: HttpsServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    // exclusive: several simulators in one process must not share a handle via cluster mode.
+    server.listen({ host, port, exclusive: true });
+  });
+}
+
+function closeServer(server: HttpsServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+interface BodyRead {
+  body: Buffer;
+  tooLarge: boolean;
+}
+
+function readBody(req: IncomingMessage): Promise<BodyRead | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      // Keep draining so the connection stays usable for the 413 answer.
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve({ body: Buffer.concat(chunks), tooLarge }));
+    req.on('error', () => resolve(undefined));
+    req.on('aborted', () => resolve(undefined));
+  });
+}
+
+class Simulator implements RsSimulator {
+  port = 0;
+  cmPort: number | undefined;
+  proxyPort: number | undefined;
+  latencyMs: number;
+  readonly requests: RsRequestLogEntry[] = [];
+  readonly username: string;
+  readonly ca: TestCa;
+
+  #password: string;
+  readonly #opts: RsSimulatorOptions;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  readonly #ccs = new Map<string, StoredCert>();
+  readonly #nodes: NodeState[] = [];
+  readonly #overrides = new Map<string, string | undefined>();
+  readonly #faults: PendingFault[] = [];
+  readonly #listeners: Listener[] = [];
+  readonly #sockets = new Set<Socket>();
+  readonly #wakeups = new Set<() => void>();
+  #bootstrap: TlsPair | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: RsSimulatorOptions, ca: TestCa) {
+    this.#opts = opts;
+    this.ca = ca;
+    this.username = opts.username ?? 'admin@example.com';
+    this.#password = opts.password ?? 's3cret-P@ss';
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.#now = opts.now ?? Date.now;
+    this.#startedAt = this.#now();
+    const nodeCount = opts.nodes ?? 3;
+    if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 253) {
+      throw new RangeError(`nodes must be an integer in 1..253, got ${nodeCount}`);
+    }
+    for (let uid = 1; uid <= nodeCount; uid++) {
+      this.#nodes.push({ uid, addr: nodeAddress(uid), certs: new Map() });
+    }
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  get caPem(): string {
+    return this.ca.certPem;
+  }
+
+  get password(): string {
+    return this.#password;
+  }
+
+  get nodes(): SimNode[] {
+    return this.#nodes.map((n) => ({
+      uid: n.uid,
+      addr: n.addr,
+      certificates: Object.fromEntries([...n.certs].map(([name, c]) => [name, c.fingerprint256])),
+    }));
+  }
+
+  certificate(name: string): SimCertificate | undefined {
+    const c = this.#ccs.get(name);
+    return c ? { certPem: c.certPem, keyPem: c.keyPem, fingerprint256: c.fingerprint256 } : undefined;
+  }
+
+  setPassword(password: string): void {
+    this.#password = password;
+  }
+
+  injectFault(fault: Fault): void {
+    const times = fault.times ?? 1;
+    if (!(times > 0)) throw new RangeError(`fault.times must be > 0, got ${times}`);
+    this.#faults.push({ fault, remaining: times });
+  }
+
+  clearFaults(): void {
+    this.#faults.length = 0;
+  }
+
+  setCertificateField(field: string, raw: string | undefined): void {
+    this.#overrides.set(field, raw);
+  }
+
+  async init(): Promise<void> {
+    const specs: Record<string, SimCertificateSpec> =
+      this.#opts.certificates ?? Object.fromEntries(defaultCertificateNames.map((n) => [n, {}]));
+    const now = this.#now();
+    const entries = await Promise.all(
+      Object.entries(specs).map(async ([name, spec]) => {
+        const pair = await issueSimCertificate(this.ca, name, spec, this.#nodes.length, now);
+        const stored = pair.verbatim
+          ? internStored(pair.certPem, pair.keyPem)
+          : { certPem: pair.certPem, keyPem: pair.keyPem, fingerprint256: leafFingerprint(pair.certPem) };
+        return [name, stored] as const;
+      }),
+    );
+    for (const [name, stored] of entries) {
+      this.#ccs.set(name, stored);
+      for (const node of this.#nodes) node.certs.set(name, stored);
+    }
+    const served = ['api', ...(this.#opts.servicePorts ? ['cm', 'proxy'] : [])];
+    if (!served.every((name) => usableForTls(this.#ccs.get(name)))) {
+      // A listener cannot exist without a certificate; this one stands in for a
+      // missing or unusable served certificate and is not part of CCS.
+      const boot = await issueCert({
+        ca: this.ca,
+        dnsNames: ['localhost'],
+        ipAddresses: ['127.0.0.1', ...this.#nodes.map((n) => n.addr)],
+        commonName: 'rs-simulator-bootstrap',
+      });
+      this.#bootstrap = { cert: boot.chainPem, key: boot.keyPem };
+    }
+    await this.#bind();
+  }
+
+  // ---- listeners -------------------------------------------------------
+
+  #tlsPair(stored: StoredCert | undefined): TlsPair | undefined {
+    if (usableForTls(stored)) return { cert: stored.certPem, key: stored.keyPem };
+    return this.#bootstrap;
+  }
+
+  #createListener(wanted: () => StoredCert | undefined, api: boolean): Listener {
+    const current = wanted();
+    const pair = this.#tlsPair(current);
+    if (!pair) throw new Error('no usable certificate for a listener');
+    const server = createHttpsServer(
+      { ...pair },
+      api ? (req, res) => void this.#handleApi(req, res) : (req, res) => this.#handleNode(req, res),
+    );
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    // Handshake failures are the client's business (e.g. an untrusted CA); stay silent.
+    server.on('tlsClientError', () => {});
+    return { server, wanted, applied: current };
+  }
+
+  async #bind(): Promise<void> {
+    const nodeListeners = this.#opts.nodeListeners ?? true;
+    for (let attempt = 1; ; attempt++) {
+      const created: Listener[] = [];
+      const make = (wanted: () => StoredCert | undefined, api: boolean): Listener => {
+        const l = this.#createListener(wanted, api);
+        created.push(l);
+        return l;
+      };
+      try {
+        const apiListener = make(() => this.#ccs.get('api'), true);
+        // The endpoint picks the port; nodes must then get the very same number,
+        // which another simulator may hold on a node address: retry from scratch.
+        const port = await listen(apiListener.server, '127.0.0.1', 0);
+        if (nodeListeners) {
+          for (const node of this.#nodes) {
+            await listen(make(() => node.certs.get('api'), false).server, node.addr, port);
+          }
+        }
+        const servicePorts: Record<string, number> = {};
+        if (this.#opts.servicePorts) {
+          for (const name of ['cm', 'proxy']) {
+            let svcPort = 0;
+            for (const node of this.#nodes) {
+              svcPort = await listen(make(() => node.certs.get(name), false).server, node.addr, svcPort);
+            }
+            servicePorts[name] = svcPort;
+          }
+        }
+        this.port = port;
+        this.cmPort = servicePorts.cm;
+        this.proxyPort = servicePorts.proxy;
+        this.#listeners.push(...created);
+        return;
+      } catch (err) {
+        await Promise.all(created.map((l) => closeServer(l.server)));
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' || attempt >= MAX_BIND_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  /** New connections get the new certificate; established keep-alive ones keep theirs, as with a real reload. */
+  #refreshTls(): void {
+    for (const l of this.#listeners) {
+      const wanted = l.wanted();
+      if (wanted === l.applied) continue;
+      const pair = this.#tlsPair(wanted);
+      if (!pair) continue;
+      try {
+        l.server.setSecureContext(pair);
+        l.applied = wanted;
+      } catch {
+        // Keep serving the previous certificate rather than take the listener down.
+      }
+    }
+  }
+
+  // ---- request handling ------------------------------------------------
+
+  #authorized(req: IncomingMessage): boolean {
+    const header = req.headers.authorization;
+    if (!header?.startsWith('Basic ')) return false;
+    const decoded = Buffer.from(header.slice('Basic '.length).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return false;
+    return decoded.slice(0, colon) === this.username && decoded.slice(colon + 1) === this.#password;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0 || this.#closing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#wakeups.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#wakeups.add(wake);
+    });
+  }
+
+  #takeFault(method: string, path: string, phase: 'arrival' | 'commit'): Fault | undefined {
+    const index = this.#faults.findIndex(({ fault }) => {
+      if ((fault.kind === 'partial-update') !== (phase === 'commit')) return false;
+      if (fault.method !== undefined && fault.method !== method) return false;
+      return fault.path === undefined || fault.path === path;
+    });
+    const pending = this.#faults[index];
+    if (!pending) return undefined;
+    pending.remaining -= 1;
+    if (pending.remaining <= 0) this.#faults.splice(index, 1);
+    return pending.fault;
+  }
+
+  #send(
+    res: ServerResponse,
+    entry: RsRequestLogEntry,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    if (res.destroyed || res.writableEnded || res.headersSent) return;
+    const isText = typeof body === 'string';
+    const text = isText ? body : JSON.stringify(body);
+    entry.status = status;
+    res.writeHead(status, {
+      'Content-Type': isText ? 'text/plain; charset=utf-8' : 'application/json',
+      'Content-Length': String(Buffer.byteLength(text)),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  #sendRawJson(res: ServerResponse, entry: RsRequestLogEntry, status: number, text: string): void {
+    if (res.destroyed || res.writableEnded || res.headersSent) return;
+    entry.status = status;
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(text)),
+    });
+    res.end(text);
+  }
+
+  #handleNode(_req: IncomingMessage, res: ServerResponse): void {
+    const text = JSON.stringify(errorBody('not_found', 'This node listener only presents its certificate.'));
+    res.writeHead(404, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(text)),
+    });
+    res.end(text);
+  }
+
+  async #handleApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A client gone mid-answer must not surface as an uncaught stream error.
+    res.on('error', () => {});
+    const method = req.method ?? 'GET';
+    const path = new URL(req.url ?? '/', 'https://rs.invalid').pathname;
+    const entry: RsRequestLogEntry = { method, path, status: 0, authorized: this.#authorized(req) };
+    this.requests.push(entry);
+
+    const read = await readBody(req);
+    if (!read || this.#closing) return;
+    if (method === 'PUT' && path === UPDATE_CERT_PATH) this.#observePut(read.body, entry);
+
+    await this.#sleep(this.latencyMs);
+    if (this.#closing) return;
+
+    if (!entry.authorized) {
+      this.#send(res, entry, 401, errorBody('unauthorized', 'Authentication required.'), {
+        'WWW-Authenticate': 'Basic realm="RS"',
+      });
+      return;
+    }
+
+    const fault = this.#takeFault(method, path, 'arrival');
+    if (fault) {
+      entry.fault = fault.kind;
+      switch (fault.kind) {
+        case 'status': {
+          const headers: Record<string, string> =
+            fault.status === 401 ? { 'WWW-Authenticate': 'Basic realm="RS"' } : {};
+          const body = fault.body ?? errorBody('injected_fault', `Injected status ${fault.status}.`);
+          this.#send(res, entry, fault.status, body, headers);
+          return;
+        }
+        case 'reset': {
+          const socket = req.socket;
+          try {
+            socket.resetAndDestroy();
+          } catch {
+            // TLS sockets wrap the TCP handle; a plain destroy still drops the connection unanswered.
+            socket.destroy();
+          }
+          return;
+        }
+        case 'hang': {
+          const text = this.#previewBody(method, path);
+          entry.status = 200;
+          // The announced length is the full one, so the client keeps waiting for the rest.
+          res.writeHead(200, {
+            'Content-Type': 'application/json',
+            'Content-Length': String(Buffer.byteLength(text)),
+          });
+          res.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))));
+          return;
+        }
+        case 'malformed-json': {
+          const text = this.#previewBody(method, path);
+          this.#sendRawJson(res, entry, 200, text.slice(0, Math.max(1, Math.floor(text.length / 2))));
+          return;
+        }
+        case 'delay':
+          await this.#sleep(fault.ms);
+          if (this.#closing) return;
+          break;
+        case 'partial-update':
+          // Never returned for the arrival phase.
+          break;
+      }
+    }
+
+    if (read.tooLarge) {
+      this.#send(res, entry, 413, errorBody('request_too_large', 'Request body too large.'));
+      return;
+    }
+    this.#route(method, path, read.body, res, entry);
+  }
+
+  #route(method: string, path: string, body: Buffer, res: ServerResponse, entry: RsRequestLogEntry): void {
+    if (path === CERTIFICATES_PATH && method === 'GET') {
+      this.#sendRawJson(res, entry, 200, JSON.stringify(this.#certificatesBody()));
+      return;
+    }
+    if (path === UPDATE_CERT_PATH && method === 'PUT') {
+      const [status, answer] = this.#updateCert(body, method, path, entry);
+      this.#send(res, entry, status, answer);
+      return;
+    }
+    if (path.startsWith(`${CERTIFICATES_PATH}/`) && method === 'DELETE') {
+      const [status, answer] = this.#deleteCert(path.slice(CERTIFICATES_PATH.length + 1));
+      this.#send(res, entry, status, answer);
+      return;
+    }
+    if (path === '/v1/nodes' && method === 'GET') {
+      this.#send(
+        res,
+        entry,
+        200,
+        this.#nodes.map((n) => this.#nodeObject(n)),
+      );
+      return;
+    }
+    const nodeMatch = /^\/v1\/nodes\/(\d+)$/.exec(path);
+    const node =
+      nodeMatch && method === 'GET' ? this.#nodes.find((n) => String(n.uid) === nodeMatch[1]) : undefined;
+    if (node) {
+      this.#send(res, entry, 200, this.#nodeObject(node));
+      return;
+    }
+    this.#send(res, entry, 404, errorBody('not_found', `No handler for ${method} ${path}.`));
+  }
+
+  /** What a normal answer would look like, without side effects; hang/malformed faults cut it. */
+  #previewBody(method: string, path: string): string {
+    if (method === 'GET' && path === CERTIFICATES_PATH) return JSON.stringify(this.#certificatesBody());
+    if (method === 'GET' && path === '/v1/nodes')
+      return JSON.stringify(this.#nodes.map((n) => this.#nodeObject(n)));
+    return '{}';
+  }
+
+  #certificatesBody(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, c] of this.#ccs) {
+      out[`${name}_cert`] = c.certPem;
+      out[`${name}_key`] = c.keyPem;
+    }
+    for (const [field, raw] of this.#overrides) {
+      if (raw === undefined) delete out[field];
+      else out[field] = raw;
+    }
+    return out;
+  }
+
+  #nodeObject(n: NodeState): Record<string, unknown> {
+    return {
+      uid: n.uid,
+      addr: n.addr,
+      external_addr: [],
+      status: 'active',
+      shard_count: 2,
+      software_version: this.#opts.softwareVersion ?? '7.4.2-54',
+      os_version: 'Ubuntu 22.04.4 LTS',
+      os_name: 'ubuntu',
+      os_semantic_version: '22.04.4',
+      architecture: 'x86_64',
+      cores: 4,
+      total_memory: 16_776_437_760,
+      accept_servers: true,
+      rack_id: '',
+      max_listeners: 100,
+      max_redis_servers: 100,
+      uptime: Math.floor((this.#now() - this.#startedAt) / 1000) + 86_400,
+      recovery_path: '/var/opt/redislabs/recovery',
+      persistent_storage_path: '/var/opt/redislabs/persist',
+      ephemeral_storage_path: '/var/opt/redislabs/tmp',
+    };
+  }
+
+  #observePut(body: Buffer, entry: RsRequestLogEntry): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return;
+    }
+    if (!isRecord(parsed)) return;
+    if (typeof parsed.name === 'string') entry.putName = parsed.name;
+    if (typeof parsed.certificate === 'string') {
+      const fp = leafFingerprint(parsed.certificate);
+      if (fp) entry.putFingerprint256 = fp;
+    }
+  }
+
+  /** RS's order: request shape, certificate name, certificate/key, validity window, node rollout. */
+  #updateCert(body: Buffer, method: string, path: string, entry: RsRequestLogEntry): [number, unknown] {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return [400, errorBody('invalid_json', 'Request body is not valid JSON.')];
+    }
+    if (!isRecord(parsed)) return [400, errorBody('invalid_schema', 'Request body must be a JSON object.')];
+    const { name, key, certificate } = parsed;
+    if (typeof name !== 'string' || typeof key !== 'string' || typeof certificate !== 'string') {
+      const missing = (['name', 'key', 'certificate'] as const).filter((f) => typeof parsed[f] !== 'string');
+      return [400, errorBody('invalid_schema', `Fields must be strings: ${missing.join(', ')}.`)];
+    }
+    if (!this.#ccs.has(name))
+      return [403, errorBody('unknown_certificate', `Unknown certificate '${name}'.`)];
+
+    const chain = parseChain(certificate);
+    const leaf = chain?.[0];
+    if (!leaf) return [400, errorBody('invalid_certificate', 'Certificate could not be parsed.')];
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(key);
+    } catch {
+      return [400, errorBody('invalid_certificate', 'Private key could not be parsed.')];
+    }
+    let matches = false;
+    try {
+      matches = leaf.checkPrivateKey(privateKey);
+    } catch {
+      matches = false;
+    }
+    if (!matches)
+      return [400, errorBody('invalid_certificate', 'Private key does not match the certificate.')];
+    const now = this.#now();
+    if (now < Date.parse(leaf.validFrom) || now > Date.parse(leaf.validTo)) {
+      return [406, errorBody('expired_certificate', 'Certificate is expired or not yet valid.')];
+    }
+
+    const stored: StoredCert = { certPem: certificate, keyPem: key, fingerprint256: leaf.fingerprint256 };
+    this.#ccs.set(name, stored);
+    this.#overrides.delete(`${name}_cert`);
+    this.#overrides.delete(`${name}_key`);
+    const partial = this.#takeFault(method, path, 'commit');
+    const updateNodes =
+      partial?.kind === 'partial-update' ? Math.max(0, partial.updateNodes ?? 1) : this.#nodes.length;
+    for (const node of this.#nodes.slice(0, updateNodes)) node.certs.set(name, stored);
+    this.#refreshTls();
+    if (partial) {
+      entry.fault = 'partial-update';
+      return [409, errorBody('nodes_not_updated', 'Failed, not all nodes have been updated.')];
+    }
+    return [200, {}];
+  }
+
+  #deleteCert(rawName: string): [number, unknown] {
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      return [404, errorBody('unknown_certificate', 'Unknown certificate.')];
+    }
+    if (!this.#ccs.has(name))
+      return [404, errorBody('unknown_certificate', `Unknown certificate '${name}'.`)];
+    if (requiredCertificateNames.includes(name)) {
+      return [
+        403,
+        errorBody('required_certificate', `Certificate '${name}' is required and cannot be deleted.`),
+      ];
+    }
+    this.#ccs.delete(name);
+    for (const node of this.#nodes) node.certs.delete(name);
+    this.#overrides.delete(`${name}_cert`);
+    this.#overrides.delete(`${name}_key`);
+    this.#refreshTls();
+    return [200, {}];
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const wake of [...this.#wakeups]) wake();
+      const closing = this.#listeners.map((l) => closeServer(l.server));
+      // Hung answers and half-open handshakes are not tracked by the HTTP layer.
+      for (const socket of this.#sockets) socket.destroy();
+      await Promise.all(closing);
+    })();
+    return this.#closing;
+  }
+}
+
+export async function startRsSimulator(opts: RsSimulatorOptions = {}): Promise<RsSimulator> {
+  const ca = opts.ca ?? (await createCa({ commonName: `RS Simulator CA ${randomBytes(4).toString('hex')}` }));
+  const sim = new Simulator(opts, ca);
+  await sim.init();
+  return sim;
+}
