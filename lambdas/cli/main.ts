@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { checkFleet } from '../domain/check';
-import { loadConfig } from '../domain/config';
+import { loadConfig } from '../domain/config-schema';
 import { ConfigCredentialsProvider } from '../domain/credentials';
 import { ConfigError, WatchdogError } from '../domain/errors';
 import { renewFleet } from '../domain/renewal/renew-fleet';

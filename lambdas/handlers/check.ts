@@ -1,19 +1,17 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsExtensionCredentialsProvider } from '../adapters/aws/secrets-extension';
+import type { CheckDependencies } from '../domain/check';
 import { checkFleet } from '../domain/check';
-import type { RenewalContext } from '../domain/renewal/context';
+import type { WatchdogConfig } from '../domain/config';
 import { planClusters } from '../domain/renewal/plan';
 import type { CheckEvent, CheckResult } from './events';
-import { awsContext, logger, metrics } from './runtime';
+import { acmeTrust, deployedConfig, logger, metrics } from './runtime';
 
 /** Reads every cluster, publishes days left per certificate, and lists what is due. */
-export function createCheckHandler(context: () => RenewalContext) {
+export function createCheckHandler(context: () => { config: WatchdogConfig; deps: CheckDependencies }) {
   return async (event: CheckEvent = {}): Promise<CheckResult> => {
-    const ctx = context();
-    const report = await checkFleet(ctx.config, {
-      credentials: ctx.credentials,
-      now: ctx.now,
-      ...(ctx.acmeTrustPem ? { acmeTrustPem: ctx.acmeTrustPem } : {}),
-    });
+    const { config, deps } = context();
+    const report = await checkFleet(config, deps);
     for (const cluster of report.clusters) {
       if (cluster.error) {
         logger.error('cluster unreadable', { cluster: cluster.name, error: cluster.error });
@@ -44,4 +42,19 @@ export function createCheckHandler(context: () => RenewalContext) {
   };
 }
 
-export const handler = createCheckHandler(awsContext);
+let awsCheck: { config: WatchdogConfig; deps: CheckDependencies } | undefined;
+
+export const handler = createCheckHandler(() => {
+  if (!awsCheck) {
+    const config = deployedConfig();
+    const trust = acmeTrust(config);
+    awsCheck = {
+      config,
+      deps: {
+        credentials: new SecretsExtensionCredentialsProvider(),
+        ...(trust ? { acmeTrustPem: trust } : {}),
+      },
+    };
+  }
+  return awsCheck;
+});

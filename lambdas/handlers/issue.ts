@@ -5,8 +5,9 @@ import { ConfigError } from '../domain/errors';
 import type { DnsProvider } from '../domain/ports';
 import type { DueCertificate, RenewalContext } from '../domain/renewal/context';
 import { type CertificateIssuer, obtainCertificate } from '../domain/renewal/obtain';
+import { awsContext } from './aws-context';
 import type { RenewalStep } from './events';
-import { awsContext, logger } from './runtime';
+import { logger } from './runtime';
 
 /** Obtains the certificate to push: the saved one if it fits, else a new ACME order saved at once. */
 export function createIssueHandler(

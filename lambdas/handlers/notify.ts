@@ -5,8 +5,9 @@ import type { RenewalContext } from '../domain/renewal/context';
 import { clusterByName, withCluster } from '../domain/renewal/context';
 import { describeHalfUpdate } from '../domain/renewal/push';
 import { nextStep } from '../domain/renewal/renew-fleet';
+import { awsContext } from './aws-context';
 import type { NotifyEvent } from './events';
-import { awsContext, logger, metrics } from './runtime';
+import { logger, metrics } from './runtime';
 
 /** Turns a workflow outcome into alerts: findings of the check, a renewal, or a caught failure. */
 export function createNotifyHandler(context: () => RenewalContext) {

@@ -1,8 +1,9 @@
 import type { RenewalContext } from '../domain/renewal/context';
 import { clusterByName, withCluster } from '../domain/renewal/context';
 import { pushSavedCertificate } from '../domain/renewal/push';
+import { awsContext } from './aws-context';
 import type { RenewalStep } from './events';
-import { awsContext, logger } from './runtime';
+import { logger } from './runtime';
 
 /**
  * Pushes the saved certificate once. A 409 throws NodesNotUpdatedError and the state machine's

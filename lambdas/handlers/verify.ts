@@ -2,8 +2,9 @@ import { VerificationError } from '../domain/errors';
 import type { RenewalContext } from '../domain/renewal/context';
 import { clusterByName, withCluster } from '../domain/renewal/context';
 import { verifyPushed } from '../domain/renewal/verify';
+import { awsContext } from './aws-context';
 import type { RenewalStep } from './events';
-import { awsContext, logger } from './runtime';
+import { logger } from './runtime';
 
 /** Confirms the cluster holds and serves the pushed certificate. */
 export function createVerifyHandler(context: () => RenewalContext) {

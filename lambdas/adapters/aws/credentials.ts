@@ -1,13 +1,13 @@
 /**
- * AWS mode: a cluster's credentials come from its Secrets Manager secret,
+ * AWS mode, through the SDK (push, verify, notify): a cluster's credentials come from its Secrets Manager secret,
  * `{"username": "...", "password": "...", "caPem": "optional pinned CA"}`, never from the
  * template, the environment or the logs.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClusterConfig } from '../../domain/config';
-import { readPemFile } from '../../domain/config';
 import type { ClusterAccess, CredentialsProvider } from '../../domain/credentials';
 import { AuthenticationError, ConfigError } from '../../domain/errors';
+import { accessFromSecret } from './cluster-secret';
 
 export class SecretsManagerCredentialsProvider implements CredentialsProvider {
   private readonly client: SecretsManagerClient;
@@ -43,25 +43,6 @@ export class SecretsManagerCredentialsProvider implements CredentialsProvider {
         },
       );
     }
-    let parsed: { username?: unknown; password?: unknown; caPem?: unknown };
-    try {
-      parsed = JSON.parse(text ?? '');
-    } catch {
-      throw new ConfigError(
-        `cluster "${cluster.name}": secret ${secretId} is not JSON {"username","password"}`,
-      );
-    }
-    if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
-      throw new ConfigError(
-        `cluster "${cluster.name}": secret ${secretId} lacks string "username" and "password"`,
-      );
-    }
-    const caPem =
-      typeof parsed.caPem === 'string'
-        ? parsed.caPem
-        : cluster.caFile
-          ? readPemFile(cluster.caFile, `clusters["${cluster.name}"].caFile`)
-          : undefined;
-    return { username: parsed.username, password: parsed.password, caPem };
+    return accessFromSecret(cluster, secretId, text);
   }
 }
