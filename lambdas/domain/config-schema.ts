@@ -37,6 +37,11 @@ export const cluster = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'use letters, digits, ".", "_" or "-" (at most 63)'),
     endpoint: httpsUrl.describe('The REST API, usually https://<cluster-fqdn>:9443'),
+    serverName: hostname
+      .optional()
+      .describe(
+        'Name to verify the TLS certificate against (and send as SNI) when the endpoint is an IP or another name',
+      ),
     username: z.string().min(1).optional(),
     password: z.string().min(1).optional().describe('Prefer passwordEnv or credentialsSecret'),
     passwordEnv: envName.optional(),

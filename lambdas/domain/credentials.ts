@@ -54,6 +54,7 @@ export function connectionFor(
   return {
     cluster: cluster.name,
     endpoint: cluster.endpoint,
+    serverName: cluster.serverName,
     username: access.username,
     password: access.password,
     clusterCaPem: access.caPem,
@@ -64,4 +65,9 @@ export function connectionFor(
         : [],
     timeoutMs: cluster.timeoutSeconds * 1000,
   };
+}
+
+/** The name a cluster's api certificate is verified against: serverName, else the endpoint's host. */
+export function connectName(cluster: Pick<ClusterConfig, 'endpoint' | 'serverName'>): string {
+  return cluster.serverName ?? new URL(cluster.endpoint).hostname.replace(/^\[|\]$/g, '');
 }

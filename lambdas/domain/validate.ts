@@ -3,6 +3,7 @@
  * cluster. Each rule is a reason an operator would give for refusing the certificate by hand.
  */
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import {
   type CertificateDetails,
@@ -25,6 +26,8 @@ export interface PushCandidate {
   keyPem: string;
   /** The configured domains. */
   domains: string[];
+  /** For `api`: the name or IP the watchdog itself connects by, which the certificate must cover. */
+  connectName?: string | undefined;
 }
 
 export interface ReplacedCertificate {
@@ -38,7 +41,8 @@ export interface ReplacedCertificate {
  *     root or is issued by a trusted root (public roots plus `trustPem`), so clients can build it;
  *  3. it is valid now;
  *  4. it covers every configured domain, and every DNS name the replaced certificate covered
- *     (clients connect by those names today);
+ *     (clients connect by those names today), but for names no CA issues (localhost, single labels);
+ *     an `api` certificate also covers the name the watchdog connects by, or the next run is locked out;
  *  5. it expires later than the replaced certificate;
  *  6. it keeps the extended key usage the cluster relies on: serverAuth for certificates RS serves,
  *     clientAuth for syncer and ldap_client (public CAs are dropping clientAuth).
@@ -123,7 +127,23 @@ export function validateForPush(
     }
   }
   for (const old of replacedDetails?.dnsNames ?? []) {
+    if (!issuable(old)) continue;
     if (!coversName(details.dnsNames, old) && !missing.includes(old)) missing.push(old);
+  }
+  const connect = candidate.connectName;
+  if (connect !== undefined) {
+    const covered = isIP(connect)
+      ? details.ipAddresses.includes(connect)
+      : coversName(details.dnsNames, connect);
+    if (!covered) {
+      throw new CertificateValidationError(
+        'domains-missing',
+        `${name}: the watchdog reaches the REST API as ${connect}, which the new certificate does not cover; pushing it would lock the next run out`,
+        {
+          hint: "point the cluster's endpoint (or serverName) at a name listed in the api certificate's domains",
+        },
+      );
+    }
   }
   if (missing.length > 0) {
     throw new CertificateValidationError('domains-missing', `${name}: does not cover ${missing.join(', ')}`, {
@@ -157,6 +177,14 @@ export function validateForPush(
     }
   }
   return details;
+}
+
+/**
+ * Names no CA can put in a certificate for us (`localhost`, single-label names): a replaced
+ * certificate covering them constrains nothing, since no renewal could keep them.
+ */
+function issuable(name: string): boolean {
+  return name !== 'localhost' && name.replace(/^\*\./, '').includes('.');
 }
 
 /** No EKU extension means any usage. */

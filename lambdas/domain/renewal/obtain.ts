@@ -60,7 +60,8 @@ export async function obtainCertificate(
 
 /**
  * A saved certificate is pushed instead of ordering when it was issued for the same names and key
- * type, is not itself due, is not what the cluster already has, and is newer than what it has.
+ * type, is not itself due, is not what the cluster already has, is newer than what it has, and was
+ * not refused by validation.
  */
 function reusable(
   ctx: RenewalContext,
@@ -69,6 +70,7 @@ function reusable(
   keyType: KeyType,
   due: DueCertificate,
 ): boolean {
+  if (saved.rejected) return false;
   const sameNames = [...saved.domains].sort().join(',') === [...domains].sort().join(',');
   if (!sameNames || saved.keyType !== keyType) return false;
   if (saved.fingerprint256 === due.currentFingerprint256) return false;

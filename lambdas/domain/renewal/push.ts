@@ -6,8 +6,10 @@
 
 import { backoffDelayMs } from '../backoff';
 import { parseCertificateChain } from '../certificate';
+import { connectName } from '../credentials';
 import {
   CertificateParseError,
+  CertificateValidationError,
   NodesNotUpdatedError,
   StateStoreError,
   UnknownCertificateError,
@@ -62,16 +64,33 @@ export async function pushSavedCertificate(
     : ((await ctx.state.previous(input.cluster, input.certificate))?.certificatePem ?? null);
   const replacedNotAfter = replacedPem ? safeNotAfter(replacedPem) : null;
 
-  validateForPush(
-    {
-      name: input.certificate,
-      certificatePem: saved.certificatePem,
-      keyPem: saved.keyPem,
-      domains: managed.domains,
-    },
-    replacedPem === null ? null : { certificatePem: replacedPem },
-    { now: ctx.now(), trustPem: ctx.acmeTrustPem },
-  );
+  if (saved.rejected) {
+    throw new CertificateValidationError(
+      'chain-incomplete',
+      `${input.certificate}: the saved certificate was refused before: ${saved.rejected}`,
+      {
+        hint: 'run renew again: a new certificate is ordered',
+      },
+    );
+  }
+  try {
+    validateForPush(
+      {
+        name: input.certificate,
+        certificatePem: saved.certificatePem,
+        keyPem: saved.keyPem,
+        domains: managed.domains,
+      },
+      replacedPem === null ? null : { certificatePem: replacedPem },
+      { now: ctx.now(), trustPem: ctx.acmeTrustPem },
+    );
+  } catch (error) {
+    // Keep it for inspection, never push or reuse it: the next run orders a fresh one.
+    if (error instanceof CertificateValidationError) {
+      await ctx.state.saveIssued({ ...saved, rejected: `${error.failure}: ${error.message}` });
+    }
+    throw error;
+  }
 
   if (firstPush) {
     await ctx.state.savePrevious({

@@ -22,6 +22,7 @@ import { type RawResponse, RsTransport } from './transport';
 export interface RsConnection {
   cluster: string;
   endpoint: string;
+  serverName?: string | undefined;
   username: string;
   password: string;
   /** The cluster's own CA (RS ships self-signed certificates), pinned in addition to public roots. */
@@ -95,6 +96,7 @@ export class RsClient {
     this.transport = new RsTransport({
       cluster: connection.cluster,
       baseUrl: new URL(connection.endpoint),
+      serverName: connection.serverName,
       username: connection.username,
       password: connection.password,
       extraCa,

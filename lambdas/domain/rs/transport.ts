@@ -5,7 +5,7 @@
  * budget is 300 KB) and gives the same control over TLS trust, per-socket timeouts and keep-alive.
  */
 import { Agent, request } from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { type BackoffPolicy, backoffDelayMs, sleep } from '../backoff';
 import {
   ClusterNetworkError,
@@ -20,6 +20,8 @@ export interface TransportOptions {
   /** The cluster's name, for messages. */
   cluster: string;
   baseUrl: URL;
+  /** Name the server certificate must carry, when it differs from the URL's host. */
+  serverName?: string | undefined;
   username: string;
   password: string;
   /** CAs trusted beyond the public roots: the pinned cluster CA, the ACME CA. */
@@ -95,9 +97,17 @@ export class RsTransport {
         reject(error);
       };
 
+      const serverName = this.options.serverName;
       const req = request(url, {
         method,
         agent: this.agent,
+        ...(serverName
+          ? {
+              servername: serverName,
+              checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+                checkServerIdentity(serverName, cert),
+            }
+          : {}),
         headers: {
           Accept: 'application/json',
           Authorization: `Basic ${Buffer.from(`${this.options.username}:${this.options.password}`).toString('base64')}`,
