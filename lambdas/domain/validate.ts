@@ -200,7 +200,8 @@ let publicRoots: X509Certificate[] | undefined;
 
 function trustedIssuer(cert: X509Certificate, trustPem: string | undefined): boolean {
   publicRoots ??= rootCertificates.map((pem) => new X509Certificate(pem));
-  const extra = trustPem ? safeChain(trustPem) : [];
+  // Only roots anchor a chain: clients have roots, not the intermediates a CA file may also hold.
+  const extra = (trustPem ? safeChain(trustPem) : []).filter(isSelfIssued);
   return [...extra, ...publicRoots].some((root) => cert.checkIssued(root) && cert.verify(root.publicKey));
 }
 

@@ -63,7 +63,6 @@ export async function pushSavedCertificate(
     ? currentPem
     : ((await ctx.state.previous(input.cluster, input.certificate))?.certificatePem ?? null);
   const replacedNotAfter = replacedPem ? safeNotAfter(replacedPem) : null;
-
   if (saved.rejected) {
     throw new CertificateValidationError(
       'chain-incomplete',
@@ -80,6 +79,7 @@ export async function pushSavedCertificate(
         certificatePem: saved.certificatePem,
         keyPem: saved.keyPem,
         domains: managed.domains,
+        connectName: input.certificate === 'api' ? connectName(cluster) : undefined,
       },
       replacedPem === null ? null : { certificatePem: replacedPem },
       { now: ctx.now(), trustPem: ctx.acmeTrustPem },
