@@ -9,3 +9,10 @@ promiseCtor.withResolvers ??= <T>() => {
   });
   return { promise, resolve, reject };
 };
+
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+// aws-sdk-client-mock matchers: expect(mock).toHaveReceivedCommandWith(...)
+import { expect } from 'vitest';
+import 'aws-sdk-client-mock-vitest/extend';
+
+expect.extend(allCustomMatcher);

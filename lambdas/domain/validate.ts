@@ -63,13 +63,21 @@ export function validateForPush(
   const details = describeLeaf(chain);
 
   // 1.
-  let keyOk = false;
+  let key: ReturnType<typeof parsePrivateKey> | undefined;
   try {
-    keyOk = keyMatchesLeaf(leaf, parsePrivateKey(candidate.keyPem));
+    key = parsePrivateKey(candidate.keyPem);
   } catch (error) {
     if (!(error instanceof CertificateParseError)) throw error;
   }
-  if (!keyOk) {
+  if (!key || !keyMatchesLeaf(leaf, key)) {
+    const leafAt = key ? chain.findIndex((cert) => keyMatchesLeaf(cert, key)) : -1;
+    if (leafAt > 0) {
+      throw new CertificateValidationError(
+        'chain-incomplete',
+        `${name}: the chain is out of order: the certificate for this key is #${leafAt + 1}, it must come first`,
+        { hint: 'nothing was pushed; order the PEM leaf first, then intermediates' },
+      );
+    }
     throw new CertificateValidationError(
       'key-mismatch',
       `${name}: the private key does not belong to the certificate`,

@@ -1,0 +1,68 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import type { WatchdogConfig } from '../../lambdas/domain/config';
+import { loadConfig } from '../../lambdas/domain/config-schema';
+import { WatchdogStack } from '../../lib/watchdog-stack';
+import { TEST_STACK_NAME, testContext } from '../support/synthesized-definition';
+
+const example = loadConfig(fileURLToPath(new URL('../../config.example.json', import.meta.url)));
+
+const everything: WatchdogConfig = {
+  ...example,
+  alerts: {
+    ...example.alerts,
+    slackWebhookSecret: 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:slack',
+  },
+  aws: {
+    ...(example.aws as NonNullable<WatchdogConfig['aws']>),
+    vpc: {
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
+      securityGroupIds: [],
+    },
+  },
+};
+
+function appWith(config: WatchdogConfig) {
+  const app = new App({ context: testContext(), outdir: mkdtempSync(join(tmpdir(), 'cdk-nag-test-')) });
+  const stack = new WatchdogStack(app, TEST_STACK_NAME, {
+    config,
+    watchdog: { slackChannelConfiguration: { slackWorkspaceId: 'T0123456', slackChannelId: 'C0123456789' } },
+  });
+  return { app, stack };
+}
+
+describe.each([
+  ['the example config', example],
+  ['every option (VPC, Slack webhook, Chatbot)', everything],
+])('cdk-nag AwsSolutions with %s', (_name, config) => {
+  it('has no unacknowledged error or warning', () => {
+    const { app } = appWith(config);
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources[0]?.constructPath}`)).toEqual(
+      [],
+    );
+  });
+
+  it('passes synth with the checks registered as in bin/app.ts, and no CDK warning', () => {
+    const { app, stack } = appWith(config);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+it('still reports what is not acknowledged (the checks do run)', () => {
+  const { app, stack } = appWith(example);
+  // An unencrypted, plain-HTTP topic next to the watchdog.
+  new sns.Topic(stack, 'Unchecked');
+  const report = new AwsSolutionsChecks().validateScope(app);
+  expect(report.violations.map((v) => v.ruleName)).toContain('AwsSolutions-SNS3');
+});

@@ -1,0 +1,299 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SecretsManagerCredentialsProvider } from '../../lambdas/adapters/aws/credentials';
+import { SecretsExtensionCredentialsProvider } from '../../lambdas/adapters/aws/secrets-extension';
+import { Route53DnsProvider } from '../../lambdas/adapters/dns/route53';
+import { SnsNotifier } from '../../lambdas/adapters/notify/sns';
+import { LocalDirectoryStore } from '../../lambdas/adapters/state/local-directory';
+import { SecretsManagerStore } from '../../lambdas/adapters/state/secrets-manager';
+import { AcmeIssuer } from '../../lambdas/domain/acme/issuer';
+import type { ClusterConfig } from '../../lambdas/domain/config';
+import { StateStore } from '../../lambdas/domain/state';
+import { startPebble } from '../support/pebble';
+
+const route53 = mockClient(Route53Client);
+const secrets = mockClient(SecretsManagerClient);
+const sns = mockClient(SNSClient);
+afterEach(() => {
+  route53.reset();
+  secrets.reset();
+  sns.reset();
+});
+
+const cluster = {
+  name: 'prod-east',
+  credentialsSecret: 'rs/prod-east',
+  certificates: {},
+  probe: {},
+  timeoutSeconds: 20,
+} as unknown as ClusterConfig;
+
+describe('Route 53 DNS provider', () => {
+  const fqdn = '_acme-challenge.example.com.';
+
+  it('UPSERTs the TXT record, merging values that share the name, and waits until INSYNC', async () => {
+    route53.on(ListResourceRecordSetsCommand).resolves({
+      ResourceRecordSets: [{ Name: fqdn, Type: 'TXT', ResourceRecords: [{ Value: '"wildcard-token"' }] }],
+    });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: new Date() } });
+    route53
+      .on(GetChangeCommand)
+      .resolvesOnce({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: new Date() } })
+      .resolves({ ChangeInfo: { Id: '/change/C1', Status: 'INSYNC', SubmittedAt: new Date() } });
+    const provider = new Route53DnsProvider({
+      hostedZoneId: 'Z123',
+      client: new Route53Client({}),
+      pollIntervalMs: 1,
+    });
+    await provider.present(fqdn, 'apex-token');
+    expect(route53).toHaveReceivedCommandWith(ChangeResourceRecordSetsCommand, {
+      HostedZoneId: 'Z123',
+      ChangeBatch: expect.objectContaining({
+        Changes: [
+          {
+            Action: 'UPSERT',
+            ResourceRecordSet: {
+              Name: fqdn,
+              Type: 'TXT',
+              TTL: 60,
+              ResourceRecords: [{ Value: '"wildcard-token"' }, { Value: '"apex-token"' }],
+            },
+          },
+        ],
+      }),
+    });
+    expect(route53).toHaveReceivedCommandTimes(GetChangeCommand, 2);
+  });
+
+  it('fails with DnsProviderError when the change never gets INSYNC', async () => {
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C2', Status: 'PENDING', SubmittedAt: new Date() } });
+    route53
+      .on(GetChangeCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C2', Status: 'PENDING', SubmittedAt: new Date() } });
+    const provider = new Route53DnsProvider({
+      hostedZoneId: 'Z123',
+      client: new Route53Client({}),
+      pollIntervalMs: 1,
+      propagationTimeoutMs: 20,
+    });
+    await expect(provider.present(fqdn, 'v')).rejects.toMatchObject({
+      name: 'DnsProviderError',
+      message: expect.stringMatching(/not INSYNC in time/),
+    });
+  });
+
+  it('cleanup removes only our value: UPSERT the rest, DELETE the last', async () => {
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce({
+        ResourceRecordSets: [
+          { Name: fqdn, Type: 'TXT', ResourceRecords: [{ Value: '"a"' }, { Value: '"b"' }] },
+        ],
+      })
+      .resolves({ ResourceRecordSets: [{ Name: fqdn, Type: 'TXT', ResourceRecords: [{ Value: '"b"' }] }] });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C3', Status: 'PENDING', SubmittedAt: new Date() } });
+    const provider = new Route53DnsProvider({ hostedZoneId: 'Z123', client: new Route53Client({}) });
+    await provider.cleanup(fqdn, 'a');
+    await provider.cleanup(fqdn, 'b');
+    const actions = route53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) => c.args[0].input.ChangeBatch?.Changes?.[0]);
+    expect(
+      actions.map((a) => [a?.Action, a?.ResourceRecordSet?.ResourceRecords?.map((r) => r.Value)]),
+    ).toEqual([
+      ['UPSERT', ['"b"']],
+      ['DELETE', ['"b"']],
+    ]);
+  });
+
+  it('is cleaned up when validation fails at a real ACME CA (the record never reaches its DNS)', async () => {
+    route53.on(ListResourceRecordSetsCommand).callsFake((input: { StartRecordName?: string }) => {
+      const upserts = route53
+        .commandCalls(ChangeResourceRecordSetsCommand)
+        .filter((c) => c.args[0].input.ChangeBatch?.Changes?.[0]?.Action === 'UPSERT');
+      const last = upserts.at(-1)?.args[0].input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet;
+      return { ResourceRecordSets: last && last.Name === input.StartRecordName ? [last] : [] };
+    });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C4', Status: 'INSYNC', SubmittedAt: new Date() } });
+    route53
+      .on(GetChangeCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C4', Status: 'INSYNC', SubmittedAt: new Date() } });
+    const pebble = await startPebble();
+    const dir = await mkdtemp(join(tmpdir(), 'r53-'));
+    try {
+      const issuer = new AcmeIssuer({
+        acme: {
+          directoryUrl: pebble.directoryUrl,
+          email: 'ops@example.com',
+          caFile: pebble.caFile,
+          keyType: 'ecdsa-p256',
+        },
+        trustPem: await readFile(pebble.caFile, 'utf8'),
+        dns: new Route53DnsProvider({ hostedZoneId: 'Z123', client: new Route53Client({}) }),
+        state: new StateStore(new LocalDirectoryStore(dir)),
+      });
+      const error = await issuer.issue(['r53.example.com'], 'ecdsa-p256').catch((e: Error) => e);
+      expect(error).toMatchObject({
+        name: 'AcmeValidationError',
+        record: '_acme-challenge.r53.example.com.',
+      });
+      const actions = route53
+        .commandCalls(ChangeResourceRecordSetsCommand)
+        .map((c) => c.args[0].input.ChangeBatch?.Changes?.[0]?.Action);
+      expect(actions).toEqual(['UPSERT', 'DELETE']);
+    } finally {
+      await pebble.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Secrets Manager state store', () => {
+  const store = () =>
+    new SecretsManagerStore({
+      prefix: 'rs-cert-watchdog/test',
+      kmsKeyId: 'arn:aws:kms:eu-west-1:1:key/k',
+      client: new SecretsManagerClient({}),
+    });
+
+  it('reads null for a missing key and the value otherwise', async () => {
+    secrets
+      .on(GetSecretValueCommand, { SecretId: 'rs-cert-watchdog/test/missing' })
+      .rejects(new ResourceNotFoundException({ message: 'nope', $metadata: {} }));
+    secrets
+      .on(GetSecretValueCommand, { SecretId: 'rs-cert-watchdog/test/there' })
+      .resolves({ SecretString: 'v' });
+    expect(await store().read('missing')).toBeNull();
+    expect(await store().read('there')).toBe('v');
+  });
+
+  it('writes with PutSecretValue, creating the secret KMS-encrypted the first time', async () => {
+    secrets
+      .on(PutSecretValueCommand)
+      .rejectsOnce(new ResourceNotFoundException({ message: 'nope', $metadata: {} }))
+      .resolves({});
+    secrets.on(CreateSecretCommand).resolves({});
+    await store().write('certificates/east/proxy/current', '{"x":1}');
+    expect(secrets).toHaveReceivedCommandWith(CreateSecretCommand, {
+      Name: 'rs-cert-watchdog/test/certificates/east/proxy/current',
+      SecretString: '{"x":1}',
+      KmsKeyId: 'arn:aws:kms:eu-west-1:1:key/k',
+    });
+  });
+
+  it('uses CreateSecret as an atomic lock and force-deletes on release', async () => {
+    secrets
+      .on(CreateSecretCommand)
+      .resolvesOnce({})
+      .rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
+    secrets.on(DeleteSecretCommand).resolves({});
+    expect(await store().createExclusive('locks/east/proxy', '{}')).toBe(true);
+    expect(await store().createExclusive('locks/east/proxy', '{}')).toBe(false);
+    await store().remove('locks/east/proxy');
+    expect(secrets).toHaveReceivedCommandWith(DeleteSecretCommand, {
+      SecretId: 'rs-cert-watchdog/test/locks/east/proxy',
+      ForceDeleteWithoutRecovery: true,
+    });
+  });
+
+  it('turns AccessDenied into a StateStoreError with a hint', async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    await expect(store().read('x')).rejects.toMatchObject({
+      name: 'StateStoreError',
+      hint: expect.stringMatching(/grant/),
+    });
+  });
+});
+
+describe('cluster credentials from Secrets Manager', () => {
+  it('reads {username, password, caPem} once per cluster', async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ username: 'admin', password: 'pw', caPem: 'PEM' }) });
+    const provider = new SecretsManagerCredentialsProvider(new SecretsManagerClient({}));
+    expect(await provider.resolve(cluster)).toEqual({ username: 'admin', password: 'pw', caPem: 'PEM' });
+    await provider.resolve(cluster);
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+  });
+
+  it('rejects a malformed secret without quoting it', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'password=hunter2' });
+    const error = await new SecretsManagerCredentialsProvider(new SecretsManagerClient({}))
+      .resolve(cluster)
+      .catch((e: Error) => e);
+    expect((error as Error).name).toBe('ConfigError');
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('reads through the Parameters and Secrets Lambda Extension with the session token', async () => {
+    const seen: Array<{ url?: string; token?: string | string[] }> = [];
+    const server = createServer((req, res) => {
+      seen.push({ url: req.url, token: req.headers['x-aws-parameters-secrets-token'] });
+      res.end(JSON.stringify({ SecretString: JSON.stringify({ username: 'admin', password: 'pw' }) }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const provider = new SecretsExtensionCredentialsProvider({ port, sessionToken: 'tok' });
+      expect(await provider.resolve(cluster)).toMatchObject({ username: 'admin', password: 'pw' });
+      expect(seen).toEqual([{ url: '/secretsmanager/get?secretId=rs%2Fprod-east', token: 'tok' }]);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('SNS notifier', () => {
+  it('publishes text for email and the structured alert for the Slack forwarder', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    await new SnsNotifier('arn:aws:sns:eu-west-1:1:alerts', new SNSClient({})).send({
+      kind: 'renewal-failed',
+      cluster: 'prod-east',
+      certificate: 'proxy',
+      error: { name: 'ExpiredCertificateError', message: 'the cluster considers the certificate expired' },
+      action: 'check the clocks',
+    });
+    const input = sns.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(input.Subject).toBe('[rs-cert-watchdog] FAILED to renew proxy on prod-east');
+    expect(input.MessageStructure).toBe('json');
+    const message = JSON.parse(input.Message ?? '{}') as Record<string, string>;
+    expect(message.email).toMatch(/Error: ExpiredCertificateError/);
+    expect(JSON.parse(message.lambda ?? '{}')).toMatchObject({
+      kind: 'renewal-failed',
+      cluster: 'prod-east',
+    });
+    expect(input.MessageAttributes?.severity?.StringValue).toBe('critical');
+  });
+});
