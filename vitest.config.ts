@@ -9,5 +9,6 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: Pebble, the simulator and RSA key generation share them.
     maxWorkers: 2,
+    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
   },
 });
