@@ -29,6 +29,8 @@ export interface StoredCertificate {
   issuedAt: string;
   /** When the cluster accepted it (200), null until then. */
   pushedAt: string | null;
+  /** When verification confirmed the cluster holds and serves it; null or absent until then. */
+  verifiedAt?: string | null;
   /** Set when validation refused it: it is kept for inspection but never pushed or reused. */
   rejected?: string;
 }

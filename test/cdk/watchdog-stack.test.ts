@@ -387,13 +387,28 @@ describe('functions', () => {
     }
   });
 
+  it('give check (only) the Parameters and Secrets extension it reads cluster credentials through', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    for (const role of Object.keys(roles) as FunctionRole[]) {
+      const layers = JSON.stringify(
+        functions[idOf(watchdog.functions[role] as never)]?.Properties.Layers ?? [],
+      );
+      expect(layers.includes('ParamsandsecretslayerMap'), role).toBe(role === 'check');
+    }
+    template.hasMapping('ParamsandsecretslayerMap', {
+      'eu-west-3': {
+        '1x0x103xarm64': Match.stringLikeRegexp('AWS-Parameters-and-Secrets-Lambda-Extension-Arm64'),
+      },
+    });
+  });
+
   it('find the config in the bundle, the state prefix, the key and the topic in their environment', () => {
     for (const role of Object.keys(roles)) {
       const fn =
         template.findResources('AWS::Lambda::Function')[
           idOf(watchdog.functions[role as FunctionRole] as never)
         ];
-      expect(fn?.Properties.Environment.Variables).toEqual({
+      expect(fn?.Properties.Environment.Variables).toMatchObject({
         WATCHDOG_CONFIG_FILE: '/var/task/watchdog-config.json',
         STATE_SECRET_PREFIX: `rs-cert-watchdog/${TEST_STACK_NAME}`,
         STATE_KMS_KEY_ID: { 'Fn::GetAtt': [idOf(watchdog.key), 'Arn'] },

@@ -18,12 +18,12 @@ export interface AcmeProblem {
   status: number;
 }
 
-interface OrderContext {
+export interface AcmeOrderContext {
   lastProblem: AcmeProblem | null;
   badNonces: number;
 }
 
-const context = new AsyncLocalStorage<OrderContext>();
+const context = new AsyncLocalStorage<AcmeOrderContext>();
 let installed = false;
 
 /** Longest Retry-After we honour inside one run (server errors); longer waits are left to the schedule. */
@@ -115,8 +115,8 @@ function inspectError(error: AxiosLikeError): Promise<never> {
 }
 
 /** Runs one ACME order with its own problem memory. */
-export function withAcmeContext<T>(fn: (ctx: OrderContext) => Promise<T>): Promise<T> {
-  const ctx: OrderContext = { lastProblem: null, badNonces: 0 };
+export function withAcmeContext<T>(fn: (ctx: AcmeOrderContext) => Promise<T>): Promise<T> {
+  const ctx: AcmeOrderContext = { lastProblem: null, badNonces: 0 };
   return context.run(ctx, () => fn(ctx));
 }
 

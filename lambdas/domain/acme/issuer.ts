@@ -16,7 +16,7 @@ import {
 } from '../errors';
 import type { DnsProvider } from '../ports';
 import type { StateStore } from '../state';
-import { installAcmeHttpGuard, withAcmeContext } from './http-guard';
+import { type AcmeOrderContext, installAcmeHttpGuard, withAcmeContext } from './http-guard';
 
 const generate = promisify(generateKeyPair);
 
@@ -53,7 +53,7 @@ export class AcmeIssuer {
     for (let attempt = 1; ; attempt++) {
       try {
         const certificatePem = await withAcmeContext((ctx) =>
-          this.order(domains, csr).catch((error: unknown) => {
+          this.order(ctx, domains, csr).catch((error: unknown) => {
             if (error instanceof WatchdogError) throw error;
             if (ctx.lastProblem?.type.endsWith(':badNonce')) {
               throw new AcmeBadNonceError(`the ACME CA kept rejecting nonces (${ctx.badNonces} times)`, {
@@ -72,7 +72,7 @@ export class AcmeIssuer {
     }
   }
 
-  private async client(): Promise<acme.Client> {
+  private async client(ctx: AcmeOrderContext): Promise<acme.Client> {
     const { acme: config, state } = this.options;
     let account = await state.account(config.directoryUrl);
     if (!account) {
@@ -100,7 +100,8 @@ export class AcmeIssuer {
       try {
         await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.email}`] });
       } catch (error) {
-        if (error instanceof WatchdogError) throw error;
+        // A nonce storm or a server error is not the account's fault: let the order's mapping name it.
+        if (error instanceof WatchdogError || ctx.lastProblem?.type.endsWith(':badNonce')) throw error;
         throw new AcmeAccountError(
           `the ACME CA refused to register the account: ${(error as Error).message}`,
           {
@@ -115,8 +116,8 @@ export class AcmeIssuer {
     return client;
   }
 
-  private async order(domains: string[], csr: Buffer): Promise<string> {
-    const client = await this.client();
+  private async order(ctx: AcmeOrderContext, domains: string[], csr: Buffer): Promise<string> {
+    const client = await this.client(ctx);
     const order = await client.createOrder({ identifiers: domains.map((value) => ({ type: 'dns', value })) });
     const authorizations = await client.getAuthorizations(order);
     const published: Array<{ fqdn: string; value: string }> = [];

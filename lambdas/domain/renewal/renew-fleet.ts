@@ -83,6 +83,8 @@ async function renewCluster(
       if (plan === 'renew' && !options.dryRun) {
         await renewOne(ctx, client, cert, dueCertificate(name, cert, forced), options, alert);
       }
+      if (plan === 'none' && cert.managed && !options.dryRun)
+        await resumeUnverified(ctx, client, name, cert, alert);
     }
   } finally {
     client.close();
@@ -127,6 +129,55 @@ async function renewOne(
       kind: 'renewal-failed',
       cluster: due.cluster,
       certificate: due.certificate,
+      error: info,
+      action: nextStep(info),
+    });
+  }
+}
+
+/**
+ * A run that crashed after the cluster accepted a certificate but before verifying it leaves a
+ * pushed, unverified certificate that is now `ok` on the cluster: finish its verification and send
+ * the alert it never sent.
+ */
+async function resumeUnverified(
+  ctx: RenewalContext,
+  client: Awaited<ReturnType<typeof openCluster>>,
+  cluster: string,
+  cert: CertificateReport,
+  alert: (a: Alert) => Promise<void>,
+): Promise<void> {
+  const saved = await ctx.state.issued(cluster, cert.name);
+  if (!saved?.pushedAt || saved.verifiedAt || saved.rejected || saved.fingerprint256 !== cert.fingerprint256)
+    return;
+  try {
+    const verification = await verifyPushed(ctx, client, saved);
+    const previous = await ctx.state.previous(cluster, cert.name);
+    cert.action = 'renewed';
+    cert.renewed = {
+      notAfter: saved.notAfter,
+      serialNumber: saved.serialNumber,
+      fingerprint256: saved.fingerprint256,
+    };
+    await alert({
+      kind: 'renewed',
+      cluster,
+      certificate: cert.name,
+      domains: saved.domains,
+      oldNotAfter: previous?.notAfter || null,
+      newNotAfter: saved.notAfter,
+      serialNumber: saved.serialNumber,
+      fingerprint256: saved.fingerprint256,
+      verification: `${verification.summary} (verified by a later run)`,
+    });
+  } catch (error) {
+    const info = toErrorInfo(error);
+    cert.action = 'failed';
+    cert.error = info;
+    await alert({
+      kind: 'renewal-failed',
+      cluster,
+      certificate: cert.name,
       error: info,
       action: nextStep(info),
     });

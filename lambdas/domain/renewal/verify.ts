@@ -69,6 +69,7 @@ export async function verifyPushed(
       { hint: 'the node may need its services restarted; the new certificate is installed and saved' },
     );
   }
+  await ctx.state.saveIssued({ ...certificate, verifiedAt: ctx.now().toISOString() });
   const served = probes.length - unreachable.length;
   const summary =
     `cluster holds the new certificate` +
