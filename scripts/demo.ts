@@ -58,9 +58,15 @@ async function main(): Promise<number> {
     const configPath = join(dir, 'config.json');
     await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
     const env = { ...process.env, RS_PASSWORD: cluster.password };
-    const io = { stdout: (t: string) => process.stdout.write(t), stderr: (t: string) => process.stderr.write(t), env };
+    const io = {
+      stdout: (t: string) => process.stdout.write(t),
+      stderr: (t: string) => process.stderr.write(t),
+      env,
+    };
 
-    console.log(`RS simulator: ${cluster.url} (3 nodes), Pebble: ${pebble.directoryUrl}, DNS bridge: ${bridge.url}`);
+    console.log(
+      `RS simulator: ${cluster.url} (3 nodes), Pebble: ${pebble.directoryUrl}, DNS bridge: ${bridge.url}`,
+    );
     console.log(`config: ${configPath}\n`);
     console.log('$ rs-cert-watchdog check --config .demo/config.json');
     const before = await runCli(['check', '--config', configPath], io);
@@ -70,11 +76,19 @@ async function main(): Promise<number> {
     console.log(`(exit ${renewed})\n`);
     console.log('$ rs-cert-watchdog check --config .demo/config.json');
     const after = await runCli(['check', '--config', configPath], io);
-    console.log(`(exit ${after}: syncer and ldap_client are not configured for ACME, so they stay to be replaced by hand)`);
-    const nodes = cluster.nodes.map((n) => `${n.addr}: proxy ${n.certificates.proxy?.slice(0, 11)}…`).join(', ');
+    console.log(
+      `(exit ${after}: syncer and ldap_client are not configured for ACME, so they stay to be replaced by hand)`,
+    );
+    const nodes = cluster.nodes
+      .map((n) => `${n.addr}: proxy ${n.certificates.proxy?.slice(0, 11)}…`)
+      .join(', ');
     console.log(`\nevery node now holds the new proxy certificate: ${nodes}`);
     // Exit 0 when the demo did what it shows: both managed certificates renewed and verified.
-    return after === 1 && renewed === 1 && cluster.requests.some((r) => r.method === 'PUT' && r.status === 200) ? 0 : 1;
+    return after === 1 &&
+      renewed === 1 &&
+      cluster.requests.some((r) => r.method === 'PUT' && r.status === 200)
+      ? 0
+      : 1;
   } finally {
     await bridge.close();
     await pebble.stop();
@@ -87,7 +101,11 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error instanceof Error && /ENOENT.*pebble/.test(error.message) ? 'Pebble is not installed: apt-get install -y pebble' : error);
+    console.error(
+      error instanceof Error && /ENOENT.*pebble/.test(error.message)
+        ? 'Pebble is not installed: apt-get install -y pebble'
+        : error,
+    );
     process.exitCode = 1;
   },
 );

@@ -24,8 +24,7 @@ export function awsContext(): RenewalContext {
         client: secrets,
       }),
     ),
-    // Created on first use: only notify sends alerts, the other steps never load the SNS client's config.
-    notifier: { send: (alert) => (notifier ??= new SnsNotifier(requiredEnv('ALERT_TOPIC_ARN'))).send(alert) },
+    notifier: { send: (alert) => snsNotifier().send(alert) },
     acmeTrustPem: acmeTrust(config),
     now: () => new Date(),
     sleep,
@@ -34,3 +33,9 @@ export function awsContext(): RenewalContext {
 }
 
 let notifier: SnsNotifier | undefined;
+
+/** Created on first use: only notify sends alerts, the other steps never configure an SNS client. */
+function snsNotifier(): SnsNotifier {
+  notifier ??= new SnsNotifier(requiredEnv('ALERT_TOPIC_ARN'));
+  return notifier;
+}
