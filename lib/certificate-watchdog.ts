@@ -225,9 +225,9 @@ export class CertificateWatchdog extends Construct {
     });
     // State: issue creates, rewrites and deletes (locks); push saves the pushed and previous
     // certificates; verify and notify read.
-    this.grantState(issue, STATE_READ_WRITE_DELETE);
+    this.grantState(issue, STATE_READ_WRITE);
     this.grantState(push, STATE_READ_WRITE);
-    this.grantState(verify, STATE_READ);
+    this.grantState(verify, STATE_READ_WRITE);
     this.grantState(notify, STATE_READ);
     this.alertTopic.grantPublish(notify);
     if (config.dns?.provider === 'route53') this.grantAcmeChallenges(issue, config.dns.hostedZoneId);
@@ -700,15 +700,13 @@ const STATE_READ: StateAccess = {
   secretActions: ['GetSecretValue', 'DescribeSecret'],
   keyActions: ['Decrypt'],
 };
-/** write() is PutSecretValue, or CreateSecret (tagged) when the secret does not exist yet. */
+/**
+ * write() and claim() are PutSecretValue, or CreateSecret (tagged) when the secret does not exist
+ * yet. Locks are claims of the next generation of a lock secret: nothing is ever deleted.
+ */
 const STATE_READ_WRITE: StateAccess = {
   secretActions: [...STATE_READ.secretActions, 'PutSecretValue', 'CreateSecret', 'TagResource'],
   keyActions: ['Decrypt', 'Encrypt', 'GenerateDataKey'],
-};
-/** Locks are secrets created exclusively and deleted on release. */
-const STATE_READ_WRITE_DELETE: StateAccess = {
-  secretActions: [...STATE_READ_WRITE.secretActions, 'DeleteSecret'],
-  keyActions: STATE_READ_WRITE.keyActions,
 };
 
 /**

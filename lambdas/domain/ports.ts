@@ -9,9 +9,12 @@ export interface SecretStore {
   read(key: string): Promise<string | null>;
   /** Replaces the value durably (atomic: a reader sees the old or the new value, never a mix). */
   write(key: string, value: string): Promise<void>;
-  /** Creates the key only if absent; false when it exists. The basis of the per-certificate lock. */
-  createExclusive(key: string, value: string): Promise<boolean>;
-  remove(key: string): Promise<void>;
+  /**
+   * Sets `key` to `value` as its `generation`-th claim, unless that generation was claimed before
+   * (by anyone, with any value): a compare-and-set on a counter, exactly one caller wins each
+   * generation. The basis of the per-certificate lock.
+   */
+  claim(key: string, generation: number, value: string): Promise<boolean>;
 }
 
 /** Publishes and removes DNS-01 challenge TXT records. `fqdn` ends with a dot. */

@@ -38,10 +38,12 @@ export interface StoredCertificate {
 export interface LockHandle {
   key: string;
   owner: string;
+  generation: number;
 }
 
 interface LockRecord {
-  owner: string;
+  generation: number;
+  owner: string | null;
   expiresAt: string;
 }
 
@@ -84,30 +86,44 @@ export class StateStore {
 
   /**
    * Takes the lock for one certificate of one cluster, so that two runs never order or push it at
-   * the same time. A lock older than `ttlMs` is considered abandoned (its run crashed) and taken over.
+   * the same time. The lock is a record with a generation number: taking or releasing it claims the
+   * next generation, which exactly one caller can do. A lock held past `ttlMs` is considered
+   * abandoned (its run crashed) and can be taken over the same way.
    */
   async lock(cluster: string, name: string, ttlMs: number, now = new Date()): Promise<LockHandle> {
     const key = `locks/${segment(cluster)}/${segment(name)}`;
     const owner = randomUUID();
-    const record = (): string =>
-      JSON.stringify({ owner, expiresAt: new Date(now.getTime() + ttlMs).toISOString() });
-    if (await this.store.createExclusive(key, record())) return { key, owner };
     const held = await this.readJson<LockRecord>(key);
-    if (held && new Date(held.expiresAt) > now) {
+    if (held?.owner && new Date(held.expiresAt) > now) {
       throw new StateLockedError(
         `another run is renewing ${name} on cluster "${cluster}" (lock held until ${held.expiresAt})`,
         { hint: 'this run skipped it; nothing was ordered or pushed' },
       );
     }
-    // Abandoned: remove and race for it again, so two runs taking over at once still exclude each other.
-    await this.store.remove(key);
-    if (await this.store.createExclusive(key, record())) return { key, owner };
-    throw new StateLockedError(`another run took over the lock for ${name} on cluster "${cluster}"`);
+    const generation = (held?.generation ?? 0) + 1;
+    const record: LockRecord = {
+      generation,
+      owner,
+      expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+    };
+    if (await this.store.claim(key, generation, JSON.stringify(record))) return { key, owner, generation };
+    throw new StateLockedError(
+      `another run took the lock for ${name} on cluster "${cluster}" at the same moment`,
+      {
+        hint: 'this run skipped it; nothing was ordered or pushed',
+      },
+    );
   }
 
   async unlock(handle: LockHandle): Promise<void> {
     const held = await this.readJson<LockRecord>(handle.key);
-    if (held?.owner === handle.owner) await this.store.remove(handle.key);
+    if (held?.owner !== handle.owner) return; // expired and taken over: not ours to release
+    const released: LockRecord = {
+      generation: held.generation + 1,
+      owner: null,
+      expiresAt: new Date(0).toISOString(),
+    };
+    await this.store.claim(handle.key, released.generation, JSON.stringify(released));
   }
 
   private async readJson<T>(key: string): Promise<T | null> {

@@ -4,7 +4,8 @@ import type { CheckDependencies } from '../domain/check';
 import { checkFleet } from '../domain/check';
 import type { WatchdogConfig } from '../domain/config';
 import { planClusters } from '../domain/renewal/plan';
-import type { CheckEvent, CheckResult } from './events';
+import type { ClusterReport } from '../domain/report';
+import type { CheckEvent, CheckResult, ClusterSummary } from './events';
 import { acmeTrust, deployedConfig, logger, metrics } from './runtime';
 
 /** Reads every cluster, publishes days left per certificate, and lists what is due. */
@@ -43,6 +44,19 @@ export function createCheckHandler(context: () => { config: WatchdogConfig; deps
 }
 
 let awsCheck: { config: WatchdogConfig; deps: CheckDependencies } | undefined;
+
+function summarize(cluster: ClusterReport): ClusterSummary {
+  const statuses: Record<string, number> = {};
+  for (const cert of cluster.certificates) statuses[cert.status] = (statuses[cert.status] ?? 0) + 1;
+  const days = cluster.certificates.flatMap((c) => (c.daysLeft === null ? [] : [c.daysLeft]));
+  return {
+    name: cluster.name,
+    error: cluster.error,
+    certificates: cluster.certificates.length,
+    statuses,
+    minDaysLeft: days.length ? Math.min(...days) : null,
+  };
+}
 
 export const handler = createCheckHandler(() => {
   if (!awsCheck) {

@@ -14,9 +14,23 @@ export interface CheckEvent {
   dryRun?: boolean;
 }
 
+/**
+ * One cluster in the check result. The full report is logged, not returned: Step Functions caps
+ * state at 256 KB, which a full report of a few dozen clusters would exceed.
+ */
+export interface ClusterSummary {
+  name: string;
+  error: ClusterReport['error'];
+  certificates: number;
+  /** Count per status: ok, expiring, expired, invalid. */
+  statuses: Record<string, number>;
+  /** Days left of the soonest-expiring readable certificate. */
+  minDaysLeft: number | null;
+}
+
 export interface CheckResult {
   generatedAt: string;
-  clusters: ClusterReport[];
+  clusters: ClusterSummary[];
   due: DueCertificate[];
   findings: Alert[];
   hasFindings: boolean;

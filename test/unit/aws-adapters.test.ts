@@ -211,18 +211,44 @@ describe('Secrets Manager state store', () => {
     });
   });
 
-  it('uses CreateSecret as an atomic lock and force-deletes on release', async () => {
+  it('claims a generation once: the token of a used generation is refused, nothing is deleted', async () => {
+    const used = new Map<string, string>();
     secrets
-      .on(CreateSecretCommand)
-      .resolvesOnce({})
-      .rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
-    secrets.on(DeleteSecretCommand).resolves({});
-    expect(await store().createExclusive('locks/east/proxy', '{}')).toBe(true);
-    expect(await store().createExclusive('locks/east/proxy', '{}')).toBe(false);
-    await store().remove('locks/east/proxy');
-    expect(secrets).toHaveReceivedCommandWith(DeleteSecretCommand, {
-      SecretId: 'rs-cert-watchdog/test/locks/east/proxy',
-      ForceDeleteWithoutRecovery: true,
+      .on(PutSecretValueCommand)
+      .callsFake((input: { ClientRequestToken?: string; SecretString?: string }) => {
+        const token = input.ClientRequestToken ?? '';
+        const previous = used.get(token);
+        if (previous !== undefined && previous !== input.SecretString) {
+          throw new ResourceExistsException({
+            message: 'You can’t modify an existing version',
+            $metadata: {},
+          });
+        }
+        used.set(token, input.SecretString ?? '');
+        return {};
+      });
+    const s = store();
+    expect(await s.claim('locks/east/proxy', 2, '{"owner":"a"}')).toBe(true);
+    expect(await s.claim('locks/east/proxy', 2, '{"owner":"b"}')).toBe(false);
+    expect(await s.claim('locks/east/proxy', 3, '{"owner":"b"}')).toBe(true);
+    const tokens = secrets
+      .commandCalls(PutSecretValueCommand)
+      .map((c) => c.args[0].input.ClientRequestToken ?? '');
+    expect(tokens.every((t) => t.length >= 32 && t.length <= 64)).toBe(true);
+    expect(tokens[0]).toBe(tokens[1]);
+    expect(secrets).not.toHaveReceivedCommand(DeleteSecretCommand);
+  });
+
+  it('creates the lock secret on the first claim, with the claim token', async () => {
+    secrets
+      .on(PutSecretValueCommand)
+      .rejects(new ResourceNotFoundException({ message: 'nope', $metadata: {} }));
+    secrets.on(CreateSecretCommand).resolves({});
+    expect(await store().claim('locks/east/proxy', 1, '{"owner":"a"}')).toBe(true);
+    expect(secrets).toHaveReceivedCommandWith(CreateSecretCommand, {
+      Name: 'rs-cert-watchdog/test/locks/east/proxy',
+      ClientRequestToken: expect.stringMatching(/-00000001$/),
+      KmsKeyId: 'arn:aws:kms:eu-west-1:1:key/k',
     });
   });
 

@@ -37,30 +37,26 @@ export class LocalDirectoryStore implements SecretStore {
     }
   }
 
-  async createExclusive(key: string, value: string): Promise<boolean> {
-    const target = this.path(key);
+  async claim(key: string, generation: number, value: string): Promise<boolean> {
+    // One marker file per generation, created exclusively: the filesystem picks the single winner.
+    const markers = `${this.path(key)}.claims`;
     try {
-      await this.ensureDir(dirname(target));
-      const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      try {
-        await handle.writeFile(value, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      return true;
+      await this.ensureDir(markers);
+      const handle = await open(
+        join(markers, String(generation)),
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+        0o600,
+      );
+      await handle.close();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw this.failure('create', key, error);
+      throw this.failure('claim', key, error);
     }
-  }
-
-  async remove(key: string): Promise<void> {
-    try {
-      await rm(this.path(key), { force: true });
-    } catch (error) {
-      throw this.failure('remove', key, error);
-    }
+    await this.write(key, value);
+    // Older markers can no longer be claimed by anyone who read a current value; keep the last few.
+    if (generation > 3)
+      await rm(join(markers, String(generation - 3)), { force: true }).catch(() => undefined);
+    return true;
   }
 
   private path(key: string): string {

@@ -1,11 +1,13 @@
 /**
  * SecretStore in AWS Secrets Manager: one secret per key under a prefix, encrypted with a
- * customer-managed KMS key. CreateSecret fails when the name exists, which makes it an atomic lock.
+ * customer-managed KMS key.
  */
+
+import { createHash } from 'node:crypto';
 import {
   CreateSecretCommand,
-  DeleteSecretCommand,
   GetSecretValueCommand,
+  InvalidRequestException,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
@@ -43,7 +45,7 @@ export class SecretsManagerStore implements SecretStore {
       await this.client.send(new PutSecretValueCommand({ SecretId: this.name(key), SecretString: value }));
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw this.failure('write', key, error);
-      if (!(await this.createExclusive(key, value))) {
+      if (!(await this.create(key, value))) {
         // Created by someone else between our two calls: write over it as intended.
         await this.client
           .send(new PutSecretValueCommand({ SecretId: this.name(key), SecretString: value }))
@@ -54,12 +56,40 @@ export class SecretsManagerStore implements SecretStore {
     }
   }
 
-  async createExclusive(key: string, value: string): Promise<boolean> {
+  /**
+   * Compare-and-set through Secrets Manager's idempotency: a version is written with a
+   * ClientRequestToken derived from (key, generation); a token already used with another value is
+   * refused, so only one caller can ever write a given generation. No delete-and-recreate: deletion
+   * is asynchronous and the name stays taken for a while.
+   */
+  async claim(key: string, generation: number, value: string): Promise<boolean> {
+    const token = claimToken(this.name(key), generation);
+    try {
+      await this.client.send(
+        new PutSecretValueCommand({
+          SecretId: this.name(key),
+          SecretString: value,
+          ClientRequestToken: token,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) {
+        if (await this.create(key, value, token)) return true;
+        return this.claim(key, generation, value);
+      }
+      if (error instanceof ResourceExistsException || error instanceof InvalidRequestException) return false;
+      throw this.failure('claim', key, error);
+    }
+  }
+
+  private async create(key: string, value: string, token?: string): Promise<boolean> {
     try {
       await this.client.send(
         new CreateSecretCommand({
           Name: this.name(key),
           SecretString: value,
+          ...(token ? { ClientRequestToken: token } : {}),
           ...(this.options.kmsKeyId ? { KmsKeyId: this.options.kmsKeyId } : {}),
           Description:
             'rs-cert-watchdog state (ACME account, issued certificate or lock); do not edit by hand',
@@ -70,17 +100,6 @@ export class SecretsManagerStore implements SecretStore {
     } catch (error) {
       if (error instanceof ResourceExistsException) return false;
       throw this.failure('create', key, error);
-    }
-  }
-
-  async remove(key: string): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteSecretCommand({ SecretId: this.name(key), ForceDeleteWithoutRecovery: true }),
-      );
-    } catch (error) {
-      if (error instanceof ResourceNotFoundException) return;
-      throw this.failure('remove', key, error);
     }
   }
 
@@ -97,4 +116,9 @@ export class SecretsManagerStore implements SecretStore {
         : 'check Secrets Manager availability; the next run resumes from the saved state',
     });
   }
+}
+
+/** 32 to 64 characters, as Secrets Manager requires; distinct per secret and generation. */
+function claimToken(name: string, generation: number): string {
+  return `${createHash('sha256').update(name).digest('hex').slice(0, 40)}-${generation.toString().padStart(8, '0')}`;
 }
