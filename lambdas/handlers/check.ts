@@ -28,14 +28,11 @@ export function createCheckHandler(context: () => { config: WatchdogConfig; deps
       }
     }
     const { due, findings } = planClusters(report.clusters, event.force ?? []);
-    logger.info('check done', {
-      clusters: report.clusters.length,
-      due: due.length,
-      findings: findings.length,
-    });
+    // The full report goes to the log (it holds no secret); the state machine gets a summary.
+    logger.info('check done', { report, due: due.length, findings: findings.length });
     return {
       generatedAt: report.generatedAt,
-      clusters: report.clusters,
+      clusters: report.clusters.map(summarize),
       due: event.dryRun ? [] : due,
       findings,
       hasFindings: findings.length > 0 && !event.dryRun,

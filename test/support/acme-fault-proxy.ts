@@ -13,9 +13,12 @@ export interface AcmeFault {
   /** Matches the request path, e.g. /order-plz (Pebble's newOrder). */
   path: RegExp;
   times: number;
-  status: number;
+  /** Answer this status instead of forwarding... */
+  status?: number;
   problem?: { type: string; detail: string };
   headers?: Record<string, string>;
+  /** ...or forward, and rewrite the response body (e.g. reorder a downloaded chain). */
+  transformBody?: (body: string) => string;
 }
 
 export interface AcmeFaultProxy {
@@ -41,7 +44,7 @@ export async function startAcmeFaultProxy(pebble: PebbleEnv, dir: string): Promi
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (fault) {
+      if (fault && fault.status !== undefined) {
         fault.times--;
         hits.push({ method: req.method ?? '', path, status: fault.status });
         // A fresh nonce keeps a well-behaved client able to continue after the fault.
@@ -63,7 +66,11 @@ export async function startAcmeFaultProxy(pebble: PebbleEnv, dir: string): Promi
               if (v === undefined || k === 'content-length') continue;
               headers[k] = v;
             }
-            const text = Buffer.concat(body);
+            let text: string | Buffer = Buffer.concat(body);
+            if (fault?.transformBody) {
+              fault.times--;
+              text = fault.transformBody(text.toString('utf8'));
+            }
             hits.push({ method: req.method ?? '', path, status: up.statusCode ?? 0 });
             res.writeHead(up.statusCode ?? 502, headers);
             res.end(text);

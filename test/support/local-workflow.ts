@@ -1,0 +1,118 @@
+/**
+ * Runs the state machine that CDK synthesizes, locally (aws-local-stepfunctions), with each Lambda
+ * task overridden by our real handler factories wired to local adapters: the simulator's
+ * credentials, a state directory, the httpreq DNS bridge to Pebble, and collected alerts.
+ */
+import { readFile } from 'node:fs/promises';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { HttpReqDnsProvider } from '../../lambdas/adapters/dns/httpreq';
+import { CollectingNotifier } from '../../lambdas/adapters/notify/collecting';
+import { LocalDirectoryStore } from '../../lambdas/adapters/state/local-directory';
+import { sleep } from '../../lambdas/domain/backoff';
+import type { WatchdogConfig } from '../../lambdas/domain/config';
+import { loadConfig } from '../../lambdas/domain/config-schema';
+import { ConfigCredentialsProvider } from '../../lambdas/domain/credentials';
+import type { RenewalContext } from '../../lambdas/domain/renewal/context';
+import { StateStore } from '../../lambdas/domain/state';
+import { createCheckHandler } from '../../lambdas/handlers/check';
+import type { CheckEvent } from '../../lambdas/handlers/events';
+import { acmeIssuerFor, createIssueHandler } from '../../lambdas/handlers/issue';
+import { createNotifyHandler } from '../../lambdas/handlers/notify';
+import { createPushHandler } from '../../lambdas/handlers/push';
+import { createVerifyHandler } from '../../lambdas/handlers/verify';
+import { STATE_NAMES } from '../../lib/workflow';
+import { synthesizedDefinition } from './synthesized-definition';
+import type { World } from './world';
+
+export interface LocalWorkflow {
+  alerts: CollectingNotifier['alerts'];
+  /** Runs one execution to its end and returns its output. */
+  execute(input?: CheckEvent): Promise<unknown>;
+}
+
+/** The same config as the CLI's, made deployable (a credentials secret per cluster, Route 53). */
+export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
+  return {
+    ...config,
+    dns: { provider: 'route53', hostedZoneId: 'Z0TEST' },
+    clusters: config.clusters.map(({ password: _p, passwordEnv: _e, ...c }) => ({
+      ...c,
+      credentialsSecret: `rs/${c.name}`,
+    })),
+  };
+}
+
+export interface LocalWorkflowOptions {
+  /** Makes a task fail as a crashed Lambda does (error `Lambda.Unknown`), this many times. */
+  crash?: { state: string; times: number };
+}
+
+export async function localWorkflow(
+  world: World,
+  configPath: string,
+  options: LocalWorkflowOptions = {},
+): Promise<LocalWorkflow> {
+  const config = loadConfig(configPath);
+  const definition = synthesizedDefinition(asDeployedConfig(config)) as unknown as StateMachineDefinition;
+  const notifier = new CollectingNotifier();
+  const acmeTrustPem = config.acme?.caFile ? await readFile(config.acme.caFile, 'utf8') : undefined;
+  const ctx: RenewalContext = {
+    config,
+    credentials: new ConfigCredentialsProvider(world.env),
+    state: new StateStore(new LocalDirectoryStore(config.stateDir)),
+    notifier,
+    acmeTrustPem,
+    now: () => new Date(),
+    sleep,
+  };
+  const dns = new HttpReqDnsProvider({ endpoint: world.bridge!.url });
+  const check = createCheckHandler(() => ({
+    config,
+    deps: { credentials: ctx.credentials, ...(acmeTrustPem ? { acmeTrustPem } : {}) },
+  }));
+  const issue = createIssueHandler(
+    () => ctx,
+    (c) => acmeIssuerFor(c, dns),
+  );
+  const push = createPushHandler(() => ctx);
+  const verify = createVerifyHandler(() => ctx);
+  const notify = createNotifyHandler(() => ctx);
+  // JSON in, JSON out, as Lambda does: no object identity leaks between states.
+  const crash = options.crash ? { ...options.crash } : undefined;
+  const json =
+    <I, O>(fn: (input: I) => Promise<O>, state: string) =>
+    async (input: unknown) => {
+      const output = JSON.parse(JSON.stringify(await fn(JSON.parse(JSON.stringify(input)) as I)));
+      if (crash && crash.state === state && crash.times > 0) {
+        // The work is done (e.g. the PUT went through) but the function dies before returning.
+        crash.times--;
+        throw Object.assign(new Error('Process exited before completing request'), {
+          name: 'Lambda.Unknown',
+        });
+      }
+      return output;
+    };
+
+  const machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: false } });
+  return {
+    alerts: notifier.alerts,
+    async execute(input: CheckEvent = {}) {
+      const execution = machine.run(input as never, {
+        overrides: {
+          taskResourceLocalHandlers: {
+            [STATE_NAMES.check]: json(check, STATE_NAMES.check),
+            [STATE_NAMES.notifyFindings]: json(notify, STATE_NAMES.notifyFindings),
+            [STATE_NAMES.issue]: json(issue, STATE_NAMES.issue),
+            [STATE_NAMES.push]: json(push, STATE_NAMES.push),
+            [STATE_NAMES.verify]: json(verify, STATE_NAMES.verify),
+            [STATE_NAMES.notifyRenewed]: json(notify, STATE_NAMES.notifyRenewed),
+            [STATE_NAMES.notifyFailed]: json(notify, STATE_NAMES.notifyFailed),
+          },
+          // The Retry numbers are asserted in the template tests; here only their behaviour matters.
+          retryIntervalOverrides: { [STATE_NAMES.push]: 10, [STATE_NAMES.issue]: 10 },
+        },
+      });
+      return execution.result;
+    },
+  };
+}
