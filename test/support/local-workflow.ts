@@ -109,7 +109,8 @@ export async function localWorkflow(
             [STATE_NAMES.notifyFailed]: json(notify, STATE_NAMES.notifyFailed),
           },
           // The Retry numbers are asserted in the template tests; here only their behaviour matters.
-          retryIntervalOverrides: { [STATE_NAMES.push]: 10, [STATE_NAMES.issue]: 10 },
+          // Lock retries wait long enough for another execution's order (~0.5 s).
+          retryIntervalOverrides: { [STATE_NAMES.push]: 10, [STATE_NAMES.issue]: 700 },
         },
       });
       return execution.result;

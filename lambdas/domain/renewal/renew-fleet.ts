@@ -148,8 +148,10 @@ async function resumeUnverified(
   alert: (a: Alert) => Promise<void>,
 ): Promise<void> {
   const saved = await ctx.state.issued(cluster, cert.name);
-  if (!saved?.pushedAt || saved.verifiedAt || saved.rejected || saved.fingerprint256 !== cert.fingerprint256)
-    return;
+  // The cluster holding our saved certificate proves the push went through, even if the run died
+  // before it could record pushedAt.
+  if (!saved || saved.verifiedAt || saved.rejected || saved.fingerprint256 !== cert.fingerprint256) return;
+  if (!saved.pushedAt) await ctx.state.saveIssued({ ...saved, pushedAt: ctx.now().toISOString() });
   try {
     const verification = await verifyPushed(ctx, client, saved);
     const previous = await ctx.state.previous(cluster, cert.name);
