@@ -2,7 +2,7 @@
  * The deployable stack: reads a configuration file and hands it to CertificateWatchdog. No
  * environment (account/region) and no lookups, so `cdk synth` runs offline and without credentials.
  */
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { WatchdogConfig } from '../lambdas/domain/config';
 import { loadConfig } from '../lambdas/domain/config-schema';
@@ -33,5 +33,10 @@ export class WatchdogStack extends Stack {
     }
     const config = props.config ?? loadConfig(props.configFile as string);
     this.watchdog = new CertificateWatchdog(this, 'Watchdog', { ...props.watchdog, config });
+    // What an operator needs after `cdk deploy`: where to start a run by hand, where alerts go, what to watch.
+    new CfnOutput(this, 'RenewalStateMachineArn', { value: this.watchdog.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.watchdog.alertTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.watchdog.dashboard.dashboardName });
+    new CfnOutput(this, 'StateSecretPrefix', { value: this.watchdog.stateSecretPrefix });
   }
 }

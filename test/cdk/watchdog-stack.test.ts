@@ -591,3 +591,18 @@ describe('config rejected at synth', () => {
     expect(() => synthesizeWatchdog(config)).toThrow(/alerts\.slackWebhookUrl: not allowed in AWS mode/);
   });
 });
+
+describe('stack outputs', () => {
+  it('gives the operator the state machine, the topic, the dashboard and the state prefix', () => {
+    const { template } = synthesizeWatchdog('config.example.json');
+    const outputs = Object.keys(template.toJSON().Outputs ?? {});
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'RenewalStateMachineArn',
+        'AlertTopicArn',
+        'DashboardName',
+        'StateSecretPrefix',
+      ]),
+    );
+  });
+});

@@ -40,6 +40,8 @@ interface Fault {
   /** Replaces the single run (crashes, concurrency, resume). Returns the outcome of the last run. */
   run?: (ctx: Ctx) => Promise<Outcome>;
   configOverrides?: (ctx: Ctx) => Record<string, unknown>;
+  /** Exactly this many PUTs reach the cluster (fail fast: no retry storm). */
+  puts?: number;
   modes?: Mode[];
 }
 
@@ -62,6 +64,7 @@ const faults: Fault[] = [
       fault: `PUT answers ${status}`,
       expected: `fails fast (one PUT), ${error} alert, certificate kept for the next run`,
       outcome: { result: 'failed', error, alert: 'renewal-failed' },
+      puts: 1,
       arrange: ({ world }) => world.sims.east!.injectFault({ method: 'PUT', kind: 'status', status }),
     }),
   ),
@@ -281,6 +284,7 @@ describe.each(['cli', 'sfn'] as const)('fault suite via %s', (mode) => {
 
       // 3. Nothing ordered twice.
       expect(orders(world)).toBeLessThanOrEqual(1);
+      if (fault.puts !== undefined) expect(put(world)).toHaveLength(fault.puts);
     },
   );
 });
