@@ -124,6 +124,17 @@ describe('the synthesized state machine, executed with our handlers', () => {
     const workflow = await localWorkflow(world, config);
     const output = await workflow.execute();
     expect(kinds(workflow.alerts)).toEqual(['alert-only:east:syncer', 'cluster-unreachable:west:']);
+    // The state machine carries a summary per cluster, never the full report (256 KB state limit).
+    expect((output as { clusters: unknown[] }).clusters).toEqual([
+      { name: 'east', error: null, certificates: 1, statuses: { expiring: 1 }, minDaysLeft: 5 },
+      {
+        name: 'west',
+        error: expect.objectContaining({ name: 'AuthenticationError' }),
+        certificates: 0,
+        statuses: {},
+        minDaysLeft: null,
+      },
+    ]);
     const text = JSON.stringify([workflow.alerts, output]);
     for (const secret of secretsOf(world)) expect(text).not.toContain(secret);
     expect(text).not.toContain('PRIVATE KEY');

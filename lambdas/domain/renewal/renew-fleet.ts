@@ -9,6 +9,7 @@ import { ConfigError, type ErrorInfo, toErrorInfo } from '../errors';
 import type { Alert } from '../ports';
 import type { CertificateReport, ClusterReport, FleetReport } from '../report';
 import type { PushRetryPolicy } from '../retry-policy';
+import type { StoredCertificate } from '../state';
 import { clusterByName, type DueCertificate, openCluster, type RenewalContext } from './context';
 import { type CertificateIssuer, obtainCertificate } from './obtain';
 import { alertOnly, dueCertificate, isForced, planFor } from './plan';
@@ -100,39 +101,16 @@ async function renewOne(
   options: RenewOptions,
   alert: (a: Alert) => Promise<void>,
 ): Promise<void> {
-  try {
-    const { certificate } = await obtainCertificate(ctx, due, options.issuer);
+  await reportOutcome(cert, due.cluster, alert, async () => {
+    await obtainCertificate(ctx, due, options.issuer);
     const pushed = await pushWithRetries(ctx, client, due, options.pushRetry);
     const verification = await verifyPushed(ctx, client, pushed.certificate);
-    cert.action = 'renewed';
-    cert.renewed = {
-      notAfter: certificate.notAfter,
-      serialNumber: certificate.serialNumber,
-      fingerprint256: certificate.fingerprint256,
-    };
-    await alert({
-      kind: 'renewed',
-      cluster: due.cluster,
-      certificate: due.certificate,
-      domains: certificate.domains,
+    return {
+      certificate: pushed.certificate,
       oldNotAfter: pushed.replacedNotAfter ?? cert.notAfter,
-      newNotAfter: certificate.notAfter,
-      serialNumber: certificate.serialNumber,
-      fingerprint256: certificate.fingerprint256,
       verification: verification.summary,
-    });
-  } catch (error) {
-    const info = toErrorInfo(error);
-    cert.action = 'failed';
-    cert.error = info;
-    await alert({
-      kind: 'renewal-failed',
-      cluster: due.cluster,
-      certificate: due.certificate,
-      error: info,
-      action: nextStep(info),
-    });
-  }
+    };
+  });
 }
 
 /**
@@ -151,26 +129,43 @@ async function resumeUnverified(
   // The cluster holding our saved certificate proves the push went through, even if the run died
   // before it could record pushedAt.
   if (!saved || saved.verifiedAt || saved.rejected || saved.fingerprint256 !== cert.fingerprint256) return;
-  if (!saved.pushedAt) await ctx.state.saveIssued({ ...saved, pushedAt: ctx.now().toISOString() });
-  try {
+  await reportOutcome(cert, cluster, alert, async () => {
+    if (!saved.pushedAt) await ctx.state.saveIssued({ ...saved, pushedAt: ctx.now().toISOString() });
     const verification = await verifyPushed(ctx, client, saved);
     const previous = await ctx.state.previous(cluster, cert.name);
+    return {
+      certificate: saved,
+      oldNotAfter: previous?.notAfter || null,
+      verification: `${verification.summary} (verified by a later run)`,
+    };
+  });
+}
+
+/** Runs a renewal, then records its outcome on the report and sends the matching alert. */
+async function reportOutcome(
+  cert: CertificateReport,
+  cluster: string,
+  alert: (a: Alert) => Promise<void>,
+  renew: () => Promise<{ certificate: StoredCertificate; oldNotAfter: string | null; verification: string }>,
+): Promise<void> {
+  try {
+    const { certificate, oldNotAfter, verification } = await renew();
     cert.action = 'renewed';
     cert.renewed = {
-      notAfter: saved.notAfter,
-      serialNumber: saved.serialNumber,
-      fingerprint256: saved.fingerprint256,
+      notAfter: certificate.notAfter,
+      serialNumber: certificate.serialNumber,
+      fingerprint256: certificate.fingerprint256,
     };
     await alert({
       kind: 'renewed',
       cluster,
       certificate: cert.name,
-      domains: saved.domains,
-      oldNotAfter: previous?.notAfter || null,
-      newNotAfter: saved.notAfter,
-      serialNumber: saved.serialNumber,
-      fingerprint256: saved.fingerprint256,
-      verification: `${verification.summary} (verified by a later run)`,
+      domains: certificate.domains,
+      oldNotAfter,
+      newNotAfter: certificate.notAfter,
+      serialNumber: certificate.serialNumber,
+      fingerprint256: certificate.fingerprint256,
+      verification,
     });
   } catch (error) {
     const info = toErrorInfo(error);
