@@ -1,5 +1,6 @@
 /** Wires the local adapters (directory state, httpreq or Route 53, stdout and Slack) for the CLI. */
 
+import { SecretsManagerCredentialsProvider } from '../adapters/aws/credentials';
 import { HttpReqDnsProvider } from '../adapters/dns/httpreq';
 import { Route53DnsProvider } from '../adapters/dns/route53';
 import { FanOutNotifier } from '../adapters/notify/collecting';
@@ -24,7 +25,7 @@ export function localRenewalContext(
   if (config.alerts.slackWebhookUrl) notifiers.push(new SlackWebhookNotifier(config.alerts.slackWebhookUrl));
   return {
     config,
-    credentials: new ConfigCredentialsProvider(env),
+    credentials: localCredentials(env),
     state: new StateStore(new LocalDirectoryStore(config.stateDir)),
     notifier: new FanOutNotifier(notifiers, (error) =>
       warn(`alert not delivered: ${(error as Error).message}`),
@@ -56,4 +57,13 @@ function dnsProvider(dns: NonNullable<WatchdogConfig['dns']>, env: NodeJS.Proces
   if (dns.passwordEnv && password === undefined)
     throw new ConfigError(`dns.passwordEnv: ${dns.passwordEnv} is not set`);
   return new HttpReqDnsProvider({ endpoint: dns.endpoint, username: dns.username, password });
+}
+
+/** Config and environment first; Secrets Manager (loaded on demand) for clusters with credentialsSecret. */
+export function localCredentials(env: NodeJS.ProcessEnv): ConfigCredentialsProvider {
+  let fromSecrets: SecretsManagerCredentialsProvider | undefined;
+  return new ConfigCredentialsProvider(env, () => {
+    fromSecrets ??= new SecretsManagerCredentialsProvider();
+    return fromSecrets;
+  });
 }

@@ -5,11 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { checkFleet } from '../domain/check';
 import { loadConfig } from '../domain/config-schema';
-import { ConfigCredentialsProvider } from '../domain/credentials';
 import { ConfigError, WatchdogError } from '../domain/errors';
 import { renewFleet } from '../domain/renewal/renew-fleet';
 import { type FleetReport, needsAttention } from '../domain/report';
-import { localIssuer, localRenewalContext } from './local-context';
+import { localCredentials, localIssuer, localRenewalContext } from './local-context';
 import { renderAlerts, renderReport } from './table';
 
 export const EXIT_OK = 0;
@@ -49,7 +48,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     .option('--json', 'print one JSON document instead of tables')
     .action(async (options: { config: string; json?: boolean }) => {
       const config = loadConfig(options.config);
-      const report = await checkFleet(config, { credentials: new ConfigCredentialsProvider(io.env) });
+      const report = await checkFleet(config, { credentials: localCredentials(io.env) });
       emit(report, options.json === true);
     });
 

@@ -18,12 +18,20 @@ export interface CredentialsProvider {
   resolve(cluster: ClusterConfig): Promise<ClusterAccess>;
 }
 
-/** Local mode: `password`, `passwordEnv` and `caFile` from the config. */
+/**
+ * Local mode: `password`, `passwordEnv` and `caFile` from the config. A cluster with
+ * `credentialsSecret` goes to `secrets` when given (the CLI reads Secrets Manager with the caller's
+ * AWS credentials, so the deployed config can be checked by hand).
+ */
 export class ConfigCredentialsProvider implements CredentialsProvider {
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly secrets?: () => CredentialsProvider,
+  ) {}
 
   async resolve(cluster: ClusterConfig): Promise<ClusterAccess> {
     if (cluster.credentialsSecret !== undefined) {
+      if (this.secrets) return this.secrets().resolve(cluster);
       throw new ConfigError(
         `cluster "${cluster.name}": credentialsSecret needs AWS mode; locally use password or passwordEnv`,
       );

@@ -194,6 +194,24 @@ describe('rs-cert-watchdog check against the RS simulator', () => {
     }
   });
 
+  it('reads many clusters side by side within the concurrency bound, each reported in config order', async () => {
+    const extra = await startWorld({
+      clusters: Object.fromEntries(
+        Array.from({ length: 6 }, (_, i) => [`c${i}`, { nodes: 1, nodeListeners: false, latencyMs: 100 }]),
+      ),
+    });
+    try {
+      const config = await extra.writeConfig({ concurrency: 3 });
+      const run = await extra.cli('check', '--config', config, '--json');
+      const report = JSON.parse(run.stdout) as FleetReport;
+      expect(report.clusters.map((c) => c.name)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
+      expect(report.clusters.every((c) => c.error === null && c.certificates.length === 6)).toBe(true);
+      expect(run.code).toBe(0);
+    } finally {
+      await extra.close();
+    }
+  });
+
   it.each([
     [['check'], /required option/],
     [['check', '--config', '/nonexistent.json'], /cannot read the configuration file/],

@@ -27,6 +27,7 @@ import { Route53DnsProvider } from '../../lambdas/adapters/dns/route53';
 import { SnsNotifier } from '../../lambdas/adapters/notify/sns';
 import { LocalDirectoryStore } from '../../lambdas/adapters/state/local-directory';
 import { SecretsManagerStore } from '../../lambdas/adapters/state/secrets-manager';
+import { localCredentials } from '../../lambdas/cli/local-context';
 import { AcmeIssuer } from '../../lambdas/domain/acme/issuer';
 import type { ClusterConfig } from '../../lambdas/domain/config';
 import { StateStore } from '../../lambdas/domain/state';
@@ -272,6 +273,13 @@ describe('cluster credentials from Secrets Manager', () => {
     expect(await provider.resolve(cluster)).toEqual({ username: 'admin', password: 'pw', caPem: 'PEM' });
     await provider.resolve(cluster);
     expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+  });
+
+  it('lets the local CLI read a credentialsSecret cluster from Secrets Manager', async () => {
+    secrets
+      .on(GetSecretValueCommand, { SecretId: 'rs/prod-east' })
+      .resolves({ SecretString: JSON.stringify({ username: 'u', password: 'p' }) });
+    expect(await localCredentials({}).resolve(cluster)).toMatchObject({ username: 'u', password: 'p' });
   });
 
   it('rejects a malformed secret without quoting it', async () => {
