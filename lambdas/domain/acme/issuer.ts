@@ -43,17 +43,20 @@ export class AcmeIssuer {
   }
 
   async issue(domains: string[], keyType: KeyType): Promise<IssuedPair> {
-    const key = await newCertificateKey(keyType);
-    const csrKeyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const keyPem =
-      keyType === 'rsa-2048' ? key.export({ type: 'pkcs1', format: 'pem' }).toString() : csrKeyPem;
-    const [, csr] = await acme.crypto.createCsr({ commonName: domains[0], altNames: domains }, csrKeyPem);
+    // The key is needed only at finalize: generating it (RSA-2048: 50-500 ms) while the account,
+    // order and DNS-01 challenges proceed takes it off the critical path (bench/issuance.bench.ts).
+    const keyAndCsr = this.keyAndCsr(domains, keyType);
+    keyAndCsr.catch(() => undefined); // awaited below; an early order failure must not leave it unhandled
 
     const attempts = this.options.orderAttempts ?? 3;
     for (let attempt = 1; ; attempt++) {
       try {
         const certificatePem = await withAcmeContext((ctx) =>
-          this.order(ctx, domains, csr).catch((error: unknown) => {
+          this.order(
+            ctx,
+            domains,
+            keyAndCsr.then((k) => k.csr),
+          ).catch((error: unknown) => {
             if (error instanceof WatchdogError) throw error;
             if (ctx.lastProblem?.type.endsWith(':badNonce')) {
               throw new AcmeBadNonceError(`the ACME CA kept rejecting nonces (${ctx.badNonces} times)`, {
@@ -65,11 +68,21 @@ export class AcmeIssuer {
             });
           }),
         );
-        return { certificatePem, keyPem };
+        return { certificatePem, keyPem: (await keyAndCsr).keyPem };
       } catch (error) {
         if (!(error instanceof AcmeBadNonceError) || attempt >= attempts) throw error;
       }
     }
+  }
+
+  private async keyAndCsr(domains: string[], keyType: KeyType): Promise<{ keyPem: string; csr: Buffer }> {
+    const key = await newCertificateKey(keyType);
+    // acme-client's CSR (WebCrypto) imports PKCS#8; RS documents PKCS#1 for RSA keys.
+    const csrKeyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const keyPem =
+      keyType === 'rsa-2048' ? key.export({ type: 'pkcs1', format: 'pem' }).toString() : csrKeyPem;
+    const [, csr] = await acme.crypto.createCsr({ commonName: domains[0], altNames: domains }, csrKeyPem);
+    return { keyPem, csr };
   }
 
   private async client(ctx: AcmeOrderContext): Promise<acme.Client> {
@@ -116,7 +129,7 @@ export class AcmeIssuer {
     return client;
   }
 
-  private async order(ctx: AcmeOrderContext, domains: string[], csr: Buffer): Promise<string> {
+  private async order(ctx: AcmeOrderContext, domains: string[], csr: Promise<Buffer>): Promise<string> {
     const client = await this.client(ctx);
     const order = await client.createOrder({ identifiers: domains.map((value) => ({ type: 'dns', value })) });
     const authorizations = await client.getAuthorizations(order);
@@ -151,7 +164,7 @@ export class AcmeIssuer {
           );
         }
       }
-      const finalized = await client.finalizeOrder(order, csr);
+      const finalized = await client.finalizeOrder(order, await csr);
       return await client.getCertificate(finalized);
     } finally {
       // Clean up even on failure; a failing cleanup must not hide the real error.
