@@ -29,9 +29,23 @@ export function parseCertificateChain(pem: string): X509Certificate[] {
   });
 }
 
+/** PEM labels whose DER node:crypto reads directly. */
+const KEY_DER_TYPES: Record<string, 'pkcs1' | 'pkcs8' | 'sec1'> = {
+  'RSA PRIVATE KEY': 'pkcs1',
+  'PRIVATE KEY': 'pkcs8',
+  'EC PRIVATE KEY': 'sec1',
+};
+
 export function parsePrivateKey(pem: string): KeyObject {
   try {
-    return createPrivateKey(pem);
+    // Decoding the armour here and handing OpenSSL the DER halves the cost of reading a key
+    // (its PEM reader tries several decoders): 37 % of a fleet check's CPU (bench/fleet-check).
+    const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
+    const type = block ? KEY_DER_TYPES[block[1]!] : undefined;
+    if (block && type && !block[2]!.includes(':')) {
+      return createPrivateKey({ key: Buffer.from(block[2]!, 'base64'), format: 'der', type });
+    }
+    return createPrivateKey(pem); // encrypted or unusual PEM: let OpenSSL decide
   } catch {
     // The key material itself must never reach a message.
     throw new CertificateParseError('the private key does not parse');
