@@ -8,7 +8,7 @@
  * costs ~0.5 ms and ~30 KB. Contexts are cached per distinct trust set.
  */
 import { createHash } from 'node:crypto';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 
 /** The native context under tls.SecureContext: addCACert is what createSecureContext({ca}) uses. */
 interface CaStore {
@@ -22,8 +22,14 @@ export function trustContext(extraPems: readonly string[]): SecureContext {
   let context = cache.get(key);
   if (!context) {
     context = createSecureContext();
-    // Adding to the default context copies the shared root store by reference, then adds ours.
-    for (const pem of extraPems) (context.context as CaStore).addCACert(pem);
+    const store = context.context as Partial<CaStore>;
+    if (typeof store.addCACert === 'function') {
+      // Adding to the default context copies the shared root store by reference, then adds ours.
+      for (const pem of extraPems) store.addCACert(pem);
+    } else if (extraPems.length > 0) {
+      // Should a Node release drop the method: the documented, slower way, same trust.
+      context = createSecureContext({ ca: [...rootCertificates, ...extraPems] });
+    }
     cache.set(key, context);
   }
   return context;

@@ -350,5 +350,3 @@ async function readStored(w: World): Promise<StoredCertificate | null> {
     return null;
   }
 }
-
-export { faults };

@@ -1,0 +1,504 @@
+/**
+ * Fleet check: wall time, throughput and memory of `checkFleet` against N simulated RS clusters
+ * (six certificates each, 1 node, 50 ms added to every API answer).
+ *
+ * The simulators run in a child process (bench/support/fleet-server.ts), so RSS, heap and CPU
+ * figures are the checker's own. Ideal time = ceil(N / concurrency) × single-cluster time, where
+ * the single-cluster time is the median N = 1 wall time.
+ */
+
+import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseCertificateChain, parsePrivateKey } from '../lambdas/domain/certificate';
+import { checkFleet, reportFor } from '../lambdas/domain/check';
+import { mapWithConcurrency } from '../lambdas/domain/concurrency';
+import type { WatchdogConfig } from '../lambdas/domain/config';
+import { type CredentialsProvider, connectionFor } from '../lambdas/domain/credentials';
+import { RsClient } from '../lambdas/domain/rs/client';
+import { trustContext } from '../lambdas/domain/trust';
+import {
+  collectGarbage,
+  consoleTable,
+  fmt,
+  fmtMs,
+  log,
+  machineInfo,
+  markdownTable,
+  median,
+  type Result,
+  runIfMain,
+  summarize,
+  type Target,
+  targetsTable,
+  writeResult,
+} from './support/common';
+import { labelOf, profile, summarizeProfile } from './support/cpu-profile';
+import {
+  DistinctCaCredentials,
+  type FleetServer,
+  fleetConfig,
+  InMemoryCredentials,
+  startFleetServer,
+} from './support/fleet-harness';
+
+const SIZES = [1, 10, 100, 500] as const;
+const CONCURRENCIES = [8, 32] as const;
+const LATENCY_MS = 50;
+const REPEATS: Record<number, number> = { 1: 5, 10: 5, 100: 3, 500: 3 };
+
+interface FleetCase {
+  id: string;
+  label: string;
+  n: number;
+  c: number;
+  /** Every cluster pins a different CA (as real RS clusters do) instead of sharing one. */
+  distinctCa: boolean;
+}
+
+const CONFIGS: FleetCase[] = [
+  ...SIZES.flatMap((n) =>
+    (n === 1 ? [8] : [...CONCURRENCIES]).map((c) => ({
+      id: `${n}@${c}`,
+      label: String(n),
+      n,
+      c,
+      distinctCa: false,
+    })),
+  ),
+  { id: '500@8-distinct-ca', label: '500, distinct CA per cluster', n: 500, c: 8, distinctCa: true },
+];
+const MB = 2 ** 20;
+
+interface RunSample {
+  wallMs: number;
+  cpuMs: number;
+  /** CPU of the simulator process during the run (TLS handshakes and answers on the other side). */
+  simulatorCpuMs: number;
+  requests: number;
+  peakRssMb: number;
+  baselineRssMb: number;
+  peakHeapDeltaMb: number;
+  retainedHeapDeltaMb: number;
+  loopDelayP99Ms: number;
+  clusterErrors: number;
+  certificates: number;
+}
+
+async function measureRun(
+  server: FleetServer,
+  config: WatchdogConfig,
+  credentials: CredentialsProvider,
+): Promise<RunSample> {
+  await server.command('reset');
+  await collectGarbage();
+  const base = process.memoryUsage();
+  let peakRss = base.rss;
+  let peakHeap = base.heapUsed;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > peakRss) peakRss = m.rss;
+    if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
+  }, 20);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const report = await checkFleet(config, { credentials });
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  loop.disable();
+  clearInterval(sampler);
+  const end = process.memoryUsage();
+  if (end.rss > peakRss) peakRss = end.rss;
+  if (end.heapUsed > peakHeap) peakHeap = end.heapUsed;
+  const stats = await server.command('stats');
+  const clusterErrors = report.clusters.filter((c) => c.error !== null).length;
+  const certificates = report.clusters.reduce((a, c) => a + c.certificates.length, 0);
+  const firstError = report.clusters.find((c) => c.error)?.error;
+  if (firstError) log(`  cluster error: ${firstError.name}: ${firstError.message}`);
+  const retained = end.heapUsed - base.heapUsed;
+  return {
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    simulatorCpuMs: Number(stats.cpuMs),
+    requests: Number(stats.requests),
+    peakRssMb: peakRss / MB,
+    baselineRssMb: base.rss / MB,
+    peakHeapDeltaMb: (peakHeap - base.heapUsed) / MB,
+    retainedHeapDeltaMb: retained / MB,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    clusterErrors,
+    certificates,
+  };
+}
+
+/**
+ * The same work as checkCluster (credentials → RsClient → GET → reportFor → close), split into
+ * phases with timestamps: where does a cluster's time go when many run side by side?
+ */
+async function breakdown(
+  config: WatchdogConfig,
+  credentials: CredentialsProvider,
+): Promise<Record<string, number>> {
+  const phases = { resolveMs: [] as number[], requestMs: [] as number[], reportMs: [] as number[] };
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await mapWithConcurrency(config.clusters, config.concurrency, async (cluster) => {
+    const a = performance.now();
+    const access = await credentials.resolve(cluster);
+    const client = new RsClient(connectionFor(cluster, access, config));
+    const b = performance.now();
+    try {
+      const set = await client.getCertificates();
+      const c = performance.now();
+      reportFor(config, cluster, set, new Date());
+      const d = performance.now();
+      phases.resolveMs.push(b - a);
+      phases.requestMs.push(c - b);
+      phases.reportMs.push(d - c);
+    } finally {
+      client.close();
+    }
+  });
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  // Pure CPU of the report step on one fetched set, and of its two native parts.
+  const cluster = config.clusters[0]!;
+  const client = new RsClient(connectionFor(cluster, await credentials.resolve(cluster), config));
+  const set = await client.getCertificates();
+  client.close();
+  const names = set.names();
+  // Alternating blocks, so that a burst of other load hits all four measurements alike.
+  const parts: Record<string, () => unknown> = {
+    report: () => reportFor(config, cluster, set, new Date()),
+    chains: () => names.map((n) => parseCertificateChain(set.certificate(n) ?? '')),
+    keys: () => names.map((n) => parsePrivateKey(set.key(n) ?? '')),
+    // For comparison only: node:crypto on the PEM text, and on the DER (PEM armour removed in JS).
+    keysPem: () => names.map((n) => createPrivateKey(set.key(n) ?? '')),
+    keysDer: () => names.map((n) => createPrivateKey(pemToDer(set.key(n) ?? ''))),
+  };
+  const partSamples: Record<string, number[]> = {};
+  for (const fn of Object.values(parts)) for (let i = 0; i < 20; i++) fn();
+  for (let block = 0; block < 6; block++) {
+    for (const [name, fn] of Object.entries(parts)) {
+      const list = partSamples[name] ?? [];
+      for (let i = 0; i < 30; i++) {
+        const t = performance.now();
+        fn();
+        list.push(performance.now() - t);
+      }
+      partSamples[name] = list;
+    }
+  }
+  const isolated = median(partSamples.report ?? []);
+  const chains = median(partSamples.chains ?? []);
+  const keys = median(partSamples.keys ?? []);
+  const keysPem = median(partSamples.keysPem ?? []);
+  const keysDer = median(partSamples.keysDer ?? []);
+  return {
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    requestMedianMs: median(phases.requestMs),
+    requestP90Ms: summarize(phases.requestMs).p90,
+    reportInFleetMedianMs: median(phases.reportMs),
+    reportIsolatedMedianMs: isolated,
+    reportChainsParseMs: chains,
+    reportKeysParseMs: keys,
+    reportKeysParseAsPemMs: keysPem,
+    reportKeysParseAsDerMs: keysDer,
+    resolveMedianMs: median(phases.resolveMs),
+  };
+}
+
+/** CPU and retained RSS of one trustContext() call for a CA PEM not seen before. */
+function measureTrustContext(caPem: string): { ms: number; rssKb: number } {
+  const times: number[] = [];
+  const rss0 = process.memoryUsage().rss;
+  const count = 40;
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    trustContext([`# trust-cost probe ${i}\n${caPem}`]);
+    times.push(performance.now() - t);
+  }
+  return { ms: median(times), rssKb: (process.memoryUsage().rss - rss0) / 1024 / count };
+}
+
+/** PEM private key → the DER form node:crypto accepts without OpenSSL's PEM decoder chain. */
+function pemToDer(pem: string): { key: Buffer; format: 'der'; type: 'pkcs1' | 'pkcs8' | 'sec1' } {
+  const type = pem.includes('BEGIN RSA PRIVATE KEY')
+    ? 'pkcs1'
+    : pem.includes('BEGIN EC PRIVATE KEY')
+      ? 'sec1'
+      : 'pkcs8';
+  const body = pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, '').replace(/\s+/g, '');
+  return { key: Buffer.from(body, 'base64'), format: 'der', type };
+}
+
+export async function run(): Promise<Result> {
+  const started = performance.now();
+  const machine = machineInfo();
+  log('\n## fleet-check: checkFleet against simulated clusters (simulators in a child process)');
+  const server = await startFleetServer(Math.max(...SIZES), LATENCY_MS);
+  log(`  ${server.clusters.length} simulators started in ${server.startMs} ms (child process)`);
+  const stateDir = mkdtempSync(join(tmpdir(), 'bench-fleet-'));
+  const credentials = new InMemoryCredentials({
+    username: server.username,
+    password: server.password,
+    caPem: server.caPem,
+  });
+
+  try {
+    // Warm-up: JIT, the trust context cache (built once per process, as in a warm Lambda).
+    for (let i = 0; i < 3; i++) await checkFleet(fleetConfig(server, 8, 8, stateDir), { credentials });
+
+    const access = { username: server.username, password: server.password, caPem: server.caPem };
+    const samples: Record<string, RunSample[]> = {};
+    // Interleave repetitions so that drift (other load, thermal) spreads over every configuration.
+    const maxRepeats = Math.max(...Object.values(REPEATS));
+    for (let rep = 0; rep < maxRepeats; rep++) {
+      for (const cfg of CONFIGS) {
+        if (rep >= (REPEATS[cfg.n] ?? 3)) continue;
+        // A new salt every run: each distinct-CA run starts with none of its trust contexts cached.
+        const creds = cfg.distinctCa ? new DistinctCaCredentials(access, ` (run ${rep + 1})`) : credentials;
+        const sample = await measureRun(server, fleetConfig(server, cfg.n, cfg.c, stateDir), creds);
+        samples[cfg.id] = [...(samples[cfg.id] ?? []), sample];
+        log(
+          `  rep ${rep + 1} ${cfg.label} c=${cfg.c}: ${fmtMs(sample.wallMs)}, ${sample.requests} req, peak RSS ${fmt(sample.peakRssMb, 0)} MB`,
+        );
+      }
+    }
+
+    const single = median((samples['1@8'] ?? []).map((s) => s.wallMs));
+    const rows = CONFIGS.map((cfg) => {
+      const list = samples[cfg.id] ?? [];
+      const wall = summarize(list.map((s) => s.wallMs));
+      const ideal = Math.ceil(cfg.n / cfg.c) * single;
+      const requests = median(list.map((s) => s.requests));
+      return {
+        id: cfg.id,
+        label: cfg.label,
+        clusters: cfg.n,
+        concurrency: cfg.c,
+        distinctCa: cfg.distinctCa,
+        runs: list.length,
+        wallMedianMs: wall.median,
+        wallMinMs: wall.min,
+        wallMaxMs: wall.max,
+        idealMs: ideal,
+        ratioToIdeal: wall.median / ideal,
+        requests,
+        requestsPerSecond: requests / (wall.median / 1000),
+        cpuMedianMs: median(list.map((s) => s.cpuMs)),
+        simulatorCpuMedianMs: median(list.map((s) => s.simulatorCpuMs)),
+        peakRssMb: Math.max(...list.map((s) => s.peakRssMb)),
+        baselineRssMb: median(list.map((s) => s.baselineRssMb)),
+        peakHeapDeltaMb: Math.max(...list.map((s) => s.peakHeapDeltaMb)),
+        retainedHeapDeltaMb: median(list.map((s) => s.retainedHeapDeltaMb)),
+        loopDelayP99Ms: median(list.map((s) => s.loopDelayP99Ms)),
+        clusterErrors: list.reduce((a, s) => a + s.clusterErrors, 0),
+        certificatesPerRun: median(list.map((s) => s.certificates)),
+      };
+    });
+
+    log('  timing breakdown at N = 500 ...');
+    const breakdowns: Record<string, Record<string, number>> = {};
+    for (const c of CONCURRENCIES) {
+      breakdowns[String(c)] = await breakdown(
+        fleetConfig(server, Math.max(...SIZES), c, stateDir),
+        credentials,
+      );
+    }
+    log('  CPU profile of one N = 500, concurrency 8 run ...');
+    const profiled = await profile(() =>
+      checkFleet(fleetConfig(server, Math.max(...SIZES), 8, stateDir), { credentials }),
+    );
+    const cpuProfile = summarizeProfile(profiled.profile, profiled.wallMs, 10);
+    const trustCost = measureTrustContext(server.caPem);
+    const childStats = await server.command('stats');
+
+    const headers = [
+      'Clusters',
+      'Concurrency',
+      'Wall (median)',
+      'Ideal',
+      'Ratio to ideal',
+      'Requests/s',
+      'Checker CPU',
+      'Simulator CPU',
+      'Peak RSS',
+      'Heap Δ (peak)',
+      'Event-loop p99',
+    ];
+    const tableRows = rows.map((r) => [
+      r.label,
+      String(r.concurrency),
+      `${fmtMs(r.wallMedianMs)} (${fmtMs(r.wallMinMs)}–${fmtMs(r.wallMaxMs)})`,
+      fmtMs(r.idealMs),
+      `${fmt(r.ratioToIdeal, 2)}×`,
+      fmt(r.requestsPerSecond, 0),
+      fmtMs(r.cpuMedianMs),
+      fmtMs(r.simulatorCpuMedianMs),
+      `${fmt(r.peakRssMb, 0)} MB`,
+      `${fmt(r.peakHeapDeltaMb, 1)} MB`,
+      fmtMs(r.loopDelayP99Ms),
+    ]);
+    log(consoleTable(headers, tableRows));
+
+    const at500 = rows.find((r) => r.id === '500@8');
+    const distinctRow = rows.find((r) => r.distinctCa);
+    const peakRssAll = Math.max(...rows.filter((r) => !r.distinctCa).map((r) => r.peakRssMb));
+    const errors = rows.reduce((a, r) => a + r.clusterErrors, 0);
+    const distinctRatio = distinctRow?.ratioToIdeal ?? Number.NaN;
+    const distinctPeakRss = distinctRow?.peakRssMb ?? Number.NaN;
+    const targets: Target[] = [
+      {
+        name: 'N = 500, concurrency 8, one shared CA (as specified): wall time vs ideal',
+        threshold: '≤ 1.5×',
+        measured: `${fmt(at500?.ratioToIdeal ?? Number.NaN, 2)}×`,
+        pass: (at500?.ratioToIdeal ?? Number.POSITIVE_INFINITY) <= 1.5,
+      },
+      {
+        name: 'Peak RSS of the checker, one shared CA (any N)',
+        threshold: '< 512 MB',
+        measured: `${fmt(peakRssAll, 0)} MB`,
+        pass: peakRssAll < 512,
+      },
+      {
+        name: 'N = 500, concurrency 8, a distinct CA per cluster: wall time vs ideal',
+        threshold: '≤ 1.5×',
+        measured: `${fmt(distinctRatio, 2)}×`,
+        pass: distinctRatio <= 1.5,
+      },
+      {
+        name: 'Peak RSS of the checker, a distinct CA per cluster',
+        threshold: '< 512 MB',
+        measured: `${fmt(distinctPeakRss, 0)} MB`,
+        pass: distinctPeakRss < 512,
+      },
+      {
+        name: 'Every cluster read without error',
+        threshold: '0 errors',
+        measured: String(errors),
+        pass: errors === 0,
+      },
+    ];
+
+    const bd = (c: number) => breakdowns[String(c)] ?? {};
+    const breakdownTable = markdownTable(
+      [
+        'Concurrency (N = 500)',
+        'Wall',
+        'Checker CPU',
+        'Request (TLS + GET), median / p90',
+        'reportFor in the fleet, median',
+      ],
+      CONCURRENCIES.map((c) => [
+        String(c),
+        fmtMs(bd(c).wallMs ?? Number.NaN),
+        fmtMs(bd(c).cpuMs ?? Number.NaN),
+        `${fmtMs(bd(c).requestMedianMs ?? Number.NaN)} / ${fmtMs(bd(c).requestP90Ms ?? Number.NaN)}`,
+        fmtMs(bd(c).reportInFleetMedianMs ?? Number.NaN),
+      ]),
+    );
+    const b8 = bd(8);
+    const reportTable = markdownTable(
+      ['One cluster (6 certificates), CPU', 'Median'],
+      [
+        ['`reportFor` (all of it)', fmtMs(b8.reportIsolatedMedianMs ?? Number.NaN)],
+        ['… 6 × `parseCertificateChain` (X509Certificate)', fmtMs(b8.reportChainsParseMs ?? Number.NaN)],
+        ['… 6 × `parsePrivateKey`', fmtMs(b8.reportKeysParseMs ?? Number.NaN)],
+        [
+          'for comparison: 6 × `createPrivateKey` on the PEM text',
+          fmtMs(b8.reportKeysParseAsPemMs ?? Number.NaN),
+        ],
+        [
+          'for comparison: 6 × `createPrivateKey` on the DER (armour stripped in JS)',
+          fmtMs(b8.reportKeysParseAsDerMs ?? Number.NaN),
+        ],
+      ],
+    );
+    const profileTable = markdownTable(
+      ['Self time, N = 500, concurrency 8 (one profiled run)', 'Where', 'ms', '% of samples'],
+      cpuProfile.topFunctions.map((f) => [
+        labelOf(f.name, f.where),
+        f.where,
+        fmt(f.selfMs, 0),
+        fmt(f.percent, 1),
+      ]),
+      ['l', 'l', 'r', 'r'],
+    );
+    const cpuPerCluster = (at500?.cpuMedianMs ?? Number.NaN) / 500;
+    const keysShare = (b8.reportKeysParseMs ?? 0) / cpuPerCluster;
+    const markdown = [
+      `Simulated clusters: 6 certificates each (RSA-2048 with keys), 1 node, ${LATENCY_MS} ms added to every API answer, ` +
+        `one GET /v1/cluster/certificates per cluster. The ${server.clusters.length} simulators run in a **child process** ` +
+        '(`bench/support/fleet-server.ts`), so RSS, heap and CPU are the checker process alone (which also runs this harness under tsx: ' +
+        'its baseline RSS is in the JSON). ' +
+        `Single-cluster time (median of ${REPEATS[1]} N = 1 runs): **${fmtMs(single)}**; ideal = ceil(N / concurrency) × that. ` +
+        `Runs per row: ${SIZES.map((n) => `N=${n}: ${REPEATS[n]}`).join(', ')}, interleaved; wall shows median (min–max). ` +
+        'Heap Δ is the peak heapUsed above the post-GC baseline before the run; RSS sampled every 20 ms. ' +
+        `Sockets stay bounded: the checker holds at most \`concurrency\` connections (one https.Agent per cluster, destroyed after it), ` +
+        `the child ${server.clusters.length} listening sockets; \`ulimit -n\` is ${machine.openFileLimit}.`,
+      '',
+      markdownTable(headers, tableRows),
+      '',
+      targetsTable(targets),
+      '',
+      'Where the time goes at N = 500 (the same calls as `checkCluster`, phases timed from outside):',
+      '',
+      breakdownTable,
+      '',
+      reportTable,
+      '',
+      profileTable,
+      '',
+      `The checker spends about ${fmtMs(cpuPerCluster)} of CPU per cluster on one thread: the TLS handshake, ` +
+        `and \`reportFor\` (${fmtMs(b8.reportIsolatedMedianMs ?? Number.NaN)}), of which parsing the six private keys alone is ` +
+        `${fmtMs(b8.reportKeysParseMs ?? Number.NaN)} (~${fmt(100 * keysShare, 0)} % of the per-cluster CPU). ` +
+        `With concurrency 8 that is ~${fmtMs(cpuPerCluster * 8)} of CPU per round against ${LATENCY_MS} ms of latency, so answers queue ` +
+        `behind other clusters' CPU work; at concurrency 32 (~${fmtMs(cpuPerCluster * 32)} per round) the checker is CPU-bound and the ` +
+        'ratio to ideal grows, while absolute time still drops.',
+      '',
+      `**A distinct pinned CA per cluster** (every RS cluster ships its own CA; the "distinct CA" row gives each cluster a different ` +
+        'caPem, new at every run, so every run starts with an empty trust-context cache): the product builds one `trustContext` ' +
+        '(lambdas/domain/trust.ts) per distinct set of extra PEMs and caches it for the life of the process; ' +
+        `one costs ${fmtMs(trustCost.ms)} of CPU and ${trustCost.rssKb < 1 ? 'no measurable RSS' : `~${fmt(trustCost.rssKb, 0)} KB of RSS`} (40 measured alone). ` +
+        `At N = 500 that row took ${fmtMs(distinctRow?.wallMedianMs ?? Number.NaN)} (${fmt(distinctRatio, 2)}× ideal) with ` +
+        `${fmtMs(((distinctRow?.cpuMedianMs ?? Number.NaN) - (at500?.cpuMedianMs ?? Number.NaN)) / 500)} more checker CPU per cluster ` +
+        `than with one shared CA, and peaked at ${fmt(distinctPeakRss, 0)} MB.`,
+    ].join('\n');
+
+    const result: Result = {
+      name: 'fleet-check',
+      title: 'Fleet check (`checkFleet`)',
+      markdown,
+      targets,
+      durationMs: performance.now() - started,
+      data: {
+        latencyMs: LATENCY_MS,
+        singleClusterMs: single,
+        simulatorsInChildProcess: true,
+        simulatorStartMs: server.startMs,
+        simulatorChildRssMb: childStats.rssMb,
+        rows,
+        breakdownAt500: breakdowns,
+        cpuProfileAt500c8: cpuProfile,
+        distinctCaPerCluster: {
+          trustContext: trustCost,
+        },
+        samples,
+        maxRssKbLifetime: process.resourceUsage().maxRSS,
+      },
+    };
+    writeResult(result, machine);
+    return result;
+  } finally {
+    await server.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+runIfMain(import.meta.url, run);
