@@ -56,6 +56,14 @@ export class StateStore {
     return this.readJson<AcmeAccountState>(accountKey(directoryUrl));
   }
 
+  /**
+   * Records a new account unless another run recorded one first (false): concurrent first runs
+   * then share one account instead of registering one each.
+   */
+  async createAccount(account: AcmeAccountState): Promise<boolean> {
+    return this.store.claim(accountKey(account.directoryUrl), 1, JSON.stringify(account));
+  }
+
   async saveAccount(account: AcmeAccountState): Promise<void> {
     await this.store.write(accountKey(account.directoryUrl), JSON.stringify(account));
   }

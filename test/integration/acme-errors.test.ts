@@ -133,6 +133,30 @@ describe('ACME errors by name, against Pebble', () => {
     }
   });
 
+  it('lets concurrent first runs share one state store and one account, as the Map does', async () => {
+    const trustPem = await readFile(pebble.caFile, 'utf8');
+    const state = new StateStore(new LocalDirectoryStore(join(dir, 'concurrent')));
+    const make = () =>
+      new AcmeIssuer({
+        acme: {
+          directoryUrl: pebble.directoryUrl,
+          email: 'ops@example.com',
+          caFile: pebble.caFile,
+          keyType: 'ecdsa-p256',
+        },
+        trustPem,
+        dns: new HttpReqDnsProvider({ endpoint: bridge.url }),
+        state,
+      });
+    const pairs = await Promise.all(
+      ['c1', 'c2', 'c3'].map((n) => make().issue([`${n}.example.com`], 'ecdsa-p256')),
+    );
+    expect(pairs).toHaveLength(3);
+    const account = await state.account(pebble.directoryUrl);
+    expect(account?.accountUrl).toMatch(/^https:/);
+    expect(pairs.every((p) => p.certificatePem.includes('BEGIN CERTIFICATE'))).toBe(true);
+  });
+
   it('keeps one ACME account per directory: created once, reused', async () => {
     const trustPem = await readFile(pebble.caFile, 'utf8');
     const state = new StateStore(new LocalDirectoryStore(join(dir, 'account')));

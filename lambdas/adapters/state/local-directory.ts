@@ -1,4 +1,5 @@
 /** SecretStore in a local directory: one file per key, 0600, written atomically (write, fsync, rename). */
+import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -19,7 +20,8 @@ export class LocalDirectoryStore implements SecretStore {
 
   async write(key: string, value: string): Promise<void> {
     const target = this.path(key);
-    const temporary = `${target}.${process.pid}.${Date.now()}.tmp`;
+    // Unique per write: concurrent writers of one key (same process or not) never share a temp file.
+    const temporary = `${target}.${randomUUID()}.tmp`;
     try {
       await this.ensureDir(dirname(target));
       const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);

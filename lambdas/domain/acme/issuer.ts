@@ -97,8 +97,10 @@ export class AcmeIssuer {
         email: config.email,
         createdAt: new Date().toISOString(),
       };
-      // Saved before registering: a key the CA knows about is never lost.
-      await state.saveAccount(account);
+      // Saved before registering: a key the CA knows about is never lost. Another run that got there
+      // first wins, and its key is used (registering the same key again returns the same account).
+      if (!(await state.createAccount(account)))
+        account = (await state.account(config.directoryUrl)) ?? account;
     }
     const client = new acme.Client({
       directoryUrl: config.directoryUrl,
