@@ -223,8 +223,8 @@ export class CertificateWatchdog extends Construct {
         notify,
       ]);
     });
-    // State: issue creates, rewrites and deletes (locks); push saves the pushed and previous
-    // certificates; verify and notify read.
+    // State: issue creates the account, the certificate and lock claims; push saves the pushed and
+    // previous certificates; verify records verifiedAt; notify reads. Nothing deletes.
     this.grantState(issue, STATE_READ_WRITE);
     this.grantState(push, STATE_READ_WRITE);
     this.grantState(verify, STATE_READ_WRITE);
