@@ -29,12 +29,12 @@ describe('ACME errors by name, against Pebble', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const issuer = async (directoryUrl: string, caFile: string, sub: string) =>
+  const issuer = async (directoryUrl: string, caFile: string, state: string | StateStore) =>
     new AcmeIssuer({
       acme: { directoryUrl, email: 'ops@example.com', caFile, keyType: 'ecdsa-p256' },
       trustPem: await readFile(caFile, 'utf8'),
       dns: new HttpReqDnsProvider({ endpoint: bridge.url }),
-      state: new StateStore(new LocalDirectoryStore(join(dir, sub))),
+      state: typeof state === 'string' ? new StateStore(new LocalDirectoryStore(join(dir, state))) : state,
     });
 
   it('issues through the proxy when nothing is injected', async () => {
@@ -134,22 +134,10 @@ describe('ACME errors by name, against Pebble', () => {
   });
 
   it('lets concurrent first runs share one state store and one account, as the Map does', async () => {
-    const trustPem = await readFile(pebble.caFile, 'utf8');
     const state = new StateStore(new LocalDirectoryStore(join(dir, 'concurrent')));
-    const make = () =>
-      new AcmeIssuer({
-        acme: {
-          directoryUrl: pebble.directoryUrl,
-          email: 'ops@example.com',
-          caFile: pebble.caFile,
-          keyType: 'ecdsa-p256',
-        },
-        trustPem,
-        dns: new HttpReqDnsProvider({ endpoint: bridge.url }),
-        state,
-      });
+    const make = () => issuer(pebble.directoryUrl, pebble.caFile, state);
     const pairs = await Promise.all(
-      ['c1', 'c2', 'c3'].map((n) => make().issue([`${n}.example.com`], 'ecdsa-p256')),
+      ['c1', 'c2', 'c3'].map(async (n) => (await make()).issue([`${n}.example.com`], 'ecdsa-p256')),
     );
     expect(pairs).toHaveLength(3);
     const account = await state.account(pebble.directoryUrl);
@@ -158,23 +146,11 @@ describe('ACME errors by name, against Pebble', () => {
   });
 
   it('keeps one ACME account per directory: created once, reused', async () => {
-    const trustPem = await readFile(pebble.caFile, 'utf8');
     const state = new StateStore(new LocalDirectoryStore(join(dir, 'account')));
-    const make = () =>
-      new AcmeIssuer({
-        acme: {
-          directoryUrl: pebble.directoryUrl,
-          email: 'ops@example.com',
-          caFile: pebble.caFile,
-          keyType: 'ecdsa-p256',
-        },
-        trustPem,
-        dns: new HttpReqDnsProvider({ endpoint: bridge.url }),
-        state,
-      });
-    await make().issue(['acct1.example.com'], 'ecdsa-p256');
+    const make = () => issuer(pebble.directoryUrl, pebble.caFile, state);
+    await (await make()).issue(['acct1.example.com'], 'ecdsa-p256');
     const first = await state.account(pebble.directoryUrl);
-    await make().issue(['acct2.example.com'], 'ecdsa-p256');
+    await (await make()).issue(['acct2.example.com'], 'ecdsa-p256');
     const second = await state.account(pebble.directoryUrl);
     expect(first?.accountUrl).toMatch(/^https:/);
     expect(second).toEqual(first);
