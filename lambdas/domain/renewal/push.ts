@@ -5,7 +5,7 @@
  */
 
 import { backoffDelayMs } from '../backoff';
-import { parseCertificateChain } from '../certificate';
+import { describeLeaf, parseCertificateChain } from '../certificate';
 import { connectName } from '../credentials';
 import {
   CertificateParseError,
@@ -13,6 +13,7 @@ import {
   NodesNotUpdatedError,
   StateStoreError,
   UnknownCertificateError,
+  type ValidationFailure,
 } from '../errors';
 import { type ProbeResult, probeEndpoint } from '../probe';
 import { DEFAULT_PUSH_RETRY, type PushRetryPolicy, pushBackoff } from '../retry-policy';
@@ -44,6 +45,18 @@ export async function pushSavedCertificate(
     );
   }
 
+  if (saved.rejected) {
+    // Obtain never hands over a refused certificate; this guards a push started on its own.
+    const [failure] = saved.rejected.split(':', 1) as [ValidationFailure];
+    throw new CertificateValidationError(
+      failure,
+      `${input.certificate}: the saved certificate was refused before: ${saved.rejected}`,
+      {
+        hint: 'run renew again: a new certificate is ordered',
+      },
+    );
+  }
+
   const set = await client.getCertificates();
   const currentPem = set.certificate(input.certificate);
   if (currentPem === undefined) {
@@ -63,15 +76,6 @@ export async function pushSavedCertificate(
     ? currentPem
     : ((await ctx.state.previous(input.cluster, input.certificate))?.certificatePem ?? null);
   const replacedNotAfter = replacedPem ? safeNotAfter(replacedPem) : null;
-  if (saved.rejected) {
-    throw new CertificateValidationError(
-      'chain-incomplete',
-      `${input.certificate}: the saved certificate was refused before: ${saved.rejected}`,
-      {
-        hint: 'run renew again: a new certificate is ordered',
-      },
-    );
-  }
   try {
     validateForPush(
       {
@@ -92,21 +96,8 @@ export async function pushSavedCertificate(
     throw error;
   }
 
-  if (firstPush) {
-    await ctx.state.savePrevious({
-      cluster: input.cluster,
-      name: input.certificate,
-      domains: [],
-      keyType: 'unknown',
-      certificatePem: currentPem,
-      keyPem: set.key(input.certificate) ?? '',
-      notAfter: replacedNotAfter ?? '',
-      serialNumber: '',
-      fingerprint256: currentFingerprint ?? '',
-      issuedAt: '',
-      pushedAt: null,
-    });
-  }
+  if (firstPush)
+    await ctx.state.savePrevious(asPrevious(input, currentPem, set.key(input.certificate) ?? ''));
 
   await client.updateCertificate({
     name: input.certificate,
@@ -193,6 +184,33 @@ export async function describeHalfUpdate(
       cause: error,
     },
   );
+}
+
+/** What the cluster held before our first push, kept for rollback (key included: it is a state secret). */
+function asPrevious(
+  input: { cluster: string; certificate: string },
+  certificatePem: string,
+  keyPem: string,
+): StoredCertificate {
+  let details: ReturnType<typeof describeLeaf> | undefined;
+  try {
+    details = describeLeaf(parseCertificateChain(certificatePem));
+  } catch {
+    details = undefined; // an unreadable certificate is still worth keeping as it was
+  }
+  return {
+    cluster: input.cluster,
+    name: input.certificate,
+    domains: details?.dnsNames ?? [],
+    keyType: details?.keyType ?? 'unknown',
+    certificatePem,
+    keyPem,
+    notAfter: details?.notAfter.toISOString() ?? '',
+    serialNumber: details?.serialNumber ?? '',
+    fingerprint256: details?.fingerprint256 ?? '',
+    issuedAt: details?.notBefore.toISOString() ?? '',
+    pushedAt: null,
+  };
 }
 
 function fingerprintOf(pem: string): string | null {
