@@ -1,6 +1,10 @@
 import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyMatchesLeaf, parseCertificateChain, parsePrivateKey } from '../../lambdas/domain/certificate';
 import type { RenewReport } from '../../lambdas/domain/renewal/renew-fleet';
+import type { StoredCertificate } from '../../lambdas/domain/state';
 import { daysFromNow, secretsOf, startWorld, type World } from '../support/world';
 
 const expiring = { notBefore: daysFromNow(-85), notAfter: daysFromNow(5) };
@@ -84,6 +88,16 @@ describe('rs-cert-watchdog renew against Pebble and the RS simulator', () => {
     const after = JSON.parse(check.stdout) as RenewReport;
     expect(after.clusters[0]!.error).toBeNull();
     expect(after.clusters[0]!.certificates.find((c) => c.name === 'api')!.status).toBe('ok');
+
+    // The certificate it replaced is kept, with its key, for rollback.
+    const previous = JSON.parse(
+      await readFile(join(world.dir, 'state', 'certificates', 'prod-east', 'proxy', 'previous.json'), 'utf8'),
+    ) as StoredCertificate;
+    expect(previous.fingerprint256).toBe(before.proxy);
+    expect(previous.domains).toContain('*.redis.example.com');
+    expect(
+      keyMatchesLeaf(parseCertificateChain(previous.certificatePem)[0]!, parsePrivateKey(previous.keyPem)),
+    ).toBe(true);
 
     for (const secret of secretsOf(world))
       expect(run.stdout + run.stderr + check.stdout).not.toContain(secret);
