@@ -39,6 +39,7 @@ import { labelOf, profile, summarizeProfile } from './support/cpu-profile';
 import {
   DistinctCaCredentials,
   type FleetServer,
+  fleetAccess,
   fleetConfig,
   InMemoryCredentials,
   startFleetServer,
@@ -244,17 +245,13 @@ export async function run(): Promise<Result> {
   const server = await startFleetServer(Math.max(...SIZES), LATENCY_MS);
   log(`  ${server.clusters.length} simulators started in ${server.startMs} ms (child process)`);
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-fleet-'));
-  const credentials = new InMemoryCredentials({
-    username: server.username,
-    password: server.password,
-    caPem: server.caPem,
-  });
+  const credentials = new InMemoryCredentials(fleetAccess(server));
 
   try {
     // Warm-up: JIT, the trust context cache (built once per process, as in a warm Lambda).
     for (let i = 0; i < 3; i++) await checkFleet(fleetConfig(server, 8, 8, stateDir), { credentials });
 
-    const access = { username: server.username, password: server.password, caPem: server.caPem };
+    const access = fleetAccess(server);
     const samples: Record<string, RunSample[]> = {};
     // Interleave repetitions so that drift (other load, thermal) spreads over every configuration.
     const maxRepeats = Math.max(...Object.values(REPEATS));

@@ -59,6 +59,11 @@ export async function startFleetServer(count: number, latencyMs: number): Promis
   };
 }
 
+/** The credentials and pinned CA every simulator of the fleet server shares. */
+export function fleetAccess(server: FleetServer): ClusterAccess {
+  return { username: server.username, password: server.password, caPem: server.caPem };
+}
+
 /** In-memory stand-in for the Secrets Manager provider: what the simulators use. */
 export class InMemoryCredentials implements CredentialsProvider {
   constructor(private readonly access: ClusterAccess) {}

@@ -10,18 +10,14 @@ import { join } from 'node:path';
 import { checkFleet } from '../../lambdas/domain/check';
 import { consoleTable, fmt, log } from './common';
 import { labelOf, profile, summarizeProfile } from './cpu-profile';
-import { fleetConfig, InMemoryCredentials, startFleetServer } from './fleet-harness';
+import { fleetAccess, fleetConfig, InMemoryCredentials, startFleetServer } from './fleet-harness';
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 500);
   const concurrency = Number(process.argv[3] ?? 8);
   const server = await startFleetServer(n, 50);
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
-  const credentials = new InMemoryCredentials({
-    username: server.username,
-    password: server.password,
-    caPem: server.caPem,
-  });
+  const credentials = new InMemoryCredentials(fleetAccess(server));
   try {
     for (let i = 0; i < 3; i++) await checkFleet(fleetConfig(server, 8, 8, stateDir), { credentials });
     const config = fleetConfig(server, n, concurrency, stateDir);

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RenewReport } from '../../lambdas/domain/renewal/renew-fleet';
 import type { StoredCertificate } from '../../lambdas/domain/state';
 import { generateKey } from '../support/pki';
+import { startWebhookCapture } from '../support/webhook-capture';
 import { daysFromNow, keyBody, secretsOf, startWorld, type World } from '../support/world';
 
 const expiring = { notBefore: daysFromNow(-85), notAfter: daysFromNow(5) };
@@ -237,21 +236,10 @@ describe('renew: decisions and alerts', () => {
   });
 
   it('posts Block Kit alerts to a Slack webhook without any secret', async () => {
-    const received: unknown[] = [];
-    const slack = createServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (c) => {
-        body += c;
-      });
-      req.on('end', () => {
-        received.push(JSON.parse(body));
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => slack.listen(0, '127.0.0.1', r));
+    const slack = await startWebhookCapture();
     try {
       const { world: w } = await proxyWorld();
-      const url = `http://127.0.0.1:${(slack.address() as AddressInfo).port}/services/T000/B000/XXXX`;
+      const url = `${slack.url}/services/T000/B000/XXXX`;
       const config = await w.writeConfig(
         { alerts: { slackWebhookUrl: url } },
         {
@@ -259,15 +247,15 @@ describe('renew: decisions and alerts', () => {
         },
       );
       await renew(w, config);
-      expect(received).toHaveLength(1);
-      const message = received[0] as { text: string; blocks: Array<{ type: string }> };
+      expect(slack.received).toHaveLength(1);
+      const message = slack.received[0] as { text: string; blocks: Array<{ type: string }> };
       expect(message.text).toMatch(/Renewed proxy on east/);
       expect(message.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'context']);
-      const text = JSON.stringify(received);
+      const text = JSON.stringify(slack.received);
       for (const secret of secretsOf(w)) expect(text).not.toContain(secret);
       expect(text).not.toContain('PRIVATE KEY');
     } finally {
-      slack.close();
+      await slack.close();
     }
   });
 });

@@ -1,10 +1,9 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { SNSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../lambdas/domain/ports';
 import { errorFromCatch } from '../../lambdas/handlers/notify';
 import { createSlackForwarder } from '../../lambdas/handlers/slack-forwarder';
+import { startWebhookCapture } from '../support/webhook-capture';
 
 describe('notify: errors from a Step Functions Catch', () => {
   it('reads the Lambda error JSON that AWS puts in Cause', () => {
@@ -33,21 +32,10 @@ describe('notify: errors from a Step Functions Catch', () => {
 
 describe('Slack forwarder', () => {
   it('posts each SNS record as a Block Kit message, reading the webhook once', async () => {
-    const posted: Array<{ text: string }> = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => {
-        body += c;
-      });
-      req.on('end', () => {
-        posted.push(JSON.parse(body));
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const slack = await startWebhookCapture();
     let reads = 0;
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const url = `${slack.url}/hook`;
       const forward = createSlackForwarder(async () => {
         reads++;
         return url;
@@ -61,12 +49,12 @@ describe('Slack forwarder', () => {
       await forward(event);
       await forward(event);
       expect(reads).toBe(1);
-      expect(posted.map((p) => p.text)).toEqual([
+      expect((slack.received as Array<{ text: string }>).map((p) => p.text)).toEqual([
         '[rs-cert-watchdog] Cannot read certificates of prod-east',
         '[rs-cert-watchdog] Cannot read certificates of prod-east',
       ]);
     } finally {
-      server.close();
+      await slack.close();
     }
   });
 });
