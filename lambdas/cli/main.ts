@@ -3,12 +3,12 @@
  * 2 usage or configuration error. `--json` prints exactly one JSON document on stdout.
  */
 import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../adapters/config-file';
 import { checkFleet } from '../domain/check';
-import { loadConfig } from '../domain/config-schema';
 import { ConfigError, WatchdogError } from '../domain/errors';
-import { renewFleet } from '../domain/renewal/renew-fleet';
+import { renewFleet } from '../domain/renewal/runner';
 import { type FleetReport, needsAttention } from '../domain/report';
-import { localCredentials, localIssuer, localRenewalContext } from './local-context';
+import { localRenewalContext } from './local-context';
 import { renderAlerts, renderReport } from './table';
 
 export const EXIT_OK = 0;
@@ -34,6 +34,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     exitCode = needsAttention(report) ? EXIT_ATTENTION : EXIT_OK;
   };
 
+  const warn = (line: string) => io.stderr(`rs-cert-watchdog: ${line}\n`);
   const program = new Command()
     .name('rs-cert-watchdog')
     .description('Certificate-expiry watchdog and ACME auto-renewer for Redis Enterprise Software clusters')
@@ -48,7 +49,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     .option('--json', 'print one JSON document instead of tables')
     .action(async (options: { config: string; json?: boolean }) => {
       const config = loadConfig(options.config);
-      const report = await checkFleet(config, { credentials: localCredentials(io.env) });
+      const report = await checkFleet(config, localRenewalContext(config, io.env, warn));
       emit(report, options.json === true);
     });
 
@@ -66,12 +67,11 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     )
     .action(async (options: { config: string; json?: boolean; dryRun?: boolean; force: string[] }) => {
       const config = loadConfig(options.config);
-      const ctx = localRenewalContext(config, io.env, (line) => io.stderr(`rs-cert-watchdog: ${line}\n`));
+      const ctx = localRenewalContext(config, io.env, warn);
       const report = await renewFleet(ctx, {
         dryRun: options.dryRun === true,
         force: options.force,
         pushRetry: config.pushRetry,
-        issuer: localIssuer(ctx, io.env),
       });
       emit(report, options.json === true);
       if (options.json !== true && report.alerts.length > 0)

@@ -1,14 +1,16 @@
 /** `check`: read every cluster's certificates side by side and decide, never writing to a cluster. */
 
 import { mapWithConcurrency } from './concurrency';
-import type { ClusterConfig, WatchdogConfig } from './config';
-import { type CredentialsProvider, connectionFor } from './credentials';
+import type { ClusterConfig, WatchdogConfig } from './config/types';
 import { toErrorInfo } from './errors';
+import type { ClusterConnector, CredentialsProvider } from './ports';
 import { type ClusterReport, type FleetReport, inspectCertificate } from './report';
-import { type ClusterCertificateSet, RsClient } from './rs/client';
+import { type ClusterCertificateSet, openRsClient, type RsClient } from './rs/client';
+import { connectionFor } from './rs/connection';
 
 export interface CheckDependencies {
   credentials: CredentialsProvider;
+  connect: ClusterConnector;
   now?: () => Date;
   /** PEM trusted in addition to public roots and the cluster CA (the ACME CA's roots). */
   acmeTrustPem?: string;
@@ -23,7 +25,7 @@ export async function checkCluster(
   let client: RsClient | undefined;
   try {
     const access = await deps.credentials.resolve(cluster);
-    client = new RsClient(connectionFor(cluster, access, config, deps.acmeTrustPem));
+    client = openRsClient(deps.connect, connectionFor(cluster, access, deps.acmeTrustPem));
     const set = await client.getCertificates();
     return reportFor(config, cluster, set, (deps.now ?? (() => new Date()))());
   } catch (error) {

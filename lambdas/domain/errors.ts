@@ -57,11 +57,6 @@ export class UnknownCertificateError extends ClusterApiError {
   override readonly name = 'UnknownCertificateError';
 }
 
-/** 403 on delete: the certificate is required and cannot be removed. */
-export class RequiredCertificateError extends ClusterApiError {
-  override readonly name = 'RequiredCertificateError';
-}
-
 /** 406 on update_cert: the cluster considers the certificate expired (or not yet valid). */
 export class ExpiredCertificateError extends ClusterApiError {
   override readonly name = 'ExpiredCertificateError';
@@ -73,11 +68,6 @@ export class ExpiredCertificateError extends ClusterApiError {
  */
 export class NodesNotUpdatedError extends ClusterApiError {
   override readonly name = 'NodesNotUpdatedError';
-}
-
-/** 500 on delete: the cluster failed to remove the certificate from disk. */
-export class ClusterDiskError extends ClusterApiError {
-  override readonly name = 'ClusterDiskError';
 }
 
 /** Any other 5xx. */
@@ -93,6 +83,14 @@ export class UnexpectedStatusError extends ClusterApiError {
 /** The cluster's TLS certificate is not trusted (or does not name the endpoint). No credentials were sent. */
 export class TlsTrustError extends ClusterApiError {
   override readonly name = 'TlsTrustError';
+}
+
+/**
+ * The TLS handshake failed on the protocol itself: no TLS version or cipher in common (often an old
+ * server, or a proxy in between). No credentials were sent.
+ */
+export class TlsProtocolError extends ClusterApiError {
+  override readonly name = 'TlsProtocolError';
 }
 
 /** Connecting or the whole request took longer than allowed. */
@@ -125,6 +123,7 @@ export class CertificateParseError extends WatchdogError {
 export type ValidationFailure =
   | 'key-mismatch'
   | 'chain-incomplete'
+  | 'untrusted-root'
   | 'not-yet-valid'
   | 'expired'
   | 'domains-missing'
@@ -195,10 +194,21 @@ export class StateStoreError extends WatchdogError {
   override readonly name = 'StateStoreError';
 }
 
-/** Another run holds the lock for this cluster. */
+/** Another run holds the lock for this certificate: this run leaves it alone (not a failure). */
 export class StateLockedError extends WatchdogError {
   override readonly name = 'StateLockedError';
 }
+
+/**
+ * Another run renewed this certificate between this run's check and its turn: the cluster already
+ * holds and serves the saved, verified certificate. This run leaves it alone (not a failure).
+ */
+export class AlreadyRenewedError extends WatchdogError {
+  override readonly name = 'AlreadyRenewedError';
+}
+
+/** Error names that mean "another run has it in hand": the step is skipped, nothing is alerted. */
+export const SKIPPED_ERRORS = ['StateLockedError', 'AlreadyRenewedError'] as const;
 
 /** An alert could not be delivered. */
 export class NotificationError extends WatchdogError {

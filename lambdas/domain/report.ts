@@ -13,7 +13,11 @@ import { CertificateParseError, type ErrorInfo, toErrorInfo } from './errors';
 import { type CertificateStatus, decideRenewal } from './policy';
 import type { ClusterCertificateSet } from './rs/client';
 
-export type CertificateAction = 'none' | 'renewed' | 'failed' | 'alert-only';
+/**
+ * What a run did with a certificate: nothing, renewed it, failed to, alerted only, or `skipped` it
+ * because another run holds it (or already renewed it since this run's check).
+ */
+export type CertificateAction = 'none' | 'renewed' | 'failed' | 'alert-only' | 'skipped';
 
 export interface CertificateReport {
   name: string;
@@ -37,6 +41,8 @@ export interface CertificateReport {
   chainLength: number;
   error: ErrorInfo | null;
   renewed?: { notAfter: string; serialNumber: string; fingerprint256: string };
+  /** `skipped` only: why (who holds the lock, and until when). */
+  skipped?: string;
   /** `renew` only: what the run decided (`renew` with --dry-run shows what it would do). */
   plan?: 'none' | 'renew' | 'alert-only';
 }
@@ -121,7 +127,36 @@ export function needsAttention(report: FleetReport): boolean {
       c.certificates.some(
         (cert) =>
           cert.action === 'failed' ||
-          (cert.action !== 'renewed' && (cert.status !== 'ok' || cert.error !== null)),
+          (cert.action !== 'renewed' &&
+            cert.action !== 'skipped' &&
+            (cert.status !== 'ok' || cert.error !== null)),
       ),
   );
+}
+
+/**
+ * One cluster in a few numbers, for the check task's result: Step Functions caps state at 256 KB,
+ * which the full report of a few dozen clusters would exceed (the full report is logged instead).
+ */
+export interface ClusterSummary {
+  name: string;
+  error: ErrorInfo | null;
+  certificates: number;
+  /** Count per status: ok, expiring, expired, invalid. */
+  statuses: Record<string, number>;
+  /** Days left of the soonest-expiring readable certificate. */
+  minDaysLeft: number | null;
+}
+
+export function summarizeCluster(cluster: ClusterReport): ClusterSummary {
+  const statuses: Record<string, number> = {};
+  for (const cert of cluster.certificates) statuses[cert.status] = (statuses[cert.status] ?? 0) + 1;
+  const days = cluster.certificates.flatMap((c) => (c.daysLeft === null ? [] : [c.daysLeft]));
+  return {
+    name: cluster.name,
+    error: cluster.error,
+    certificates: cluster.certificates.length,
+    statuses,
+    minDaysLeft: days.length ? Math.min(...days) : null,
+  };
 }

@@ -3,7 +3,7 @@
  * certificate with its key (saved before the first push, so a crash or a retry never orders
  * twice), the certificate it replaced (for rollback), and a lock per certificate.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { StateLockedError, StateStoreError } from './errors';
 import type { SecretStore } from './ports';
 
@@ -35,16 +35,51 @@ export interface StoredCertificate {
   rejected?: string;
 }
 
+/** Who holds a lock: a CLI process (host, pid, start) or a state machine execution. */
+export interface LockOwner {
+  /** Unique per taker; a handle proves ownership by it. */
+  id: string;
+  /** One line for messages: "rs-cert-watchdog on host1 (pid 4242, started 2026-…)" or an execution ARN. */
+  description: string;
+  host?: string;
+  pid?: number;
+  startedAt?: string;
+  execution?: string;
+}
+
 export interface LockHandle {
   key: string;
-  owner: string;
+  owner: LockOwner;
   generation: number;
+  expiresAt: string;
 }
 
 interface LockRecord {
   generation: number;
-  owner: string | null;
+  owner: LockOwner | null;
   expiresAt: string;
+}
+
+/**
+ * Marks a certificate whose PUT was sent but whose verification has not finished. It holds no key
+ * (the check step may read it without access to private keys): `pushing` before the PUT, `pushed`
+ * once the cluster answered 200.
+ */
+export interface PendingVerification {
+  fingerprint256: string;
+  phase: 'pushing' | 'pushed';
+  at: string;
+}
+
+export interface LockOptions {
+  owner: LockOwner;
+  leaseMs: number;
+  now: Date;
+  /**
+   * Whether a holder is still alive, when that can be known (a CLI process on this host: false if
+   * its pid is gone). Undefined means unknown: the lease decides.
+   */
+  ownerAlive?: (owner: LockOwner) => boolean | undefined;
 }
 
 const segment = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
@@ -92,46 +127,104 @@ export class StateStore {
     );
   }
 
+  /** Keyless marker of a push awaiting verification (see PendingVerification). */
+  async pending(cluster: string, name: string): Promise<PendingVerification | null> {
+    const marker = await this.readJson<PendingVerification | { cleared: true }>(
+      certKey(cluster, name, 'pending'),
+    );
+    return marker && 'fingerprint256' in marker ? marker : null;
+  }
+
+  async markPending(cluster: string, name: string, marker: PendingVerification): Promise<void> {
+    await this.store.write(certKey(cluster, name, 'pending'), JSON.stringify(marker));
+  }
+
+  async clearPending(cluster: string, name: string): Promise<void> {
+    await this.store.write(certKey(cluster, name, 'pending'), JSON.stringify({ cleared: true }));
+  }
+
   /**
-   * Takes the lock for one certificate of one cluster, so that two runs never order or push it at
-   * the same time. The lock is a record with a generation number: taking or releasing it claims the
-   * next generation, which exactly one caller can do. A lock held past `ttlMs` is considered
-   * abandoned (its run crashed) and can be taken over the same way.
+   * Takes the lock for one certificate of one cluster: two runs never order, push or verify it at
+   * the same time. The lock is a record with a generation number: taking, extending or releasing it
+   * claims the next generation, which exactly one caller can do. A lock is taken over when its lease
+   * has run out, or at once when its holder is known to be dead (a CLI process that no longer
+   * exists on this host).
    */
-  async lock(cluster: string, name: string, ttlMs: number, now = new Date()): Promise<LockHandle> {
-    const key = `locks/${segment(cluster)}/${segment(name)}`;
-    const owner = randomUUID();
+  async lock(cluster: string, name: string, options: LockOptions): Promise<LockHandle> {
+    const key = lockKey(cluster, name);
     const held = await this.readJson<LockRecord>(key);
-    if (held?.owner && new Date(held.expiresAt) > now) {
+    if (held?.owner && new Date(held.expiresAt) > options.now && options.ownerAlive?.(held.owner) !== false) {
       throw new StateLockedError(
-        `another run is renewing ${name} on cluster "${cluster}" (lock held until ${held.expiresAt})`,
-        { hint: 'this run skipped it; nothing was ordered or pushed' },
+        `${name} on cluster "${cluster}" is being renewed by ${held.owner.description}, lock held until ${held.expiresAt}`,
+        { hint: 'this run left it alone (nothing ordered or pushed); the holder reports its own outcome' },
       );
     }
-    const generation = (held?.generation ?? 0) + 1;
-    const record: LockRecord = {
-      generation,
-      owner,
-      expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
-    };
-    if (await this.store.claim(key, generation, JSON.stringify(record))) return { key, owner, generation };
-    throw new StateLockedError(
-      `another run took the lock for ${name} on cluster "${cluster}" at the same moment`,
-      {
-        hint: 'this run skipped it; nothing was ordered or pushed',
-      },
-    );
+    return this.claimLock(key, cluster, name, (held?.generation ?? 0) + 1, options);
+  }
+
+  /**
+   * Extends a lock this run holds for the next step; throws StateLockedError when it is no longer
+   * ours (its lease ran out and another run took it), so that step does nothing.
+   */
+  async extend(handle: LockHandle, options: Omit<LockOptions, 'owner' | 'ownerAlive'>): Promise<LockHandle> {
+    const held = await this.readJson<LockRecord>(handle.key);
+    const [, cluster = '', name = ''] = handle.key.split('/');
+    if (held?.owner?.id !== handle.owner.id) {
+      throw new StateLockedError(
+        `${name} on cluster "${cluster}": this run's lock ran out${held?.owner ? ` and ${held.owner.description} holds it until ${held.expiresAt}` : ''}`,
+        { hint: 'this step did nothing; the holder reports its own outcome' },
+      );
+    }
+    return this.claimLock(handle.key, cluster, name, held.generation + 1, {
+      ...options,
+      owner: handle.owner,
+    });
   }
 
   async unlock(handle: LockHandle): Promise<void> {
-    const held = await this.readJson<LockRecord>(handle.key);
-    if (held?.owner !== handle.owner) return; // expired and taken over: not ours to release
+    await this.release(handle.key, handle.owner.id);
+  }
+
+  /**
+   * Releases a certificate's lock if `ownerId` holds it: the failure path of a state machine
+   * execution whose step died (a timeout) before handing its lock on.
+   */
+  async releaseIfHeld(cluster: string, name: string, ownerId: string): Promise<void> {
+    await this.release(lockKey(cluster, name), ownerId);
+  }
+
+  private async release(key: string, ownerId: string): Promise<void> {
+    const held = await this.readJson<LockRecord>(key);
+    if (held?.owner?.id !== ownerId) return; // expired and taken over: not ours to release
     const released: LockRecord = {
       generation: held.generation + 1,
       owner: null,
       expiresAt: new Date(0).toISOString(),
     };
-    await this.store.claim(handle.key, released.generation, JSON.stringify(released));
+    await this.store.claim(key, released.generation, JSON.stringify(released));
+  }
+
+  private async claimLock(
+    key: string,
+    cluster: string,
+    name: string,
+    generation: number,
+    options: Pick<LockOptions, 'owner' | 'leaseMs' | 'now'>,
+  ): Promise<LockHandle> {
+    const expiresAt = new Date(options.now.getTime() + options.leaseMs).toISOString();
+    const record: LockRecord = { generation, owner: options.owner, expiresAt };
+    if (await this.store.claim(key, generation, JSON.stringify(record)))
+      return { key, owner: options.owner, generation, expiresAt };
+    // The winner's record may land a moment after its claim: wait briefly to name it.
+    let winner: LockRecord | null = null;
+    for (let i = 0; i < 10 && (winner?.generation ?? 0) < generation; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+      winner = await this.readJson<LockRecord>(key).catch(() => null);
+    }
+    throw new StateLockedError(
+      `${name} on cluster "${cluster}": ${winner?.owner?.description ?? 'another run'} took the lock at the same moment${winner ? `, held until ${winner.expiresAt}` : ''}`,
+      { hint: 'this run left it alone (nothing ordered or pushed); the holder reports its own outcome' },
+    );
   }
 
   private async readJson<T>(key: string): Promise<T | null> {
@@ -151,6 +244,10 @@ function accountKey(directoryUrl: string): string {
   return `acme/account-${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}`;
 }
 
-function certKey(cluster: string, name: string, slot: 'current' | 'previous'): string {
+function lockKey(cluster: string, name: string): string {
+  return `locks/${segment(cluster)}/${segment(name)}`;
+}
+
+function certKey(cluster: string, name: string, slot: 'current' | 'previous' | 'pending'): string {
   return `certificates/${segment(cluster)}/${segment(name)}/${slot}`;
 }

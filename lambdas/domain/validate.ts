@@ -2,9 +2,7 @@
  * The last gate before PUT /v1/cluster/update_cert: never push a certificate that would break the
  * cluster. Each rule is a reason an operator would give for refusing the certificate by hand.
  */
-import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
 import {
   type CertificateDetails,
   coversName,
@@ -37,8 +35,11 @@ export interface ReplacedCertificate {
 /**
  * Validates a candidate. Rules, in order:
  *  1. it parses and the key belongs to the leaf;
- *  2. the chain is complete and in order: each certificate is issued by the next, and the last is a
- *     root or is issued by a trusted root (public roots plus `trustPem`), so clients can build it;
+ *  2. the chain is complete and in order: each certificate is issued by the next, and it ends at a
+ *     root of `trustPems` (the last certificate is that root, or is issued by it). The caller chooses
+ *     the roots the certificate's clients trust: for `api`, the watchdog's own trust on its next
+ *     connection (cluster caFile, acme.caFile, public roots); a certificate that chains to anything
+ *     else would lock the watchdog, or the cluster's clients, out;
  *  3. it is valid now;
  *  4. it covers every configured domain, and every DNS name the replaced certificate covered
  *     (clients connect by those names today), but for names no CA issues (localhost, single labels);
@@ -50,7 +51,7 @@ export interface ReplacedCertificate {
 export function validateForPush(
   candidate: PushCandidate,
   replaced: ReplacedCertificate | null,
-  options: { now: Date; trustPem?: string | undefined },
+  options: { now: Date; trustPems: readonly string[] },
 ): CertificateDetails {
   const { name } = candidate;
   let chain: X509Certificate[];
@@ -100,11 +101,18 @@ export function validateForPush(
     }
   }
   const last = chain[chain.length - 1]!;
-  if (!isSelfIssued(last) && !trustedIssuer(last, options.trustPem)) {
+  if (!anchored(last, options.trustPems)) {
+    const selfSigned = isSelfIssued(last);
     throw new CertificateValidationError(
-      'chain-incomplete',
-      `${name}: the chain ends at "${last.issuer.replace(/\n/g, ', ')}", whose certificate is neither in the chain nor a trusted root; clients could not build the chain`,
-      { hint: 'include the intermediate certificates (full chain), or add the root to acme.caFile' },
+      selfSigned ? 'untrusted-root' : 'chain-incomplete',
+      selfSigned
+        ? `${name}: the chain ends at the root "${last.subject.replace(/\n/g, ', ')}", which its clients${candidate.connectName !== undefined ? ' (the watchdog included)' : ''} do not trust; pushing it would lock them out`
+        : `${name}: the chain ends at "${last.issuer.replace(/\n/g, ', ')}", whose certificate is neither in the chain nor a trusted root; clients could not build the chain`,
+      {
+        hint: selfSigned
+          ? "use a CA whose root is public, or add its root to acme.caFile (and, for api, the cluster's caFile)"
+          : 'include the intermediate certificates (full chain), or add the root to acme.caFile',
+      },
     );
   }
 
@@ -140,7 +148,7 @@ export function validateForPush(
   }
   const connect = candidate.connectName;
   if (connect !== undefined) {
-    const covered = isIP(connect)
+    const covered = isIpAddress(connect)
       ? details.ipAddresses.includes(connect)
       : coversName(details.dnsNames, connect);
     if (!covered) {
@@ -204,13 +212,29 @@ function isSelfIssued(cert: X509Certificate): boolean {
   return cert.checkIssued(cert) && cert.verify(cert.publicKey);
 }
 
-let publicRoots: X509Certificate[] | undefined;
+const parsedRoots = new WeakMap<readonly string[], X509Certificate[]>();
 
-function trustedIssuer(cert: X509Certificate, trustPem: string | undefined): boolean {
-  publicRoots ??= rootCertificates.map((pem) => new X509Certificate(pem));
-  // Only roots anchor a chain: clients have roots, not the intermediates a CA file may also hold.
-  const extra = (trustPem ? safeChain(trustPem) : []).filter(isSelfIssued);
-  return [...extra, ...publicRoots].some((root) => cert.checkIssued(root) && cert.verify(root.publicKey));
+/** Parses a trust list once per list (the public roots are ~140 certificates). Only roots anchor. */
+function rootsOf(trustPems: readonly string[]): X509Certificate[] {
+  let roots = parsedRoots.get(trustPems);
+  if (!roots) {
+    // Only roots anchor a chain: clients have roots, not the intermediates a CA file may also hold.
+    roots = trustPems.flatMap(safeChain).filter(isSelfIssued);
+    parsedRoots.set(trustPems, roots);
+  }
+  return roots;
+}
+
+/** The last certificate of a chain is a trusted root, or is issued by one. */
+function anchored(last: X509Certificate, trustPems: readonly string[]): boolean {
+  return rootsOf(trustPems).some(
+    (root) =>
+      root.fingerprint256 === last.fingerprint256 || (last.checkIssued(root) && last.verify(root.publicKey)),
+  );
+}
+
+function isIpAddress(name: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(':');
 }
 
 function safeChain(pem: string): X509Certificate[] {

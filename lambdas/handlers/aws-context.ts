@@ -1,15 +1,24 @@
 /** The AWS wiring of the renewal steps: credentials and state in Secrets Manager, alerts to SNS. */
+import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerCredentialsProvider } from '../adapters/aws/credentials';
-import { SnsNotifier } from '../adapters/notify/sns';
-import { SecretsManagerStore } from '../adapters/state/secrets-manager';
-import { sleep } from '../domain/backoff';
+import { connectCluster } from '../adapters/rs-https';
+import { SecretsManagerCredentialsProvider } from '../adapters/secrets-manager/credentials';
+import { SecretsManagerStore } from '../adapters/secrets-manager/secret-store';
+import { SnsNotifier } from '../adapters/sns/notifier';
+import { probeEndpoint, publicRootPems } from '../adapters/tls';
+import { ConfigError } from '../domain/errors';
+import type { CertificateIssuer } from '../domain/ports';
 import type { RenewalContext } from '../domain/renewal/context';
+import { sleep } from '../domain/retry';
 import { StateStore } from '../domain/state';
 import { acmeTrust, deployedConfig, requiredEnv } from './runtime';
 
 let cached: RenewalContext | undefined;
 
+/**
+ * The context of push, verify and notify. The issue handler adds its ACME issuer (`withIssuer`), so
+ * acme-client stays out of the other bundles.
+ */
 export function awsContext(): RenewalContext {
   if (cached) return cached;
   const config = deployedConfig();
@@ -17,6 +26,8 @@ export function awsContext(): RenewalContext {
   cached = {
     config,
     credentials: new SecretsManagerCredentialsProvider(secrets),
+    connect: connectCluster,
+    probe: probeEndpoint,
     state: new StateStore(
       new SecretsManagerStore({
         prefix: requiredEnv('STATE_SECRET_PREFIX'),
@@ -25,11 +36,34 @@ export function awsContext(): RenewalContext {
       }),
     ),
     notifier: { send: (alert) => snsNotifier().send(alert) },
+    issuer: () => {
+      throw new ConfigError('this function does not order certificates (deployment error)');
+    },
     acmeTrustPem: acmeTrust(config),
+    publicRootPems,
+    lockOwner: { id: `lambda:${randomUUID()}`, description: 'a Lambda invocation' },
     now: () => new Date(),
     sleep,
   };
   return cached;
+}
+
+/** The context with an issuer made on first use. */
+export function withIssuer(
+  context: () => RenewalContext,
+  make: (ctx: RenewalContext) => CertificateIssuer,
+): () => RenewalContext {
+  let issuer: CertificateIssuer | undefined;
+  return () => {
+    const ctx = context();
+    return {
+      ...ctx,
+      issuer: () => {
+        issuer ??= make(ctx);
+        return issuer;
+      },
+    };
+  };
 }
 
 let notifier: SnsNotifier | undefined;

@@ -4,7 +4,10 @@
  */
 import type { Alert } from '../domain/ports';
 import type { DueCertificate } from '../domain/renewal/context';
-import type { ClusterReport } from '../domain/report';
+import type { RenewalStep } from '../domain/renewal/steps';
+import type { ClusterSummary } from '../domain/report';
+
+export type { ClusterSummary };
 
 /** Input of an execution and of the check task. The schedule sends `{}`. */
 export interface CheckEvent {
@@ -12,20 +15,6 @@ export interface CheckEvent {
   force?: string[];
   /** Decide and report only: nothing is due for the Map. */
   dryRun?: boolean;
-}
-
-/**
- * One cluster in the check result. The full report is logged, not returned: Step Functions caps
- * state at 256 KB, which a full report of a few dozen clusters would exceed.
- */
-export interface ClusterSummary {
-  name: string;
-  error: ClusterReport['error'];
-  certificates: number;
-  /** Count per status: ok, expiring, expired, invalid. */
-  statuses: Record<string, number>;
-  /** Days left of the soonest-expiring readable certificate. */
-  minDaysLeft: number | null;
 }
 
 export interface CheckResult {
@@ -36,17 +25,15 @@ export interface CheckResult {
   hasFindings: boolean;
 }
 
-/** What flows from Issue to Push to Verify. Never a key: the state store holds that. */
-export interface RenewalStep extends DueCertificate {
-  fingerprint256: string;
-  notAfter: string;
-  serialNumber: string;
-  reused: boolean;
-  replacedNotAfter?: string | null;
-  verification?: string;
-}
+/**
+ * The Map item (a due certificate) and what flows from Issue to Push to Verify to Notify. The state
+ * machine adds `execution` (its `$$.Execution.Id`): the execution holds the certificate's lock.
+ */
+export type ItemEvent = DueCertificate & { execution?: string };
+export type StepEvent = RenewalStep & { execution?: string };
+export type { RenewalStep };
 
 export type NotifyEvent =
   | { alerts: Alert[] }
-  | { renewed: RenewalStep }
-  | { failed: { item: DueCertificate | RenewalStep; error: { Error: string; Cause?: string } } };
+  | { renewed: StepEvent }
+  | { failed: { item: ItemEvent | StepEvent; error: { Error: string; Cause?: string } } };

@@ -1,47 +1,30 @@
-import { HttpReqDnsProvider } from '../adapters/dns/httpreq';
-import { Route53DnsProvider } from '../adapters/dns/route53';
-import { AcmeIssuer } from '../domain/acme/issuer';
+import { AcmeIssuer } from '../adapters/acme';
+import { HttpReqDnsProvider } from '../adapters/httpreq';
+import { Route53DnsProvider } from '../adapters/route53';
 import { ConfigError } from '../domain/errors';
-import type { DnsProvider } from '../domain/ports';
-import type { DueCertificate, RenewalContext } from '../domain/renewal/context';
-import { type CertificateIssuer, obtainCertificate } from '../domain/renewal/obtain';
-import { awsContext } from './aws-context';
-import type { RenewalStep } from './events';
+import type { CertificateIssuer, DnsProvider } from '../domain/ports';
+import type { RenewalContext } from '../domain/renewal/context';
+import { issue } from '../domain/renewal/steps';
+import { awsContext, withIssuer } from './aws-context';
+import type { ItemEvent, StepEvent } from './events';
 import { logger } from './runtime';
+import { withExecution } from './step-context';
 
-/** Obtains the certificate to push: the saved one if it fits, else a new ACME order saved at once. */
-export function createIssueHandler(
-  context: () => RenewalContext,
-  issuer: (ctx: RenewalContext) => CertificateIssuer,
-) {
-  let made: CertificateIssuer | undefined;
-  return async (item: DueCertificate): Promise<RenewalStep> => {
-    const ctx = context();
-    const { certificate, reused } = await obtainCertificate(
-      ctx,
-      item,
-      () => {
-        made ??= issuer(ctx);
-        return made;
-      },
-      { lockWaitMs: 0 },
-    );
-    logger.info(reused ? 'reusing saved certificate' : 'issued certificate', {
-      cluster: item.cluster,
-      certificate: item.certificate,
-      serialNumber: certificate.serialNumber,
-      notAfter: certificate.notAfter,
+/** Issue: the saved certificate if it fits, else a new ACME order saved at once; takes the lock. */
+export function createIssueHandler(context: () => RenewalContext) {
+  return async (item: ItemEvent): Promise<StepEvent> => {
+    const step = await issue(withExecution(context(), item.execution), item);
+    logger.info(step.reused ? 'reusing saved certificate' : 'issued certificate', {
+      cluster: step.cluster,
+      certificate: step.certificate,
+      serialNumber: step.serialNumber,
+      notAfter: step.notAfter,
     });
-    return {
-      ...item,
-      fingerprint256: certificate.fingerprint256,
-      notAfter: certificate.notAfter,
-      serialNumber: certificate.serialNumber,
-      reused,
-    };
+    return { ...step, ...(item.execution ? { execution: item.execution } : {}) };
   };
 }
 
+/** The ACME issuer of the deployment: Route 53 (or httpreq) for DNS-01, the state store for the account. */
 export function acmeIssuerFor(ctx: RenewalContext, dns?: DnsProvider): CertificateIssuer {
   const { acme, dns: dnsConfig } = ctx.config;
   if (!acme || !dnsConfig) throw new ConfigError('acme and dns must be configured to renew certificates');
@@ -53,4 +36,4 @@ export function acmeIssuerFor(ctx: RenewalContext, dns?: DnsProvider): Certifica
   return new AcmeIssuer({ acme, trustPem: ctx.acmeTrustPem, dns: provider, state: ctx.state });
 }
 
-export const handler = createIssueHandler(awsContext, (ctx) => acmeIssuerFor(ctx));
+export const handler = createIssueHandler(withIssuer(awsContext, (ctx) => acmeIssuerFor(ctx)));

@@ -1,22 +1,19 @@
 import type { RenewalContext } from '../domain/renewal/context';
-import { clusterByName, withCluster } from '../domain/renewal/context';
-import { pushSavedCertificate } from '../domain/renewal/push';
+import { push } from '../domain/renewal/steps';
 import { awsContext } from './aws-context';
-import type { RenewalStep } from './events';
+import type { StepEvent } from './events';
 import { logger } from './runtime';
+import { withExecution } from './step-context';
 
 /**
- * Pushes the saved certificate once. A 409 throws NodesNotUpdatedError and the state machine's
+ * Push: one PUT of the saved certificate. A 409 throws NodesNotUpdatedError and the state machine's
  * Retry calls this again with the same input: the same saved certificate is pushed.
  */
 export function createPushHandler(context: () => RenewalContext) {
-  return async (step: RenewalStep): Promise<RenewalStep> => {
-    const ctx = context();
-    const result = await withCluster(ctx, clusterByName(ctx.config, step.cluster), (client) =>
-      pushSavedCertificate(ctx, client, step),
-    );
+  return async (step: StepEvent): Promise<StepEvent> => {
+    const pushed = await push(withExecution(context(), step.execution), step);
     logger.info('pushed certificate', { cluster: step.cluster, certificate: step.certificate });
-    return { ...step, replacedNotAfter: result.replacedNotAfter };
+    return { ...step, ...pushed };
   };
 }
 

@@ -3,12 +3,16 @@
  * validated and bundled. No AWS SDK client here, so the check function stays small.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { loadDeployedConfig, readPemFile, type WatchdogConfig } from '../domain/config';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { loadDeployedConfig, readAcmeTrust } from '../adapters/config-file/files';
+import type { WatchdogConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
+import type { FleetReport } from '../domain/report';
 
-export const logger = new Logger({ serviceName: 'rs-cert-watchdog' });
-export const metrics = new Metrics({ namespace: 'RsCertWatchdog', serviceName: 'rs-cert-watchdog' });
+// Service name and namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE,
+// which the construct sets on every function (lib/functions.ts): one place names them.
+export const logger = new Logger();
+export const metrics = new Metrics();
 
 let config: WatchdogConfig | undefined;
 
@@ -17,12 +21,39 @@ export function deployedConfig(): WatchdogConfig {
   return config;
 }
 
+let trust: { pem: string | undefined } | undefined;
+
+/** acme.caFile's contents, read once per process. */
 export function acmeTrust(config: WatchdogConfig): string | undefined {
-  return config.acme?.caFile ? readPemFile(config.acme.caFile, 'acme.caFile') : undefined;
+  trust ??= { pem: readAcmeTrust(config) };
+  return trust.pem;
+}
+
+/** One count metric with a Cluster dimension. */
+export function count(name: string, cluster: string): void {
+  const metric = metrics.singleMetric();
+  metric.addDimensions({ Cluster: cluster });
+  metric.addMetric(name, MetricUnit.Count, 1);
 }
 
 export function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new ConfigError(`environment variable ${name} is not set (deployment error)`);
   return value;
+}
+
+/** DaysLeft per certificate and ClusterCheckFailures per cluster, from a check report. */
+export function publishCheckMetrics(report: FleetReport): void {
+  for (const cluster of report.clusters) {
+    if (cluster.error) {
+      logger.error('cluster unreadable', { cluster: cluster.name, error: cluster.error });
+      count('ClusterCheckFailures', cluster.name);
+    }
+    for (const cert of cluster.certificates) {
+      if (cert.daysLeft === null) continue;
+      const metric = metrics.singleMetric();
+      metric.addDimensions({ Cluster: cluster.name, Certificate: cert.name });
+      metric.addMetric('DaysLeft', MetricUnit.Count, cert.daysLeft);
+    }
+  }
 }

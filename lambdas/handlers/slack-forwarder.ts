@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSEvent } from 'aws-lambda';
-import { SlackWebhookNotifier } from '../adapters/notify/slack';
+import { SlackWebhookNotifier } from '../adapters/slack/notifier';
 import { ConfigError } from '../domain/errors';
 import type { Alert } from '../domain/ports';
 import { logger } from './runtime';

@@ -1,30 +1,20 @@
-import { VerificationError } from '../domain/errors';
 import type { RenewalContext } from '../domain/renewal/context';
-import { clusterByName, withCluster } from '../domain/renewal/context';
-import { verifyPushed } from '../domain/renewal/verify';
+import { verify } from '../domain/renewal/steps';
 import { awsContext } from './aws-context';
-import type { RenewalStep } from './events';
+import type { StepEvent } from './events';
 import { logger } from './runtime';
+import { withExecution } from './step-context';
 
-/** Confirms the cluster holds and serves the pushed certificate. */
+/** Verify: the cluster holds the pushed certificate and its endpoints serve it. */
 export function createVerifyHandler(context: () => RenewalContext) {
-  return async (step: RenewalStep): Promise<RenewalStep> => {
-    const ctx = context();
-    const saved = await ctx.state.issued(step.cluster, step.certificate);
-    if (!saved || saved.fingerprint256 !== step.fingerprint256) {
-      throw new VerificationError(
-        `the saved ${step.certificate} certificate of "${step.cluster}" is not the one pushed`,
-      );
-    }
-    const result = await withCluster(ctx, clusterByName(ctx.config, step.cluster), (client) =>
-      verifyPushed(ctx, client, saved),
-    );
+  return async (step: StepEvent): Promise<StepEvent> => {
+    const verified = await verify(withExecution(context(), step.execution), step);
     logger.info('verified certificate', {
       cluster: step.cluster,
       certificate: step.certificate,
-      summary: result.summary,
+      summary: verified.verification,
     });
-    return { ...step, verification: result.summary };
+    return { ...step, ...verified };
   };
 }
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RenewReport } from '../../lambdas/domain/renewal/renew-fleet';
+import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { StoredCertificate } from '../../lambdas/domain/state';
 import { generateKey } from '../support/pki';
 import { startWebhookCapture } from '../support/webhook-capture';
@@ -129,13 +129,20 @@ describe('renew: nothing lost, nothing ordered twice', () => {
     expect(w.sims.east!.certificate('proxy')!.fingerprint256).toBe(saved.fingerprint256);
   });
 
-  it('lets two runs at once order once: one waits for the lock and pushes the saved certificate', async () => {
+  it('lets two runs at once renew once: one order, one PUT, one alert; the other says who holds it', async () => {
     const { world: w, config } = await proxyWorld();
     const [a, b] = await Promise.all([renew(w, config), renew(w, config)]);
-    expect(proxyOf(a.report).action).toBe('renewed');
-    expect(proxyOf(b.report).action).toBe('renewed');
+    const actions = [proxyOf(a.report).action, proxyOf(b.report).action].sort();
+    expect(actions).toEqual(['renewed', 'skipped']);
+    const skipped = [a, b].find((r) => proxyOf(r.report).action === 'skipped')!;
+    expect(proxyOf(skipped.report).skipped).toMatch(
+      /rs-cert-watchdog on .+ \(pid \d+, started .+\).*held until 20\d\d-/,
+    );
     expect(orders(w)).toBe(1); // one wildcard authorization: one record presented, once
-    expect(new Set(puts(w).map((p) => p.putFingerprint256)).size).toBe(1);
+    expect(puts(w)).toHaveLength(1);
+    const renewedAlerts = [...a.report.alerts, ...b.report.alerts].filter((x) => x.kind === 'renewed');
+    expect(renewedAlerts).toHaveLength(1);
+    expect([a.code, b.code]).toEqual([0, 0]);
   });
 
   it('refuses a saved certificate whose key does not match, pushes nothing, then orders a fresh one', async () => {
@@ -232,7 +239,7 @@ describe('renew: decisions and alerts', () => {
 
     const bad = await world.cli('renew', '--config', config, '--force', 'ldap_client');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--force ldap_client: no cluster lists "ldap_client"/);
+    expect(bad.stderr).toMatch(/force "ldap_client": no cluster lists "ldap_client"/);
   });
 
   it('posts Block Kit alerts to a Slack webhook without any secret', async () => {

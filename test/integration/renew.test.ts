@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyMatchesLeaf, parseCertificateChain, parsePrivateKey } from '../../lambdas/domain/certificate';
-import type { RenewReport } from '../../lambdas/domain/renewal/renew-fleet';
+import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { StoredCertificate } from '../../lambdas/domain/state';
 import { daysFromNow, secretsOf, startWorld, type World } from '../support/world';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RsClient } from '../../lambdas/domain/rs/client';
+import { connectCluster } from '../../lambdas/adapters/rs-https';
+import { openRsClient, type RsClient } from '../../lambdas/domain/rs/client';
 import { type RsSimulator, startRsSimulator } from '../sim/rs-simulator';
 
 /** Every status code of the RS API reference maps to one named error with an actionable message. */
@@ -9,7 +10,7 @@ describe('RS REST API client: status codes', () => {
 
   beforeAll(async () => {
     sim = await startRsSimulator({ nodes: 2 });
-    client = new RsClient({
+    client = openRsClient(connectCluster, {
       cluster: 'prod-east',
       endpoint: sim.url,
       username: sim.username,
@@ -37,9 +38,6 @@ describe('RS REST API client: status codes', () => {
     ['PUT', 409, 'NodesNotUpdatedError', /not all nodes have been updated/],
     ['PUT', 500, 'ClusterServerError', /internal error/],
     ['PUT', 418, 'UnexpectedStatusError', /does not document/],
-    ['DELETE', 404, 'UnknownCertificateError', /unknown certificate/],
-    ['DELETE', 403, 'RequiredCertificateError', /required certificate and cannot be deleted/],
-    ['DELETE', 500, 'ClusterDiskError', /failed to delete the certificate from disk/],
     ['GET', 403, 'PermissionDeniedError', /lacks permission/],
     ['GET', 500, 'ClusterServerError', /internal error/],
   ] as const)('%s %i → %s', async (method, status, name, message) => {
@@ -49,12 +47,7 @@ describe('RS REST API client: status codes', () => {
       status,
       body: { error_code: 'injected', description: 'as documented' },
     });
-    const call =
-      method === 'PUT'
-        ? update()
-        : method === 'DELETE'
-          ? client.deleteCertificate('ldap_client')
-          : client.getCertificates();
+    const call = method === 'PUT' ? update() : client.getCertificates();
     const error = await call.then(
       () => undefined,
       (e: unknown) => e as Error & { status?: number; hint?: string },
@@ -67,7 +60,7 @@ describe('RS REST API client: status codes', () => {
   });
 
   it('maps 401 on any request to AuthenticationError without echoing the password', async () => {
-    const wrong = new RsClient({
+    const wrong = openRsClient(connectCluster, {
       cluster: 'prod-east',
       endpoint: sim.url,
       username: sim.username,
@@ -106,10 +99,5 @@ describe('RS REST API client: status codes', () => {
     const nodes = await client.getNodes();
     expect(nodes.map((n) => n.addr)).toEqual(['127.0.0.2', '127.0.0.3']);
     expect(nodes.every((n) => n.status === 'active')).toBe(true);
-  });
-
-  it('deletes an optional certificate', async () => {
-    await client.deleteCertificate('ldap_client');
-    expect((await client.getCertificates()).names()).not.toContain('ldap_client');
   });
 });

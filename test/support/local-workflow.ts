@@ -3,17 +3,20 @@
  * task overridden by our real handler factories wired to local adapters: the simulator's
  * credentials, a state directory, the httpreq DNS bridge to Pebble, and collected alerts.
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { HttpReqDnsProvider } from '../../lambdas/adapters/dns/httpreq';
-import { CollectingNotifier } from '../../lambdas/adapters/notify/collecting';
-import { LocalDirectoryStore } from '../../lambdas/adapters/state/local-directory';
-import { sleep } from '../../lambdas/domain/backoff';
-import type { WatchdogConfig } from '../../lambdas/domain/config';
-import { loadConfig } from '../../lambdas/domain/config-schema';
-import { ConfigCredentialsProvider } from '../../lambdas/domain/credentials';
+import { ConfigCredentialsProvider, loadConfig } from '../../lambdas/adapters/config-file';
+import { HttpReqDnsProvider } from '../../lambdas/adapters/httpreq/dns-provider';
+import { CollectingNotifier } from '../../lambdas/adapters/in-memory/notifier';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { connectCluster } from '../../lambdas/adapters/rs-https';
+import { probeEndpoint, publicRootPems } from '../../lambdas/adapters/tls';
+import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import type { RenewalContext } from '../../lambdas/domain/renewal/context';
+import { sleep } from '../../lambdas/domain/retry';
 import { StateStore } from '../../lambdas/domain/state';
+import { withIssuer } from '../../lambdas/handlers/aws-context';
 import { createCheckHandler } from '../../lambdas/handlers/check';
 import type { CheckEvent } from '../../lambdas/handlers/events';
 import { acmeIssuerFor, createIssueHandler } from '../../lambdas/handlers/issue';
@@ -56,23 +59,30 @@ export async function localWorkflow(
   const definition = synthesizedDefinition(asDeployedConfig(config)) as unknown as StateMachineDefinition;
   const notifier = new CollectingNotifier();
   const acmeTrustPem = config.acme?.caFile ? await readFile(config.acme.caFile, 'utf8') : undefined;
+  const dns = new HttpReqDnsProvider({ endpoint: world.bridge!.url });
   const ctx: RenewalContext = {
     config,
     credentials: new ConfigCredentialsProvider(world.env),
+    connect: connectCluster,
+    probe: probeEndpoint,
     state: new StateStore(new LocalDirectoryStore(config.stateDir)),
     notifier,
+    issuer: () => {
+      throw new Error('only the issue task orders');
+    },
     acmeTrustPem,
+    publicRootPems,
+    // Each Lambda invocation is its own process: the execution's id (from the item) holds the lock.
+    lockOwner: { id: `lambda:${randomUUID()}`, description: 'a Lambda invocation' },
     now: () => new Date(),
     sleep,
   };
-  const dns = new HttpReqDnsProvider({ endpoint: world.bridge!.url });
-  const check = createCheckHandler(() => ({
-    config,
-    deps: { credentials: ctx.credentials, ...(acmeTrustPem ? { acmeTrustPem } : {}) },
-  }));
+  const check = createCheckHandler(() => ctx);
   const issue = createIssueHandler(
-    () => ctx,
-    (c) => acmeIssuerFor(c, dns),
+    withIssuer(
+      () => ctx,
+      (c) => acmeIssuerFor(c, dns),
+    ),
   );
   const push = createPushHandler(() => ctx);
   const verify = createVerifyHandler(() => ctx);

@@ -21,15 +21,15 @@ import {
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SecretsManagerCredentialsProvider } from '../../lambdas/adapters/aws/credentials';
-import { SecretsExtensionCredentialsProvider } from '../../lambdas/adapters/aws/secrets-extension';
-import { Route53DnsProvider } from '../../lambdas/adapters/dns/route53';
-import { SnsNotifier } from '../../lambdas/adapters/notify/sns';
-import { LocalDirectoryStore } from '../../lambdas/adapters/state/local-directory';
-import { SecretsManagerStore } from '../../lambdas/adapters/state/secrets-manager';
+import { AcmeIssuer } from '../../lambdas/adapters/acme/issuer';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { Route53DnsProvider } from '../../lambdas/adapters/route53/dns-provider';
+import { SecretsExtensionCredentialsProvider } from '../../lambdas/adapters/secrets-extension/credentials';
+import { SecretsManagerCredentialsProvider } from '../../lambdas/adapters/secrets-manager/credentials';
+import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager/secret-store';
+import { SnsNotifier } from '../../lambdas/adapters/sns/notifier';
 import { localCredentials } from '../../lambdas/cli/local-context';
-import { AcmeIssuer } from '../../lambdas/domain/acme/issuer';
-import type { ClusterConfig } from '../../lambdas/domain/config';
+import type { ClusterConfig } from '../../lambdas/domain/config/types';
 import { StateStore } from '../../lambdas/domain/state';
 import { startPebble } from '../support/pebble';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configJsonSchema, parseConfig } from '../../lambdas/domain/config-schema';
+import { configJsonSchema, parseConfig } from '../../lambdas/domain/config/schema';
 import { ConfigError } from '../../lambdas/domain/errors';
 
 const cluster = {

@@ -39,7 +39,7 @@ describe('validateForPush', () => {
     const details = validateForPush(
       { name: 'proxy', certificatePem: next.chainPem, keyPem: next.keyPem, domains: ['redis.example.com'] },
       { certificatePem: old.chainPem },
-      { now, trustPem: root.certPem },
+      { now, trustPems: [root.certPem] },
     );
     expect(details.fingerprint256).toBe(next.fingerprint256);
   });
@@ -108,7 +108,7 @@ describe('validateForPush', () => {
         validateForPush(
           { name, certificatePem, keyPem, domains: ['redis.example.com'] },
           { certificatePem: replaced },
-          { now, trustPem: root.certPem },
+          { now, trustPems: [root.certPem] },
         ),
       ),
     ).toBe(expected);
@@ -128,7 +128,7 @@ describe('validateForPush', () => {
             domains: ['redis.example.com'],
           },
           { certificatePem: old.chainPem },
-          { now, trustPem: root.certPem },
+          { now, trustPems: [root.certPem] },
         ),
       ),
     ).toBe('passed');
@@ -148,7 +148,7 @@ describe('validateForPush', () => {
             domains: ['redis.example.com'],
           },
           null,
-          { now, trustPem: trust },
+          { now, trustPems: [trust] },
         ),
       ),
     ).toBe('chain-incomplete');
@@ -168,7 +168,7 @@ describe('validateForPush', () => {
             connectName,
           },
           null,
-          { now, trustPem: root.certPem },
+          { now, trustPems: [root.certPem] },
         ),
       );
     expect(run('redis.example.com')).toBe('passed');

@@ -1,18 +1,35 @@
 /** What every renewal step needs, built once per process by the CLI or a Lambda handler. */
-import type { ClusterConfig, WatchdogConfig } from '../config';
-import { type CredentialsProvider, connectionFor } from '../credentials';
+import type { ClusterConfig, ManagedCertificateConfig, WatchdogConfig } from '../config/types';
 import { ConfigError } from '../errors';
-import type { Notifier } from '../ports';
-import { RsClient } from '../rs/client';
-import type { StateStore } from '../state';
+import type {
+  CertificateIssuer,
+  ClusterConnector,
+  CredentialsProvider,
+  EndpointProber,
+  Notifier,
+} from '../ports';
+import { openRsClient, type RsClient } from '../rs/client';
+import { connectionFor } from '../rs/connection';
+import type { LockOwner, StateStore } from '../state';
 
 export interface RenewalContext {
   config: WatchdogConfig;
   credentials: CredentialsProvider;
+  /** Opens the HTTPS transport to a cluster (adapters/rs-https). */
+  connect: ClusterConnector;
+  /** Reads what a TLS endpoint serves (adapters/tls). */
+  probe: EndpointProber;
   state: StateStore;
   notifier: Notifier;
-  /** acme.caFile's contents: trusted for ACME TLS, issued chains and the cluster once it serves them. */
+  /** Built on first use: only the Issue step orders, and the ACME client is the largest module. */
+  issuer: () => CertificateIssuer;
+  /** acme.caFile's contents, read once: trusted for ACME TLS, issued chains and the cluster once it serves them. */
   acmeTrustPem: string | undefined;
+  /** The public roots (node:tls rootCertificates), for the trust checks before a push. */
+  publicRootPems: readonly string[];
+  /** Who takes locks in this process, and whether another holder is still alive (CLI only). */
+  lockOwner: LockOwner;
+  ownerAlive?: (owner: LockOwner) => boolean | undefined;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
 }
@@ -25,6 +42,12 @@ export interface DueCertificate {
   forced: boolean;
   currentNotAfter: string | null;
   currentFingerprint256: string | null;
+  /**
+   * Set when an earlier run pushed this certificate and never finished verifying it (it crashed):
+   * this run verifies it and sends the alert that run never sent, without ordering or pushing again
+   * unless the PUT never got its answer.
+   */
+  resume?: 'pushing' | 'pushed';
 }
 
 export function clusterByName(config: WatchdogConfig, name: string): ClusterConfig {
@@ -33,24 +56,28 @@ export function clusterByName(config: WatchdogConfig, name: string): ClusterConf
   return cluster;
 }
 
-export function managedCertificate(cluster: ClusterConfig, name: string) {
-  const managed = cluster.certificates[name];
-  if (!managed) {
+/** The renewal settings of a certificate listed under a cluster's `certificates`. */
+export function renewalSettings(cluster: ClusterConfig, name: string): ManagedCertificateConfig {
+  const settings = cluster.certificates[name];
+  if (!settings) {
     throw new ConfigError(
       `certificate "${name}" of cluster "${cluster.name}" is not configured for ACME renewal`,
     );
   }
-  return managed;
+  return settings;
 }
 
-export async function openCluster(ctx: RenewalContext, cluster: ClusterConfig): Promise<RsClient> {
+export async function openCluster(
+  ctx: Pick<RenewalContext, 'credentials' | 'connect' | 'acmeTrustPem'>,
+  cluster: ClusterConfig,
+): Promise<RsClient> {
   const access = await ctx.credentials.resolve(cluster);
-  return new RsClient(connectionFor(cluster, access, ctx.config, ctx.acmeTrustPem));
+  return openRsClient(ctx.connect, connectionFor(cluster, access, ctx.acmeTrustPem));
 }
 
 /** Runs fn with a client that is always closed. */
 export async function withCluster<T>(
-  ctx: RenewalContext,
+  ctx: Pick<RenewalContext, 'credentials' | 'connect' | 'acmeTrustPem'>,
   cluster: ClusterConfig,
   fn: (client: RsClient) => Promise<T>,
 ): Promise<T> {

@@ -1,18 +1,20 @@
 /**
- * Step 1 of a renewal: get a certificate to push. A saved certificate that still fits is reused;
- * otherwise a new one is ordered and SAVED before anything else happens, so a crash or a retry
- * after this point never orders twice.
+ * The Issue step's decision: which certificate to push. A saved certificate that still fits is
+ * reused; otherwise a new one is ordered and SAVED before anything else happens, so a crash or a
+ * retry after this point never orders twice. The caller holds the certificate's lock.
  */
 import { describeLeaf, parseCertificateChain } from '../certificate';
-import type { KeyType } from '../config';
-import { StateLockedError } from '../errors';
+import type { KeyType } from '../config/types';
+import { AlreadyRenewedError } from '../errors';
 import { decideRenewal } from '../policy';
 import type { StoredCertificate } from '../state';
-import { clusterByName, type DueCertificate, managedCertificate, type RenewalContext } from './context';
-
-export interface CertificateIssuer {
-  issue(domains: string[], keyType: KeyType): Promise<{ certificatePem: string; keyPem: string }>;
-}
+import {
+  clusterByName,
+  type DueCertificate,
+  type RenewalContext,
+  renewalSettings,
+  withCluster,
+} from './context';
 
 export interface ObtainResult {
   certificate: StoredCertificate;
@@ -20,42 +22,49 @@ export interface ObtainResult {
   reused: boolean;
 }
 
-export async function obtainCertificate(
-  ctx: RenewalContext,
-  due: DueCertificate,
-  issuer: () => CertificateIssuer,
-  options: { lockTtlMs?: number; lockWaitMs?: number } = {},
-): Promise<ObtainResult> {
+export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate): Promise<ObtainResult> {
   const cluster = clusterByName(ctx.config, due.cluster);
-  const managed = managedCertificate(cluster, due.certificate);
-  const keyType = managed.keyType ?? ctx.config.acme?.keyType ?? 'rsa-2048';
+  const settings = renewalSettings(cluster, due.certificate);
+  const keyType = settings.keyType ?? ctx.config.acme?.keyType ?? 'rsa-2048';
+  const saved = await ctx.state.issued(due.cluster, due.certificate);
 
-  const lock = await lockWithWait(ctx, due, options.lockTtlMs ?? 15 * 60_000, options.lockWaitMs ?? 30_000);
-  try {
-    const saved = await ctx.state.issued(due.cluster, due.certificate);
-    if (saved && reusable(ctx, saved, managed.domains, keyType, due))
-      return { certificate: saved, reused: true };
+  if (due.resume && saved && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256)
+    return { certificate: saved, reused: true };
 
-    const pair = await issuer().issue(managed.domains, keyType);
-    const details = describeLeaf(parseCertificateChain(pair.certificatePem));
-    const certificate: StoredCertificate = {
-      cluster: due.cluster,
-      name: due.certificate,
-      domains: managed.domains,
-      keyType,
-      certificatePem: pair.certificatePem,
-      keyPem: pair.keyPem,
-      notAfter: details.notAfter.toISOString(),
-      serialNumber: details.serialNumber,
-      fingerprint256: details.fingerprint256,
-      issuedAt: ctx.now().toISOString(),
-      pushedAt: null,
-    };
-    await ctx.state.saveIssued(certificate);
-    return { certificate, reused: false };
-  } finally {
-    await ctx.state.unlock(lock).catch(() => undefined);
+  // Another run may have finished this renewal between our check and taking the lock: the cluster
+  // then holds the saved, verified certificate. One GET tells, and nothing is pushed twice.
+  if (saved?.verifiedAt && !due.forced && saved.fingerprint256 !== due.currentFingerprint256) {
+    const held = await withCluster(ctx, cluster, async (client) =>
+      fingerprintOf((await client.getCertificates()).certificate(due.certificate)),
+    );
+    if (held === saved.fingerprint256) {
+      throw new AlreadyRenewedError(
+        `${due.certificate} on cluster "${due.cluster}" was renewed by another run since this run's check (serial ${saved.serialNumber}, verified ${saved.verifiedAt})`,
+        { hint: 'nothing to do: that run pushed, verified and reported it' },
+      );
+    }
   }
+
+  if (saved && reusable(ctx, saved, settings.domains, keyType, due))
+    return { certificate: saved, reused: true };
+
+  const pair = await ctx.issuer().issue(settings.domains, keyType);
+  const details = describeLeaf(parseCertificateChain(pair.certificatePem));
+  const certificate: StoredCertificate = {
+    cluster: due.cluster,
+    name: due.certificate,
+    domains: settings.domains,
+    keyType,
+    certificatePem: pair.certificatePem,
+    keyPem: pair.keyPem,
+    notAfter: details.notAfter.toISOString(),
+    serialNumber: details.serialNumber,
+    fingerprint256: details.fingerprint256,
+    issuedAt: ctx.now().toISOString(),
+    pushedAt: null,
+  };
+  await ctx.state.saveIssued(certificate);
+  return { certificate, reused: false };
 }
 
 /**
@@ -79,14 +88,12 @@ function reusable(
   return decideRenewal(details, ctx.now(), ctx.config.renewBeforeDays).status === 'ok';
 }
 
-async function lockWithWait(ctx: RenewalContext, due: DueCertificate, ttlMs: number, waitMs: number) {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      return await ctx.state.lock(due.cluster, due.certificate, ttlMs, ctx.now());
-    } catch (error) {
-      if (!(error instanceof StateLockedError) || Date.now() >= deadline) throw error;
-      await ctx.sleep(Math.min(1_000, Math.max(0, deadline - Date.now())));
-    }
+/** The leaf fingerprint of a PEM, or null when absent or unreadable. */
+export function fingerprintOf(pem: string | undefined): string | null {
+  if (pem === undefined) return null;
+  try {
+    return parseCertificateChain(pem)[0]?.fingerprint256 ?? null;
+  } catch {
+    return null;
   }
 }

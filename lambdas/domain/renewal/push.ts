@@ -1,26 +1,26 @@
 /**
- * Step 2: validate the saved certificate against what the cluster holds, keep the cluster's current
- * certificate as `previous` (rollback), and PUT it. One attempt: a 409 surfaces as
- * NodesNotUpdatedError for the caller's retry policy (CLI loop or Step Functions Retry).
+ * The Push step: validate the saved certificate against what the cluster holds, keep the cluster's
+ * current certificate as `previous` (rollback), and PUT it. One attempt: a 409 surfaces as
+ * NodesNotUpdatedError for the runner's Retry (the CLI's local runner or Step Functions), which
+ * pushes the same saved certificate again.
  */
 
-import { backoffDelayMs } from '../backoff';
 import { describeLeaf, parseCertificateChain } from '../certificate';
-import { connectName } from '../credentials';
 import {
-  CertificateParseError,
   CertificateValidationError,
   NodesNotUpdatedError,
   StateStoreError,
   UnknownCertificateError,
   type ValidationFailure,
 } from '../errors';
-import { type ProbeResult, probeEndpoint } from '../probe';
-import { DEFAULT_PUSH_RETRY, type PushRetryPolicy, pushBackoff } from '../retry-policy';
+import type { ProbeResult } from '../ports';
+import { VERIFY_PROBE } from '../retry';
 import type { RsClient } from '../rs/client';
+import { connectName } from '../rs/connection';
 import type { StoredCertificate } from '../state';
 import { validateForPush } from '../validate';
-import { clusterByName, managedCertificate, type RenewalContext } from './context';
+import { clusterByName, type DueCertificate, type RenewalContext, renewalSettings } from './context';
+import { fingerprintOf } from './obtain';
 
 export interface PushResult {
   certificate: StoredCertificate;
@@ -31,10 +31,10 @@ export interface PushResult {
 export async function pushSavedCertificate(
   ctx: RenewalContext,
   client: RsClient,
-  input: { cluster: string; certificate: string },
+  input: Pick<DueCertificate, 'cluster' | 'certificate' | 'resume'>,
 ): Promise<PushResult> {
   const cluster = clusterByName(ctx.config, input.cluster);
-  const managed = managedCertificate(cluster, input.certificate);
+  const settings = renewalSettings(cluster, input.certificate);
   const saved = await ctx.state.issued(input.cluster, input.certificate);
   if (!saved) {
     throw new StateStoreError(
@@ -82,11 +82,11 @@ export async function pushSavedCertificate(
         name: input.certificate,
         certificatePem: saved.certificatePem,
         keyPem: saved.keyPem,
-        domains: managed.domains,
+        domains: settings.domains,
         connectName: input.certificate === 'api' ? connectName(cluster) : undefined,
       },
       replacedPem === null ? null : { certificatePem: replacedPem },
-      { now: ctx.now(), trustPem: ctx.acmeTrustPem },
+      { now: ctx.now(), trustPems: [...ctx.publicRootPems, ...(await clientTrust(ctx, input))] },
     );
   } catch (error) {
     // Keep it for inspection, never push or reuse it: the next run orders a fresh one.
@@ -99,37 +99,45 @@ export async function pushSavedCertificate(
   if (firstPush)
     await ctx.state.savePrevious(asPrevious(input, currentPem, set.key(input.certificate) ?? ''));
 
-  await client.updateCertificate({
-    name: input.certificate,
-    key: saved.keyPem,
-    certificate: saved.certificatePem,
-  });
-  const pushed = { ...saved, pushedAt: ctx.now().toISOString() };
+  // A resumed run whose PUT was answered 200 finds ours on the cluster: verify, do not push again
+  // (every push drops the connections that use the certificate).
+  if (!(input.resume === 'pushed' && !firstPush)) {
+    await ctx.state.markPending(input.cluster, input.certificate, {
+      fingerprint256: saved.fingerprint256,
+      phase: 'pushing',
+      at: ctx.now().toISOString(),
+    });
+    await client.updateCertificate({
+      name: input.certificate,
+      key: saved.keyPem,
+      certificate: saved.certificatePem,
+    });
+  }
+  const pushed = { ...saved, pushedAt: saved.pushedAt ?? ctx.now().toISOString() };
   await ctx.state.saveIssued(pushed);
+  await ctx.state.markPending(input.cluster, input.certificate, {
+    fingerprint256: saved.fingerprint256,
+    phase: 'pushed',
+    at: pushed.pushedAt,
+  });
   return { certificate: pushed, replacedNotAfter };
 }
 
-/** The CLI's push: the same policy as the Step Functions Retry, the same certificate every time. */
-export async function pushWithRetries(
+/**
+ * The trust, beyond the public roots, of the new certificate's clients. For `api` the client is the
+ * watchdog itself on its next run (the cluster's pinned CA and acme.caFile); for the others, the
+ * ACME CA's roots (acme.caFile). Validation and verification both use it.
+ */
+export async function clientTrust(
   ctx: RenewalContext,
-  client: RsClient,
   input: { cluster: string; certificate: string },
-  policy: PushRetryPolicy = DEFAULT_PUSH_RETRY,
-): Promise<PushResult> {
-  const backoff = pushBackoff(policy);
-  for (let retry = 0; ; retry++) {
-    try {
-      return await pushSavedCertificate(ctx, client, input);
-    } catch (error) {
-      if (!(error instanceof NodesNotUpdatedError)) throw error;
-      if (retry >= policy.maxAttempts) throw await describeHalfUpdate(ctx, client, input, error, retry + 1);
-      await ctx.sleep(
-        backoff.jitter
-          ? backoffDelayMs(backoff, retry + 1)
-          : Math.min(backoff.maxMs, backoff.baseMs * backoff.rate ** retry),
-      );
-    }
+): Promise<string[]> {
+  const extra = ctx.acmeTrustPem ? [ctx.acmeTrustPem] : [];
+  if (input.certificate === 'api') {
+    const access = await ctx.credentials.resolve(clusterByName(ctx.config, input.cluster));
+    if (access.caPem) extra.push(access.caPem);
   }
+  return extra;
 }
 
 /**
@@ -152,10 +160,10 @@ export async function describeHalfUpdate(
       input.certificate === 'api' && saved
         ? await Promise.all(
             list.map((n) =>
-              probeEndpoint(`${n.addr}:${new URL(cluster.endpoint).port || '9443'}`, {
+              ctx.probe(`${n.addr}:${apiPort(cluster.endpoint)}`, {
                 expectedName: saved.domains[0] ?? n.addr,
                 ca: ctx.acmeTrustPem ? [ctx.acmeTrustPem] : [],
-                timeoutMs: 3_000,
+                timeoutMs: VERIFY_PROBE.timeoutMs,
               }),
             ),
           )
@@ -213,15 +221,6 @@ function asPrevious(
   };
 }
 
-function fingerprintOf(pem: string): string | null {
-  try {
-    return parseCertificateChain(pem)[0]?.fingerprint256 ?? null;
-  } catch (error) {
-    if (error instanceof CertificateParseError) return null;
-    throw error;
-  }
-}
-
 function safeNotAfter(pem: string): string | null {
   try {
     const leaf = parseCertificateChain(pem)[0];
@@ -229,4 +228,9 @@ function safeNotAfter(pem: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The REST API port of a cluster's endpoint: every node serves the api certificate there. */
+export function apiPort(endpoint: string): string {
+  return new URL(endpoint).port || '9443';
 }

@@ -1,17 +1,22 @@
 /**
- * Step 3: after a 200, read the certificates again and compare fingerprints, then probe what the
- * endpoints actually serve: the API endpoint and every node's API port for `api`, plus any
+ * The Verify step: after a 200, read the certificates again and compare fingerprints, then probe
+ * what the endpoints actually serve: the API endpoint and every node's API port for `api`, plus any
  * endpoints configured under the cluster's `probe` for this certificate.
+ *
+ * An endpoint that does not answer is a warning (a node may be down for maintenance). An endpoint
+ * that answers with another certificate, or with one that does not verify against the trust its
+ * clients have, is a failure: it is what clients would see.
  */
-import { parseCertificateChain } from '../certificate';
 import { VerificationError } from '../errors';
-import { type ProbeResult, probeEndpoint } from '../probe';
+import type { ProbeResult } from '../ports';
+import { VERIFY_PROBE } from '../retry';
 import type { RsClient } from '../rs/client';
 import type { StoredCertificate } from '../state';
 import { clusterByName, type RenewalContext } from './context';
+import { fingerprintOf } from './obtain';
+import { apiPort, clientTrust } from './push';
 
 export interface VerificationResult {
-  holds: boolean;
   probes: ProbeResult[];
   /** One line for the alert. */
   summary: string;
@@ -21,12 +26,11 @@ export async function verifyPushed(
   ctx: RenewalContext,
   client: RsClient,
   certificate: StoredCertificate,
-  options: { attempts?: number; delayMs?: number } = {},
 ): Promise<VerificationResult> {
   const cluster = clusterByName(ctx.config, certificate.cluster);
   const set = await client.getCertificates();
   const held = set.certificate(certificate.name);
-  const heldFingerprint = held ? safeFingerprint(held) : null;
+  const heldFingerprint = fingerprintOf(held);
   if (heldFingerprint !== certificate.fingerprint256) {
     throw new VerificationError(
       `cluster "${certificate.cluster}" answered 200 but holds ${heldFingerprint ?? 'no readable'} ${certificate.name} certificate instead of ${certificate.fingerprint256}`,
@@ -37,32 +41,41 @@ export async function verifyPushed(
   const endpoints = new Set(cluster.probe[certificate.name] ?? []);
   if (certificate.name === 'api') {
     const url = new URL(cluster.endpoint);
-    const port = url.port || '9443';
+    const port = apiPort(cluster.endpoint);
     endpoints.add(`${url.hostname}:${port}`);
     for (const node of await client.getNodes().catch(() => [])) endpoints.add(`${node.addr}:${port}`);
   }
 
   // Nodes reload certificates asynchronously in some versions: give a stale endpoint a few tries.
-  const attempts = options.attempts ?? 3;
+  const wrong = (p: ProbeResult) =>
+    p.failure === 'untrusted' ||
+    (p.fingerprint256 !== null && p.fingerprint256 !== certificate.fingerprint256);
+  const ca = await clientTrust(ctx, { cluster: certificate.cluster, certificate: certificate.name });
   let probes: ProbeResult[] = [];
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+  for (let attempt = 1; attempt <= VERIFY_PROBE.attempts; attempt++) {
     probes = await Promise.all(
       [...endpoints].map((endpoint) =>
-        probeEndpoint(endpoint, {
+        ctx.probe(endpoint, {
           expectedName: certificate.domains[0] ?? '',
-          ca: ctx.acmeTrustPem ? [ctx.acmeTrustPem] : [],
-          timeoutMs: 5_000,
+          ca,
+          timeoutMs: VERIFY_PROBE.timeoutMs,
         }),
       ),
     );
-    if (!probes.some((p) => p.fingerprint256 !== null && p.fingerprint256 !== certificate.fingerprint256))
-      break;
-    if (attempt < attempts) await ctx.sleep(options.delayMs ?? 2_000);
+    if (!probes.some(wrong)) break;
+    if (attempt < VERIFY_PROBE.attempts) await ctx.sleep(VERIFY_PROBE.delayMs);
   }
-  const stale = probes.filter(
-    (p) => p.fingerprint256 !== null && p.fingerprint256 !== certificate.fingerprint256,
-  );
-  const unreachable = probes.filter((p) => p.fingerprint256 === null);
+  const untrusted = probes.filter((p) => p.failure === 'untrusted');
+  if (untrusted.length > 0) {
+    throw new VerificationError(
+      `cluster "${certificate.cluster}": ${untrusted.map((p) => `${p.endpoint} (${p.error})`).join(', ')} serve(s) a ${certificate.name} certificate that does not verify for ${certificate.domains[0] ?? 'its name'}`,
+      {
+        hint: "clients cannot trust what the cluster serves; roll back (rs-cert-watchdog rollback) or fix the chain and the cluster's trust",
+      },
+    );
+  }
+  const stale = probes.filter(wrong);
+  const unreachable = probes.filter((p) => p.failure === 'unreachable');
   if (stale.length > 0) {
     throw new VerificationError(
       `cluster "${certificate.cluster}" holds the new ${certificate.name} certificate but ${stale.map((p) => p.endpoint).join(', ')} still serve(s) another one`,
@@ -70,6 +83,7 @@ export async function verifyPushed(
     );
   }
   await ctx.state.saveIssued({ ...certificate, verifiedAt: ctx.now().toISOString() });
+  await ctx.state.clearPending(certificate.cluster, certificate.name);
   const served = probes.length - unreachable.length;
   const summary =
     `cluster holds the new certificate` +
@@ -77,13 +91,5 @@ export async function verifyPushed(
     (unreachable.length
       ? `; unreachable: ${unreachable.map((p) => `${p.endpoint} (${p.error})`).join(', ')}`
       : '');
-  return { holds: true, probes, summary };
-}
-
-function safeFingerprint(pem: string): string | null {
-  try {
-    return parseCertificateChain(pem)[0]?.fingerprint256 ?? null;
-  } catch {
-    return null;
-  }
+  return { probes, summary };
 }

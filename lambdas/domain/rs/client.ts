@@ -7,38 +7,27 @@ import {
   AuthenticationError,
   BadResponseError,
   type ClusterApiError,
-  ClusterDiskError,
   ClusterServerError,
   ExpiredCertificateError,
   InvalidCertificateError,
   NodesNotUpdatedError,
   PermissionDeniedError,
-  RequiredCertificateError,
   UnexpectedStatusError,
   UnknownCertificateError,
 } from '../errors';
-import { type RawResponse, RsTransport } from './transport';
+import type {
+  ClusterConnector,
+  ClusterTransport,
+  RawResponse,
+  RsConnection,
+} from '../ports/cluster-transport';
 
-export interface RsConnection {
-  cluster: string;
-  endpoint: string;
-  serverName?: string | undefined;
-  username: string;
-  password: string;
-  /** The cluster's own CA (RS ships self-signed certificates), pinned in addition to public roots. */
-  clusterCaPem?: string | undefined;
-  /** More trust, e.g. the ACME CA's roots once our renewal has installed its certificate as `api`. */
-  extraCaPems?: string[];
-  timeoutMs?: number;
-  connectTimeoutMs?: number;
-  getRetries?: number;
-}
+export type { RsConnection };
 
 export interface RsNode {
   uid: number;
   addr: string;
   status: string;
-  externalAddr: string[];
 }
 
 export interface CertificateUpdate {
@@ -85,27 +74,10 @@ export class ClusterCertificateSet {
 }
 
 export class RsClient {
-  private readonly transport: RsTransport;
-  readonly cluster: string;
-
-  constructor(connection: RsConnection) {
-    this.cluster = connection.cluster;
-    const extraCa = connection.clusterCaPem ? [connection.clusterCaPem] : [];
-    extraCa.push(...(connection.extraCaPems ?? []));
-    const timeoutMs = connection.timeoutMs ?? 20_000;
-    this.transport = new RsTransport({
-      cluster: connection.cluster,
-      baseUrl: new URL(connection.endpoint),
-      serverName: connection.serverName,
-      username: connection.username,
-      password: connection.password,
-      extraCa,
-      connectTimeoutMs: Math.min(connection.connectTimeoutMs ?? 5_000, timeoutMs),
-      requestTimeoutMs: timeoutMs,
-      getRetries: connection.getRetries ?? 2,
-      retryBackoff: { baseMs: 250, rate: 2, maxMs: 2_000 },
-    });
-  }
+  constructor(
+    readonly cluster: string,
+    private readonly transport: ClusterTransport,
+  ) {}
 
   /** GET /v1/cluster/certificates. 200 is the only documented answer; anything else is mapped. */
   async getCertificates(): Promise<ClusterCertificateSet> {
@@ -144,13 +116,6 @@ export class RsClient {
       throw this.statusError('PUT', '/v1/cluster/update_cert', response, update.name);
   }
 
-  /** DELETE /v1/cluster/certificates/{name}. */
-  async deleteCertificate(name: string): Promise<void> {
-    const path = `/v1/cluster/certificates/${encodeURIComponent(name)}`;
-    const response = await this.transport.send('DELETE', path);
-    if (response.status !== 200) throw this.statusError('DELETE', path, response, name);
-  }
-
   /** GET /v1/nodes. */
   async getNodes(): Promise<RsNode[]> {
     const response = await this.transport.send('GET', '/v1/nodes');
@@ -174,9 +139,6 @@ export class RsClient {
           uid: n.uid,
           addr: n.addr,
           status: typeof n.status === 'string' ? n.status : 'unknown',
-          externalAddr: Array.isArray(n.external_addr)
-            ? n.external_addr.filter((a): a is string => typeof a === 'string')
-            : [],
         },
       ];
     });
@@ -186,9 +148,9 @@ export class RsClient {
     this.transport.close();
   }
 
-  /** Maps a non-200 answer to its named error. Only PUT and DELETE bodies may be quoted: GET bodies can hold keys. */
+  /** Maps a non-200 answer to its named error. Only PUT and POST bodies may be quoted: GET bodies can hold keys. */
   private statusError(
-    method: 'GET' | 'PUT' | 'DELETE',
+    method: 'GET' | 'PUT' | 'POST',
     path: string,
     response: RawResponse,
     certificate?: string,
@@ -230,25 +192,6 @@ export class RsClient {
           );
       }
     }
-    if (method === 'DELETE') {
-      switch (status) {
-        case 404:
-          return new UnknownCertificateError(
-            `${what}: unknown certificate "${certificate}"`,
-            options('nothing to delete'),
-          );
-        case 403:
-          return new RequiredCertificateError(
-            `${what}: "${certificate}" is a required certificate and cannot be deleted`,
-            options('replace it with update_cert instead'),
-          );
-        case 500:
-          return new ClusterDiskError(
-            `${what}: the cluster failed to delete the certificate from disk`,
-            options("check the nodes' disks and logs"),
-          );
-      }
-    }
     if (method === 'GET' && status === 403) {
       return new PermissionDeniedError(
         `${what}: the user lacks permission to read this`,
@@ -276,4 +219,9 @@ function describeBody(body: string): string {
   } catch {
     return '';
   }
+}
+
+/** A client for one cluster, over the transport the connector opens. */
+export function openRsClient(connect: ClusterConnector, connection: RsConnection): RsClient {
+  return new RsClient(connection.cluster, connect(connection));
 }

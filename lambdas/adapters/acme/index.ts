@@ -1,0 +1,1 @@
+export { AcmeIssuer, type AcmeIssuerOptions } from './issuer';

@@ -1,0 +1,2 @@
+export { ConfigCredentialsProvider } from './credentials';
+export { loadConfig, loadDeployedConfig, readAcmeTrust, readPemFile } from './files';

@@ -1,0 +1,1 @@
+export { HttpReqDnsProvider, type HttpReqOptions } from './dns-provider';

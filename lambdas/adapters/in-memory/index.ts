@@ -1,0 +1,1 @@
+export { CollectingNotifier, FanOutNotifier } from './notifier';

@@ -1,0 +1,1 @@
+export { LocalDirectoryStore } from './secret-store';

@@ -1,0 +1,1 @@
+export { Route53DnsProvider, type Route53Options } from './dns-provider';

@@ -1,0 +1,221 @@
+/**
+ * HTTPS transport to the RS REST API: trust, timeouts and retries, nothing about endpoints.
+ *
+ * Built on node:https rather than undici: it costs the Lambda bundle nothing (the check function's
+ * budget is 300 KB) and gives the same control over TLS trust, per-socket timeouts and keep-alive.
+ */
+import { Agent, request } from 'node:https';
+import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
+import {
+  ClusterNetworkError,
+  ClusterServerError,
+  ClusterTimeoutError,
+  TlsProtocolError,
+  TlsTrustError,
+  type WatchdogError,
+} from '../../domain/errors';
+import type { ClusterTransport, HttpMethod, RawResponse } from '../../domain/ports/cluster-transport';
+import { type BackoffPolicy, backoffDelayMs, sleep } from '../../domain/retry';
+import { classifyTlsFailure, protocolFailureReason } from '../tls/errors';
+import { trustContext } from '../tls/trust';
+
+export interface TransportOptions {
+  /** The cluster's name, for messages. */
+  cluster: string;
+  baseUrl: URL;
+  /** Name the server certificate must carry, when it differs from the URL's host. */
+  serverName?: string | undefined;
+  username: string;
+  password: string;
+  /** CAs trusted beyond the public roots: the pinned cluster CA, the ACME CA. */
+  extraCa: string[];
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Retries of idempotent requests (GET) on network errors and 5xx. */
+  getRetries: number;
+  retryBackoff: BackoffPolicy;
+  /** Largest body accepted; a certificates response is a few tens of KB. */
+  maxBodyBytes?: number;
+}
+
+export class RsTransport implements ClusterTransport {
+  private readonly agent: Agent;
+
+  constructor(private readonly options: TransportOptions) {
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 4,
+      secureContext: trustContext(options.extraCa),
+      // A pinned self-signed cluster certificate is verified like any other: never rejectUnauthorized=false.
+      rejectUnauthorized: true,
+    });
+  }
+
+  /** Sends one request. GETs are retried on network errors and 5xx; other methods never are. */
+  async send(method: HttpMethod, path: string, body?: unknown): Promise<RawResponse> {
+    const retries = method === 'GET' ? this.options.getRetries : 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.once(method, path, body);
+        if (response.status >= 500 && attempt < retries) {
+          await sleep(backoffDelayMs(this.options.retryBackoff, attempt + 1));
+          continue;
+        }
+        return response;
+      } catch (error) {
+        const retryable =
+          error instanceof ClusterNetworkError ||
+          (error instanceof ClusterTimeoutError && error.phase === 'connect');
+        if (!retryable || attempt >= retries) throw error;
+        await sleep(backoffDelayMs(this.options.retryBackoff, attempt + 1));
+      }
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private once(method: string, path: string, body: unknown): Promise<RawResponse> {
+    const { baseUrl, cluster, connectTimeoutMs, requestTimeoutMs } = this.options;
+    const url = new URL(path, baseUrl);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const maxBody = this.options.maxBodyBytes ?? 8 * 1024 * 1024;
+
+    return new Promise<RawResponse>((resolve, reject) => {
+      let settled = false;
+      const fail = (error: WatchdogError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(connectTimer);
+        clearTimeout(requestTimer);
+        req.destroy();
+        reject(error);
+      };
+
+      const serverName = this.options.serverName;
+      const req = request(url, {
+        method,
+        agent: this.agent,
+        ...(serverName
+          ? {
+              servername: serverName,
+              checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+                checkServerIdentity(serverName, cert),
+            }
+          : {}),
+        headers: {
+          Accept: 'application/json',
+          Authorization: `Basic ${Buffer.from(`${this.options.username}:${this.options.password}`).toString('base64')}`,
+          ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
+        },
+      });
+
+      const connectTimer = setTimeout(
+        () =>
+          fail(
+            new ClusterTimeoutError(
+              'connect',
+              `cluster "${cluster}": no TLS connection to ${url.host} within ${connectTimeoutMs} ms`,
+              { hint: 'check the endpoint, security groups and that the REST API (port 9443) is reachable' },
+            ),
+          ),
+        connectTimeoutMs,
+      );
+      connectTimer.unref();
+      const requestTimer = setTimeout(
+        () =>
+          fail(
+            new ClusterTimeoutError(
+              'request',
+              `cluster "${cluster}": ${method} ${url.pathname} did not complete within ${requestTimeoutMs} ms`,
+              { hint: 'the cluster is slow or overloaded; raise timeoutSeconds if this persists' },
+            ),
+          ),
+        requestTimeoutMs,
+      );
+      requestTimer.unref();
+
+      req.on('socket', (socket) => {
+        const tls = socket as TLSSocket;
+        // A kept-alive socket is already connected; a new one is connected once the handshake
+        // (including certificate verification) is done. Credentials travel only after that.
+        if (!tls.connecting && tls.encrypted) clearTimeout(connectTimer);
+        else tls.once('secureConnect', () => clearTimeout(connectTimer));
+      });
+
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        const code = error.code ?? '';
+        const tls = classifyTlsFailure(error);
+        if (tls === 'protocol') {
+          fail(
+            new TlsProtocolError(
+              `cluster "${cluster}": TLS handshake with ${url.host} failed: ${protocolFailureReason(error)} (${code || error.message}); no credentials were sent`,
+              {
+                cause: error,
+                hint: 'the cluster (or a proxy in front of it) must offer TLS 1.2 or 1.3 with a modern cipher; check its TLS settings (rladmin cluster config min_control_TLS_version)',
+              },
+            ),
+          );
+        } else if (tls === 'untrusted') {
+          fail(
+            new TlsTrustError(
+              `cluster "${cluster}": the TLS certificate of ${url.host} is not trusted (${code || error.message}); no credentials were sent`,
+              { cause: error, hint: "set the cluster's caFile to the CA that signed its api certificate" },
+            ),
+          );
+        } else {
+          fail(
+            new ClusterNetworkError(
+              `cluster "${cluster}": ${method} ${url.pathname} failed: ${code || error.message}`,
+              {
+                cause: error,
+                hint: 'check that the endpoint is right and reachable',
+              },
+            ),
+          );
+        }
+      });
+
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBody) {
+            fail(
+              new ClusterServerError(
+                `cluster "${cluster}": response to ${method} ${url.pathname} exceeds ${maxBody} bytes`,
+              ),
+            );
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('aborted', () =>
+          fail(
+            new ClusterNetworkError(
+              `cluster "${cluster}": the response to ${method} ${url.pathname} was cut off`,
+            ),
+          ),
+        );
+        res.on('error', () =>
+          fail(
+            new ClusterNetworkError(
+              `cluster "${cluster}": the response to ${method} ${url.pathname} was cut off`,
+            ),
+          ),
+        );
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(connectTimer);
+          clearTimeout(requestTimer);
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+
+      req.end(payload);
+    });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Cluster credentials through the AWS Parameters and Secrets Lambda Extension (a layer serving
+ * GetSecretValue on localhost:2773, with a cache). The check function uses it instead of the
+ * Secrets Manager SDK client: that client and its credential chain are ~400 KB of bundle and
+ * most of the cold start, for one read per cluster.
+ */
+import type { ClusterConfig } from '../../domain/config/types';
+import { AuthenticationError, ConfigError } from '../../domain/errors';
+import type { ClusterAccess, CredentialsProvider } from '../../domain/ports';
+import { accessFromSecret } from '../secrets-manager/cluster-secret';
+
+export interface SecretsExtensionOptions {
+  /** Defaults to PARAMETERS_SECRETS_EXTENSION_HTTP_PORT or 2773. */
+  port?: number;
+  /** The Lambda's session token, which the extension requires as its auth header. */
+  sessionToken?: string | undefined;
+  timeoutMs?: number;
+}
+
+export class SecretsExtensionCredentialsProvider implements CredentialsProvider {
+  private readonly port: number;
+  private readonly token: string | undefined;
+
+  constructor(private readonly options: SecretsExtensionOptions = {}) {
+    this.port = options.port ?? Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773);
+    this.token = options.sessionToken ?? process.env.AWS_SESSION_TOKEN;
+  }
+
+  async resolve(cluster: ClusterConfig): Promise<ClusterAccess> {
+    const secretId = cluster.credentialsSecret;
+    if (!secretId)
+      throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
+    const read = await getSecretString(secretId, this.port, this.token, this.options.timeoutMs);
+    if (!read.ok) {
+      throw new AuthenticationError(`cluster "${cluster.name}": ${read.reason}`, { hint: read.hint });
+    }
+    return accessFromSecret(cluster, secretId, read.value);
+  }
+}
+
+export type SecretRead =
+  | { ok: true; value: string | undefined }
+  | { ok: false; status: number | null; reason: string; hint: string };
+
+/** One GetSecretValue through the extension. Its error text names the secret, never its value. */
+export async function getSecretString(
+  secretId: string,
+  port: number,
+  token: string | undefined,
+  timeoutMs = 5_000,
+): Promise<SecretRead> {
+  const url = `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      headers: { 'X-Aws-Parameters-Secrets-Token': token ?? '' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    return {
+      ok: false,
+      status: null,
+      reason: `the secrets extension is unreachable: ${(error as Error).name}`,
+      hint: 'the function needs the AWS Parameters and Secrets Lambda Extension layer (a deployment error)',
+    };
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    return {
+      ok: false,
+      status: response.status,
+      reason: `cannot read secret ${secretId} (${response.status})`,
+      hint: 'check the secret exists and that this function may read it (and decrypt its KMS key)',
+    };
+  }
+  try {
+    return { ok: true, value: (JSON.parse(body) as { SecretString?: string }).SecretString };
+  } catch {
+    return {
+      ok: false,
+      status: response.status,
+      reason: 'the secrets extension answered malformed JSON',
+      hint: 'a deployment error',
+    };
+  }
+}

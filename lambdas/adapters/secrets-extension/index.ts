@@ -1,0 +1,2 @@
+export { SecretsExtensionCredentialsProvider, type SecretsExtensionOptions } from './credentials';
+export { SecretsExtensionStore } from './secret-store';

@@ -1,0 +1,48 @@
+/**
+ * AWS mode, through the SDK (push, verify, notify): a cluster's credentials come from its Secrets Manager secret,
+ * `{"username": "...", "password": "...", "caPem": "optional pinned CA"}`, never from the
+ * template, the environment or the logs.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ClusterConfig } from '../../domain/config/types';
+import { AuthenticationError, ConfigError } from '../../domain/errors';
+import type { ClusterAccess, CredentialsProvider } from '../../domain/ports';
+import { accessFromSecret } from './cluster-secret';
+
+export class SecretsManagerCredentialsProvider implements CredentialsProvider {
+  private readonly client: SecretsManagerClient;
+  private readonly cache = new Map<string, Promise<ClusterAccess>>();
+
+  constructor(client?: SecretsManagerClient) {
+    this.client = client ?? new SecretsManagerClient({});
+  }
+
+  resolve(cluster: ClusterConfig): Promise<ClusterAccess> {
+    // One read per cluster per warm container; a failed read is not cached.
+    let access = this.cache.get(cluster.name);
+    if (!access) {
+      access = this.read(cluster);
+      access.catch(() => this.cache.delete(cluster.name));
+      this.cache.set(cluster.name, access);
+    }
+    return access;
+  }
+
+  private async read(cluster: ClusterConfig): Promise<ClusterAccess> {
+    const secretId = cluster.credentialsSecret;
+    if (!secretId)
+      throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
+    let text: string | undefined;
+    try {
+      text = (await this.client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    } catch (error) {
+      throw new AuthenticationError(
+        `cluster "${cluster.name}": cannot read secret ${secretId}: ${(error as Error).name}`,
+        {
+          hint: 'check the secret exists and that this function may read it (and decrypt its KMS key)',
+        },
+      );
+    }
+    return accessFromSecret(cluster, secretId, text);
+  }
+}

@@ -1,0 +1,1 @@
+export { SlackWebhookNotifier } from './notifier';

@@ -1,0 +1,1 @@
+export { SnsNotifier } from './notifier';

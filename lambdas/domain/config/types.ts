@@ -1,0 +1,16 @@
+/**
+ * Configuration types, derived at compile time from the zod schema (./schema.ts). Lambdas import
+ * only these types: the schema (and zod) stays out of their bundles.
+ */
+import type { z } from 'zod';
+import type { acmeSchema, clusterSchema, configSchema, dnsSchema, managedCertificateSchema } from './schema';
+
+export type WatchdogConfig = z.output<typeof configSchema>;
+export type ClusterConfig = z.output<typeof clusterSchema>;
+export type ManagedCertificateConfig = z.output<typeof managedCertificateSchema>;
+export type AcmeConfig = z.output<typeof acmeSchema>;
+export type DnsConfig = z.output<typeof dnsSchema>;
+export type KeyType = 'rsa-2048' | 'ecdsa-p256';
+
+/** Marks a config file written by the deployment after validation (see lib/). */
+export const DEPLOYED_CONFIG_MARKER = 'rs-cert-watchdog/validated-config/v1';

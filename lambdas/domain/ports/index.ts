@@ -1,0 +1,19 @@
+/**
+ * The ports the domain talks through, one file each. Adapters live in lambdas/adapters/<backend>/,
+ * a folder per backend with an index.ts: local ones (local-directory, config-file, httpreq,
+ * in-memory, slack) so the whole workflow runs on one machine, AWS ones (secrets-manager,
+ * secrets-extension, route53, sns), and the network ones (rs-https, tls, acme).
+ */
+export type { CertificateIssuer, IssuedPair } from './certificate-issuer';
+export type {
+  ClusterConnector,
+  ClusterTransport,
+  HttpMethod,
+  RawResponse,
+  RsConnection,
+} from './cluster-transport';
+export type { ClusterAccess, CredentialsProvider } from './credentials';
+export type { DnsProvider } from './dns-provider';
+export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';
+export type { Alert, Notifier } from './notifier';
+export type { SecretStore } from './secret-store';

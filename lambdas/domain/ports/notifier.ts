@@ -1,0 +1,30 @@
+/** Where alerts go: stdout/JSON, Slack, SNS (adapters/in-memory, adapters/slack, adapters/sns). */
+import type { ErrorInfo } from '../errors';
+
+export type Alert =
+  | {
+      kind: 'renewed';
+      cluster: string;
+      certificate: string;
+      domains: string[];
+      oldNotAfter: string | null;
+      newNotAfter: string;
+      serialNumber: string;
+      fingerprint256: string;
+      verification: string;
+    }
+  | { kind: 'renewal-failed'; cluster: string; certificate: string; error: ErrorInfo; action: string }
+  | {
+      kind: 'alert-only';
+      cluster: string;
+      certificate: string;
+      status: string;
+      notAfter: string | null;
+      daysLeft: number | null;
+      reason: string;
+    }
+  | { kind: 'cluster-unreachable'; cluster: string; error: ErrorInfo };
+
+export interface Notifier {
+  send(alert: Alert): Promise<void>;
+}

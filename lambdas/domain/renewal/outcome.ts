@@ -1,0 +1,68 @@
+/**
+ * The outcome of one renewal as an alert: the NotifyRenewed and NotifyFailed steps. One place for
+ * the words of both paths (the CLI's runner and the state machine's notify task).
+ */
+import type { ErrorInfo } from '../errors';
+import type { Alert } from '../ports';
+import type { DueCertificate } from './context';
+
+interface StoredCertificateLike {
+  domains: string[];
+  notAfter: string;
+  serialNumber: string;
+  fingerprint256: string;
+}
+
+export function renewedAlert(
+  item: DueCertificate,
+  certificate: Pick<StoredCertificateLike, 'domains' | 'notAfter' | 'serialNumber' | 'fingerprint256'>,
+  oldNotAfter: string | null,
+  verification: string,
+): Alert {
+  return {
+    kind: 'renewed',
+    cluster: item.cluster,
+    certificate: item.certificate,
+    domains: certificate.domains,
+    oldNotAfter,
+    newNotAfter: certificate.notAfter,
+    serialNumber: certificate.serialNumber,
+    fingerprint256: certificate.fingerprint256,
+    verification: item.resume ? `${verification} (verified by a later run)` : verification,
+  };
+}
+
+export function failedAlert(item: Pick<DueCertificate, 'cluster' | 'certificate'>, error: ErrorInfo): Alert {
+  return {
+    kind: 'renewal-failed',
+    cluster: item.cluster,
+    certificate: item.certificate,
+    error,
+    action: nextStep(error),
+  };
+}
+
+/** What an operator should do about a failed renewal, by error name. */
+export function nextStep(error: ErrorInfo): string {
+  switch (error.name) {
+    case 'NodesNotUpdatedError':
+      return 'check the nodes named above (GET /v1/nodes, rladmin status); the certificate is saved and the next run pushes it again without a new order';
+    case 'InvalidCertificateError':
+    case 'ExpiredCertificateError':
+    case 'UnknownCertificateError':
+      return 'the cluster refused the certificate; it is kept in the state store and the next run pushes it again without a new order once the cause is fixed';
+    case 'CertificateValidationError':
+      return 'nothing was pushed; read the reason, fix the configuration or the CA, and run renew again';
+    case 'VerificationError':
+      return 'the cluster holds the new certificate; read the reason, and roll back with `rs-cert-watchdog rollback` if clients cannot connect';
+    case 'AcmeRateLimitedError':
+      return 'wait until the time given; the schedule retries by itself';
+    case 'AcmeValidationError':
+    case 'DnsProviderError':
+      return 'check the DNS provider settings and that the _acme-challenge record can be published';
+    case 'AuthenticationError':
+      return "update the cluster's credentials";
+    default:
+      return 'read the error, fix the cause, and run renew again; a saved certificate is reused';
+  }
+}
