@@ -546,3 +546,538 @@ describe('close()', () => {
     await expect(servedFingerprint('127.0.0.2', s.port, s.caPem)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
+
+// ---- RS 7.22.2: software versions and the bulk certificates API ----------
+
+const V74 = '7.4.6-22';
+const V722 = '7.22.2-14';
+
+interface BulkItem {
+  name: string;
+  cert: { chainPem: string; keyPem: string };
+}
+
+function bulkPut(s: RsSimulator, items: BulkItem[]) {
+  return callJson(s, {
+    method: 'PUT',
+    path: '/v1/cluster/certificates',
+    body: {
+      certificates: items.map((i) => ({ name: i.name, certificate: i.cert.chainPem, key: i.cert.keyPem })),
+    },
+  });
+}
+
+function fingerprints(s: RsSimulator, name: string): Array<string | undefined> {
+  return s.nodes.map((n) => n.certificates[name]);
+}
+
+describe('software version', () => {
+  it('defaults to 7.4.2-54 on every node: no bulk API (404), update_cert works', async () => {
+    const s = await sim({ nodeListeners: false });
+    expect(s.nodes.map((n) => n.softwareVersion)).toEqual(['7.4.2-54', '7.4.2-54', '7.4.2-54']);
+    expect(s.bulkCertificatesApi).toBe(false);
+    const next = await issueCert({ ca: s.ca, dnsNames: ['proxy.cluster.local'] });
+    const before = s.certificate('proxy');
+
+    const r = await bulkPut(s, [{ name: 'proxy', cert: next }]);
+    expect(r).toEqual({
+      status: 404,
+      json: { error_code: 'not_found', description: 'No handler for PUT /v1/cluster/certificates.' },
+    });
+    expect(s.certificate('proxy')).toEqual(before);
+    // The attempt is recorded even though the route does not exist.
+    expect(s.requests.at(-1)).toEqual({
+      method: 'PUT',
+      path: '/v1/cluster/certificates',
+      status: 404,
+      authorized: true,
+      putCertificates: [{ name: 'proxy', fingerprint256: next.fingerprint256 }],
+    });
+    expect((await putCert(s, 'proxy', next)).status).toBe(200);
+  });
+
+  it('a mixed-version cluster (one node 7.4) has no bulk API until that node is upgraded', async () => {
+    const s = await sim({ nodeListeners: false, softwareVersion: V722, nodeSoftwareVersions: { 2: V74 } });
+    const { json } = await callJson(s, { path: '/v1/nodes' });
+    expect((json as Array<{ software_version: string }>).map((n) => n.software_version)).toEqual([
+      V722,
+      V74,
+      V722,
+    ]);
+    expect(
+      ((await callJson(s, { path: '/v1/nodes/2' })).json as { software_version: string }).software_version,
+    ).toBe(V74);
+    expect(s.bulkCertificatesApi).toBe(false);
+    const next = await issueCert({ ca: s.ca, dnsNames: ['syncer.cluster.local'] });
+    expect((await bulkPut(s, [{ name: 'syncer', cert: next }])).status).toBe(404);
+    // update_cert keeps working at every version (deprecated in 7.22.2, not removed).
+    expect((await putCert(s, 'syncer', next)).status).toBe(200);
+
+    s.setSoftwareVersion(V722, 2);
+    expect(s.nodes.map((n) => n.softwareVersion)).toEqual([V722, V722, V722]);
+    expect(s.bulkCertificatesApi).toBe(true);
+    const again = await issueCert({ ca: s.ca, dnsNames: ['syncer.cluster.local'], keyKind: 'ecdsa' });
+    expect(await bulkPut(s, [{ name: 'syncer', cert: again }])).toEqual({ status: 200, json: {} });
+    expect((await putCert(s, 'syncer', next)).status).toBe(200);
+    expect(
+      s.requests.filter((r) => r.method === 'PUT').map((r) => [r.path.split('/').at(-1), r.status]),
+    ).toEqual([
+      ['certificates', 404],
+      ['update_cert', 200],
+      ['certificates', 200],
+      ['update_cert', 200],
+    ]);
+  });
+
+  it('compares major.minor.patch: 7.22.0 and garbage are too old, 7.22.2 and 8.0 are new enough', async () => {
+    const s = await sim({ nodeListeners: false, nodes: 2 });
+    for (const [version, bulk] of [
+      ['7.22.0-28', false],
+      ['7.8.6-13', false],
+      ['unknown', false],
+      ['7.22.2-14', true],
+      ['7.22.10-1', true],
+      ['8.0.2-17', true],
+    ] as const) {
+      s.setSoftwareVersion(version);
+      expect([version, s.bulkCertificatesApi]).toEqual([version, bulk]);
+    }
+    expect(() => s.setSoftwareVersion(V722, 3)).toThrow(RangeError);
+    await expect(startRsSimulator({ ca, nodes: 2, nodeSoftwareVersions: { 3: V74 } })).rejects.toThrow(
+      RangeError,
+    );
+  });
+});
+
+describe('PUT /v1/cluster/certificates (7.22.2+)', () => {
+  it('replaces every certificate of the request in CCS, on every node and on the listeners', async () => {
+    const s = await sim({ softwareVersion: V722 });
+    const api = await apiCert(s, { keyKind: 'ecdsa' });
+    const proxy = await issueCert({ ca: s.ca, dnsNames: ['proxy.cluster.local'] });
+    expect(
+      await bulkPut(s, [
+        { name: 'proxy', cert: proxy },
+        { name: 'api', cert: api },
+      ]),
+    ).toEqual({ status: 200, json: {} });
+    expect(s.certificate('api')?.fingerprint256).toBe(api.fingerprint256);
+    expect(s.certificate('proxy')).toEqual({
+      certPem: proxy.chainPem,
+      keyPem: proxy.keyPem,
+      fingerprint256: proxy.fingerprint256,
+    });
+    expect(fingerprints(s, 'api')).toEqual([api.fingerprint256, api.fingerprint256, api.fingerprint256]);
+    expect(fingerprints(s, 'proxy')).toEqual([
+      proxy.fingerprint256,
+      proxy.fingerprint256,
+      proxy.fingerprint256,
+    ]);
+    expect(await servedFingerprint('127.0.0.1', s.port, s.caPem)).toBe(api.fingerprint256);
+    for (const ip of nodeIps) expect(await servedFingerprint(ip, s.port, s.caPem)).toBe(api.fingerprint256);
+
+    expect(s.requests).toEqual([
+      {
+        method: 'PUT',
+        path: '/v1/cluster/certificates',
+        status: 200,
+        authorized: true,
+        putCertificates: [
+          { name: 'proxy', fingerprint256: proxy.fingerprint256 },
+          { name: 'api', fingerprint256: api.fingerprint256 },
+        ],
+      },
+    ]);
+    expect(JSON.stringify(s.requests)).not.toContain('PRIVATE KEY');
+  });
+
+  describe('validates every certificate before changing anything', () => {
+    let s: RsSimulator;
+    let good: IssuedCert;
+    let other: IssuedCert;
+    let expired: IssuedCert;
+    let snapshot: () => unknown;
+    beforeAll(async () => {
+      s = await sim({ nodeListeners: false, softwareVersion: V722 });
+      good = await issueCert({ ca: s.ca, dnsNames: ['proxy.cluster.local'] });
+      other = await issueCert({ ca: s.ca, dnsNames: ['other.cluster.local'], keyKind: 'ecdsa' });
+      expired = await issueCert({
+        ca: s.ca,
+        dnsNames: ['syncer.cluster.local'],
+        notBefore: new Date(Date.now() - 30 * DAY),
+        notAfter: new Date(Date.now() - DAY),
+      });
+      const initial = { ccs: ['proxy', 'syncer', 'cm'].map((n) => s.certificate(n)), nodes: s.nodes };
+      snapshot = () => {
+        expect({ ccs: ['proxy', 'syncer', 'cm'].map((n) => s.certificate(n)), nodes: s.nodes }).toEqual(
+          initial,
+        );
+        return initial;
+      };
+    });
+    afterEach(() => {
+      snapshot();
+    });
+
+    it('400 when one of two certificates is invalid, naming only that one', async () => {
+      const r = await bulkPut(s, [
+        { name: 'proxy', cert: good },
+        { name: 'cm', cert: { chainPem: good.chainPem, keyPem: other.keyPem } },
+      ]);
+      expect(r).toEqual({
+        status: 400,
+        json: {
+          error_code: 'invalid_certificate',
+          description: "Invalid certificate(s): 'cm': Private key does not match the certificate.",
+        },
+      });
+      const garbage = await bulkPut(s, [
+        { name: 'cm', cert: { chainPem: 'garbage', keyPem: good.keyPem } },
+        { name: 'syncer', cert: { chainPem: good.chainPem, keyPem: 'not a key' } },
+      ]);
+      expect(garbage.status).toBe(400);
+      expect((garbage.json as { description: string }).description).toBe(
+        "Invalid certificate(s): 'cm': Certificate could not be parsed; 'syncer': Private key could not be parsed.",
+      );
+    });
+
+    it('403 naming every unknown certificate, checked before the certificates themselves', async () => {
+      const r = await bulkPut(s, [
+        { name: 'proxy', cert: good },
+        { name: 'nope', cert: { chainPem: 'garbage', keyPem: 'x' } },
+        { name: 'nada', cert: good },
+      ]);
+      expect(r).toEqual({
+        status: 403,
+        json: { error_code: 'unknown_certificate', description: "Unknown certificate(s): 'nope', 'nada'." },
+      });
+    });
+
+    it('406 naming the expired certificate; an invalid one elsewhere wins with 400', async () => {
+      expect(
+        await bulkPut(s, [
+          { name: 'proxy', cert: good },
+          { name: 'syncer', cert: expired },
+        ]),
+      ).toEqual({
+        status: 406,
+        json: {
+          error_code: 'expired_certificate',
+          description:
+            "Expired or not yet valid certificate(s): 'syncer': Certificate is expired or not yet valid.",
+        },
+      });
+      const both = await bulkPut(s, [
+        { name: 'syncer', cert: expired },
+        { name: 'cm', cert: { chainPem: good.chainPem, keyPem: other.keyPem } },
+      ]);
+      expect(both.status).toBe(400);
+      expect((both.json as { description: string }).description).not.toContain('syncer');
+    });
+
+    it('400 for a malformed request: JSON, shape, missing fields, duplicate names', async () => {
+      const raw = await callJson(s, { method: 'PUT', path: '/v1/cluster/certificates', rawBody: '{"certif' });
+      expect(raw).toEqual({ status: 400, json: expect.objectContaining({ error_code: 'invalid_json' }) });
+      for (const body of [{}, { certificates: [] }, { certificates: 'x' }, [], { certificates: [42] }]) {
+        const r = await callJson(s, { method: 'PUT', path: '/v1/cluster/certificates', body });
+        expect([r.status, (r.json as { error_code: string }).error_code]).toEqual([400, 'invalid_schema']);
+      }
+      const missing = await callJson(s, {
+        method: 'PUT',
+        path: '/v1/cluster/certificates',
+        body: { certificates: [{ name: 'proxy', certificate: good.chainPem }] },
+      });
+      expect(missing).toEqual({
+        status: 400,
+        json: {
+          error_code: 'invalid_schema',
+          description: "Certificate 'proxy': fields must be strings: key.",
+        },
+      });
+      const dup = await bulkPut(s, [
+        { name: 'proxy', cert: good },
+        { name: 'proxy', cert: good },
+      ]);
+      expect(dup).toEqual({
+        status: 400,
+        json: { error_code: 'invalid_schema', description: "Certificate(s) given more than once: 'proxy'." },
+      });
+    });
+  });
+
+  it('409 partial update: CCS and the first nodes get every new certificate, the rest none; a retry converges', async () => {
+    const s = await sim({ softwareVersion: V722 });
+    const oldApi = s.certificate('api')?.fingerprint256;
+    const oldProxy = s.certificate('proxy')?.fingerprint256;
+    const api = await apiCert(s);
+    const proxy = await issueCert({ ca: s.ca, dnsNames: ['proxy.cluster.local'], keyKind: 'ecdsa' });
+    const items = [
+      { name: 'api', cert: api },
+      { name: 'proxy', cert: proxy },
+    ];
+    s.injectFault({ kind: 'partial-update', path: '/v1/cluster/certificates', updateNodes: 2 });
+
+    expect(await bulkPut(s, items)).toEqual({
+      status: 409,
+      json: { error_code: 'nodes_not_updated', description: 'Failed, not all nodes have been updated.' },
+    });
+    expect(s.requests.at(-1)).toMatchObject({ status: 409, fault: 'partial-update' });
+    expect(s.certificate('api')?.fingerprint256).toBe(api.fingerprint256);
+    expect(s.certificate('proxy')?.fingerprint256).toBe(proxy.fingerprint256);
+    expect(fingerprints(s, 'api')).toEqual([api.fingerprint256, api.fingerprint256, oldApi]);
+    expect(fingerprints(s, 'proxy')).toEqual([proxy.fingerprint256, proxy.fingerprint256, oldProxy]);
+    expect(await servedFingerprint('127.0.0.3', s.port, s.caPem)).toBe(api.fingerprint256);
+    expect(await servedFingerprint('127.0.0.4', s.port, s.caPem)).toBe(oldApi);
+
+    expect((await bulkPut(s, items)).status).toBe(200);
+    expect(fingerprints(s, 'api')).toEqual([api.fingerprint256, api.fingerprint256, api.fingerprint256]);
+    expect(fingerprints(s, 'proxy')).toEqual([
+      proxy.fingerprint256,
+      proxy.fingerprint256,
+      proxy.fingerprint256,
+    ]);
+    expect(await servedFingerprint('127.0.0.4', s.port, s.caPem)).toBe(api.fingerprint256);
+  });
+
+  it('injected statuses (400/403/405/406/409/500) change nothing and are recorded per route', async () => {
+    const s = await sim({ nodeListeners: false, softwareVersion: V722 });
+    const next = await issueCert({ ca: s.ca, dnsNames: ['proxy.cluster.local'] });
+    const before = { ccs: s.certificate('proxy'), nodes: s.nodes };
+    const statuses = [400, 403, 405, 406, 409, 500];
+    for (const status of statuses) {
+      s.injectFault({ kind: 'status', status, method: 'PUT', path: '/v1/cluster/certificates' });
+      expect(await bulkPut(s, [{ name: 'proxy', cert: next }])).toEqual({
+        status,
+        json: { error_code: 'injected_fault', description: `Injected status ${status}.` },
+      });
+      expect({ ccs: s.certificate('proxy'), nodes: s.nodes }).toEqual(before);
+    }
+    // A status fault scoped to the bulk route leaves update_cert alone.
+    s.injectFault({
+      kind: 'status',
+      status: 405,
+      path: '/v1/cluster/certificates',
+      times: Number.POSITIVE_INFINITY,
+    });
+    expect((await putCert(s, 'proxy', next)).status).toBe(200);
+    expect((await bulkPut(s, [{ name: 'proxy', cert: next }])).status).toBe(405);
+
+    const bulk = s.requests.filter((r) => r.method === 'PUT' && r.path === '/v1/cluster/certificates');
+    expect(bulk.map((r) => [r.status, r.fault])).toEqual([...statuses, 405].map((st) => [st, 'status']));
+    expect(bulk.every((r) => r.putCertificates?.[0]?.fingerprint256 === next.fingerprint256)).toBe(true);
+    expect(s.requests.filter((r) => r.path === '/v1/cluster/update_cert')).toHaveLength(1);
+  });
+
+  it('answers 401 without credentials, like every route, and changes nothing', async () => {
+    const s = await sim({ nodeListeners: false, softwareVersion: V722 });
+    const next = await issueCert({ ca: s.ca, dnsNames: ['proxy.cluster.local'] });
+    const before = s.certificate('proxy');
+    const r = await call(s, {
+      method: 'PUT',
+      path: '/v1/cluster/certificates',
+      body: { certificates: [{ name: 'proxy', certificate: next.chainPem, key: next.keyPem }] },
+      auth: false,
+    });
+    expect(r.status).toBe(401);
+    expect(r.headers['www-authenticate']).toBe('Basic realm="RS"');
+    expect(s.certificate('proxy')).toEqual(before);
+    expect(s.requests.at(-1)).toMatchObject({ status: 401, authorized: false });
+  });
+});
+
+// ---- Active-Active databases ---------------------------------------------
+
+const GUID_A = '1d7741cc-1110-4e2f-bc6c-935292783d24';
+const GUID_B = '5b0d2e2a-6c1c-4f0a-9a57-7e0b7e64c0de';
+const crdbList = [
+  { guid: GUID_A, name: 'sessions', instances: [{ id: 1, cluster: { name: 'east.example.com' } }] },
+  { guid: GUID_B, name: 'carts' },
+];
+
+interface TaskJson {
+  id: string;
+  crdb_guid: string;
+  status: string;
+  errors?: unknown[];
+  started?: string;
+  ended?: string;
+}
+
+async function forceUpdate(s: RsSimulator, guid: string, body: unknown = { force_update: true }) {
+  return callJson(s, { method: 'POST', path: `/v1/crdbs/${guid}/updates`, body });
+}
+
+async function poll(s: RsSimulator, id: string): Promise<TaskJson> {
+  const r = await callJson(s, { path: `/v1/crdb_tasks/${id}` });
+  expect(r.status).toBe(200);
+  return r.json as TaskJson;
+}
+
+describe('Active-Active (CRDB) routes', () => {
+  it('GET /v1/crdbs lists the configured databases; setCrdbs replaces them; GET /v1/crdbs/{guid}', async () => {
+    const s = await sim({ nodeListeners: false, crdbs: crdbList });
+    expect(await callJson(s, { path: '/v1/crdbs' })).toEqual({ status: 200, json: crdbList });
+    expect(await callJson(s, { path: `/v1/crdbs/${GUID_B}` })).toEqual({ status: 200, json: crdbList[1] });
+    expect((await callJson(s, { path: '/v1/crdbs/nope' })).status).toBe(404);
+    s.setCrdbs([]);
+    expect(await callJson(s, { path: '/v1/crdbs' })).toEqual({ status: 200, json: [] });
+    expect(s.crdbs).toEqual([]);
+    const plain = await sim({ nodeListeners: false });
+    expect(await callJson(plain, { path: '/v1/crdbs' })).toEqual({ status: 200, json: [] });
+  });
+
+  it('a forced update task goes queued → started → finished over the polls; 200, not 202', async () => {
+    const s = await sim({ nodeListeners: false, crdbs: crdbList });
+    const r = await forceUpdate(s, GUID_A);
+    expect(r.status).toBe(200);
+    const task = r.json as TaskJson;
+    expect(task).toMatchObject({ crdb_guid: GUID_A, status: 'queued', operation: 'update_crdb' });
+    expect(task.id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const started = await poll(s, task.id);
+    expect(started).toMatchObject({ id: task.id, status: 'started' });
+    expect(started.started).toBeDefined();
+    const finished = await poll(s, task.id);
+    expect(finished).toMatchObject({ status: 'finished', started: started.started });
+    expect(finished.ended).toBeDefined();
+    expect(finished.errors).toBeUndefined();
+    expect((await poll(s, task.id)).status).toBe('finished');
+    expect(s.crdbTask(task.id)).toEqual({ id: task.id, crdb_guid: GUID_A, status: 'finished', polls: 3 });
+
+    expect(s.crdbUpdates).toEqual([
+      {
+        method: 'POST',
+        path: `/v1/crdbs/${GUID_A}/updates`,
+        status: 200,
+        authorized: true,
+        crdbGuid: GUID_A,
+        forceUpdate: true,
+        crdbTaskId: task.id,
+      },
+    ]);
+  });
+
+  it('the number of queued and started polls is configurable, per simulator and per GUID', async () => {
+    const s = await sim({
+      nodeListeners: false,
+      crdbs: crdbList,
+      crdbTask: { queuedPolls: 2, startedPolls: 2 },
+    });
+    const a = (await forceUpdate(s, GUID_A)).json as TaskJson;
+    const seen = [];
+    for (let i = 0; i < 5; i++) seen.push((await poll(s, a.id)).status);
+    expect(seen).toEqual(['queued', 'queued', 'started', 'started', 'finished']);
+
+    s.setCrdbTaskBehaviour(GUID_B, { queuedPolls: 0, startedPolls: 0 });
+    const b = (await forceUpdate(s, GUID_B)).json as TaskJson;
+    expect(b.status).toBe('queued');
+    expect((await poll(s, b.id)).status).toBe('finished');
+  });
+
+  it('a GUID configured to fail ends its task in failed with errors', async () => {
+    const s = await sim({ nodeListeners: false, crdbs: crdbList });
+    const errors = [
+      { cluster_name: 'west.example.com', error_code: 'peer_tls', description: 'TLS handshake failed' },
+    ];
+    s.setCrdbTaskBehaviour(GUID_B, { outcome: 'failed', errors });
+    const b = (await forceUpdate(s, GUID_B)).json as TaskJson;
+    expect((await poll(s, b.id)).status).toBe('started');
+    const failed = await poll(s, b.id);
+    expect(failed).toMatchObject({ id: b.id, crdb_guid: GUID_B, status: 'failed', errors });
+    expect(s.crdbTask(b.id)).toMatchObject({ status: 'failed', errors });
+
+    // Default errors name the GUID; the other GUID is unaffected.
+    s.setCrdbTaskBehaviour(GUID_B, { outcome: 'failed', startedPolls: 0 });
+    const again = (await forceUpdate(s, GUID_B)).json as TaskJson;
+    expect(await poll(s, again.id)).toMatchObject({
+      status: 'failed',
+      errors: [{ error_code: 'crdb_update_failed', description: expect.stringContaining(GUID_B) }],
+    });
+    const a = (await forceUpdate(s, GUID_A)).json as TaskJson;
+    await poll(s, a.id);
+    expect((await poll(s, a.id)).status).toBe('finished');
+
+    s.setCrdbTaskBehaviour(GUID_B, undefined);
+    const healed = (await forceUpdate(s, GUID_B)).json as TaskJson;
+    await poll(s, healed.id);
+    expect((await poll(s, healed.id)).status).toBe('finished');
+  });
+
+  it('409 while a task of that GUID is running (recorded); other GUIDs and later updates are fine', async () => {
+    const s = await sim({ nodeListeners: false, crdbs: crdbList });
+    const first = (await forceUpdate(s, GUID_A)).json as TaskJson;
+    const second = await forceUpdate(s, GUID_A);
+    expect(second).toEqual({
+      status: 409,
+      json: {
+        error_code: 'crdb_task_in_progress',
+        description: `Active-Active database '${GUID_A}' has a task in progress: ${first.id}.`,
+      },
+    });
+    expect((await forceUpdate(s, GUID_B)).status).toBe(200);
+    expect((await poll(s, first.id)).status).toBe('started');
+    expect((await forceUpdate(s, GUID_A)).status).toBe(409);
+    expect((await poll(s, first.id)).status).toBe('finished');
+    const third = await forceUpdate(s, GUID_A);
+    expect(third.status).toBe(200);
+
+    expect(s.crdbUpdates.map((r) => [r.crdbGuid, r.status, r.crdbTaskId])).toEqual([
+      [GUID_A, 200, first.id],
+      [GUID_A, 409, first.id],
+      [GUID_B, 200, expect.any(String)],
+      [GUID_A, 409, first.id],
+      [GUID_A, 200, (third.json as TaskJson).id],
+    ]);
+    expect(s.crdbTasks.filter((t) => t.crdb_guid === GUID_A)).toHaveLength(2);
+  });
+
+  it('404 for an unknown GUID or task, 400 for a bad body; none creates a task', async () => {
+    const s = await sim({ nodeListeners: false, crdbs: crdbList });
+    expect(await forceUpdate(s, 'nope')).toEqual({
+      status: 404,
+      json: { error_code: 'crdb_not_found', description: "Unknown Active-Active database 'nope'." },
+    });
+    expect(await callJson(s, { path: '/v1/crdb_tasks/nope' })).toEqual({
+      status: 404,
+      json: { error_code: 'task_not_found', description: "Unknown CRDB task 'nope'." },
+    });
+    expect((await forceUpdate(s, GUID_A, { force_update: 'yes' })).status).toBe(400);
+    expect((await forceUpdate(s, GUID_A, [true])).status).toBe(400);
+    const raw = await callJson(s, { method: 'POST', path: `/v1/crdbs/${GUID_A}/updates`, rawBody: '{' });
+    expect(raw.status).toBe(400);
+    expect((await callJson(s, { method: 'GET', path: `/v1/crdbs/${GUID_A}/updates` })).status).toBe(404);
+    expect(s.crdbTasks).toEqual([]);
+    expect(s.crdbUpdates.map((r) => [r.crdbGuid, r.status])).toEqual([
+      ['nope', 404],
+      [GUID_A, 400],
+      [GUID_A, 400],
+      [GUID_A, 400],
+    ]);
+  });
+
+  it('auth and faults work as on every route: 401 and injected statuses create no task, hang does not poll', async () => {
+    const s = await sim({ nodeListeners: false, crdbs: crdbList });
+    const denied = await call(s, {
+      method: 'POST',
+      path: `/v1/crdbs/${GUID_A}/updates`,
+      body: { force_update: true },
+      auth: false,
+    });
+    expect(denied.status).toBe(401);
+    expect((await call(s, { path: '/v1/crdbs', auth: false })).status).toBe(401);
+    s.injectFault({ kind: 'status', status: 500, method: 'POST' });
+    expect((await forceUpdate(s, GUID_A)).status).toBe(500);
+    expect(s.crdbTasks).toEqual([]);
+    expect(s.crdbUpdates.map((r) => [r.status, r.authorized, r.fault, r.forceUpdate])).toEqual([
+      [401, false, undefined, true],
+      [500, true, 'status', true],
+    ]);
+
+    const task = (await forceUpdate(s, GUID_A)).json as TaskJson;
+    s.injectFault({ kind: 'malformed-json', path: `/v1/crdb_tasks/${task.id}` });
+    const cut = await call(s, { path: `/v1/crdb_tasks/${task.id}` });
+    expect(cut.text.startsWith('{"id":')).toBe(true);
+    expect(() => JSON.parse(cut.text)).toThrow();
+    expect(s.crdbTask(task.id)?.polls).toBe(0);
+    expect((await poll(s, task.id)).status).toBe('started');
+  });
+});

@@ -5,7 +5,7 @@
 // codes, and the network/cluster failures a renewal has to survive.
 //
 // It never writes anything to stdout/stderr: the GET payload holds private keys.
-import { createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -63,12 +63,22 @@ export interface RsSimulatorOptions {
   nodeListeners?: boolean;
   /** Default false: each node also serves its cm and proxy certificates on `cmPort` / `proxyPort`. */
   servicePorts?: boolean;
+  /**
+   * `software_version` of every node (GET /v1/nodes), default `7.4.2-54`. PUT
+   * /v1/cluster/certificates exists only when every node runs 7.22.2 or later.
+   */
   softwareVersion?: string;
+  /** Per-node override of `softwareVersion`, by node uid (1-based): a mixed-version cluster. */
+  nodeSoftwareVersions?: Record<number, string>;
+  /** Active-Active databases listed by GET /v1/crdbs; also settable later through `setCrdbs`. */
+  crdbs?: SimCrdb[];
+  /** How a CRDB update task progresses, for every GUID without its own `setCrdbTaskBehaviour`. */
+  crdbTask?: CrdbTaskBehaviour;
   /** Clock for certificate validity checks and default lifetimes. */
   now?: () => number;
 }
 
-export type FaultMethod = 'GET' | 'PUT' | 'DELETE';
+export type FaultMethod = 'GET' | 'PUT' | 'DELETE' | 'POST';
 
 /**
  * One fault shapes at most one answer. Faults only meet authenticated requests
@@ -76,7 +86,11 @@ export type FaultMethod = 'GET' | 'PUT' | 'DELETE';
  * is taken only by a PUT that passed validation; every other kind is taken on
  * arrival, before routing, and changes nothing (a `status` body given as a string
  * is sent verbatim as text/plain). `hang` and `malformed-json` cut the answer the
- * route would have given (GET certificates / nodes) or `{}` otherwise.
+ * route would have given (GET certificates / nodes / crdbs / crdb task) or `{}` otherwise.
+ * A `partial-update` fault matches PUT /v1/cluster/update_cert and the bulk PUT
+ * /v1/cluster/certificates alike (narrow it with `path`); a bulk PUT it meets puts
+ * every certificate of the request on the first `updateNodes` nodes and none on the
+ * others. A 405 for the bulk route is a plain `status` fault.
  */
 export type Fault = {
   method?: FaultMethod;
@@ -103,9 +117,70 @@ export interface RsRequestLogEntry {
   authorized: boolean;
   /** The fault that shaped this answer, if any. */
   fault?: FaultKind;
+  /** PUT /v1/cluster/update_cert only. */
   putName?: string;
   /** Leaf of the PUT certificate, when it parses. Keys are never recorded. */
   putFingerprint256?: string;
+  /**
+   * PUT /v1/cluster/certificates (bulk) only: the certificates of the request in its
+   * order, whatever the answer (also a 404 from a pre-7.22.2 cluster). Keys are never recorded.
+   */
+  putCertificates?: RsBulkPutCertificate[];
+  /** POST /v1/crdbs/{guid}/updates only: the GUID from the path. */
+  crdbGuid?: string;
+  /** POST /v1/crdbs/{guid}/updates only: `force_update` of the body, when it is a boolean. */
+  forceUpdate?: boolean;
+  /** POST /v1/crdbs/{guid}/updates only: the task created (200) or the one still running (409). */
+  crdbTaskId?: string;
+}
+
+export interface RsBulkPutCertificate {
+  /** `name` of the entry; `''` when it is not a string. */
+  name: string;
+  /** Leaf of the entry's certificate, when it parses. */
+  fingerprint256?: string;
+}
+
+/** An Active-Active database as GET /v1/crdbs lists it; any other field is returned verbatim. */
+export interface SimCrdb {
+  guid: string;
+  name: string;
+  [field: string]: unknown;
+}
+
+export type CrdbTaskStatus = 'queued' | 'started' | 'finished' | 'failed';
+
+/** One entry of a failed CRDB task's `errors`, as RS shapes it. */
+export interface SimCrdbTaskError {
+  cluster_name?: string;
+  error_code: string;
+  description: string;
+}
+
+/**
+ * A task answers `queued` to the POST that creates it; then GET /v1/crdb_tasks/{id}
+ * number 1..queuedPolls answers `queued`, the next `startedPolls` answer `started`, and
+ * every later one the terminal `outcome`. Only polls advance a task: one nobody polls
+ * stays running (and blocks further updates of its GUID with 409).
+ */
+export interface CrdbTaskBehaviour {
+  /** Default 0. */
+  queuedPolls?: number;
+  /** Default 1. */
+  startedPolls?: number;
+  /** Default `finished`. */
+  outcome?: 'finished' | 'failed';
+  /** `errors` of a failed task; default one `crdb_update_failed` error naming the GUID. */
+  errors?: SimCrdbTaskError[];
+}
+
+/** A snapshot of a CRDB task, with the number of polls it has answered. */
+export interface SimCrdbTask {
+  id: string;
+  crdb_guid: string;
+  status: CrdbTaskStatus;
+  errors?: SimCrdbTaskError[];
+  polls: number;
 }
 
 export interface SimCertificate {
@@ -119,6 +194,7 @@ export interface SimCertificate {
 export interface SimNode {
   uid: number;
   addr: string;
+  softwareVersion: string;
   /** Certificate name → leaf fingerprint256 of what this node has on disk. */
   certificates: Record<string, string>;
 }
@@ -149,6 +225,20 @@ export interface RsSimulator {
    * successful PUT or DELETE of that certificate clears its overrides.
    */
   setCertificateField(field: string, raw: string | undefined): void;
+  /** Sets one node's `software_version` (by uid), or every node's when `nodeUid` is omitted. */
+  setSoftwareVersion(version: string, nodeUid?: number): void;
+  /** True when every node runs 7.22.2+, i.e. PUT /v1/cluster/certificates is served (not 404). */
+  readonly bulkCertificatesApi: boolean;
+  /** A copy of the Active-Active databases GET /v1/crdbs lists. */
+  readonly crdbs: SimCrdb[];
+  setCrdbs(crdbs: SimCrdb[]): void;
+  /** How the next update tasks of `guid` progress; `undefined` returns it to `opts.crdbTask`. */
+  setCrdbTaskBehaviour(guid: string, behaviour: CrdbTaskBehaviour | undefined): void;
+  /** Every CRDB task created so far, oldest first (snapshots). */
+  readonly crdbTasks: SimCrdbTask[];
+  crdbTask(id: string): SimCrdbTask | undefined;
+  /** The `requests` entries of POST /v1/crdbs/{guid}/updates, whatever their answer (401, 404, 409...). */
+  readonly crdbUpdates: RsRequestLogEntry[];
   close(): Promise<void>;
 }
 
@@ -161,7 +251,18 @@ interface StoredCert {
 interface NodeState {
   uid: number;
   addr: string;
+  softwareVersion: string;
   certs: Map<string, StoredCert>;
+}
+
+interface CrdbTaskState {
+  id: string;
+  guid: string;
+  behaviour: Required<CrdbTaskBehaviour>;
+  polls: number;
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
 }
 
 interface Listener {
@@ -186,6 +287,12 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_BIND_ATTEMPTS = 30;
 const CERTIFICATES_PATH = '/v1/cluster/certificates';
 const UPDATE_CERT_PATH = '/v1/cluster/update_cert';
+const DEFAULT_SOFTWARE_VERSION = '7.4.2-54';
+/** The first RS version with PUT /v1/cluster/certificates. */
+const BULK_CERTIFICATES_SINCE: readonly [number, number, number] = [7, 22, 2];
+const CRDB_UPDATES_RE = /^\/v1\/crdbs\/([^/]+)\/updates$/;
+const CRDB_RE = /^\/v1\/crdbs\/([^/]+)$/;
+const CRDB_TASK_RE = /^\/v1\/crdb_tasks\/([^/]+)$/;
 const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -210,6 +317,37 @@ function parseChain(pem: string): X509Certificate[] | undefined {
 function leafFingerprint(pem: string): string {
   return parseChain(pem)?.[0]?.fingerprint256 ?? '';
 }
+
+/** `7.22.2-14` → [7, 22, 2]; undefined when it does not start with major.minor.patch. */
+function parseVersion(version: string): [number, number, number] | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+function versionAtLeast(version: string, min: readonly [number, number, number]): boolean {
+  const v = parseVersion(version);
+  if (!v) return false;
+  for (let i = 0; i < 3; i++) {
+    if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > (min[i] ?? 0);
+  }
+  return true;
+}
+
+function decodeSegment(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function quoteNames(names: string[]): string {
+  return names.map((n) => `'${n}'`).join(', ');
+}
+
+type PairCheck =
+  | { ok: true; stored: StoredCert }
+  | { ok: false; status: 400 | 406; errorCode: string; reason: string };
 
 // Stored certificates are immutable, so one check each is enough; hundreds of
 // simulators sharing a certificate set then pay for it once.
@@ -375,6 +513,9 @@ class Simulator implements RsSimulator {
   readonly #listeners: Listener[] = [];
   readonly #sockets = new Set<Socket>();
   readonly #wakeups = new Set<() => void>();
+  #crdbs: SimCrdb[];
+  readonly #crdbBehaviours = new Map<string, CrdbTaskBehaviour>();
+  readonly #crdbTasks = new Map<string, CrdbTaskState>();
   #bootstrap: TlsPair | undefined;
   #closing: Promise<void> | undefined;
 
@@ -390,9 +531,18 @@ class Simulator implements RsSimulator {
     if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 253) {
       throw new RangeError(`nodes must be an integer in 1..253, got ${nodeCount}`);
     }
-    for (let uid = 1; uid <= nodeCount; uid++) {
-      this.#nodes.push({ uid, addr: nodeAddress(uid), certs: new Map() });
+    const perNode = opts.nodeSoftwareVersions ?? {};
+    for (const uid of Object.keys(perNode)) {
+      const n = Number(uid);
+      if (!Number.isInteger(n) || n < 1 || n > nodeCount) {
+        throw new RangeError(`nodeSoftwareVersions: no node with uid ${uid}`);
+      }
     }
+    for (let uid = 1; uid <= nodeCount; uid++) {
+      const softwareVersion = perNode[uid] ?? opts.softwareVersion ?? DEFAULT_SOFTWARE_VERSION;
+      this.#nodes.push({ uid, addr: nodeAddress(uid), softwareVersion, certs: new Map() });
+    }
+    this.#crdbs = structuredClone(opts.crdbs ?? []);
   }
 
   get url(): string {
@@ -411,6 +561,7 @@ class Simulator implements RsSimulator {
     return this.#nodes.map((n) => ({
       uid: n.uid,
       addr: n.addr,
+      softwareVersion: n.softwareVersion,
       certificates: Object.fromEntries([...n.certs].map(([name, c]) => [name, c.fingerprint256])),
     }));
   }
@@ -436,6 +587,46 @@ class Simulator implements RsSimulator {
 
   setCertificateField(field: string, raw: string | undefined): void {
     this.#overrides.set(field, raw);
+  }
+
+  setSoftwareVersion(version: string, nodeUid?: number): void {
+    if (nodeUid === undefined) {
+      for (const node of this.#nodes) node.softwareVersion = version;
+      return;
+    }
+    const node = this.#nodes.find((n) => n.uid === nodeUid);
+    if (!node) throw new RangeError(`no node with uid ${nodeUid}`);
+    node.softwareVersion = version;
+  }
+
+  get bulkCertificatesApi(): boolean {
+    return this.#nodes.every((n) => versionAtLeast(n.softwareVersion, BULK_CERTIFICATES_SINCE));
+  }
+
+  get crdbs(): SimCrdb[] {
+    return structuredClone(this.#crdbs);
+  }
+
+  setCrdbs(crdbs: SimCrdb[]): void {
+    this.#crdbs = structuredClone(crdbs);
+  }
+
+  setCrdbTaskBehaviour(guid: string, behaviour: CrdbTaskBehaviour | undefined): void {
+    if (behaviour === undefined) this.#crdbBehaviours.delete(guid);
+    else this.#crdbBehaviours.set(guid, { ...behaviour });
+  }
+
+  get crdbTasks(): SimCrdbTask[] {
+    return [...this.#crdbTasks.values()].map((t) => this.#taskSnapshot(t));
+  }
+
+  crdbTask(id: string): SimCrdbTask | undefined {
+    const t = this.#crdbTasks.get(id);
+    return t ? this.#taskSnapshot(t) : undefined;
+  }
+
+  get crdbUpdates(): RsRequestLogEntry[] {
+    return this.requests.filter((r) => r.method === 'POST' && CRDB_UPDATES_RE.test(r.path));
   }
 
   async init(): Promise<void> {
@@ -638,6 +829,8 @@ class Simulator implements RsSimulator {
     const read = await readBody(req);
     if (!read || this.#closing) return;
     if (method === 'PUT' && path === UPDATE_CERT_PATH) this.#observePut(read.body, entry);
+    if (method === 'PUT' && path === CERTIFICATES_PATH) this.#observeBulkPut(read.body, entry);
+    if (method === 'POST') this.#observeCrdbUpdate(path, read.body, entry);
 
     await this.#sleep(this.latencyMs);
     if (this.#closing) return;
@@ -713,6 +906,40 @@ class Simulator implements RsSimulator {
       this.#send(res, entry, status, answer);
       return;
     }
+    if (path === CERTIFICATES_PATH && method === 'PUT') {
+      const [status, answer] = this.#bulkUpdateCerts(body, method, path, entry);
+      this.#send(res, entry, status, answer);
+      return;
+    }
+    if (path === '/v1/crdbs' && method === 'GET') {
+      this.#send(res, entry, 200, this.#crdbs);
+      return;
+    }
+    const crdbUpdate = CRDB_UPDATES_RE.exec(path);
+    if (crdbUpdate && method === 'POST') {
+      const [status, answer] = this.#crdbUpdate(crdbUpdate[1] ?? '', body, entry);
+      this.#send(res, entry, status, answer);
+      return;
+    }
+    const crdbMatch = CRDB_RE.exec(path);
+    if (crdbMatch && method === 'GET') {
+      const crdb = this.#findCrdb(crdbMatch[1] ?? '');
+      if (crdb) this.#send(res, entry, 200, crdb);
+      else this.#send(res, entry, 404, errorBody('crdb_not_found', `Unknown Active-Active database.`));
+      return;
+    }
+    const taskMatch = CRDB_TASK_RE.exec(path);
+    if (taskMatch && method === 'GET') {
+      const id = decodeSegment(taskMatch[1] ?? '');
+      const task = id === undefined ? undefined : this.#crdbTasks.get(id);
+      if (!task) {
+        this.#send(res, entry, 404, errorBody('task_not_found', `Unknown CRDB task '${id ?? ''}'.`));
+        return;
+      }
+      task.polls += 1;
+      this.#send(res, entry, 200, this.#taskObject(task));
+      return;
+    }
     if (path.startsWith(`${CERTIFICATES_PATH}/`) && method === 'DELETE') {
       const [status, answer] = this.#deleteCert(path.slice(CERTIFICATES_PATH.length + 1));
       this.#send(res, entry, status, answer);
@@ -742,6 +969,15 @@ class Simulator implements RsSimulator {
     if (method === 'GET' && path === CERTIFICATES_PATH) return JSON.stringify(this.#certificatesBody());
     if (method === 'GET' && path === '/v1/nodes')
       return JSON.stringify(this.#nodes.map((n) => this.#nodeObject(n)));
+    if (method === 'GET' && path === '/v1/crdbs') return JSON.stringify(this.#crdbs);
+    const crdbMatch = CRDB_RE.exec(path);
+    const crdb = method === 'GET' && crdbMatch ? this.#findCrdb(crdbMatch[1] ?? '') : undefined;
+    if (crdb) return JSON.stringify(crdb);
+    const taskMatch = CRDB_TASK_RE.exec(path);
+    const taskId = method === 'GET' && taskMatch ? decodeSegment(taskMatch[1] ?? '') : undefined;
+    const task = taskId === undefined ? undefined : this.#crdbTasks.get(taskId);
+    // A cut answer is not a poll: the task does not advance.
+    if (task) return JSON.stringify(this.#taskObject(task));
     return '{}';
   }
 
@@ -765,7 +1001,7 @@ class Simulator implements RsSimulator {
       external_addr: [],
       status: 'active',
       shard_count: 2,
-      software_version: this.#opts.softwareVersion ?? '7.4.2-54',
+      software_version: n.softwareVersion,
       os_version: 'Ubuntu 22.04.4 LTS',
       os_name: 'ubuntu',
       os_semantic_version: '22.04.4',
@@ -815,29 +1051,9 @@ class Simulator implements RsSimulator {
     if (!this.#ccs.has(name))
       return [403, errorBody('unknown_certificate', `Unknown certificate '${name}'.`)];
 
-    const chain = parseChain(certificate);
-    const leaf = chain?.[0];
-    if (!leaf) return [400, errorBody('invalid_certificate', 'Certificate could not be parsed.')];
-    let privateKey: KeyObject;
-    try {
-      privateKey = createPrivateKey(key);
-    } catch {
-      return [400, errorBody('invalid_certificate', 'Private key could not be parsed.')];
-    }
-    let matches = false;
-    try {
-      matches = leaf.checkPrivateKey(privateKey);
-    } catch {
-      matches = false;
-    }
-    if (!matches)
-      return [400, errorBody('invalid_certificate', 'Private key does not match the certificate.')];
-    const now = this.#now();
-    if (now < Date.parse(leaf.validFrom) || now > Date.parse(leaf.validTo)) {
-      return [406, errorBody('expired_certificate', 'Certificate is expired or not yet valid.')];
-    }
-
-    const stored: StoredCert = { certPem: certificate, keyPem: key, fingerprint256: leaf.fingerprint256 };
+    const check = this.#checkPair(certificate, key);
+    if (!check.ok) return [check.status, errorBody(check.errorCode, check.reason)];
+    const { stored } = check;
     this.#ccs.set(name, stored);
     this.#overrides.delete(`${name}_cert`);
     this.#overrides.delete(`${name}_key`);
@@ -851,6 +1067,261 @@ class Simulator implements RsSimulator {
       return [409, errorBody('nodes_not_updated', 'Failed, not all nodes have been updated.')];
     }
     return [200, {}];
+  }
+
+  /** Certificate/key validation shared by update_cert and the bulk PUT: parse, key match, validity window. */
+  #checkPair(certificate: string, key: string): PairCheck {
+    const invalid = (reason: string): PairCheck => ({
+      ok: false,
+      status: 400,
+      errorCode: 'invalid_certificate',
+      reason,
+    });
+    const leaf = parseChain(certificate)?.[0];
+    if (!leaf) return invalid('Certificate could not be parsed.');
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(key);
+    } catch {
+      return invalid('Private key could not be parsed.');
+    }
+    let matches = false;
+    try {
+      matches = leaf.checkPrivateKey(privateKey);
+    } catch {
+      matches = false;
+    }
+    if (!matches) return invalid('Private key does not match the certificate.');
+    const now = this.#now();
+    if (now < Date.parse(leaf.validFrom) || now > Date.parse(leaf.validTo)) {
+      return {
+        ok: false,
+        status: 406,
+        errorCode: 'expired_certificate',
+        reason: 'Certificate is expired or not yet valid.',
+      };
+    }
+    return { ok: true, stored: { certPem: certificate, keyPem: key, fingerprint256: leaf.fingerprint256 } };
+  }
+
+  #observeBulkPut(body: Buffer, entry: RsRequestLogEntry): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return;
+    }
+    if (!isRecord(parsed) || !Array.isArray(parsed.certificates)) return;
+    entry.putCertificates = parsed.certificates.map((item: unknown) => {
+      const name = isRecord(item) && typeof item.name === 'string' ? item.name : '';
+      const fp =
+        isRecord(item) && typeof item.certificate === 'string' ? leafFingerprint(item.certificate) : '';
+      return fp ? { name, fingerprint256: fp } : { name };
+    });
+  }
+
+  /**
+   * PUT /v1/cluster/certificates (RS 7.22.2+): 404 while any node is older, as on a
+   * 7.4 cluster. Every certificate is validated before anything changes, one class
+   * at a time over the whole request, in update_cert's order: 400 request shape, 403
+   * unknown names, 400 invalid certificate/key, 406 validity window. Each error names
+   * every offending certificate in its description.
+   */
+  #bulkUpdateCerts(body: Buffer, method: string, path: string, entry: RsRequestLogEntry): [number, unknown] {
+    if (!this.bulkCertificatesApi) {
+      return [404, errorBody('not_found', `No handler for ${method} ${path}.`)];
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return [400, errorBody('invalid_json', 'Request body is not valid JSON.')];
+    }
+    if (!isRecord(parsed) || !Array.isArray(parsed.certificates) || parsed.certificates.length === 0) {
+      return [
+        400,
+        errorBody('invalid_schema', 'Request body must be an object with a non-empty "certificates" array.'),
+      ];
+    }
+    const items: Array<{ name: string; key: string; certificate: string }> = [];
+    for (const [i, item] of (parsed.certificates as unknown[]).entries()) {
+      if (!isRecord(item)) {
+        return [400, errorBody('invalid_schema', `certificates[${i}] must be an object.`)];
+      }
+      const { name, key, certificate } = item;
+      if (typeof name !== 'string' || typeof key !== 'string' || typeof certificate !== 'string') {
+        const missing = (['name', 'key', 'certificate'] as const).filter((f) => typeof item[f] !== 'string');
+        const label = typeof name === 'string' ? `'${name}'` : `certificates[${i}]`;
+        return [
+          400,
+          errorBody('invalid_schema', `Certificate ${label}: fields must be strings: ${missing.join(', ')}.`),
+        ];
+      }
+      items.push({ name, key, certificate });
+    }
+    const seen = new Set<string>();
+    const duplicates = [...new Set(items.map((c) => c.name).filter((n) => seen.has(n) || !seen.add(n)))];
+    if (duplicates.length > 0) {
+      return [
+        400,
+        errorBody('invalid_schema', `Certificate(s) given more than once: ${quoteNames(duplicates)}.`),
+      ];
+    }
+    const unknown = items.map((c) => c.name).filter((n) => !this.#ccs.has(n));
+    if (unknown.length > 0) {
+      return [403, errorBody('unknown_certificate', `Unknown certificate(s): ${quoteNames(unknown)}.`)];
+    }
+    const checks = items.map((c) => ({ name: c.name, check: this.#checkPair(c.certificate, c.key) }));
+    for (const status of [400, 406] as const) {
+      const failed = checks.flatMap(({ name, check }) =>
+        !check.ok && check.status === status ? [{ name, check }] : [],
+      );
+      const first = failed[0];
+      if (!first || first.check.ok) continue;
+      const details = failed.map(
+        ({ name, check }) => `'${name}': ${check.ok ? '' : check.reason.replace(/\.$/, '')}`,
+      );
+      const what = status === 400 ? 'Invalid' : 'Expired or not yet valid';
+      return [status, errorBody(first.check.errorCode, `${what} certificate(s): ${details.join('; ')}.`)];
+    }
+
+    const accepted = checks.flatMap(({ name, check }) => (check.ok ? [[name, check.stored] as const] : []));
+    for (const [name, stored] of accepted) {
+      this.#ccs.set(name, stored);
+      this.#overrides.delete(`${name}_cert`);
+      this.#overrides.delete(`${name}_key`);
+    }
+    const partial = this.#takeFault(method, path, 'commit');
+    const updateNodes =
+      partial?.kind === 'partial-update' ? Math.max(0, partial.updateNodes ?? 1) : this.#nodes.length;
+    for (const node of this.#nodes.slice(0, updateNodes)) {
+      for (const [name, stored] of accepted) node.certs.set(name, stored);
+    }
+    this.#refreshTls();
+    if (partial) {
+      entry.fault = 'partial-update';
+      return [409, errorBody('nodes_not_updated', 'Failed, not all nodes have been updated.')];
+    }
+    return [200, {}];
+  }
+
+  // ---- Active-Active ---------------------------------------------------
+
+  #findCrdb(rawGuid: string): SimCrdb | undefined {
+    const guid = decodeSegment(rawGuid);
+    return guid === undefined ? undefined : this.#crdbs.find((c) => c.guid === guid);
+  }
+
+  #observeCrdbUpdate(path: string, body: Buffer, entry: RsRequestLogEntry): void {
+    const m = CRDB_UPDATES_RE.exec(path);
+    if (!m) return;
+    entry.crdbGuid = decodeSegment(m[1] ?? '') ?? m[1];
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
+      if (isRecord(parsed) && typeof parsed.force_update === 'boolean')
+        entry.forceUpdate = parsed.force_update;
+    } catch {
+      // Answered 400 by the route.
+    }
+  }
+
+  #taskStatus(t: CrdbTaskState): CrdbTaskStatus {
+    const { queuedPolls, startedPolls, outcome } = t.behaviour;
+    if (t.polls === 0 || t.polls <= queuedPolls) return 'queued';
+    if (t.polls <= queuedPolls + startedPolls) return 'started';
+    return outcome;
+  }
+
+  #taskSnapshot(t: CrdbTaskState): SimCrdbTask {
+    const status = this.#taskStatus(t);
+    return {
+      id: t.id,
+      crdb_guid: t.guid,
+      status,
+      ...(status === 'failed' ? { errors: structuredClone(t.behaviour.errors) } : {}),
+      polls: t.polls,
+    };
+  }
+
+  /** The crdb_task object RS returns; timestamps are set when a poll first sees the task start/end. */
+  #taskObject(t: CrdbTaskState): Record<string, unknown> {
+    const status = this.#taskStatus(t);
+    const now = this.#now();
+    if (status !== 'queued') t.startedAt ??= now;
+    if (status === 'finished' || status === 'failed') t.endedAt ??= now;
+    return {
+      id: t.id,
+      crdb_guid: t.guid,
+      operation: 'update_crdb',
+      status,
+      worker_name: 'crdb_worker:1:0',
+      ...(t.startedAt !== undefined ? { started: new Date(t.startedAt).toISOString() } : {}),
+      ...(t.endedAt !== undefined ? { ended: new Date(t.endedAt).toISOString() } : {}),
+      ...(status === 'failed' ? { errors: structuredClone(t.behaviour.errors) } : {}),
+    };
+  }
+
+  /**
+   * POST /v1/crdbs/{guid}/updates: 200 with a `queued` crdb_task (the reference
+   * answers 200 "The request has been accepted", not 202); 404 unknown GUID; 400 a
+   * body that is not a JSON object or a non-boolean `force_update`; 409 while an
+   * earlier task of that GUID is not finished or failed.
+   */
+  #crdbUpdate(rawGuid: string, body: Buffer, entry: RsRequestLogEntry): [number, unknown] {
+    const crdb = this.#findCrdb(rawGuid);
+    if (!crdb) {
+      return [
+        404,
+        errorBody('crdb_not_found', `Unknown Active-Active database '${entry.crdbGuid ?? rawGuid}'.`),
+      ];
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return [400, errorBody('invalid_json', 'Request body is not valid JSON.')];
+    }
+    if (!isRecord(parsed)) return [400, errorBody('invalid_schema', 'Request body must be a JSON object.')];
+    if (parsed.force_update !== undefined && typeof parsed.force_update !== 'boolean') {
+      return [400, errorBody('invalid_schema', 'force_update must be a boolean.')];
+    }
+    const running = [...this.#crdbTasks.values()].find(
+      (t) => t.guid === crdb.guid && ['queued', 'started'].includes(this.#taskStatus(t)),
+    );
+    if (running) {
+      entry.crdbTaskId = running.id;
+      return [
+        409,
+        errorBody(
+          'crdb_task_in_progress',
+          `Active-Active database '${crdb.guid}' has a task in progress: ${running.id}.`,
+        ),
+      ];
+    }
+    const b = this.#crdbBehaviours.get(crdb.guid) ?? this.#opts.crdbTask ?? {};
+    const task: CrdbTaskState = {
+      id: randomUUID(),
+      guid: crdb.guid,
+      behaviour: {
+        queuedPolls: Math.max(0, b.queuedPolls ?? 0),
+        startedPolls: Math.max(0, b.startedPolls ?? 1),
+        outcome: b.outcome ?? 'finished',
+        errors: structuredClone(
+          b.errors ?? [
+            {
+              cluster_name: 'cluster.local',
+              error_code: 'crdb_update_failed',
+              description: `Failed to update Active-Active database '${crdb.guid}'.`,
+            },
+          ],
+        ),
+      },
+      polls: 0,
+      createdAt: this.#now(),
+    };
+    this.#crdbTasks.set(task.id, task);
+    entry.crdbTaskId = task.id;
+    return [200, this.#taskObject(task)];
   }
 
   #deleteCert(rawName: string): [number, unknown] {
