@@ -1,4 +1,4 @@
-/** Where alerts go: stdout/JSON, Slack, SNS (adapters/in-memory, adapters/slack, adapters/sns). */
+/** Where alerts go: Slack and SNS (adapters/slack, adapters/sns), fanned out by adapters/in-memory; the CLI also prints what it sent. */
 import type { ErrorInfo } from '../errors';
 
 export type Alert =
