@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyMatchesLeaf, parseCertificateChain, parsePrivateKey } from '../../lambdas/domain/certificate';
 import type { Alert } from '../../lambdas/domain/ports';
-import type { RenewReport } from '../../lambdas/domain/renewal/renew-fleet';
+import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { StoredCertificate } from '../../lambdas/domain/state';
 import { type AcmeFaultProxy, startAcmeFaultProxy } from '../support/acme-fault-proxy';
 import { localWorkflow } from '../support/local-workflow';

@@ -10,7 +10,7 @@ import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import type { WatchdogConfig } from '../../lambdas/domain/config';
+import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import type { WatchdogFunctions } from '../../lib/certificate-watchdog';
 import { logicalIdOf } from '../../lib/certificate-watchdog';
 import { WatchdogStack, type WatchdogStackProps } from '../../lib/watchdog-stack';
