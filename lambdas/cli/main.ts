@@ -72,6 +72,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         dryRun: options.dryRun === true,
         force: options.force,
         pushRetry: config.pushRetry,
+        warn,
       });
       emit(report, options.json === true);
       if (options.json !== true && report.alerts.length > 0)

@@ -99,11 +99,12 @@ const challenges = (zone: string) => [
 ];
 
 /**
- * Issue 11.6: what each function may do, exhaustively. Only issue reads the ACME account key; push
- * reads the lock it runs under; verify and notify release it (success and failure paths).
+ * Issue 11.6: what each function may do, exhaustively. Only issue reads the ACME account key; check
+ * reads only the keyless pending markers; push and verify extend the lock issue took and mark or clear
+ * a pending push; notify releases the lock (success and failure paths).
  */
 const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: string) => string[]> = {
-  check: () => [...clusterSecrets],
+  check: () => [...clusterSecrets, ...read('pending'), ...keyRead],
   issue: (zone) => [
     ...readWrite('acme'),
     ...readWrite('certificates'),
@@ -114,11 +115,17 @@ const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: st
   push: () => [
     ...clusterSecrets,
     ...readWrite('certificates'),
-    ...read('locks'),
-    ...keyRead,
+    ...readWrite('locks'),
+    ...readWrite('pending'),
     ...keyReadWrite,
   ],
-  verify: () => [...clusterSecrets, ...readWrite('certificates'), ...readWrite('locks'), ...keyReadWrite],
+  verify: () => [
+    ...clusterSecrets,
+    ...readWrite('certificates'),
+    ...readWrite('locks'),
+    ...readWrite('pending'),
+    ...keyReadWrite,
+  ],
   notify: (zone) => [
     ...clusterSecrets,
     ...read('certificates'),
@@ -480,11 +487,13 @@ describe('permissions', () => {
     expect(keyStatements.map((s) => resolved(s.Condition))).toEqual([
       {
         StringEquals: { 'kms:ViaService': `secretsmanager.${TEST_REGION}.amazonaws.com` },
-        StringLike: { 'kms:EncryptionContext:SecretARN': [stateArn('locks')] },
-      },
-      {
-        StringEquals: { 'kms:ViaService': `secretsmanager.${TEST_REGION}.amazonaws.com` },
-        StringLike: { 'kms:EncryptionContext:SecretARN': [stateArn('certificates')] },
+        StringLike: {
+          'kms:EncryptionContext:SecretARN': [
+            stateArn('certificates'),
+            stateArn('locks'),
+            stateArn('pending'),
+          ],
+        },
       },
     ]);
   });

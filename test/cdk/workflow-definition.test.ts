@@ -99,9 +99,9 @@ describe('the renewal workflow', () => {
     });
   });
 
-  it('ends the iteration quietly when another execution holds the lock (no retry, no failure alert)', () => {
+  it('ends the iteration quietly when another run holds the lock or already renewed (no retry, no failure alert)', () => {
     expect(inner('Issue').Catch).toEqual([
-      { ErrorEquals: ['StateLockedError'], ResultPath: '$.error', Next: 'LockHeld' },
+      { ErrorEquals: ['StateLockedError', 'AlreadyRenewedError'], ResultPath: '$.error', Next: 'LockHeld' },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailed' },
     ]);
     expect(inner('Issue').Retry).toEqual([transient]);

@@ -5,11 +5,12 @@
  * go side by side up to `concurrency`.
  */
 import { mapWithConcurrency } from '../concurrency';
-import { toErrorInfo } from '../errors';
+import { SKIPPED_ERRORS, toErrorInfo } from '../errors';
 import type { Alert } from '../ports';
 import type { CertificateReport, FleetReport } from '../report';
 import { type PushRetryPolicy, pushRetry, type RetryPolicy, retryDelayMs } from '../retry';
 import type { DueCertificate, RenewalContext } from './context';
+import { failedAlert } from './outcome';
 import * as steps from './steps';
 import { RENEWAL_STEPS, type RenewalStep } from './steps';
 
@@ -18,6 +19,8 @@ export interface RenewOptions {
   /** `NAME` (every cluster that manages it) or `CLUSTER/NAME`. */
   force: string[];
   pushRetry: PushRetryPolicy;
+  /** Where the runner reports what it cannot alert (an alert that could not be sent). */
+  warn?: (line: string) => void;
 }
 
 export interface RenewReport extends FleetReport {
@@ -26,20 +29,13 @@ export interface RenewReport extends FleetReport {
 }
 
 /**
- * The states the runner passes through for one certificate, in the state machine's order: the
- * item processor of lib/workflow.ts's Map has exactly these (test/integration/one-path.test.ts).
+ * The states the runner passes through for one certificate: the item processor of lib/workflow.ts's
+ * Map has exactly these (test/cdk/one-path.test.ts).
  */
-export const RUNNER_STATES = [
-  RENEWAL_STEPS.issue,
-  RENEWAL_STEPS.push,
-  RENEWAL_STEPS.verify,
-  RENEWAL_STEPS.notifyRenewed,
-  RENEWAL_STEPS.notifyFailed,
-  RENEWAL_STEPS.lockHeld,
-] as const;
+export const RUNNER_STATES = Object.values(RENEWAL_STEPS);
 
 export type Outcome =
-  | { kind: 'renewed'; step: RenewalStep; alert: Alert }
+  | { kind: 'renewed'; step: RenewalStep; alert: Alert | null }
   | { kind: 'failed'; alert: Alert | null }
   | { kind: 'skipped'; reason: string };
 
@@ -63,7 +59,7 @@ export async function renewFleet(ctx: RenewalContext, options: RenewOptions): Pr
     for (const item of plan.due) byCluster.set(item.cluster, [...(byCluster.get(item.cluster) ?? []), item]);
     await mapWithConcurrency([...byCluster.values()], ctx.config.concurrency, async (items) => {
       for (const item of items)
-        record(reportOf(report, item), await renewOne(recording, item, options.pushRetry));
+        record(reportOf(report, item), await renewOne(recording, item, options.pushRetry, options.warn));
     });
   }
   return {
@@ -74,11 +70,16 @@ export async function renewFleet(ctx: RenewalContext, options: RenewOptions): Pr
   };
 }
 
-/** One certificate through Issue → Push → Verify → NotifyRenewed, or NotifyFailed / LockHeld. */
+/**
+ * One certificate through Issue → Push → Verify → NotifyRenewed, with the state machine's Catches:
+ * "another run has it" → LockHeld, any other failure → NotifyFailed → FailureReported, and a
+ * NotifyRenewed that cannot send → RenewedNotReported.
+ */
 export async function renewOne(
   ctx: RenewalContext,
   item: DueCertificate,
   policy: PushRetryPolicy,
+  warn: (line: string) => void = () => undefined,
 ): Promise<Outcome> {
   let step: RenewalStep | undefined;
   try {
@@ -88,10 +89,20 @@ export async function renewOne(
     step = await steps.verify(ctx, step);
   } catch (error) {
     const info = toErrorInfo(error);
-    const alert = await steps.notifyFailed(ctx, step ?? item, info);
-    return alert ? { kind: 'failed', alert } : { kind: 'skipped', reason: info.message };
+    if ((SKIPPED_ERRORS as readonly string[]).includes(info.name))
+      return { kind: 'skipped', reason: info.message }; // LockHeld
+    const alert = await steps.notifyFailed(ctx, step ?? item, info).catch((e: unknown) => {
+      warn(`${RENEWAL_STEPS.notifyFailed}: ${toErrorInfo(e).message}`); // FailureReported without its alert
+      return failedAlert(item, info);
+    });
+    return { kind: 'failed', alert };
   }
-  return { kind: 'renewed', step, alert: await steps.notifyRenewed(ctx, step) };
+  const done = step;
+  const alert = await steps.notifyRenewed(ctx, done).catch((e: unknown) => {
+    warn(`${RENEWAL_STEPS.renewedNotReported}: ${toErrorInfo(e).message}`);
+    return null;
+  });
+  return { kind: 'renewed', step: done, alert };
 }
 
 /** A Step Functions Retry, run locally: the same errors, attempts and (jittered) delays. */

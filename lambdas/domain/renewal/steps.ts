@@ -15,7 +15,7 @@ import type { WatchdogConfig } from '../config/types';
 import { type ErrorInfo, NodesNotUpdatedError, SKIPPED_ERRORS, VerificationError } from '../errors';
 import type { Alert } from '../ports';
 import type { FleetReport } from '../report';
-import { LOCK_LEASE_MS } from '../retry';
+import { lockLeaseMs } from '../retry';
 import type { LockHandle, StateStore } from '../state';
 import {
   clusterByName,
@@ -38,6 +38,10 @@ export const RENEWAL_STEPS = {
   notifyRenewed: 'NotifyRenewed',
   notifyFailed: 'NotifyFailed',
   lockHeld: 'LockHeld',
+  /** The renewal happened but its alert could not be sent: still a renewal, never a failure alert. */
+  renewedNotReported: 'RenewedNotReported',
+  /** The end of the failure path, whether or not its alert could be sent. */
+  failureReported: 'FailureReported',
 } as const;
 
 /** What flows from Issue to Push to Verify to Notify. Never a key: the state store holds that. */
@@ -77,7 +81,7 @@ export async function issue(ctx: RenewalContext, item: DueCertificate): Promise<
   renewalSettings(clusterByName(ctx.config, item.cluster), item.certificate);
   const lock = await ctx.state.lock(item.cluster, item.certificate, {
     owner: ctx.lockOwner,
-    leaseMs: LOCK_LEASE_MS,
+    leaseMs: lockLeaseMs('issue'),
     now: ctx.now(),
     ...(ctx.ownerAlive ? { ownerAlive: ctx.ownerAlive } : {}),
   });
@@ -99,7 +103,7 @@ export async function issue(ctx: RenewalContext, item: DueCertificate): Promise<
 
 /** Push: one PUT of the saved certificate. A 409 throws NodesNotUpdatedError for the runner's Retry. */
 export async function push(ctx: RenewalContext, step: RenewalStep): Promise<RenewalStep> {
-  const lock = await extendLock(ctx, step.lock);
+  const lock = await extendLock(ctx, step.lock, lockLeaseMs('push', ctx.config.pushRetry));
   const result = await withCluster(ctx, clusterByName(ctx.config, step.cluster), (client) =>
     pushSavedCertificate(ctx, client, step),
   );
@@ -108,7 +112,7 @@ export async function push(ctx: RenewalContext, step: RenewalStep): Promise<Rene
 
 /** Verify: the cluster holds the pushed certificate and its endpoints serve it. */
 export async function verify(ctx: RenewalContext, step: RenewalStep): Promise<RenewalStep> {
-  const lock = await extendLock(ctx, step.lock);
+  const lock = await extendLock(ctx, step.lock, lockLeaseMs('verify'));
   const saved = await ctx.state.issued(step.cluster, step.certificate);
   if (!saved || saved.fingerprint256 !== step.fingerprint256) {
     throw new VerificationError(
@@ -155,7 +159,12 @@ export async function notifyFailed(
     await ctx.notifier.send(alert);
     return alert;
   } finally {
-    await ctx.state.releaseIfHeld(item.cluster, item.certificate, ctx.lockOwner.id).catch(() => undefined);
+    // A step that failed in our code released nothing yet: the handle says whose lock it is. (A step
+    // that died of a timeout before handing the lock on leaves it to its lease, which ends soon.)
+    const lock = 'lock' in item ? item.lock : undefined;
+    await ctx.state
+      .releaseIfHeld(item.cluster, item.certificate, lock?.owner.id ?? ctx.lockOwner.id)
+      .catch(() => undefined);
   }
 }
 
@@ -168,8 +177,8 @@ export async function notifyFindings(
   return alerts.length;
 }
 
-async function extendLock(ctx: RenewalContext, lock: LockHandle): Promise<LockHandle> {
-  return ctx.state.extend(lock, { leaseMs: LOCK_LEASE_MS, now: ctx.now() });
+async function extendLock(ctx: RenewalContext, lock: LockHandle, leaseMs: number): Promise<LockHandle> {
+  return ctx.state.extend(lock, { leaseMs, now: ctx.now() });
 }
 
 /**
