@@ -122,7 +122,7 @@ function planLine(cluster: ClusterReport, c: CertificateReport, options: RenderO
       return `${name}: left until its renewal time ${when(c.renewalTime)} (${state})`;
     case 'watch':
       return c.plan === 'alert-only'
-        ? `${name}: refused, would alert only: it is ${state} but not listed under the cluster's "certificates", so ACME does not renew it`
+        ? `${name}: refused, would alert only: it is ${c.status}${c.daysLeft === null ? '' : ` (${c.daysLeft.toFixed(1)} days left)`} but not listed under the cluster's "certificates", so ACME does not renew it`
         : `${name}: watched only (${state}); not listed under "certificates"`;
   }
 }
@@ -176,11 +176,12 @@ interface Layout {
   shrink: boolean;
 }
 
+// Tried in order; the first whose every line fits wins. The issuer gives way before any DNS name is cut.
 const LAYOUTS: Layout[] = [
   { issuer: 'full', dates: 'long', dnsStacked: false, renewAt: true, shrink: false },
   { issuer: 'cn', dates: 'long', dnsStacked: true, renewAt: true, shrink: false },
   { issuer: 'cn', dates: 'short', dnsStacked: true, renewAt: true, shrink: false },
-  { issuer: 'cn', dates: 'short', dnsStacked: true, renewAt: true, shrink: true },
+  { issuer: 'none', dates: 'short', dnsStacked: true, renewAt: true, shrink: false },
   { issuer: 'none', dates: 'short', dnsStacked: true, renewAt: true, shrink: true },
   { issuer: 'none', dates: 'short', dnsStacked: true, renewAt: false, shrink: true },
 ];
@@ -190,6 +191,8 @@ interface Column {
   cells: string[][];
   /** Shortest a shrinkable column may become; undefined: never shrunk. */
   min?: number;
+  /** Which shrinkable column gives up width first (lowest first). */
+  shrinkOrder?: number;
 }
 
 function fitTable(rows: Row[], renew: boolean, width: number | undefined): string[] {
@@ -206,7 +209,7 @@ function fitTable(rows: Row[], renew: boolean, width: number | undefined): strin
 function columnsFor(rows: Row[], renew: boolean, layout: Layout): Column[] {
   const date = layout.dates === 'long' ? when : day;
   const cols: Column[] = [
-    { header: 'CERTIFICATE', cells: rows.map((r) => [r.name]), min: 10 },
+    { header: 'CERTIFICATE', cells: rows.map((r) => [r.name]), min: 10, shrinkOrder: 3 },
     { header: 'STATUS', cells: rows.map((r) => [r.status]) },
     { header: 'DAYS', cells: rows.map((r) => [r.days]) },
     { header: 'NOT AFTER', cells: rows.map((r) => [date(r.notAfter)]) },
@@ -224,12 +227,14 @@ function columnsFor(rows: Row[], renew: boolean, layout: Layout): Column[] {
       r.dnsNames.length === 0 ? ['-'] : layout.dnsStacked ? r.dnsNames : [r.dnsNames.join(',')],
     ),
     min: 12,
+    shrinkOrder: 2,
   });
   if (layout.issuer !== 'none')
     cols.push({
       header: 'ISSUER',
       cells: rows.map((r) => [layout.issuer === 'cn' ? commonName(r.issuer) : r.issuer]),
       min: 8,
+      shrinkOrder: 1,
     });
   return cols;
 }
@@ -244,23 +249,22 @@ const widthOf = (col: Column) =>
 const totalWidth = (cols: Column[]) =>
   2 + cols.reduce((sum, c) => sum + widthOf(c), 0) + 2 * (cols.length - 1);
 
-/** Takes the excess width from the shrinkable columns, widest first, each down to its minimum. */
+/**
+ * Takes the excess width from the shrinkable columns in order (`shrinkOrder`: the issuer first, then
+ * the DNS names, then the certificate name), each down to its minimum; cut values keep both ends.
+ */
 function shrinkTo(columns: Column[], width: number): Column[] {
   const widths = columns.map(widthOf);
   let excess = totalWidth(columns) - width;
-  while (excess > 0) {
-    let widest = -1;
-    columns.forEach((col, i) => {
-      if (
-        col.min !== undefined &&
-        (widths[i] as number) > col.min &&
-        (widest < 0 || (widths[i] as number) > (widths[widest] as number))
-      )
-        widest = i;
-    });
-    if (widest < 0) break;
-    widths[widest] = (widths[widest] as number) - 1;
-    excess--;
+  const order = columns
+    .map((col, i) => ({ col, i }))
+    .filter(({ col }) => col.min !== undefined)
+    .sort((a, b) => (a.col.shrinkOrder ?? 0) - (b.col.shrinkOrder ?? 0));
+  for (const { col, i } of order) {
+    const take = Math.min(excess, (widths[i] as number) - (col.min as number));
+    if (take <= 0) continue;
+    widths[i] = (widths[i] as number) - take;
+    excess -= take;
   }
   return columns.map((col, i) => ({
     ...col,

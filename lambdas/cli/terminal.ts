@@ -53,13 +53,17 @@ export function shorten(text: string, width: number): string {
   return `${chars.slice(0, head).join('')}…${tail > 0 ? chars.slice(-tail).join('') : ''}`;
 }
 
-/** Wraps a line at spaces to `width`, indenting continuation lines; a word longer than a line is cut. */
-export function wrap(line: string, width: number | undefined, indent = '    '): string[] {
+/**
+ * Wraps a line at spaces to `width`; continuation lines are indented two more than the first, and
+ * a word longer than a line is cut.
+ */
+export function wrap(line: string, width: number | undefined): string[] {
   const len = (t: string) => [...t].length;
   if (width === undefined || len(line) <= width) return [line];
   const rawLead = /^\s*/.exec(line)?.[0] ?? '';
   // Indentation is kept only while it leaves most of the line for text.
   const lead = len(rawLead) * 2 < width ? rawLead : '';
+  const indent = `${rawLead}  `;
   const next = len(indent) * 2 < width ? indent : '';
   const out: string[] = [];
   let prefix = lead;
