@@ -10,6 +10,7 @@ import { alertSeverity } from '../domain/alerts';
 import { checkFleet } from '../domain/check';
 import type { WatchdogConfig } from '../domain/config/types';
 import { ConfigError, type ErrorInfo, toErrorInfo, WatchdogError } from '../domain/errors';
+import { redactUrlsIn } from '../domain/redact';
 import { renewFleet } from '../domain/renewal/runner';
 import { type FleetReport, needsAttention } from '../domain/report';
 import { localRenewalContext } from './local-context';
@@ -119,7 +120,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     });
 
   const fail = (info: ErrorInfo, code: number, human: string): number => {
-    if (human) io.stderr(`${linesForTerminal(human)}\n`);
+    if (human) io.stderr(`${linesForTerminal(redactUrlsIn(human))}\n`);
     if (json) io.stdout(`${JSON.stringify(info, null, 2)}\n`);
     return code;
   };

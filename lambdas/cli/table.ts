@@ -9,6 +9,7 @@
  */
 import { formatAlert } from '../domain/alerts';
 import type { Alert } from '../domain/ports';
+import { redactUrlsIn } from '../domain/redact';
 import { isForced } from '../domain/renewal/plan';
 import type { CertificateReport, ClusterReport, FleetReport } from '../domain/report';
 import { forTerminal, shorten, wrap } from './terminal';
@@ -43,7 +44,7 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
     if (cluster.error) {
       out.push(
         ...fitLine(
-          `  ERROR ${forTerminal(cluster.error.name)}: ${forTerminal(cluster.error.message)}`,
+          `  ERROR ${forTerminal(cluster.error.name)}: ${forTerminal(redactUrlsIn(cluster.error.message))}`,
           width,
         ),
       );
@@ -58,7 +59,7 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
       if (c.error)
         out.push(
           ...fitLine(
-            `  ${name}: ${forTerminal(c.error.name)}: ${forTerminal(c.error.message)}${c.error.hint ? ` (${forTerminal(c.error.hint)})` : ''}`,
+            `  ${name}: ${forTerminal(c.error.name)}: ${forTerminal(redactUrlsIn(c.error.message))}${c.error.hint ? ` (${forTerminal(c.error.hint)})` : ''}`,
             width,
           ),
         );

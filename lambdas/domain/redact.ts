@@ -33,3 +33,8 @@ export function hasUserInfo(text: string): boolean {
     return /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@/i.test(text);
   }
 }
+
+/** Whether a piece of text holds, anywhere, a URL with user information (`scheme://user[:pass]@`). */
+export function containsUserInfoUrl(text: string): boolean {
+  return /\b[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]+@/i.test(text);
+}

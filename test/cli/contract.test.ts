@@ -127,7 +127,7 @@ describe('CLI contract', () => {
             ...alerts(),
             dns: { provider: 'httpreq', endpoint: 'https://lego:hunter2@dns.example.com/' },
           }),
-        /dns\.endpoint: is a URL with a user name or password in it; .*passwordEnv/,
+        /dns\.endpoint: is or holds a URL with a user name or password in it; .*passwordEnv/,
       ],
     ];
 

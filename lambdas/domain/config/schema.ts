@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
-import { hasUserInfo } from '../redact';
+import { containsUserInfoUrl, hasUserInfo } from '../redact';
 import { DEFAULT_PUSH_RETRY, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
 
 const hostname = z
@@ -354,12 +354,12 @@ function valueAt(document: unknown, path: readonly PropertyKey[]): { present: bo
  */
 function credentialUrls(document: unknown, path: PropertyKey[] = []): ConfigIssue[] {
   if (typeof document === 'string') {
-    return hasUserInfo(document.trim())
+    return hasUserInfo(document.trim()) || containsUserInfoUrl(document)
       ? [
           {
             path,
             message:
-              'is a URL with a user name or password in it; remove them from the URL and give the password through passwordEnv (locally) or a Secrets Manager secret',
+              'is or holds a URL with a user name or password in it; remove them from the URL and give the password through passwordEnv (locally) or a Secrets Manager secret',
           },
         ]
       : [];
