@@ -155,17 +155,20 @@ function rowOf(
   const daysLeft = c.renewed
     ? (Date.parse(c.renewed.notAfter) - Date.parse(report.generatedAt)) / DAY_MS
     : c.daysLeft;
+  // The rest of a renewed row describes the new certificate too: the domains it was ordered for
+  // (validated to cover them before the push) and no issuer (the new chain is in --json's `renewed`).
+  const renewedDomains = c.renewed ? options.domains?.(cluster.name, c.name) : undefined;
   return {
     name: forTerminal(c.name),
-    status: c.status,
+    status: c.renewed ? 'ok' : c.status,
     days: daysLeft === null ? '-' : daysLeft.toFixed(1),
     notAfter,
     renewalTime: c.renewed ? null : c.renewalTime,
     action: c.action !== 'none' ? c.action : c.managed ? 'acme' : 'watch',
     decision: renew ? decisionOf(cluster.name, c, options.force) : '',
     outcome: renew ? outcomeOf(c, (report as RenewReportLike).dryRun === true) : '',
-    dnsNames: c.dnsNames.map(forTerminal),
-    issuer: forTerminal(c.issuer ?? '-'),
+    dnsNames: (renewedDomains ?? c.dnsNames).map(forTerminal),
+    issuer: c.renewed ? '-' : forTerminal(c.issuer ?? '-'),
   };
 }
 

@@ -74,7 +74,7 @@ describe('the renew table', () => {
     const proxy = rowOf(text, 'proxy');
     expect(proxy).toContain('2027-02-21 13:34Z');
     expect(proxy).not.toContain('2026-11-28');
-    expect(proxy).toMatch(/\s90\.0\s/);
+    expect(proxy).toMatch(/^ {2}proxy\s+ok\s+90\.0\s/);
     expect(proxy).toMatch(/\sdue\s+renewed\s/);
     expect(text).toMatch(
       /proxy: renewed, now valid until 2027-02-21 13:34Z \(was 2026-11-28 01:34Z; serial 0A\)/,
