@@ -97,10 +97,10 @@ async function main(): Promise<number> {
     await pebble.stop();
     await cluster.close();
     if (keep) {
-      console.log(`\n${dir} kept (--keep); its config points at the demo's servers, which have stopped`);
+      console.log("\n.demo/ kept (--keep); its config points at the demo's servers, which have stopped");
     } else {
       await rm(dir, { recursive: true, force: true });
-      console.log(`\n${dir} removed (its config pointed at the demo's servers, which have stopped)`);
+      console.log("\n.demo/ removed (its config pointed at the demo's servers, which have stopped)");
     }
   }
 }
