@@ -103,8 +103,10 @@ export const TRANSIENT_LAMBDA_RETRY: RetryPolicy = {
 
 /**
  * GET requests to the RS REST API: two quick retries of connection failures and 5xx (GET is safe to
- * repeat; a PUT is never retried blindly). Timeouts: the TLS connection must be up within 5 s, the
- * whole request within 20 s (config `timeoutSeconds` overrides the latter per cluster).
+ * repeat; a PUT is never retried blindly). Timeouts: the TLS connection must be up within 5 s per
+ * attempt, the whole request within 20 s (per cluster, config `connectTimeoutSeconds` overrides the
+ * former and `timeoutSeconds` the latter). A failure after retries reports its attempts and the time
+ * they took in all, not the per-attempt timeout alone.
  */
 export const RS_GET_RETRY = {
   retries: 2,
