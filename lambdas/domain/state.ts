@@ -129,9 +129,7 @@ export class StateStore {
 
   /** Keyless marker of a push awaiting verification (see PendingVerification). */
   async pending(cluster: string, name: string): Promise<PendingVerification | null> {
-    const marker = await this.readJson<PendingVerification | { cleared: true }>(
-      pendingKey(cluster, name),
-    );
+    const marker = await this.readJson<PendingVerification | { cleared: true }>(pendingKey(cluster, name));
     return marker && 'fingerprint256' in marker ? marker : null;
   }
 
