@@ -54,7 +54,7 @@ export async function readSecretString(
 ): Promise<string> {
   let text: string | undefined;
   try {
-    text = (await clients.for(secretId).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    text = (await from.for(secretId).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
   } catch (error) {
     throw new ConfigError(`cannot read secret ${secretId}: ${(error as Error).name}`, {
       hint: 'check the secret exists (in the region of its ARN) and that this function may read it and decrypt its KMS key',
