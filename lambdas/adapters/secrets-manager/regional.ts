@@ -47,11 +47,9 @@ let shared: RegionalSecretsClients | undefined;
  * Reads a secret whose SecretString is the value itself (the ACME EAB HMAC key). The value is never
  * put in a message; a failure names the secret and the AWS error name only.
  */
-export async function readSecretString(
-  secretId: string,
-  clients: RegionalSecretsClients = (shared ??=
-    new RegionalSecretsClients()),
-): Promise<string> {
+export async function readSecretString(secretId: string, clients?: RegionalSecretsClients): Promise<string> {
+  shared ??= new RegionalSecretsClients();
+  const from = clients ?? shared;
   let text: string | undefined;
   try {
     text = (await from.for(secretId).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
