@@ -304,10 +304,16 @@ const faults: Fault[] = [
   },
   {
     fault: 'wrong shape in a managed certificate: proxy_cert 42',
-    expected: 'proxy is invalid (not dropped), so due: renewed; the PUT replaces the bad field',
-    outcome: { result: 'renewed', alert: 'renewed' },
-    puts: 1,
+    expected:
+      'proxy reported invalid with its reason (not dropped), so due; push will not replace a field it cannot read: renewal-failed alert, nothing pushed',
+    outcome: { result: 'failed', error: 'UnknownCertificateError', alert: 'renewal-failed' },
+    puts: 0,
     arrange: ({ world }) => world.sims.east!.setCertificateField('proxy_cert', 42),
+    after: (_ctx, outcome) => {
+      // Printed as invalid, not dropped from the report.
+      if (outcome.printed !== undefined)
+        expect(outcome.printed).toMatch(/"name": "proxy",\s*"status": "invalid"/);
+    },
   },
   {
     fault: 'the CA sends a certificate chain over 1 MB',
@@ -335,7 +341,7 @@ const faults: Fault[] = [
         {
           east: {
             endpoint: `https://127.0.0.1:${old.port}`,
-            serverName: 'localhost',
+            serverName: 'old-tls.redis.example.com',
             caFile: old.caFile,
             certificates: { proxy: { domains: DOMAINS } },
           },
@@ -474,7 +480,7 @@ const oldTlsServers: OldTlsServer[] = [];
 /** An HTTPS "cluster" that offers only TLS 1.0 and 1.1, behind a relay that records what it is sent. */
 async function startOldTlsServer(dir: string): Promise<OldTlsServer> {
   const ca = await createCa({ commonName: 'Old TLS CA' });
-  const leaf = await issueCert({ ca, dnsNames: ['localhost'] });
+  const leaf = await issueCert({ ca, dnsNames: ['old-tls.redis.example.com'] });
   const caFile = join(dir, 'old-tls-ca.pem');
   await writeFile(caFile, ca.certPem);
   let secured = 0;
