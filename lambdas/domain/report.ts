@@ -10,7 +10,7 @@ import {
   parsePrivateKey,
 } from './certificate';
 import { CertificateParseError, type ErrorInfo, toErrorInfo } from './errors';
-import { type CertificateStatus, decideRenewal } from './policy';
+import { type CertificateStatus, decideRenewal, type RenewalBasis } from './policy';
 import type { ClusterCertificateSet } from './rs/client';
 
 /**
@@ -45,6 +45,31 @@ export interface CertificateReport {
   skipped?: string;
   /** `renew` only: what the run decided (`renew` with --dry-run shows what it would do). */
   plan?: 'none' | 'renew' | 'alert-only';
+  /** notAfter − notBefore in days; with daysLeft it says what "expiring" means for this certificate. */
+  lifetimeDays?: number | null;
+  /** What set renewalTime: the CA's ARI window, renewBeforeDays, or two thirds (half) of the lifetime. */
+  renewalBasis?: RenewalBasis;
+  /** Managed certificates: who issues the renewal ("acme", "aws-private-ca", "local-ca"). */
+  issuerType?: string;
+  /** Managed ACME certificates: the profile asked for (null: the CA's default). */
+  profile?: string | null;
+  /** The CA's ARI window for this certificate (RFC 9773), when it answered one. */
+  renewalInfo?: RenewalInfoReport;
+  /** Why ARI could not be used for this certificate (the lifetime policy decided instead). */
+  renewalInfoError?: ErrorInfo;
+  /** Configuration advice that does not stop the run (e.g. a clientAuth certificate on a public ACME CA). */
+  warnings?: string[];
+}
+
+export interface RenewalInfoReport {
+  certId: string;
+  start: string;
+  end: string;
+  explanationURL?: string;
+  /** The moment picked inside the window; renewalTime equals it. */
+  renewAt: string;
+  /** When the CA may be asked again (its Retry-After). */
+  nextFetchAt: string;
 }
 
 export interface ClusterReport {
@@ -103,6 +128,8 @@ export function inspectCertificate(
     notAfter: details.notAfter.toISOString(),
     renewalTime: decision.renewalTime.toISOString(),
     daysLeft: decision.daysLeft,
+    lifetimeDays: decision.lifetimeDays,
+    renewalBasis: decision.basis,
     subject: details.subject,
     dnsNames: details.dnsNames,
     issuer: details.issuer,

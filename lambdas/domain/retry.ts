@@ -148,3 +148,11 @@ export const DNS_PROPAGATION = { timeoutMs: 120_000, pollMs: 2_000 };
  * half-updated cluster probes nodes with the same timeout.
  */
 export const VERIFY_PROBE = { attempts: 3, delayMs: 2_000, timeoutMs: 5_000 };
+
+/**
+ * AWS Private CA issues asynchronously: GetCertificate answers RequestInProgressException until the
+ * certificate exists (usually well under a second). Polled with backoff, for at most `timeoutMs`
+ * of the Issue task's 5 minutes; past that the issue fails (PrivateCaError, naming the certificate
+ * ARN) and the next run orders again.
+ */
+export const PRIVATE_CA_ISSUE = { backoff: { baseMs: 250, rate: 2, maxMs: 4_000 }, timeoutMs: 60_000 };

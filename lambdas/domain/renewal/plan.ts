@@ -47,6 +47,7 @@ export function dueCertificate(cluster: string, cert: CertificateReport, forced:
     forced,
     currentNotAfter: cert.notAfter,
     currentFingerprint256: cert.fingerprint256,
+    ...(cert.renewalInfo ? { ariCertId: cert.renewalInfo.certId } : {}),
   };
 }
 
