@@ -6,8 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../adapters/config-file';
 import { checkFleet } from '../domain/check';
 import { ConfigError, WatchdogError } from '../domain/errors';
+import { scheduleProblem } from '../domain/policy';
 import { renewFleet } from '../domain/renewal/runner';
-import { type FleetReport, needsAttention } from '../domain/report';
+import { type FleetReport, managedLifetimes, needsAttention } from '../domain/report';
 import { localRenewalContext } from './local-context';
 import { renderAlerts, renderReport } from './table';
 
@@ -50,6 +51,13 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     .action(async (options: { config: string; json?: boolean }) => {
       const config = loadConfig(options.config);
       const report = await checkFleet(config, localRenewalContext(config, io.env, warn));
+      const problem =
+        config.aws && scheduleProblem(config.aws.schedule, managedLifetimes(report), config.renewBeforeDays);
+      if (problem) {
+        report.scheduleProblem = problem;
+        warn(`schedule refused: ${problem.message}`);
+      }
+      warnAdvice(report, warn);
       emit(report, options.json === true);
     });
 
@@ -73,6 +81,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         force: options.force,
         pushRetry: config.pushRetry,
       });
+      if (options.dryRun === true) warnAdvice(report, warn);
       emit(report, options.json === true);
       if (options.json !== true && report.alerts.length > 0)
         io.stdout(`${renderAlerts(report.alerts, report.dryRun)}\n`);
@@ -97,6 +106,12 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     io.stderr(`rs-cert-watchdog: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
     return EXIT_ATTENTION;
   }
+}
+
+/** Configuration advice on stderr (a clientAuth certificate left on ACME): never in --json's stdout. */
+function warnAdvice(report: FleetReport, warn: (line: string) => void): void {
+  for (const cluster of report.clusters)
+    for (const cert of cluster.certificates) for (const line of cert.warnings ?? []) warn(`warning: ${line}`);
 }
 
 function collect(value: string, previous: string[]): string[] {

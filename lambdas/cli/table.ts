@@ -36,6 +36,13 @@ export function renderReport(report: FleetReport): string {
         out.push(
           `  ${c.name}: ${c.error.name}: ${c.error.message}${c.error.hint ? ` (${c.error.hint})` : ''}`,
         );
+      if (c.renewalInfo)
+        out.push(
+          `  ${c.name}: ARI window ${when(c.renewalInfo.start)} to ${when(c.renewalInfo.end)}, renews at ${when(c.renewalInfo.renewAt)}${c.renewalInfo.explanationURL ? ` (${c.renewalInfo.explanationURL})` : ''}`,
+        );
+      if (c.renewalInfoError)
+        out.push(`  ${c.name}: ARI unavailable, lifetime policy used: ${c.renewalInfoError.message}`);
+      if (c.profile) out.push(`  ${c.name}: ACME profile ${c.profile}`);
       if (c.renewed)
         out.push(
           `  ${c.name}: renewed, now valid until ${when(c.renewed.notAfter)} (serial ${c.renewed.serialNumber})`,
@@ -48,7 +55,7 @@ export function renderReport(report: FleetReport): string {
 
 function actionOf(c: CertificateReport): string {
   if (c.action !== 'none') return c.action;
-  return c.managed ? 'acme' : 'watch';
+  return c.managed ? (c.issuerType ?? 'acme') : 'watch';
 }
 
 function table(header: string[], rows: string[][]): string[] {

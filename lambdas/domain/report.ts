@@ -10,7 +10,13 @@ import {
   parsePrivateKey,
 } from './certificate';
 import { CertificateParseError, type ErrorInfo, toErrorInfo } from './errors';
-import { type CertificateStatus, decideRenewal, type RenewalBasis } from './policy';
+import {
+  type CertificateStatus,
+  decideRenewal,
+  type ManagedLifetime,
+  type RenewalBasis,
+  type ScheduleProblem,
+} from './policy';
 import type { ClusterCertificateSet } from './rs/client';
 
 /**
@@ -81,6 +87,22 @@ export interface ClusterReport {
 export interface FleetReport {
   generatedAt: string;
   clusters: ClusterReport[];
+  /**
+   * Set by `check` when aws.schedule can miss the renewal point of the shortest-lived managed
+   * certificate (policy.ts scheduleProblem): the run needs attention.
+   */
+  scheduleProblem?: ScheduleProblem;
+}
+
+/** The lifetimes of the managed certificates a report read, for the schedule check. */
+export function managedLifetimes(report: FleetReport): ManagedLifetime[] {
+  return report.clusters.flatMap((cluster) =>
+    cluster.certificates.flatMap((cert) =>
+      cert.managed && cert.lifetimeDays
+        ? [{ name: `${cluster.name}/${cert.name}`, lifetimeDays: cert.lifetimeDays }]
+        : [],
+    ),
+  );
 }
 
 /** Inspects one `<name>_cert` field. A field that does not parse is `invalid`, never an exception. */
@@ -148,6 +170,7 @@ export function inspectCertificate(
 
 /** Whether a report leaves anything for an operator to look at (CLI exit code 1). */
 export function needsAttention(report: FleetReport): boolean {
+  if (report.scheduleProblem) return true;
   return report.clusters.some(
     (c) =>
       c.error !== null ||

@@ -11,6 +11,7 @@ import type {
 import { openRsClient, type RsClient } from '../rs/client';
 import { connectionFor } from '../rs/connection';
 import type { LockOwner, StateStore } from '../state';
+import type { RenewalInfoDependencies } from './renewal-info';
 
 export interface RenewalContext {
   config: WatchdogConfig;
@@ -35,6 +36,8 @@ export interface RenewalContext {
   ownerAlive?: (owner: LockOwner) => boolean | undefined;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
+  /** ACME Renewal Information for the check (RFC 9773); absent: the lifetime policy alone. */
+  renewalInfo?: RenewalInfoDependencies;
 }
 
 /** One due certificate, as the check step hands it to the renewal steps (also the Map item). */
@@ -56,6 +59,8 @@ export interface DueCertificate {
    * it: the new order then names it in `replaces`.
    */
   ariCertId?: string;
+  /** The CA's ARI window for it, for the alerts. */
+  renewalWindow?: { start: string; end: string; explanationURL?: string };
 }
 
 /** One issuer per distinct `issuer` setting, made on first use (the ACME issuer is shared by all "acme"). */
