@@ -42,7 +42,7 @@ export function renewalPoint(
   // 2. The backstop: two thirds through the lifetime, half-way for short-lived certificates (Let's
   //    Encrypt's integration guide: renew with a third left, half for certificates under 10 days).
   const short = lifetimeMs < SHORT_LIFETIME_DAYS * DAY_MS;
-  const fractionAtMs = notBefore.getTime() + lifetimeMs * (short ? 1 / 2 : 2 / 3);
+  const fractionAtMs = notAfter.getTime() - lifetimeMs * (short ? 1 / 2 : 1 / 3);
 
   // 3. The operator's margin, when it fits in the lifetime; whichever comes first wins.
   const beforeMs = renewBeforeDays * DAY_MS;
