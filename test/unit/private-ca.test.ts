@@ -192,9 +192,22 @@ describe('LocalCaIssuer (@peculiar/x509)', () => {
   );
 
   it('refuses a validity that outlives the CA', async () => {
-    await expect(local('rsa', 800).issue(['a.example.com'], 'ecdsa-p256')).rejects.toThrow(
-      /expires .* before a 800-day/,
-    );
+    const shortCa = await createCa({
+      commonName: 'Lab CA ending soon',
+      notAfter: new Date(Date.now() + 20 * DAY),
+    });
+    await writeFile(join(dir, 'short-ca.pem'), shortCa.certPem);
+    await writeFile(join(dir, 'short-ca.key'), shortCa.keyPem);
+    const issuer = new LocalCaIssuer({
+      config: {
+        type: 'local-ca',
+        certFile: join(dir, 'short-ca.pem'),
+        keyFile: join(dir, 'short-ca.key'),
+        validityDays: 30,
+      },
+      readFile: (path) => readFile(path, 'utf8'),
+    });
+    await expect(issuer.issue(['a.example.com'], 'ecdsa-p256')).rejects.toThrow(/expires .* before a 30-day/);
   });
 
   it("refuses a key that is not the CA certificate's, without showing the key", async () => {
