@@ -11,6 +11,11 @@ import { ACME_ERROR, type AriServer, ariCertId, startAriServer } from '../suppor
 import { DAY, daysFromNow, startWorld, type World } from '../support/world';
 
 const SIX_DAYS_S = 6 * 86_400;
+/**
+ * A replacement must expire later than the certificate it replaces: X.509 times have second
+ * precision, so two 6-day certificates issued in the same second tie. Renewals here wait for the next second.
+ */
+const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1100));
 
 describe('ARI, profiles and short lifetimes through the CLI', () => {
   let world: World;
@@ -137,6 +142,7 @@ describe('ARI, profiles and short lifetimes through the CLI', () => {
     const table = await world.cli('check', '--config', config);
     expect(table.stdout).toMatch(/proxy: ARI window .* \(https:\/\/ca\.example\/incident\/1\)/);
 
+    await nextSecond();
     const run = await world.cli('renew', '--config', config, '--json');
     const report = JSON.parse(run.stdout) as RenewReport;
     expect(certOf(report, 'proxy').action).toBe('renewed');
@@ -150,6 +156,7 @@ describe('ARI, profiles and short lifetimes through the CLI', () => {
     ari.setWindow(certId, { start: new Date(Date.now() - 7_200_000), end: new Date(Date.now() - 3_600_000) });
     ari.rejectReplaces(1);
     config = await writeConfig();
+    await nextSecond();
     const run = await world.cli('renew', '--config', config, '--json');
     expect(certOf(JSON.parse(run.stdout) as RenewReport, 'proxy').action).toBe('renewed');
     expect(ari.newOrders.map((o) => [o.payload.replaces, o.problemType ?? o.status])).toEqual([
@@ -162,9 +169,7 @@ describe('ARI, profiles and short lifetimes through the CLI', () => {
   it('falls back to the lifetime policy on ARI errors, logs it once, and honours Retry-After between runs', async () => {
     config = await writeConfig();
     const renewProxy = async () => {
-      // A replacement must expire later than the certificate it replaces: X.509 times have
-      // second precision, and two 6-day certificates issued in the same second tie.
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await nextSecond();
       const run = await world.cli('renew', '--config', config, '--force', 'proxy', '--json');
       expect(certOf(JSON.parse(run.stdout) as RenewReport, 'proxy').action).toBe('renewed');
     };
