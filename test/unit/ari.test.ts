@@ -120,7 +120,7 @@ describe('renewalInfo answers', () => {
     });
   });
 
-  it.each([
+  it.each<[unknown, string]>([
     [{}, 'no suggestedWindow'],
     [{ suggestedWindow: { start: 'soon', end: '2026-06-12T00:00:00Z' } }, 'not a date'],
     [
