@@ -12,6 +12,9 @@ import { RenewalInfoError } from '../../domain/errors';
 import type { RenewalInfoSource } from '../../domain/ports';
 import { trustContext } from '../tls/trust';
 
+/** Marks a 404: the CA does not know the certID (RFC 9773 §4.1), so it did not issue that certificate. */
+export const NOT_ISSUED_HERE = '(not issued by this CA)';
+
 export interface HttpsRenewalInfoOptions {
   directoryUrl: string;
   /** acme.caFile's contents: trusted in addition to the public roots. */
@@ -49,7 +52,7 @@ export class HttpsRenewalInfoSource implements RenewalInfoSource {
     const answer = await this.get(url);
     if (answer.status !== 200) {
       throw new RenewalInfoError(
-        `renewalInfo for ${certId} answered ${answer.status}${problemDetail(answer.body)}`,
+        `renewalInfo for ${certId} answered ${answer.status}${problemDetail(answer.body)}${answer.status === 404 ? ` ${NOT_ISSUED_HERE}` : ''}`,
         {
           hint:
             answer.status === 404
@@ -78,15 +81,15 @@ export class HttpsRenewalInfoSource implements RenewalInfoSource {
   }
 
   private readDirectory(): Promise<Directory> {
-    this.directory ??= this.get(this.options.directoryUrl).then((answer) => {
+    this.directory ??= this.get(this.options.directoryUrl, 'the ACME directory ').then((answer) => {
       if (answer.status !== 200)
         throw new RenewalInfoError(
-          `the ACME directory answered ${answer.status}${problemDetail(answer.body)}`,
+          `the ACME directory ${this.options.directoryUrl} answered ${answer.status}${problemDetail(answer.body)}`,
         );
       try {
         return JSON.parse(answer.body) as Directory;
       } catch {
-        throw new RenewalInfoError('the ACME directory is not JSON');
+        throw new RenewalInfoError(`the ACME directory ${this.options.directoryUrl} is not JSON`);
       }
     });
     // A failed read is not cached: the next certificate (or run) tries again.
@@ -96,7 +99,7 @@ export class HttpsRenewalInfoSource implements RenewalInfoSource {
     return this.directory;
   }
 
-  private get(url: string): Promise<HttpAnswer> {
+  private get(url: string, what = ''): Promise<HttpAnswer> {
     const timeoutMs = this.options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       const req = request(url, { method: 'GET', agent: this.agent, timeout: timeoutMs }, (res) => {
@@ -120,7 +123,7 @@ export class HttpsRenewalInfoSource implements RenewalInfoSource {
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', (error) =>
-        reject(new RenewalInfoError(`GET ${url} failed: ${error.message}`, { cause: error })),
+        reject(new RenewalInfoError(`GET ${what}${url} failed: ${error.message}`, { cause: error })),
       );
       req.end();
     });

@@ -164,9 +164,11 @@ async function applyWindow(
       error instanceof RenewalInfoError ? error : new RenewalInfoError((error as Error).message),
     );
     cert.renewalInfoError = info;
-    ari.log(
-      `ARI unavailable for ${clusterName}/${cert.name}, the lifetime policy decides instead: ${info.message}`,
-    );
+    // A certificate another CA issued is not an outage: nothing to log (the report says why).
+    if (info.message.includes('(not issued by this CA)')) return;
+    // A directory failure is one outage for every certificate: one line. Else one per certificate.
+    const scope = info.message.includes('the ACME directory') ? '' : ` for ${clusterName}/${cert.name}`;
+    ari.log(`ARI unavailable${scope}, the lifetime policy decides instead: ${info.message}`);
     return;
   }
   const decision = decideRenewal(
