@@ -150,12 +150,25 @@ export function scheduleProblem(
   renewBeforeDays = DEFAULT_RENEW_BEFORE_DAYS,
 ): ScheduleProblem | null {
   if (lifetimes.length === 0) return null;
+  return scheduleGapProblem(schedule, maxScheduleGapMs(schedule), lifetimes, renewBeforeDays);
+}
+
+/**
+ * The same decision for a longest gap measured elsewhere (lib/schedule.ts's analyzeSchedule, which
+ * enumerates firings in the schedule's time zone, DST included): what the CDK app calls at synth.
+ */
+export function scheduleGapProblem(
+  schedule: string,
+  gapMs: number,
+  lifetimes: readonly ManagedLifetime[],
+  renewBeforeDays = DEFAULT_RENEW_BEFORE_DAYS,
+): ScheduleProblem | null {
+  if (lifetimes.length === 0) return null;
   const shortest = lifetimes.reduce((a, b) => (b.lifetimeDays < a.lifetimeDays ? b : a));
   const lifetimeMs = shortest.lifetimeDays * DAY_MS;
   const t0 = new Date(0);
   const point = renewalPoint(t0, new Date(lifetimeMs), renewBeforeDays);
   const windowMs = lifetimeMs - point.renewalTime.getTime();
-  const gapMs = maxScheduleGapMs(schedule);
   if (gapMs < windowMs) return null;
   const hours = (ms: number) => Math.round((ms / HOUR_MS) * 10) / 10;
   return {
