@@ -4,17 +4,20 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { HttpsRenewalInfoSource } from '../adapters/acme/renewal-info';
 import { ConfigCredentialsProvider, readAcmeTrust } from '../adapters/config-file';
 import { FanOutNotifier } from '../adapters/in-memory/notifier';
 import { LocalDirectoryStore } from '../adapters/local-directory/secret-store';
 import { connectCluster } from '../adapters/rs-https';
 import { SlackWebhookNotifier } from '../adapters/slack/notifier';
 import { probeEndpoint, publicRootPems } from '../adapters/tls';
-import type { WatchdogConfig } from '../domain/config/types';
+import type { ManagedCertificateConfig, WatchdogConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
 import type { CertificateIssuer, CredentialsProvider, DnsProvider, Notifier } from '../domain/ports';
-import type { RenewalContext } from '../domain/renewal/context';
+import { issuerCache, type RenewalContext } from '../domain/renewal/context';
+import { issuerTypeOf, logOnce, secretStoreWindows } from '../domain/renewal/renewal-info';
 import { sleep } from '../domain/retry';
 import { type LockOwner, StateStore } from '../domain/state';
 
@@ -27,7 +30,10 @@ export function localRenewalContext(
   if (config.alerts.slackWebhookUrl) notifiers.push(new SlackWebhookNotifier(config.alerts.slackWebhookUrl));
   const state = new StateStore(new LocalDirectoryStore(config.stateDir));
   const acmeTrustPem = readAcmeTrust(config);
-  let issuer: CertificateIssuer | undefined;
+  const log = logOnce(warn);
+  const usesAcme = config.clusters.some((c) =>
+    Object.values(c.certificates).some((cert) => issuerTypeOf(cert) === 'acme'),
+  );
   return {
     config,
     credentials: localCredentials(env),
@@ -37,16 +43,25 @@ export function localRenewalContext(
     notifier: new FanOutNotifier(notifiers, (error) =>
       warn(`alert not delivered: ${(error as Error).message}`),
     ),
-    issuer: () => {
-      issuer ??= localIssuer(config, acmeTrustPem, state, env);
-      return issuer;
-    },
+    issuer: issuerCache((settings) => localIssuer(config, settings, acmeTrustPem, state, env, log)),
     acmeTrustPem,
     publicRootPems,
     lockOwner: processOwner(),
     ownerAlive: processAlive,
     now: () => new Date(),
     sleep,
+    ...(config.acme && usesAcme
+      ? {
+          renewalInfo: {
+            source: new HttpsRenewalInfoSource({
+              directoryUrl: config.acme.directoryUrl,
+              trustPem: acmeTrustPem,
+            }),
+            windows: secretStoreWindows(new LocalDirectoryStore(config.stateDir)),
+            log,
+          },
+        }
+      : {}),
   };
 }
 
@@ -74,16 +89,48 @@ function processAlive(owner: LockOwner): boolean | undefined {
   }
 }
 
+/** The issuer a certificate's `issuer` setting names, its module loaded only when it first issues. */
 function localIssuer(
   config: WatchdogConfig,
+  settings: ManagedCertificateConfig,
   trustPem: string | undefined,
   state: StateStore,
   env: NodeJS.ProcessEnv,
+  log: (message: string) => void,
 ): CertificateIssuer {
+  const issuer = settings.issuer;
+  if (typeof issuer === 'object' && issuer.type === 'local-ca') {
+    return new LazyIssuer(async () => {
+      const { LocalCaIssuer } = await import('../adapters/local-ca');
+      return new LocalCaIssuer({
+        config: issuer,
+        readFile: (path) => readFile(path, 'utf8'),
+        readSecret: async (id) => {
+          const { SecretsManagerClient, GetSecretValueCommand } = await import(
+            '@aws-sdk/client-secrets-manager'
+          );
+          const text = (await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: id })))
+            .SecretString;
+          if (!text) throw new ConfigError(`secret ${id} has no string value`);
+          return text;
+        },
+      });
+    });
+  }
+  if (typeof issuer === 'object' && issuer.type === 'aws-private-ca') {
+    return new LazyIssuer(async () => {
+      const [{ AwsPrivateCaIssuer }, { ACMPCAClient }] = await Promise.all([
+        import('../adapters/aws-private-ca'),
+        import('@aws-sdk/client-acm-pca'),
+      ]);
+      const region = issuer.certificateAuthorityArn.split(':')[3] as string;
+      return new AwsPrivateCaIssuer({ config: issuer, client: new ACMPCAClient({ region }) });
+    });
+  }
   const { acme, dns } = config;
   if (!acme || !dns) throw new ConfigError('acme and dns must be configured to renew certificates');
   // Loaded here only: acme-client is the largest module, and only an order needs it.
-  return new LazyAcmeIssuer(async () => {
+  return new LazyIssuer(async () => {
     const [{ AcmeIssuer }, provider] = await Promise.all([import('../adapters/acme'), dnsProvider(dns, env)]);
     return new AcmeIssuer({
       acme,
@@ -91,18 +138,19 @@ function localIssuer(
       dns: provider,
       state,
       env,
+      log,
       // Like credentialsSecret: the CLI reads Secrets Manager with the caller's AWS credentials.
       readSecret: async (id) => (await import('../adapters/secrets-manager')).readSecretString(id),
     });
   });
 }
 
-class LazyAcmeIssuer implements CertificateIssuer {
+class LazyIssuer implements CertificateIssuer {
   private loaded: Promise<CertificateIssuer> | undefined;
   constructor(private readonly load: () => Promise<CertificateIssuer>) {}
-  async issue(domains: string[], keyType: Parameters<CertificateIssuer['issue']>[1]) {
+  async issue(...args: Parameters<CertificateIssuer['issue']>) {
     this.loaded ??= this.load();
-    return (await this.loaded).issue(domains, keyType);
+    return (await this.loaded).issue(...args);
   }
 }
 

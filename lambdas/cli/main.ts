@@ -10,9 +10,10 @@ import { alertSeverity } from '../domain/alerts';
 import { checkFleet } from '../domain/check';
 import type { WatchdogConfig } from '../domain/config/types';
 import { ConfigError, type ErrorInfo, toErrorInfo, WatchdogError } from '../domain/errors';
+import { scheduleProblem } from '../domain/policy';
 import { redactUrlsIn } from '../domain/redact';
 import { renewFleet } from '../domain/renewal/runner';
-import { type FleetReport, needsAttention } from '../domain/report';
+import { type FleetReport, managedLifetimes, needsAttention } from '../domain/report';
 import { localRenewalContext } from './local-context';
 import { renderAlerts, renderReport } from './table';
 import { forTerminal, linesForTerminal, outputWidth } from './terminal';
@@ -76,6 +77,13 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     .action(async (options: { config: string }) => {
       const config = configure(options.config);
       const report = await checkFleet(config, localRenewalContext(config, io.env, warn));
+      const problem =
+        config.aws && scheduleProblem(config.aws.schedule, managedLifetimes(report), config.renewBeforeDays);
+      if (problem) {
+        report.scheduleProblem = problem;
+        warn(`schedule refused: ${problem.message}`);
+      }
+      warnAdvice(report, warn);
       emit(report, () => renderReport(report, { width }));
     });
 
@@ -118,6 +126,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
           ? `${tables}\n${renderAlerts(report.alerts, report.dryRun, width)}`
           : tables;
       });
+      if (options.dryRun === true) warnAdvice(report, warn);
     });
 
   const fail = (info: ErrorInfo, code: number, human: string): number => {
@@ -158,6 +167,12 @@ function usageError(error: CommanderError): ErrorInfo {
       ? `did you mean ${suggestion[1]}? (rs-cert-watchdog --help lists the commands and options)`
       : 'rs-cert-watchdog --help lists the commands and options',
   };
+}
+
+/** Configuration advice on stderr (a clientAuth certificate left on ACME): never in --json's stdout. */
+function warnAdvice(report: FleetReport, warn: (line: string) => void): void {
+  for (const cluster of report.clusters)
+    for (const cert of cluster.certificates) for (const line of cert.warnings ?? []) warn(`warning: ${line}`);
 }
 
 function collect(value: string, previous: string[]): string[] {

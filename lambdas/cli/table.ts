@@ -63,6 +63,13 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
             width,
           ),
         );
+      if (c.renewalInfo)
+        out.push(
+          `  ${c.name}: ARI window ${when(c.renewalInfo.start)} to ${when(c.renewalInfo.end)}, renews at ${when(c.renewalInfo.renewAt)}${c.renewalInfo.explanationURL ? ` (${c.renewalInfo.explanationURL})` : ''}`,
+        );
+      if (c.renewalInfoError)
+        out.push(`  ${c.name}: ARI unavailable, lifetime policy used: ${c.renewalInfoError.message}`);
+      if (c.profile) out.push(`  ${c.name}: ACME profile ${c.profile}`);
       if (c.renewed)
         out.push(
           ...fitLine(
@@ -164,7 +171,7 @@ function rowOf(
     days: daysLeft === null ? '-' : daysLeft.toFixed(1),
     notAfter,
     renewalTime: c.renewed ? null : c.renewalTime,
-    action: c.action !== 'none' ? c.action : c.managed ? 'acme' : 'watch',
+    action: c.action !== 'none' ? c.action : c.managed ? (c.issuerType ?? 'acme') : 'watch',
     decision: renew ? decisionOf(cluster.name, c, options.force) : '',
     outcome: renew ? outcomeOf(c, (report as RenewReportLike).dryRun === true) : '',
     dnsNames: (renewedDomains ?? c.dnsNames).map(forTerminal),

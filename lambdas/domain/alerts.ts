@@ -2,6 +2,7 @@
  * What an alert says. One formatter serves every channel (stdout, Slack, SNS email), so an
  * operator reads the same words everywhere. Alerts name the cluster and certificate, never a secret.
  */
+import { humanDuration } from './policy';
 import type { Alert } from './ports';
 
 export interface FormattedAlert {
@@ -33,6 +34,12 @@ export function formatAlert(alert: Alert): FormattedAlert {
           `Serial: ${alert.serialNumber}`,
           `SHA-256: ${alert.fingerprint256}`,
           `Verification: ${alert.verification}`,
+          ...(alert.renewalWindow
+            ? [
+                `Renewal window (ARI, from the CA): ${day(alert.renewalWindow.start)} to ${day(alert.renewalWindow.end)}` +
+                  (alert.renewalWindow.explanationURL ? `; why: ${alert.renewalWindow.explanationURL}` : ''),
+              ]
+            : []),
         ].join('\n'),
       };
     case 'renewal-failed':
@@ -54,7 +61,7 @@ export function formatAlert(alert: Alert): FormattedAlert {
           `The ${alert.certificate} certificate of cluster ${alert.cluster} is ${alert.status}` +
             (alert.daysLeft === null
               ? '.'
-              : ` (${alert.daysLeft} days left, expires ${day(alert.notAfter)}).`),
+              : ` (${humanDuration(alert.daysLeft)} left${alert.lifetimeDays ? ` of its ${humanDuration(alert.lifetimeDays)} lifetime` : ''}, expires ${day(alert.notAfter)}).`),
           `It is not renewed automatically: ${alert.reason}`,
           'What to do: replace it by hand (PUT /v1/cluster/update_cert or rladmin), or list it under the cluster\'s "certificates" with its domains so that ACME renews it.',
         ].join('\n'),

@@ -4,6 +4,7 @@ import { mapWithConcurrency } from './concurrency';
 import type { ClusterConfig, WatchdogConfig } from './config/types';
 import { toErrorInfo } from './errors';
 import type { ClusterConnector, CredentialsProvider } from './ports';
+import { annotateManaged, type RenewalInfoDependencies } from './renewal/renewal-info';
 import { type ClusterReport, type FleetReport, inspectCertificate } from './report';
 import { type ClusterCertificateSet, openRsClient, type RsClient } from './rs/client';
 import { connectionFor } from './rs/connection';
@@ -14,6 +15,8 @@ export interface CheckDependencies {
   now?: () => Date;
   /** PEM trusted in addition to public roots and the cluster CA (the ACME CA's roots). */
   acmeTrustPem?: string;
+  /** ACME Renewal Information (RFC 9773) for managed ACME certificates; without it, the lifetime policy alone. */
+  renewalInfo?: RenewalInfoDependencies;
 }
 
 /** Reads one cluster. Never throws: a cluster that cannot be read is a report with `error`. */
@@ -27,7 +30,10 @@ export async function checkCluster(
     const access = await deps.credentials.resolve(cluster);
     client = openRsClient(deps.connect, connectionFor(cluster, access, deps.acmeTrustPem));
     const set = await client.getCertificates();
-    return reportFor(config, cluster, set, (deps.now ?? (() => new Date()))());
+    const now = (deps.now ?? (() => new Date()))();
+    const report = reportFor(config, cluster, set, now);
+    await annotateManaged(config, cluster, set, report, now, deps.renewalInfo);
+    return report;
   } catch (error) {
     return { name: cluster.name, error: toErrorInfo(error), certificates: [] };
   } finally {

@@ -190,6 +190,24 @@ export class AcmeError extends WatchdogError {
   override readonly name = 'AcmeError';
 }
 
+/** The configured ACME profile is not one the CA offers (its directory's meta.profiles): no order is placed. */
+export class AcmeProfileError extends WatchdogError {
+  override readonly name = 'AcmeProfileError';
+}
+
+/**
+ * ACME Renewal Information (RFC 9773) could not be read for a certificate: it has no certID, or the
+ * CA's renewalInfo answered an error or nonsense. Never fatal: the lifetime policy decides instead.
+ */
+export class RenewalInfoError extends WatchdogError {
+  override readonly name = 'RenewalInfoError';
+}
+
+/** A private CA (AWS Private CA or the local CA) refused or failed to issue a certificate. */
+export class PrivateCaError extends WatchdogError {
+  override readonly name = 'PrivateCaError';
+}
+
 // --- DNS, state, notifications --------------------------------------------------------------------
 
 /** The DNS provider refused or failed to publish or remove the challenge record. */

@@ -10,7 +10,13 @@ import {
   parsePrivateKey,
 } from './certificate';
 import { CertificateParseError, type ErrorInfo, toErrorInfo } from './errors';
-import { type CertificateStatus, decideRenewal } from './policy';
+import {
+  type CertificateStatus,
+  decideRenewal,
+  type ManagedLifetime,
+  type RenewalBasis,
+  type ScheduleProblem,
+} from './policy';
 import type { ClusterCertificateSet } from './rs/client';
 
 /**
@@ -45,6 +51,31 @@ export interface CertificateReport {
   skipped?: string;
   /** `renew` only: what the run decided (`renew` with --dry-run shows what it would do). */
   plan?: 'none' | 'renew' | 'alert-only';
+  /** notAfter − notBefore in days; with daysLeft it says what "expiring" means for this certificate. */
+  lifetimeDays?: number | null;
+  /** What set renewalTime: the CA's ARI window, renewBeforeDays, or two thirds (half) of the lifetime. */
+  renewalBasis?: RenewalBasis;
+  /** Managed certificates: who issues the renewal ("acme", "aws-private-ca", "local-ca"). */
+  issuerType?: string;
+  /** Managed ACME certificates: the profile asked for (null: the CA's default). */
+  profile?: string | null;
+  /** The CA's ARI window for this certificate (RFC 9773), when it answered one. */
+  renewalInfo?: RenewalInfoReport;
+  /** Why ARI could not be used for this certificate (the lifetime policy decided instead). */
+  renewalInfoError?: ErrorInfo;
+  /** Configuration advice that does not stop the run (e.g. a clientAuth certificate on a public ACME CA). */
+  warnings?: string[];
+}
+
+export interface RenewalInfoReport {
+  certId: string;
+  start: string;
+  end: string;
+  explanationURL?: string;
+  /** The moment picked inside the window; renewalTime equals it. */
+  renewAt: string;
+  /** When the CA may be asked again (its Retry-After). */
+  nextFetchAt: string;
 }
 
 export interface ClusterReport {
@@ -56,6 +87,22 @@ export interface ClusterReport {
 export interface FleetReport {
   generatedAt: string;
   clusters: ClusterReport[];
+  /**
+   * Set by `check` when aws.schedule can miss the renewal point of the shortest-lived managed
+   * certificate (policy.ts scheduleProblem): the run needs attention.
+   */
+  scheduleProblem?: ScheduleProblem;
+}
+
+/** The lifetimes of the managed certificates a report read, for the schedule check. */
+export function managedLifetimes(report: FleetReport): ManagedLifetime[] {
+  return report.clusters.flatMap((cluster) =>
+    cluster.certificates.flatMap((cert) =>
+      cert.managed && cert.lifetimeDays
+        ? [{ name: `${cluster.name}/${cert.name}`, lifetimeDays: cert.lifetimeDays }]
+        : [],
+    ),
+  );
 }
 
 /**
@@ -109,6 +156,8 @@ export function inspectCertificate(
     notAfter: details.notAfter.toISOString(),
     renewalTime: decision.renewalTime.toISOString(),
     daysLeft: decision.daysLeft,
+    lifetimeDays: decision.lifetimeDays,
+    renewalBasis: decision.basis,
     subject: details.subject,
     dnsNames: details.dnsNames,
     issuer: details.issuer,
@@ -127,6 +176,7 @@ export function inspectCertificate(
 
 /** Whether a report leaves anything for an operator to look at (CLI exit code 1). */
 export function needsAttention(report: FleetReport): boolean {
+  if (report.scheduleProblem) return true;
   return report.clusters.some(
     (c) =>
       c.error !== null ||

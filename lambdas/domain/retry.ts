@@ -208,3 +208,10 @@ export function lockLeaseMs(
   const nextStepWait = step === 'push' ? push.maxDelaySeconds * 1000 : 0;
   return STEP_TIMEOUT_MS[step] + nextStepWait + transient + AWS_CALLS_MS;
 }
+/**
+ * AWS Private CA issues asynchronously: GetCertificate answers RequestInProgressException until the
+ * certificate exists (usually well under a second). Polled with backoff, for at most `timeoutMs`
+ * of the Issue task's 5 minutes; past that the issue fails (PrivateCaError, naming the certificate
+ * ARN) and the next run orders again.
+ */
+export const PRIVATE_CA_ISSUE = { backoff: { baseMs: 250, rate: 2, maxMs: 4_000 }, timeoutMs: 60_000 };

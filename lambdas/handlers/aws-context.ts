@@ -6,9 +6,10 @@ import { SecretsManagerCredentialsProvider } from '../adapters/secrets-manager/c
 import { SecretsManagerStore } from '../adapters/secrets-manager/secret-store';
 import { SnsNotifier } from '../adapters/sns/notifier';
 import { probeEndpoint, publicRootPems } from '../adapters/tls';
+import type { ManagedCertificateConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
 import type { CertificateIssuer } from '../domain/ports';
-import type { RenewalContext } from '../domain/renewal/context';
+import { issuerCache, type RenewalContext } from '../domain/renewal/context';
 import { sleep } from '../domain/retry';
 import { StateStore } from '../domain/state';
 import { acmeTrust, deployedConfig, requiredEnv } from './runtime';
@@ -48,21 +49,16 @@ export function awsContext(): RenewalContext {
   return cached;
 }
 
-/** The context with an issuer made on first use. */
+/** The context with issuers made on first use, one per distinct `issuer` setting. */
 export function withIssuer(
   context: () => RenewalContext,
-  make: (ctx: RenewalContext) => CertificateIssuer,
+  make: (ctx: RenewalContext, settings: ManagedCertificateConfig) => CertificateIssuer,
 ): () => RenewalContext {
-  let issuer: CertificateIssuer | undefined;
+  let issuers: ((settings: ManagedCertificateConfig) => CertificateIssuer) | undefined;
   return () => {
     const ctx = context();
-    return {
-      ...ctx,
-      issuer: () => {
-        issuer ??= make(ctx);
-        return issuer;
-      },
-    };
+    issuers ??= issuerCache((settings) => make(ctx, settings));
+    return { ...ctx, issuer: issuers };
   };
 }
 

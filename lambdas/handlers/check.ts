@@ -1,5 +1,7 @@
+import { HttpsRenewalInfoSource } from '../adapters/acme/renewal-info';
 import { connectCluster } from '../adapters/rs-https';
 import { SecretsExtensionCredentialsProvider, SecretsExtensionStore } from '../adapters/secrets-extension';
+import { logOnce, memoryWindows } from '../domain/renewal/renewal-info';
 import { type CheckContext, checkAndPlan } from '../domain/renewal/steps';
 import { summarizeCluster } from '../domain/report';
 import { StateStore } from '../domain/state';
@@ -34,6 +36,20 @@ export const handler = createCheckHandler(() => {
     connect: connectCluster,
     state: new StateStore(new SecretsExtensionStore(requiredEnv('STATE_SECRET_PREFIX'))),
     ...(acmeTrustPem ? { acmeTrustPem } : {}),
+    ...(config.acme
+      ? {
+          renewalInfo: {
+            // Plain HTTPS, no acme-client: this function stays small.
+            source: new HttpsRenewalInfoSource({
+              directoryUrl: config.acme.directoryUrl,
+              trustPem: acmeTrustPem,
+            }),
+            // Its state is read-only (keyless markers): windows live while the container is warm.
+            windows: memoryWindows(),
+            log: logOnce((message) => logger.warn(message)),
+          },
+        }
+      : {}),
   };
   return aws;
 });

@@ -13,8 +13,9 @@ describe('rs-cert-watchdog check against the RS simulator', () => {
       clusters: {
         'prod-east': {
           certificates: {
-            api: { notBefore: daysFromNow(-300), notAfter: daysFromNow(65) },
-            cm: { notBefore: daysFromNow(-300), notAfter: daysFromNow(65) },
+            // A year-long certificate renews two thirds through its life (day 243): day 200 is ok.
+            api: { notBefore: daysFromNow(-200), notAfter: daysFromNow(165) },
+            cm: { notBefore: daysFromNow(-200), notAfter: daysFromNow(165) },
             proxy: {
               dnsNames: ['*.redis.example.com'],
               notBefore: daysFromNow(-80),
@@ -40,7 +41,8 @@ describe('rs-cert-watchdog check against the RS simulator', () => {
       { 'prod-east': { certificates: { proxy: { domains: ['*.redis.example.com'] } } } },
     );
     const run = await world.cli('check', '--config', config, '--json');
-    expect(run.stderr).toBe('');
+    // The ACME CA is not reachable from the tests: ARI is unavailable, said once, and the lifetime policy decides.
+    expect(run.stderr.replace(/^rs-cert-watchdog: ARI unavailable, .*\n/, '')).toBe('');
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout) as FleetReport;
     const east = report.clusters.find((c) => c.name === 'prod-east')!;

@@ -11,11 +11,13 @@ import {
   AcmeAccountError,
   AcmeBadNonceError,
   AcmeError,
+  AcmeProfileError,
   AcmeValidationError,
   ConfigError,
   WatchdogError,
 } from '../../domain/errors';
-import type { CertificateIssuer, DnsProvider, DnsRecord, IssuedPair } from '../../domain/ports';
+import type { CertificateIssuer, DnsProvider, DnsRecord, IssuedPair, IssueOptions } from '../../domain/ports';
+import { unknownProfile } from '../../domain/renewal/renewal-info';
 import { ACME_ORDER } from '../../domain/retry';
 import type { StateStore } from '../../domain/state';
 import { type AcmeOrderContext, installAcmeHttpGuard, withAcmeContext } from './http-guard';
@@ -34,6 +36,8 @@ export interface AcmeIssuerOptions {
   env?: NodeJS.ProcessEnv;
   /** Reads `acme.eab.hmacKeySecret` (Secrets Manager); without it a secret-held key is a ConfigError. */
   readSecret?: (secretId: string) => Promise<string>;
+  /** Told when an order is placed again without `replaces` (once per order). */
+  log?: (message: string) => void;
 }
 
 /**
@@ -62,12 +66,15 @@ export async function eabHmacKey(
   throw new ConfigError('acme.eab: set one of hmacKeyEnv, hmacKeySecret or hmacKey');
 }
 
+/** acme-client 5.4's createOrder passes the payload through: `profile` and `replaces` need no fork. */
+type NewOrder = Parameters<acme.Client['createOrder']>[0] & { profile?: string; replaces?: string };
+
 export class AcmeIssuer implements CertificateIssuer {
   constructor(private readonly options: AcmeIssuerOptions) {
     installAcmeHttpGuard(options.trustPem);
   }
 
-  async issue(domains: string[], keyType: KeyType): Promise<IssuedPair> {
+  async issue(domains: string[], keyType: KeyType, options: IssueOptions = {}): Promise<IssuedPair> {
     // The key is needed only at finalize: generating it (RSA-2048: 50-500 ms) while the account,
     // order and DNS-01 challenges proceed takes it off the critical path (bench/issuance.bench.ts).
     const keyAndCsr = this.keyAndCsr(domains, keyType);
@@ -81,8 +88,15 @@ export class AcmeIssuer implements CertificateIssuer {
             ctx,
             domains,
             keyAndCsr.then((k) => k.csr),
+            options,
           ).catch((error: unknown) => {
             if (error instanceof WatchdogError) throw error;
+            if (ctx.lastProblem?.type.endsWith(':invalidProfile') && options.profile) {
+              throw new AcmeProfileError(
+                `the ACME CA refused the profile "${options.profile}": ${(error as Error).message}`,
+                { hint: 'fix acme.profile or the certificate\'s "profile"' },
+              );
+            }
             if (ctx.lastProblem?.type.endsWith(':badNonce')) {
               throw new AcmeBadNonceError(`the ACME CA kept rejecting nonces (${ctx.badNonces} times)`, {
                 hint: 'the CA is unhealthy; the next run tries again',
@@ -164,9 +178,16 @@ export class AcmeIssuer implements CertificateIssuer {
     return client;
   }
 
-  private async order(ctx: AcmeOrderContext, domains: string[], csr: Promise<Buffer>): Promise<string> {
+  private async order(
+    ctx: AcmeOrderContext,
+    domains: string[],
+    csr: Promise<Buffer>,
+    options: IssueOptions,
+  ): Promise<string> {
+    // An unknown profile is refused before anything is sent: no account, no order.
+    if (options.profile) await this.checkProfile(options.profile);
     const client = await this.client(ctx);
-    const order = await client.createOrder({ identifiers: domains.map((value) => ({ type: 'dns', value })) });
+    const order = await this.createOrder(ctx, client, domains, options);
     const authorizations = await client.getAuthorizations(order);
     // Every record we ASKED to publish, before knowing whether it worked: a change that was applied
     // but whose propagation wait failed (or timed out) is still removed at the end.
@@ -210,6 +231,50 @@ export class AcmeIssuer implements CertificateIssuer {
     } finally {
       // Clean up even on failure; a failing cleanup must not hide the real error.
       await removeAll(this.options.dns, attempted);
+    }
+  }
+  /** The profiles the CA lists in its directory's meta.profiles (fetched through the guarded axios). */
+  private async checkProfile(profile: string): Promise<void> {
+    const directory = (await acme.axios.get(this.options.acme.directoryUrl)).data as {
+      meta?: { profiles?: Record<string, string> };
+    };
+    const offered = directory.meta?.profiles ?? null;
+    if (!offered || !Object.hasOwn(offered, profile)) throw unknownProfile(profile, offered);
+  }
+
+  /**
+   * newOrder with `profile` and, for an ARI renewal, `replaces` (RFC 9773 §5): Let's Encrypt exempts
+   * such renewals from its rate limits. When the CA refuses `replaces` (alreadyReplaced: another
+   * order already replaced that certificate; or any problem that names `replaces`), the order is
+   * placed once more without it: ARI never blocks a renewal.
+   */
+  private async createOrder(
+    ctx: AcmeOrderContext,
+    client: acme.Client,
+    domains: string[],
+    options: IssueOptions,
+  ): Promise<acme.Order> {
+    const payload: NewOrder = {
+      identifiers: domains.map((value) => ({ type: 'dns', value })),
+      ...(options.profile ? { profile: options.profile } : {}),
+    };
+    if (!options.replaces) return client.createOrder(payload);
+    try {
+      const withReplaces: NewOrder = { ...payload, replaces: options.replaces };
+      return await client.createOrder(withReplaces);
+    } catch (error) {
+      if (error instanceof WatchdogError) throw error;
+      const problem = ctx.lastProblem;
+      const aboutReplaces =
+        problem?.type.endsWith(':alreadyReplaced') === true ||
+        /replace/i.test(problem?.detail ?? '') ||
+        /replace/i.test((error as Error).message);
+      if (!aboutReplaces) throw error;
+      this.options.log?.(
+        `ACME: the CA refused "replaces": ${options.replaces} (${problem?.type.replace('urn:ietf:params:acme:error:', '') ?? 'error'}: ${(error as Error).message}); ordering again without it`,
+      );
+      ctx.lastProblem = null;
+      return client.createOrder(payload);
     }
   }
 }

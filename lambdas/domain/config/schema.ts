@@ -25,9 +25,69 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environ
 
 const KEY_TYPES = ['rsa-2048', 'ecdsa-p256'] as const;
 
+/** An ACME profile name, as in the directory's meta.profiles (Let's Encrypt: classic, tlsserver, shortlived). */
+const profileName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a profile name such as "tlsserver"');
+
+const validityDays = z
+  .number()
+  .positive()
+  .max(825)
+  .describe('Lifetime of each certificate this CA issues, in days (fractions allowed: 0.25 = 6 hours)');
+
+export const awsPrivateCaIssuerSchema = z.strictObject({
+  type: z.literal('aws-private-ca'),
+  certificateAuthorityArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[A-Za-z0-9-]+$/,
+      'must be an AWS Private CA ARN (arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID)',
+    ),
+  templateArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:acm-pca:::template\/.+$/, 'must be an ACM PCA template ARN')
+    .optional()
+    .describe(
+      'Template that sets the extended key usages; without one, an API passthrough asks for serverAuth and clientAuth',
+    ),
+  validityDays,
+  signingAlgorithm: z
+    .enum(['SHA256WITHRSA', 'SHA384WITHRSA', 'SHA256WITHECDSA', 'SHA384WITHECDSA'])
+    .optional()
+    .describe(
+      "Must match the CA's key: defaults to SHA256WITHRSA, or SHA256WITHECDSA for an EC CA (give it)",
+    ),
+});
+
+export const localCaIssuerSchema = z
+  .strictObject({
+    type: z.literal('local-ca'),
+    certFile: z.string().min(1).describe("PEM of the operator's CA certificate (and its chain, if any)"),
+    keyFile: z.string().min(1).optional().describe("PEM of the CA's private key (unencrypted)"),
+    keySecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Secrets Manager secret name or ARN holding the CA's private key PEM"),
+    validityDays,
+  })
+  .refine((v) => (v.keyFile === undefined) !== (v.keySecret === undefined), {
+    message: 'set exactly one of "keyFile" or "keySecret"',
+    path: ['keyFile'],
+  });
+
+export const issuerSchema = z
+  .union([z.literal('acme'), awsPrivateCaIssuerSchema, localCaIssuerSchema])
+  .describe(
+    'Who issues this certificate: "acme" (default), AWS Private CA, or a local CA. Certificates that need clientAuth (syncer, ldap_client) cannot come from a public ACME CA any more',
+  );
+
 export const managedCertificateSchema = z.strictObject({
   domains: z.array(hostname).min(1, 'list at least one domain'),
   keyType: z.enum(KEY_TYPES).optional().describe('Key of the new certificate; defaults to acme.keyType'),
+  profile: profileName.optional().describe('ACME profile for this certificate; defaults to acme.profile'),
+  issuer: issuerSchema.default('acme'),
 });
 
 export const clusterSchema = z
@@ -133,6 +193,9 @@ export const acmeSchema = z.strictObject({
     .optional()
     .describe('External Account Binding, for CAs that require it'),
   keyType: z.enum(KEY_TYPES).default('rsa-2048'),
+  profile: profileName
+    .optional()
+    .describe('Default ACME profile (newOrder "profile"), checked against the directory\'s meta.profiles'),
 });
 
 export const dnsSchema = z.discriminatedUnion('provider', [
@@ -228,11 +291,15 @@ export function checkConfig(document: unknown): ConfigCheck {
   }
   if (issues.length > 0 || !result.success) return { ok: false, issues };
   const config = result.data;
-  const needsAcme = config.clusters.some((c) => Object.keys(c.certificates).length > 0);
+  const needsAcme = config.clusters.some((c) =>
+    Object.values(c.certificates).some((cert) => cert.issuer === 'acme'),
+  );
   if (needsAcme && (!config.acme || !config.dns)) {
     return {
       ok: false,
-      issues: [{ path: [], message: 'acme, dns: required when a cluster lists certificates to renew' }],
+      issues: [
+        { path: [], message: 'acme, dns: required when a cluster lists certificates renewed through ACME' },
+      ],
     };
   }
   return { ok: true, config };
@@ -244,13 +311,28 @@ export function parseConfig(document: unknown, baseDir = process.cwd()): z.outpu
   if (!checked.ok) throw invalidConfig(checked.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
   const config = checked.config;
   const at = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
+  const issuerAt = (issuer: ManagedCertificate['issuer']): ManagedCertificate['issuer'] =>
+    typeof issuer === 'object' && issuer.type === 'local-ca'
+      ? { ...issuer, certFile: at(issuer.certFile) as string, keyFile: at(issuer.keyFile) }
+      : issuer;
   return {
     ...config,
     stateDir: at(config.stateDir) as string,
     acme: config.acme && { ...config.acme, caFile: at(config.acme.caFile) },
-    clusters: config.clusters.map((c) => ({ ...c, caFile: at(c.caFile) })),
+    clusters: config.clusters.map((c) => ({
+      ...c,
+      caFile: at(c.caFile),
+      certificates: Object.fromEntries(
+        Object.entries(c.certificates).map(([name, cert]) => [
+          name,
+          { ...cert, issuer: issuerAt(cert.issuer) },
+        ]),
+      ),
+    })),
   };
 }
+
+type ManagedCertificate = z.output<typeof managedCertificateSchema>;
 
 /** The ConfigError for a list of issue lines (each already carrying its location). */
 export function invalidConfig(lines: string[], where = ''): ConfigError {

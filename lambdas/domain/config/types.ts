@@ -3,13 +3,25 @@
  * only these types: the schema (and zod) stays out of their bundles.
  */
 import type { z } from 'zod';
-import type { acmeSchema, clusterSchema, configSchema, dnsSchema, managedCertificateSchema } from './schema';
+import type {
+  acmeSchema,
+  awsPrivateCaIssuerSchema,
+  clusterSchema,
+  configSchema,
+  dnsSchema,
+  issuerSchema,
+  localCaIssuerSchema,
+  managedCertificateSchema,
+} from './schema';
 
 export type WatchdogConfig = z.output<typeof configSchema>;
 export type ClusterConfig = z.output<typeof clusterSchema>;
 export type ManagedCertificateConfig = z.output<typeof managedCertificateSchema>;
 export type AcmeConfig = z.output<typeof acmeSchema>;
 export type DnsConfig = z.output<typeof dnsSchema>;
+export type IssuerConfig = z.output<typeof issuerSchema>;
+export type AwsPrivateCaIssuerConfig = z.output<typeof awsPrivateCaIssuerSchema>;
+export type LocalCaIssuerConfig = z.output<typeof localCaIssuerSchema>;
 export type KeyType = 'rsa-2048' | 'ecdsa-p256';
 
 /** Marks a config file written by the deployment after validation (see lib/). */

@@ -4,7 +4,7 @@
  * in-memory, slack) so the whole workflow runs on one machine, AWS ones (secrets-manager,
  * secrets-extension, route53, sns), and the network ones (rs-https, tls, acme).
  */
-export type { CertificateIssuer, IssuedPair } from './certificate-issuer';
+export type { CertificateIssuer, IssuedPair, IssueOptions } from './certificate-issuer';
 export type {
   ClusterConnector,
   ClusterTransport,
@@ -16,4 +16,5 @@ export type { ClusterAccess, CredentialsProvider } from './credentials';
 export type { DnsProvider, DnsRecord } from './dns-provider';
 export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';
 export type { Alert, Notifier } from './notifier';
+export type { RenewalInfoSource } from './renewal-info';
 export type { SecretStore } from './secret-store';

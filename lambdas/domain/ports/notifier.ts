@@ -12,6 +12,8 @@ export type Alert =
       serialNumber: string;
       fingerprint256: string;
       verification: string;
+      /** The CA's ARI window that timed this renewal, when it gave one. */
+      renewalWindow?: AlertRenewalWindow;
     }
   | { kind: 'renewal-failed'; cluster: string; certificate: string; error: ErrorInfo; action: string }
   | {
@@ -22,8 +24,16 @@ export type Alert =
       notAfter: string | null;
       daysLeft: number | null;
       reason: string;
+      /** The certificate's whole lifetime, so "expiring" reads at its scale (6 days is not 90). */
+      lifetimeDays?: number | null;
     }
   | { kind: 'cluster-unreachable'; cluster: string; error: ErrorInfo };
+
+export interface AlertRenewalWindow {
+  start: string;
+  end: string;
+  explanationURL?: string;
+}
 
 export interface Notifier {
   send(alert: Alert): Promise<void>;

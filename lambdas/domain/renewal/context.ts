@@ -11,6 +11,7 @@ import type {
 import { openRsClient, type RsClient } from '../rs/client';
 import { connectionFor } from '../rs/connection';
 import type { LockOwner, StateStore } from '../state';
+import type { RenewalInfoDependencies } from './renewal-info';
 
 export interface RenewalContext {
   config: WatchdogConfig;
@@ -21,8 +22,11 @@ export interface RenewalContext {
   probe: EndpointProber;
   state: StateStore;
   notifier: Notifier;
-  /** Built on first use: only the Issue step orders, and the ACME client is the largest module. */
-  issuer: () => CertificateIssuer;
+  /**
+   * The issuer of one managed certificate, chosen by its `issuer` setting (ACME, AWS Private CA or a
+   * local CA). Built on first use: only the Issue step orders, and the ACME client is the largest module.
+   */
+  issuer: (settings: ManagedCertificateConfig) => CertificateIssuer;
   /** acme.caFile's contents, read once: trusted for ACME TLS, issued chains and the cluster once it serves them. */
   acmeTrustPem: string | undefined;
   /** The public roots (node:tls rootCertificates), for the trust checks before a push. */
@@ -32,6 +36,8 @@ export interface RenewalContext {
   ownerAlive?: (owner: LockOwner) => boolean | undefined;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
+  /** ACME Renewal Information for the check (RFC 9773); absent: the lifetime policy alone. */
+  renewalInfo?: RenewalInfoDependencies;
 }
 
 /** One due certificate, as the check step hands it to the renewal steps (also the Map item). */
@@ -48,6 +54,29 @@ export interface DueCertificate {
    * unless the PUT never got its answer.
    */
   resume?: 'pushing' | 'pushed';
+  /**
+   * The RFC 9773 certID of the certificate on the cluster, set when the CA answered renewalInfo for
+   * it: the new order then names it in `replaces`.
+   */
+  ariCertId?: string;
+  /** The CA's ARI window for it, for the alerts. */
+  renewalWindow?: { start: string; end: string; explanationURL?: string };
+}
+
+/** One issuer per distinct `issuer` setting, made on first use (the ACME issuer is shared by all "acme"). */
+export function issuerCache(
+  make: (settings: ManagedCertificateConfig) => CertificateIssuer,
+): (settings: ManagedCertificateConfig) => CertificateIssuer {
+  const made = new Map<string, CertificateIssuer>();
+  return (settings) => {
+    const key = typeof settings.issuer === 'object' ? JSON.stringify(settings.issuer) : 'acme';
+    let issuer = made.get(key);
+    if (!issuer) {
+      issuer = make(settings);
+      made.set(key, issuer);
+    }
+    return issuer;
+  };
 }
 
 export function clusterByName(config: WatchdogConfig, name: string): ClusterConfig {

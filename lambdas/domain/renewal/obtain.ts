@@ -15,6 +15,7 @@ import {
   renewalSettings,
   withCluster,
 } from './context';
+import { issuerTypeOf } from './renewal-info';
 
 export interface ObtainResult {
   certificate: StoredCertificate;
@@ -48,7 +49,13 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
   if (saved && reusable(ctx, saved, settings.domains, keyType, due))
     return { certificate: saved, reused: true };
 
-  const pair = await ctx.issuer().issue(settings.domains, keyType);
+  const acme = issuerTypeOf(settings) === 'acme';
+  const profile = acme ? (settings.profile ?? ctx.config.acme?.profile) : undefined;
+  const pair = await ctx.issuer(settings).issue(settings.domains, keyType, {
+    ...(profile ? { profile } : {}),
+    // `replaces` only for a renewal of the certificate the cluster holds, which the CA answered ARI for.
+    ...(acme && due.ariCertId ? { replaces: due.ariCertId } : {}),
+  });
   const details = describeLeaf(parseCertificateChain(pair.certificatePem));
   const certificate: StoredCertificate = {
     cluster: due.cluster,

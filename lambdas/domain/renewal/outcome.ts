@@ -29,6 +29,7 @@ export function renewedAlert(
     serialNumber: certificate.serialNumber,
     fingerprint256: certificate.fingerprint256,
     verification: item.resume ? `${verification} (verified by a later run)` : verification,
+    ...(item.renewalWindow ? { renewalWindow: item.renewalWindow } : {}),
   };
 }
 

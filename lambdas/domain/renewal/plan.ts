@@ -47,6 +47,16 @@ export function dueCertificate(cluster: string, cert: CertificateReport, forced:
     forced,
     currentNotAfter: cert.notAfter,
     currentFingerprint256: cert.fingerprint256,
+    ...(cert.renewalInfo
+      ? {
+          ariCertId: cert.renewalInfo.certId,
+          renewalWindow: {
+            start: cert.renewalInfo.start,
+            end: cert.renewalInfo.end,
+            ...(cert.renewalInfo.explanationURL ? { explanationURL: cert.renewalInfo.explanationURL } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -58,6 +68,7 @@ export function alertOnly(cluster: string, cert: CertificateReport): Alert {
     status: cert.status,
     notAfter: cert.notAfter,
     daysLeft: cert.daysLeft,
+    lifetimeDays: cert.lifetimeDays ?? null,
     reason:
       'it is not listed under the cluster\'s "certificates" for ACME' +
       (cert.error ? `; ${cert.error.name}: ${cert.error.message}` : ''),

@@ -141,6 +141,17 @@ export async function clientTrust(
   input: { cluster: string; certificate: string },
 ): Promise<string[]> {
   const extra = ctx.acmeTrustPem ? [ctx.acmeTrustPem] : [];
+  // A private CA (AWS Private CA, the local CA) is the anchor its certificates' clients were set up
+  // to trust (the peer cluster for syncer, the LDAP server for ldap_client): the root it returned
+  // with the chain is that anchor. Not for `api`, whose client is the watchdog: its trust must come
+  // from the cluster's caFile, or the next run is locked out.
+  const settings = clusterByName(ctx.config, input.cluster).certificates[input.certificate];
+  if (input.certificate !== 'api' && settings && typeof settings.issuer === 'object') {
+    const saved = await ctx.state.issued(input.cluster, input.certificate);
+    const chain = saved ? parseCertificateChain(saved.certificatePem) : [];
+    const root = chain[chain.length - 1];
+    if (chain.length > 1 && root && root.checkIssued(root)) extra.push(root.toString());
+  }
   if (input.certificate === 'api') {
     const access = await ctx.credentials.resolve(clusterByName(ctx.config, input.cluster));
     if (access.caPem) extra.push(access.caPem);

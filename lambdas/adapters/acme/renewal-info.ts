@@ -1,0 +1,143 @@
+/**
+ * RenewalInfoSource over plain node:https: the directory (for `renewalInfo` and `meta.profiles`) and
+ * the unauthenticated `GET <renewalInfo>/<certID>` of RFC 9773. No acme-client here: the check
+ * function loads this, and acme-client (with axios) is ~960 KB it does not need. One attempt per
+ * request, short timeouts: a failure only means the lifetime policy decides this run.
+ *
+ * Import this file directly (not through ./index.ts, which loads acme-client).
+ */
+import { Agent, request } from 'node:https';
+import { parseRenewalInfo, type RenewalInfoAnswer } from '../../domain/ari';
+import { RenewalInfoError } from '../../domain/errors';
+import type { RenewalInfoSource } from '../../domain/ports';
+import { trustContext } from '../tls/trust';
+
+/** Marks a 404: the CA does not know the certID (RFC 9773 §4.1), so it did not issue that certificate. */
+export const NOT_ISSUED_HERE = '(not issued by this CA)';
+
+export interface HttpsRenewalInfoOptions {
+  directoryUrl: string;
+  /** acme.caFile's contents: trusted in addition to the public roots. */
+  trustPem?: string | undefined;
+  timeoutMs?: number;
+  now?: () => Date;
+}
+
+interface Directory {
+  renewalInfo?: unknown;
+  meta?: { profiles?: unknown };
+}
+
+interface HttpAnswer {
+  status: number;
+  retryAfter: string | null;
+  body: string;
+}
+
+export class HttpsRenewalInfoSource implements RenewalInfoSource {
+  private directory: Promise<Directory> | undefined;
+  private readonly agent: Agent;
+
+  constructor(private readonly options: HttpsRenewalInfoOptions) {
+    this.agent = new Agent({
+      keepAlive: true,
+      secureContext: trustContext(options.trustPem ? [options.trustPem] : []),
+    });
+  }
+
+  async renewalInfo(certId: string): Promise<RenewalInfoAnswer | null> {
+    const base = (await this.readDirectory()).renewalInfo;
+    if (typeof base !== 'string') return null;
+    const url = `${base.replace(/\/$/, '')}/${certId}`;
+    const answer = await this.get(url);
+    if (answer.status !== 200) {
+      throw new RenewalInfoError(
+        `renewalInfo for ${certId} answered ${answer.status}${problemDetail(answer.body)}${answer.status === 404 ? ` ${NOT_ISSUED_HERE}` : ''}`,
+        {
+          hint:
+            answer.status === 404
+              ? 'the CA does not know this certificate (another CA or account issued it)'
+              : 'the CA may be having trouble; the lifetime policy decides until it answers',
+        },
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(answer.body);
+    } catch {
+      throw new RenewalInfoError(`renewalInfo for ${certId} is not JSON`);
+    }
+    return parseRenewalInfo(body, answer.retryAfter, (this.options.now ?? (() => new Date()))());
+  }
+
+  async profiles(): Promise<Record<string, string> | null> {
+    const profiles = (await this.readDirectory()).meta?.profiles;
+    if (!profiles || typeof profiles !== 'object') return null;
+    return Object.fromEntries(Object.entries(profiles).map(([name, text]) => [name, String(text)]));
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private readDirectory(): Promise<Directory> {
+    this.directory ??= this.get(this.options.directoryUrl, 'the ACME directory ').then((answer) => {
+      if (answer.status !== 200)
+        throw new RenewalInfoError(
+          `the ACME directory ${this.options.directoryUrl} answered ${answer.status}${problemDetail(answer.body)}`,
+        );
+      try {
+        return JSON.parse(answer.body) as Directory;
+      } catch {
+        throw new RenewalInfoError(`the ACME directory ${this.options.directoryUrl} is not JSON`);
+      }
+    });
+    // A failed read is not cached: the next certificate (or run) tries again.
+    this.directory.catch(() => {
+      this.directory = undefined;
+    });
+    return this.directory;
+  }
+
+  private get(url: string, what = ''): Promise<HttpAnswer> {
+    const timeoutMs = this.options.timeoutMs ?? 10_000;
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method: 'GET', agent: this.agent, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          // A window is a few hundred bytes; a directory a few KB.
+          if (size > 256 * 1024) req.destroy(new Error('answer larger than 256 KB'));
+          else chunks.push(chunk);
+        });
+        res.on('end', () => {
+          const retryAfter = res.headers['retry-after'];
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', (error) =>
+        reject(new RenewalInfoError(`GET ${what}${url} failed: ${error.message}`, { cause: error })),
+      );
+      req.end();
+    });
+  }
+}
+
+function problemDetail(body: string): string {
+  try {
+    const problem = JSON.parse(body) as { type?: unknown; detail?: unknown };
+    const type =
+      typeof problem.type === 'string' ? problem.type.replace('urn:ietf:params:acme:error:', '') : '';
+    const detail = typeof problem.detail === 'string' ? problem.detail : '';
+    return type || detail ? ` (${[type, detail].filter(Boolean).join(': ')})` : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,1 @@
+export { AwsPrivateCaIssuer, type AwsPrivateCaOptions, PASSTHROUGH_TEMPLATE_ARN } from './issuer';

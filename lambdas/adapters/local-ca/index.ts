@@ -1,0 +1,1 @@
+export { LocalCaIssuer, type LocalCaOptions } from './issuer';

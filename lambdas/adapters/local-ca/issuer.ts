@@ -1,0 +1,201 @@
+/**
+ * Issues certificates from a CA the operator keeps (labs, small estates): `issuer` =
+ * {"type":"local-ca","certFile","keyFile"|"keySecret","validityDays"}. Each certificate carries
+ * serverAuth and clientAuth, so it suits every RS certificate, including syncer and ldap_client,
+ * which a public ACME CA can no longer renew. Signed with @peculiar/x509 on node's WebCrypto.
+ */
+import { createPrivateKey, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
+import type { KeyType, LocalCaIssuerConfig } from '../../domain/config/types';
+
+type CryptoKey = webcrypto.CryptoKey;
+type SigningAlgorithm = webcrypto.Algorithm | webcrypto.EcdsaParams;
+
+import { PrivateCaError } from '../../domain/errors';
+import type { CertificateIssuer, IssuedPair } from '../../domain/ports';
+import { newCertificateKey } from './keys';
+import {
+  AuthorityKeyIdentifierExtension,
+  BasicConstraintsExtension,
+  ExtendedKeyUsage,
+  ExtendedKeyUsageExtension,
+  KeyUsageFlags,
+  KeyUsagesExtension,
+  SubjectAlternativeNameExtension,
+  SubjectKeyIdentifierExtension,
+  X509Certificate,
+  X509CertificateGenerator,
+} from './x509';
+
+const DAY_MS = 86_400_000;
+/** Backdated so a cluster node whose clock runs a little behind accepts the certificate at once. */
+const BACKDATE_MS = 5 * 60_000;
+
+export interface LocalCaOptions {
+  config: LocalCaIssuerConfig;
+  /** Reads certFile and keyFile (config-file adapter: the local disk). */
+  readFile: (path: string) => Promise<string>;
+  /** Reads keySecret (Secrets Manager); required when the config uses keySecret. */
+  readSecret?: (nameOrArn: string) => Promise<string>;
+  now?: () => Date;
+}
+
+interface LoadedCa {
+  certificate: X509Certificate;
+  /** certFile as given: the CA and any certificates above it, appended to every leaf. */
+  chainPem: string;
+  signingKey: CryptoKey;
+  signingAlgorithm: SigningAlgorithm;
+  notAfter: Date;
+}
+
+export class LocalCaIssuer implements CertificateIssuer {
+  private ca: Promise<LoadedCa> | undefined;
+
+  constructor(private readonly options: LocalCaOptions) {}
+
+  async issue(domains: string[], keyType: KeyType): Promise<IssuedPair> {
+    const [ca, key] = await Promise.all([this.loadCa(), newCertificateKey(keyType)]);
+    const now = (this.options.now ?? (() => new Date()))();
+    const notBefore = new Date(now.getTime() - BACKDATE_MS);
+    const notAfter = new Date(now.getTime() + this.options.config.validityDays * DAY_MS);
+    if (notAfter > ca.notAfter) {
+      throw new PrivateCaError(
+        `the local CA (${this.options.config.certFile}) expires ${ca.notAfter.toISOString()}, before a ${this.options.config.validityDays}-day certificate would`,
+        { hint: "renew the CA certificate, or lower the issuer's validityDays" },
+      );
+    }
+    const subtle = webcrypto.subtle;
+    const rsa = keyType === 'rsa-2048';
+    const publicKey = await subtle.importKey(
+      'spki',
+      key.publicKey.export({ type: 'spki', format: 'der' }),
+      rsa ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : { name: 'ECDSA', namedCurve: 'P-256' },
+      true,
+      ['verify'],
+    );
+    const caKeyId = ca.certificate.getExtension(SubjectKeyIdentifierExtension)?.keyId;
+    const serial = randomBytes(16);
+    serial[0] = (serial[0] ?? 0) & 0x7f; // positive, 128 bits minus one (CA/B Forum asks for 64+ random bits)
+    try {
+      const leaf = await X509CertificateGenerator.create(
+        {
+          serialNumber: serial.toString('hex'),
+          subject: [{ CN: [domains[0] ?? ''] }],
+          issuer: ca.certificate.subjectName,
+          notBefore,
+          notAfter,
+          publicKey,
+          signingKey: ca.signingKey,
+          signingAlgorithm: ca.signingAlgorithm,
+          extensions: [
+            new BasicConstraintsExtension(false, undefined, true),
+            new KeyUsagesExtension(
+              rsa
+                ? KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment
+                : KeyUsageFlags.digitalSignature,
+              true,
+            ),
+            // Both: RS acts as a TLS server and, for syncer, ldap_client and internode, as a client.
+            new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
+            new SubjectAlternativeNameExtension(domains.map((value) => ({ type: 'dns' as const, value }))),
+            await SubjectKeyIdentifierExtension.create(publicKey, false, webcrypto),
+            ...(caKeyId ? [new AuthorityKeyIdentifierExtension(caKeyId)] : []),
+          ],
+        },
+        webcrypto,
+      );
+      return { certificatePem: `${leaf.toString('pem')}\n${ca.chainPem}`, keyPem: key.keyPem };
+    } catch (error) {
+      throw new PrivateCaError(
+        `the local CA could not sign for ${domains.join(', ')}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  private loadCa(): Promise<LoadedCa> {
+    this.ca ??= this.readCa();
+    this.ca.catch(() => {
+      this.ca = undefined; // a fixed file is read again on the next certificate
+    });
+    return this.ca;
+  }
+
+  private async readCa(): Promise<LoadedCa> {
+    const { config, readFile, readSecret } = this.options;
+    let certText: string;
+    let keyText: string;
+    try {
+      certText = await readFile(config.certFile);
+    } catch (error) {
+      throw new PrivateCaError(
+        `cannot read the local CA certificate ${config.certFile}: ${(error as Error).message}`,
+      );
+    }
+    try {
+      if (config.keyFile) keyText = await readFile(config.keyFile);
+      else if (config.keySecret && readSecret) keyText = await readSecret(config.keySecret);
+      else throw new Error('no keyFile, and no secret reader for keySecret');
+    } catch (error) {
+      // Never the key's content: only where it was looked for.
+      throw new PrivateCaError(
+        `cannot read the local CA key (${config.keyFile ?? `secret ${config.keySecret}`}): ${(error as Error).message}`,
+      );
+    }
+    const blocks = certText.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    const first = blocks[0];
+    if (!first) throw new PrivateCaError(`${config.certFile} holds no PEM certificate`);
+    const nodeCert = new NodeX509(first);
+    if (!nodeCert.ca) {
+      throw new PrivateCaError(
+        `${config.certFile}: its first certificate is not a CA (basicConstraints cA is not set)`,
+      );
+    }
+    let nodeKey: ReturnType<typeof createPrivateKey>;
+    try {
+      nodeKey = createPrivateKey(keyText);
+    } catch {
+      throw new PrivateCaError('the local CA key does not parse (an unencrypted PEM key is needed)');
+    }
+    if (!nodeCert.checkPrivateKey(nodeKey))
+      throw new PrivateCaError(`the local CA key does not belong to ${config.certFile}`);
+    const pkcs8 = nodeKey.export({ type: 'pkcs8', format: 'der' });
+    const { signingKey, signingAlgorithm } = await importSigningKey(pkcs8, nodeKey);
+    return {
+      certificate: new X509Certificate(first),
+      chainPem: `${blocks.join('\n')}\n`,
+      signingKey,
+      signingAlgorithm,
+      notAfter: new Date(nodeCert.validTo),
+    };
+  }
+}
+
+async function importSigningKey(
+  pkcs8: Buffer,
+  key: ReturnType<typeof createPrivateKey>,
+): Promise<{ signingKey: CryptoKey; signingAlgorithm: SigningAlgorithm }> {
+  const subtle = webcrypto.subtle;
+  if (key.asymmetricKeyType === 'rsa') {
+    const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+    return {
+      signingKey: await subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign']),
+      signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5' },
+    };
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const namedCurve = curve === 'prime256v1' ? 'P-256' : curve === 'secp384r1' ? 'P-384' : undefined;
+    if (!namedCurve)
+      throw new PrivateCaError(`the local CA's EC curve ${curve ?? '?'} is not supported (P-256 or P-384)`);
+    return {
+      signingKey: await subtle.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve }, false, ['sign']),
+      signingAlgorithm: { name: 'ECDSA', hash: namedCurve === 'P-384' ? 'SHA-384' : 'SHA-256' },
+    };
+  }
+  throw new PrivateCaError(
+    `the local CA's key type ${key.asymmetricKeyType ?? '?'} is not supported (RSA or EC)`,
+  );
+}
