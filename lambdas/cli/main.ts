@@ -9,6 +9,7 @@ import { ConfigError, WatchdogError } from '../domain/errors';
 import { renewFleet } from '../domain/renewal/runner';
 import { type FleetReport, needsAttention } from '../domain/report';
 import { localRenewalContext } from './local-context';
+import { rollbackCommand } from './rollback';
 import { renderAlerts, renderReport } from './table';
 
 export const EXIT_OK = 0;
@@ -77,6 +78,13 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       if (options.json !== true && report.alerts.length > 0)
         io.stdout(`${renderAlerts(report.alerts, report.dryRun)}\n`);
     });
+
+  // rs7.22: rollback (self-contained, ./rollback.ts)
+  program.addCommand(
+    rollbackCommand(io, (code) => {
+      exitCode = code;
+    }),
+  );
 
   try {
     await program.parseAsync(argv, { from: 'user' });

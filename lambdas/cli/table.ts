@@ -8,7 +8,7 @@ const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' '
 export function renderReport(report: FleetReport): string {
   const out: string[] = [];
   for (const cluster of report.clusters) {
-    out.push(`cluster ${cluster.name}`);
+    out.push(`cluster ${cluster.name}${describeVersions(cluster)}`);
     if (cluster.error) {
       out.push(`  ERROR ${cluster.error.name}: ${cluster.error.message}`);
       if (cluster.error.hint) out.push(`  hint: ${cluster.error.hint}`);
@@ -40,10 +40,27 @@ export function renderReport(report: FleetReport): string {
         out.push(
           `  ${c.name}: renewed, now valid until ${when(c.renewed.notAfter)} (serial ${c.renewed.serialNumber})`,
         );
+      if (c.window?.decision === 'wait')
+        out.push(`  ${c.name}: waits for the next maintenance window, opening ${when(c.window.nextOpen)}`);
+      if (c.window?.decision === 'override')
+        out.push(
+          `  ${c.name}: expires before the next maintenance window (${when(c.window.nextOpen)}): pushed at once, overriding the windows`,
+        );
     }
+    if (cluster.push)
+      out.push(
+        `  pushed ${cluster.push.certificates.join(', ')} in one push (${cluster.push.api})${cluster.push.fellBack ? `: ${cluster.push.fellBack}` : ''}`,
+      );
     out.push('');
   }
   return out.join('\n');
+}
+
+/** " (RS 7.22.2-14, push API certificates)" when the nodes were read. */
+function describeVersions(cluster: FleetReport['clusters'][number]): string {
+  if (!cluster.softwareVersions) return '';
+  const versions = [...new Set(cluster.softwareVersions.map((v) => v ?? 'unknown'))].join(', ');
+  return ` (RS ${versions}, push API ${cluster.pushApi ?? 'unknown'})`;
 }
 
 function actionOf(c: CertificateReport): string {

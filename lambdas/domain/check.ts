@@ -4,6 +4,8 @@ import { mapWithConcurrency } from './concurrency';
 import type { ClusterConfig, WatchdogConfig } from './config/types';
 import { toErrorInfo } from './errors';
 import type { ClusterConnector, CredentialsProvider } from './ports';
+import { describePushApi } from './renewal/push';
+import { annotateWindows, windowsFor } from './renewal/windows';
 import { type ClusterReport, type FleetReport, inspectCertificate } from './report';
 import { type ClusterCertificateSet, openRsClient, type RsClient } from './rs/client';
 import { connectionFor } from './rs/connection';
@@ -18,7 +20,7 @@ export interface CheckDependencies {
 
 /** Reads one cluster. Never throws: a cluster that cannot be read is a report with `error`. */
 export async function checkCluster(
-  config: Pick<WatchdogConfig, 'renewBeforeDays' | 'acme'>,
+  config: Pick<WatchdogConfig, 'renewBeforeDays' | 'acme' | 'maintenanceWindows'>,
   cluster: ClusterConfig,
   deps: CheckDependencies,
 ): Promise<ClusterReport> {
@@ -27,7 +29,10 @@ export async function checkCluster(
     const access = await deps.credentials.resolve(cluster);
     client = openRsClient(deps.connect, connectionFor(cluster, access, deps.acmeTrustPem));
     const set = await client.getCertificates();
-    return reportFor(config, cluster, set, (deps.now ?? (() => new Date()))());
+    const now = (deps.now ?? (() => new Date()))();
+    const report = reportFor(config, cluster, set, now);
+    annotateWindows(report, windowsFor(config, cluster), now);
+    return { ...report, ...(await describePushApi(cluster, client)) };
   } catch (error) {
     return { name: cluster.name, error: toErrorInfo(error), certificates: [] };
   } finally {

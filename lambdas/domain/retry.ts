@@ -148,3 +148,24 @@ export const DNS_PROPAGATION = { timeoutMs: 120_000, pollMs: 2_000 };
  * half-updated cluster probes nodes with the same timeout.
  */
 export const VERIFY_PROBE = { attempts: 3, delayMs: 2_000, timeoutMs: 5_000 };
+
+/**
+ * Active-Active follow-up: each database's forced-update task is polled every 2 s until it ends,
+ * for at most 10 minutes (inside the task's Lambda timeout). A task still running then is reported,
+ * never restarted: a second update of the same database must not start while one runs.
+ */
+export const CRDB_TASK_POLL = { intervalMs: 2_000, timeoutMs: 10 * 60_000 };
+
+/**
+ * The Active-Active state's own Retry: reading or updating databases through the REST API after a
+ * connection failure or a 5xx. A retried step resumes from the push record (tasks it started are
+ * polled, not started again).
+ */
+export const ACTIVE_ACTIVE_RETRY: RetryPolicy = {
+  errors: ['ClusterNetworkError', 'ClusterTimeoutError', 'ClusterServerError'],
+  maxAttempts: 2,
+  intervalSeconds: 5,
+  backoffRate: 2,
+  maxDelaySeconds: 20,
+  jitter: 'FULL',
+};

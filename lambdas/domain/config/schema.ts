@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
+import { windowProblem } from '../renewal/windows';
 import { DEFAULT_PUSH_RETRY } from '../retry';
 
 const hostname = z
@@ -28,6 +29,32 @@ export const managedCertificateSchema = z.strictObject({
   domains: z.array(hostname).min(1, 'list at least one domain'),
   keyType: z.enum(KEY_TYPES).optional().describe('Key of the new certificate; defaults to acme.keyType'),
 });
+
+export const maintenanceWindowSchema = z
+  .strictObject({
+    cron: z
+      .string()
+      .min(1)
+      .describe('5-field cron of each opening: minute hour day-of-month month day-of-week'),
+    durationMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60),
+    timeZone: z.string().min(1).default('UTC').describe('IANA time zone of the cron, e.g. "Europe/Paris"'),
+  })
+  .superRefine((value, ctx) => {
+    const problem = windowProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem });
+  });
+
+const maintenanceWindows = z
+  .array(maintenanceWindowSchema)
+  .min(1, 'list at least one window, or leave maintenanceWindows out')
+  .optional()
+  .describe(
+    'Pushes happen only inside these windows, unless the current certificate would expire before the next one opens',
+  );
 
 export const clusterSchema = z
   .strictObject({
@@ -67,6 +94,19 @@ export const clusterSchema = z
       .describe(
         'Extra TLS endpoints that serve a certificate, e.g. {"proxy": ["redis-12000.example.com:12000"]}',
       ),
+    pushApi: z
+      .enum(['auto', 'certificates', 'update_cert'])
+      .default('auto')
+      .describe(
+        'auto: PUT /v1/cluster/certificates when every node runs RS 7.22.2 or later, else PUT /v1/cluster/update_cert',
+      ),
+    activeActive: z
+      .enum(['alert', 'update'])
+      .default('alert')
+      .describe(
+        'After a proxy or syncer push: alert with the crdb-cli command per Active-Active database, or force-update each',
+      ),
+    maintenanceWindows: maintenanceWindows.describe("This cluster's windows, instead of the global ones"),
   })
   .superRefine((value, ctx) => {
     const sources = [value.password, value.passwordEnv, value.credentialsSecret].filter(
@@ -160,6 +200,7 @@ export const configSchema = z.strictObject({
   dns: dnsSchema.optional(),
   alerts: alerts.default({ emails: [] }),
   pushRetry: pushRetry.default(DEFAULT_PUSH_RETRY),
+  maintenanceWindows,
   aws: aws.optional(),
   clusters: z
     .array(clusterSchema)

@@ -15,5 +15,5 @@ export type {
 export type { ClusterAccess, CredentialsProvider } from './credentials';
 export type { DnsProvider } from './dns-provider';
 export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';
-export type { Alert, Notifier } from './notifier';
+export type { ActiveActiveDatabase, Alert, Notifier } from './notifier';
 export type { SecretStore } from './secret-store';

@@ -48,6 +48,8 @@ export interface DueCertificate {
    * unless the PUT never got its answer.
    */
   resume?: 'pushing' | 'pushed';
+  /** An operator's rollback: the kept previous certificate goes back instead of a renewal. */
+  rollback?: boolean;
 }
 
 export function clusterByName(config: WatchdogConfig, name: string): ClusterConfig {
