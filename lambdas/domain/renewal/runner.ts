@@ -147,8 +147,12 @@ function recordBatch(report: FleetReport, outcome: BatchOutcome): void {
     const cert = reportOf(report, batch.cluster, step.certificate);
     if (!cert) continue;
     if (outcome.error) {
+      // The alert's error: NotifyFailed may have diagnosed it (which nodes a 409 left behind).
+      const alert = outcome.alerts.find(
+        (a) => a.kind === 'renewal-failed' && a.certificate === step.certificate,
+      );
       cert.action = 'failed';
-      cert.error = outcome.error;
+      cert.error = alert?.kind === 'renewal-failed' ? alert.error : outcome.error;
       continue;
     }
     cert.action = 'renewed';

@@ -137,24 +137,22 @@ export function eventBridgeCron(cron: string): string {
 }
 
 function dayNames(field: string, cron: string): string {
-  return field
-    .split(',')
-    .map((part) => {
-      if (!/^[0-7A-Za-z]{1,3}(-[0-7A-Za-z]{1,3})?$/.test(part))
-        throw new Error(
-          `cron "${cron}": write the day of the week as days, ranges or lists (e.g. "6", "1-5", "SAT,SUN"), without steps`,
-        );
-      return part
-        .split('-')
-        .map((d) => {
-          if (/^\d$/.test(d)) return DAY_NAMES[Number(d) % 7] as string;
-          const name = d.toUpperCase();
-          if (!DAY_NAMES.includes(name)) throw new Error(`cron "${cron}": unknown day of the week "${d}"`);
-          return name;
-        })
-        .join('-');
-    })
-    .join(',');
+  const parts = field.split(',').map((part) => {
+    if (!/^[0-7A-Za-z]{1,3}(-[0-7A-Za-z]{1,3})?$/.test(part))
+      throw new Error(
+        `cron "${cron}": write the day of the week as days, ranges or lists (e.g. "6", "1-5", "SAT,SUN"), without steps`,
+      );
+    const days = part.split('-').map((d) => {
+      if (/^\d$/.test(d)) return DAY_NAMES[Number(d) % 7] as string;
+      const name = d.toUpperCase();
+      if (!DAY_NAMES.includes(name)) throw new Error(`cron "${cron}": unknown day of the week "${d}"`);
+      return name;
+    });
+    if (days.length === 2 && DAY_NAMES.indexOf(days[1]!) < DAY_NAMES.indexOf(days[0]!))
+      throw new Error(`cron "${cron}": a day-of-week range must not wrap past Sunday; list the days instead`);
+    return days.join('-');
+  });
+  return [...new Set(parts)].join(',');
 }
 
 /** One line for reports: "2026-03-07 22:00 Europe/Paris (2026-03-07T21:00:00.000Z)". */
