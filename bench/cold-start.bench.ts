@@ -1,6 +1,6 @@
 /**
- * Cold start proxy: bundle each Lambda handler with esbuild (the options the brief fixes, close to
- * what the CDK stack uses) and measure the minified size and the time to import the bundle in a
+ * Cold start proxy: bundle each Lambda handler with esbuild, with the options the CDK stack uses
+ * (lib/bundling/esbuild-options.ts), and measure the minified size and the time to import the bundle in a
  * fresh `node` process. Also lists the five largest contributors of each bundle (metafile).
  */
 import { execFile } from 'node:child_process';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
+import { lambdaBuildOptions } from '../lib/bundling/esbuild-options';
 import {
   childEnv,
   consoleTable,
@@ -29,21 +30,11 @@ import {
 
 const HANDLERS = ['check', 'issue', 'push', 'verify', 'notify', 'slack-forwarder'] as const;
 
-/** The bundling options measured (lib/certificate-watchdog.ts bundles the same way). */
-const ESBUILD_OPTIONS = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  minify: true,
-  sourcemap: false,
-  alias: { 'node-forge': './lambdas/bundling/node-forge-unused.cjs' },
-} as const;
+/** The bundling options measured: exactly the stack's (lib/functions.ts builds with the same). */
+const ESBUILD_OPTIONS = lambdaBuildOptions(REPO_DIR);
 const RENEWAL = new Set(['issue', 'push', 'verify', 'notify']);
 const LOADS = 10;
 const KB = 1024;
-
-const BANNER = "import{createRequire}from'module';const require=createRequire(import.meta.url);";
 
 interface Contributor {
   name: string;
@@ -89,7 +80,6 @@ async function bundle(handler: string, outdir: string): Promise<BundleInfo> {
     entryPoints: [`lambdas/handlers/${handler}.ts`],
     outdir,
     ...ESBUILD_OPTIONS,
-    banner: { js: BANNER },
     metafile: true,
     logLevel: 'silent',
   });
@@ -220,12 +210,11 @@ export async function run(): Promise<Result> {
     ];
 
     const markdown = [
-      'esbuild (JS API) with exactly: `bundle`, `platform: node`, `format: esm`, `target: node22`, `minify`, `sourcemap: false`, ' +
-        "`alias: { 'node-forge': './lambdas/bundling/node-forge-unused.cjs' }` and the `createRequire` banner. " +
+      `esbuild (JS API) with the stack's own options (lib/bundling/esbuild-options.json): target ${ESBUILD_OPTIONS.target}, ` +
+        'ESM, minified, `mainFields: [module, main]`, linked source maps without sources, the node-forge stub and the `createRequire` banner. ' +
         `Import time measured inside a fresh \`node --input-type=module -e\` process (${LOADS} loads per bundle, round-robin, after one unmeasured load each), ` +
-        `on Node ${process.version} locally (the functions run Node 22 on Lambda, where CPU scales with memory). ` +
-        '"Whole process" is spawn to exit, node start-up included; the empty module is the floor. ' +
-        'Note: the CDK stack also sets `mainFields: [module, main]` and linked source maps, so deployed bundles can differ slightly.',
+        `on Node ${process.version} locally (the functions run Node 24 on Lambda, where CPU scales with memory). ` +
+        '"Whole process" is spawn to exit, node start-up included; the empty module is the floor.',
       '',
       markdownTable(headers, rows),
       '',
@@ -250,7 +239,7 @@ export async function run(): Promise<Result> {
       targets,
       durationMs: performance.now() - started,
       data: {
-        esbuildOptions: { ...ESBUILD_OPTIONS, banner: BANNER },
+        esbuildOptions: ESBUILD_OPTIONS,
         loadsPerBundle: LOADS,
         bundles: stats.map((s) => ({
           handler: s.name,

@@ -12,13 +12,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { connectCluster } from '../lambdas/adapters/rs-https';
+import { trustContext } from '../lambdas/adapters/tls/trust';
 import { parseCertificateChain, parsePrivateKey } from '../lambdas/domain/certificate';
 import { checkFleet, reportFor } from '../lambdas/domain/check';
 import { mapWithConcurrency } from '../lambdas/domain/concurrency';
-import type { WatchdogConfig } from '../lambdas/domain/config';
-import { type CredentialsProvider, connectionFor } from '../lambdas/domain/credentials';
-import { RsClient } from '../lambdas/domain/rs/client';
-import { trustContext } from '../lambdas/domain/trust';
+import type { WatchdogConfig } from '../lambdas/domain/config/types';
+import type { CredentialsProvider } from '../lambdas/domain/ports';
+import { openRsClient } from '../lambdas/domain/rs/client';
+import { connectionFor } from '../lambdas/domain/rs/connection';
 import {
   collectGarbage,
   consoleTable,
@@ -107,7 +109,7 @@ async function measureRun(
   loop.enable();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const report = await checkFleet(config, { credentials });
+  const report = await checkFleet(config, { credentials, connect: connectCluster });
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   loop.disable();
@@ -150,7 +152,7 @@ async function breakdown(
   await mapWithConcurrency(config.clusters, config.concurrency, async (cluster) => {
     const a = performance.now();
     const access = await credentials.resolve(cluster);
-    const client = new RsClient(connectionFor(cluster, access, config));
+    const client = openRsClient(connectCluster, connectionFor(cluster, access, undefined));
     const b = performance.now();
     try {
       const set = await client.getCertificates();
@@ -168,7 +170,10 @@ async function breakdown(
   const cpu = process.cpuUsage(cpu0);
   // Pure CPU of the report step on one fetched set, and of its two native parts.
   const cluster = config.clusters[0]!;
-  const client = new RsClient(connectionFor(cluster, await credentials.resolve(cluster), config));
+  const client = openRsClient(
+    connectCluster,
+    connectionFor(cluster, await credentials.resolve(cluster), undefined),
+  );
   const set = await client.getCertificates();
   client.close();
   const names = set.names();
@@ -249,7 +254,8 @@ export async function run(): Promise<Result> {
 
   try {
     // Warm-up: JIT, the trust context cache (built once per process, as in a warm Lambda).
-    for (let i = 0; i < 3; i++) await checkFleet(fleetConfig(server, 8, 8, stateDir), { credentials });
+    for (let i = 0; i < 3; i++)
+      await checkFleet(fleetConfig(server, 8, 8, stateDir), { credentials, connect: connectCluster });
 
     const access = fleetAccess(server);
     const samples: Record<string, RunSample[]> = {};
@@ -310,7 +316,10 @@ export async function run(): Promise<Result> {
     }
     log('  CPU profile of one N = 500, concurrency 8 run ...');
     const profiled = await profile(() =>
-      checkFleet(fleetConfig(server, Math.max(...SIZES), 8, stateDir), { credentials }),
+      checkFleet(fleetConfig(server, Math.max(...SIZES), 8, stateDir), {
+        credentials,
+        connect: connectCluster,
+      }),
     );
     const cpuProfile = summarizeProfile(profiled.profile, profiled.wallMs, 10);
     const trustCost = measureTrustContext(server.caPem);

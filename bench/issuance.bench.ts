@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { lambdaBuildOptions } from '../lib/bundling/esbuild-options';
 import { type DnsBridge, startDnsBridge } from '../test/support/dns-bridge';
 import { type PebbleEnv, startPebble } from '../test/support/pebble';
 import {
@@ -129,18 +130,12 @@ function debianVersion(pkg: string): string {
 
 async function bundleIssuer(dir: string): Promise<string> {
   const outfile = join(dir, 'issue-once.mjs');
+  // The Lambda functions' own options (lib/bundling/esbuild-options.ts): the bench measures what ships.
   await build({
     absWorkingDir: REPO_DIR,
     entryPoints: ['bench/support/issue-once.ts'],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    minify: true,
-    sourcemap: false,
-    alias: { 'node-forge': './lambdas/bundling/node-forge-unused.cjs' },
-    banner: { js: "import{createRequire}from'module';const require=createRequire(import.meta.url);" },
+    ...lambdaBuildOptions(REPO_DIR),
     logLevel: 'silent',
   });
   return outfile;

@@ -4,8 +4,8 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { WatchdogConfig } from '../lambdas/domain/config';
-import { loadConfig } from '../lambdas/domain/config-schema';
+import { loadConfig } from '../lambdas/adapters/config-file';
+import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { CertificateWatchdog, type CertificateWatchdogProps } from './certificate-watchdog';
 
 export interface WatchdogStackProps extends StackProps {

@@ -2,19 +2,34 @@
  * The renewal workflow as a Step Functions definition (JSONPath): check the fleet, report findings,
  * then renew each due certificate in its own Map iteration so that one failure never stops the others.
  *
- *   Check → HasFindings ─true→ NotifyFindings ─┐
- *                        └─────────────────────┴→ RenewDue [Issue → Push → Verify → NotifyRenewed] → Done
+ *   Check → HasFindings ─true→ NotifyFindings ─┐  (a failed NotifyFindings continues too)
+ *                        └─────────────────────┴→ RenewDue [ item processor ] → Done
  *
- * Every renewal step catches everything into NotifyFailed, which reports and ends the iteration.
- * State names are part of the contract: tests (and aws-local-stepfunctions) address tasks by them.
+ *   Issue → Push → Verify → NotifyRenewed ─→ (end)
+ *     │       │       │         └─ any error → RenewedNotReported (Succeed: the renewal happened)
+ *     │       └───────┴─ any error → NotifyFailed → FailureReported (Succeed; also when it fails)
+ *     ├─ StateLockedError → LockHeld (Succeed: another execution owns this renewal and reports it)
+ *     └─ any other error → NotifyFailed
+ *
+ * Every retry number comes from lambdas/domain/retry.ts, through `retryProps`. State names are part
+ * of the contract: tests, aws-local-stepfunctions and the CLI's local runner address steps by them.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { PushRetryPolicy } from '../lambdas/domain/retry-policy';
-import { PUSH_RETRY_ERRORS } from '../lambdas/domain/retry-policy';
+import {
+  ACME_ORDER,
+  DNS_PROPAGATION,
+  type PushRetryPolicy,
+  pushRetry,
+  type RetryPolicy,
+  RS_GET_RETRY,
+  RS_REQUEST_TIMEOUT_MS,
+  TRANSIENT_LAMBDA_RETRY,
+  VERIFY_PROBE,
+} from '../lambdas/domain/retry';
 
 /** The functions the workflow invokes, one per step. */
 export interface WorkflowFunctions {
@@ -32,17 +47,6 @@ export interface WorkflowOptions {
   readonly pushRetry: PushRetryPolicy;
 }
 
-/** Errors the Lambda service (not our code) raises; worth a quick retry on any task. */
-export const TRANSIENT_LAMBDA_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-];
-
-/** Error name of obtainCertificate when another execution holds the certificate's lock. */
-export const STATE_LOCKED_ERROR = 'StateLockedError';
-
 /** The state names, exactly as they appear in the definition. */
 export const STATE_NAMES = {
   check: 'Check',
@@ -55,8 +59,82 @@ export const STATE_NAMES = {
   notifyRenewed: 'NotifyRenewed',
   notifyFailed: 'NotifyFailed',
   failureReported: 'FailureReported',
+  lockHeld: 'LockHeld',
+  renewedNotReported: 'RenewedNotReported',
   done: 'Done',
 } as const;
+
+/** Error name of the issue step when another execution holds the certificate's lock. */
+const STATE_LOCKED = 'StateLockedError';
+
+/** Time for the AWS calls around a step's real work: state reads and writes, the lock, DNS clean-up, SNS. */
+const AWS_CALLS_MS = 30_000;
+/** The RS reads NotifyFailed makes on its failure path: the certificates and the nodes. */
+const NOTIFY_RS_READS = 2;
+
+/** Worst case of one RS GET with its retries: every attempt times out, every backoff is at its cap. */
+function rsGetWorstMs(): number {
+  const { retries, backoff } = RS_GET_RETRY;
+  let waits = 0;
+  for (let i = 0; i < retries; i++) waits += Math.min(backoff.maxMs, backoff.baseMs * backoff.rate ** i);
+  return (retries + 1) * RS_REQUEST_TIMEOUT_MS + waits;
+}
+
+/** acme-client's own polling while the CA validates and finalizes: every backoff at its cap. */
+function acmePollingWorstMs(): number {
+  const { attempts, minMs, maxMs } = ACME_ORDER.clientBackoff;
+  let total = 0;
+  for (let i = 0; i < attempts; i++) total += Math.min(maxMs, minMs * 2 ** i);
+  return total;
+}
+
+/**
+ * Lambda timeouts derived from the waits in lambdas/domain/retry.ts:
+ *
+ *   issue  = DNS_PROPAGATION.timeoutMs                 one INSYNC wait: all challenges are published together
+ *          + ACME_ORDER.attempts × requestTimeoutMs     each order attempt ends at its first stalled request
+ *          + ACME_ORDER.attempts × maxRetryAfterSeconds the Retry-After waits it honours
+ *          + acme-client polling (clientBackoff capped) the CA validating and finalizing
+ *          + AWS_CALLS_MS                               lock, state, TXT record clean-up
+ *   notify = NOTIFY_RS_READS × RS GET worst case        the failure path re-reads the cluster
+ *          + VERIFY_PROBE.timeoutMs                     probing the nodes (in parallel)
+ *          + AWS_CALLS_MS                               lock release, TXT record removal, SNS
+ *
+ * Rounded up to whole seconds. Check, push and verify keep fixed timeouts.
+ */
+export const STEP_TIMEOUTS = {
+  check: Duration.minutes(2),
+  issue: Duration.seconds(
+    Math.ceil(
+      (DNS_PROPAGATION.timeoutMs +
+        ACME_ORDER.attempts * (ACME_ORDER.requestTimeoutMs + ACME_ORDER.maxRetryAfterSeconds * 1000) +
+        acmePollingWorstMs() +
+        AWS_CALLS_MS) /
+        1000,
+    ),
+  ),
+  push: Duration.minutes(1),
+  verify: Duration.minutes(1),
+  notify: Duration.seconds(
+    Math.ceil((NOTIFY_RS_READS * rsGetWorstMs() + VERIFY_PROBE.timeoutMs + AWS_CALLS_MS) / 1000),
+  ),
+} as const;
+
+/**
+ * A retry policy as a Step Functions Retry: the one conversion. Step Functions takes whole seconds
+ * of at least 1 for IntervalSeconds and MaxDelaySeconds; a policy may hold fractions and 0.
+ */
+export function retryProps(policy: RetryPolicy): sfn.RetryProps {
+  const seconds = (s: number) => Duration.seconds(Math.max(1, Math.ceil(s)));
+  return {
+    errors: [...policy.errors],
+    interval: seconds(policy.intervalSeconds),
+    backoffRate: policy.backoffRate,
+    maxDelay: seconds(policy.maxDelaySeconds),
+    maxAttempts: policy.maxAttempts,
+    jitterStrategy: policy.jitter === 'FULL' ? sfn.JitterType.FULL : sfn.JitterType.NONE,
+  };
+}
 
 /** Builds the definition; its start state is Check. */
 export function renewalWorkflow(
@@ -64,12 +142,14 @@ export function renewalWorkflow(
   functions: WorkflowFunctions,
   options: WorkflowOptions,
 ): sfn.IChainable {
+  /** A Lambda task: its own retries first (Step Functions takes the first that matches), then the transient one. */
   const invoke = (
     stateName: string,
     lambdaFunction: IFunction,
     props: Partial<tasks.LambdaInvokeProps> = {},
-  ) =>
-    new tasks.LambdaInvoke(scope, stateName, {
+    retries: RetryPolicy[] = [],
+  ) => {
+    const task = new tasks.LambdaInvoke(scope, stateName, {
       stateName,
       lambdaFunction,
       payloadResponseOnly: true,
@@ -77,52 +157,44 @@ export function renewalWorkflow(
       retryOnServiceExceptions: false,
       ...props,
     });
-  const transientRetry: sfn.RetryProps = {
-    errors: TRANSIENT_LAMBDA_ERRORS,
-    interval: Duration.seconds(2),
-    maxAttempts: 3,
-    backoffRate: 2,
+    for (const policy of [...retries, TRANSIENT_LAMBDA_RETRY]) task.addRetry(retryProps(policy));
+    return task;
   };
+  const succeed = (name: string) => new sfn.Succeed(scope, name, { stateName: name });
+  const catchAll = (resultPath: string): sfn.CatchProps => ({ errors: [sfn.Errors.ALL], resultPath });
 
-  const check = invoke(STATE_NAMES.check, functions.check).addRetry(transientRetry);
+  const check = invoke(STATE_NAMES.check, functions.check);
   const notifyFindings = invoke(STATE_NAMES.notifyFindings, functions.notify, {
     payload: sfn.TaskInput.fromObject({ alerts: sfn.JsonPath.listAt('$.findings') }),
     resultPath: sfn.JsonPath.DISCARD,
-  }).addRetry(transientRetry);
+  });
 
-  // The failure path of one iteration: report it, then end the iteration successfully.
+  // The failure path of one iteration: report it (the notify function also releases the lock and
+  // removes the DNS records), then end the iteration successfully, even if the report failed.
   const notifyFailed = invoke(STATE_NAMES.notifyFailed, functions.notify, {
     payload: sfn.TaskInput.fromObject({
       failed: { item: sfn.JsonPath.entirePayload, error: sfn.JsonPath.objectAt('$.error') },
     }),
-  })
-    .addRetry(transientRetry)
-    .next(new sfn.Succeed(scope, STATE_NAMES.failureReported));
-  const catchAll: sfn.CatchProps = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
+  });
+  const failureReported = succeed(STATE_NAMES.failureReported);
+  notifyFailed.addCatch(failureReported, catchAll('$.notifyError')).next(failureReported);
+  const toNotifyFailed = catchAll('$.error');
 
   const issue = invoke(STATE_NAMES.issue, functions.issue)
-    // Another execution renews the same certificate: wait for it; obtain() then reuses its result.
-    .addRetry({
-      errors: [STATE_LOCKED_ERROR],
-      interval: Duration.seconds(30),
-      maxAttempts: 3,
-      backoffRate: 2,
-    })
-    .addRetry(transientRetry)
-    .addCatch(notifyFailed, catchAll);
-  const push = invoke(STATE_NAMES.push, functions.push)
-    // First: the 409 retry. A half-updated cluster gets the SAME saved certificate until all nodes have it.
-    .addRetry(pushRetryProps(options.pushRetry))
-    .addRetry(transientRetry)
-    .addCatch(notifyFailed, catchAll);
-  const verify = invoke(STATE_NAMES.verify, functions.verify)
-    .addRetry(transientRetry)
-    .addCatch(notifyFailed, catchAll);
+    // Another execution is renewing this certificate: it reports for itself; nothing to undo here.
+    .addCatch(succeed(STATE_NAMES.lockHeld), { errors: [STATE_LOCKED], resultPath: '$.error' })
+    .addCatch(notifyFailed, toNotifyFailed);
+  // A half-updated cluster (409) gets the SAME saved certificate again until all nodes have it.
+  const push = invoke(STATE_NAMES.push, functions.push, {}, [pushRetry(options.pushRetry)]).addCatch(
+    notifyFailed,
+    toNotifyFailed,
+  );
+  const verify = invoke(STATE_NAMES.verify, functions.verify).addCatch(notifyFailed, toNotifyFailed);
   const notifyRenewed = invoke(STATE_NAMES.notifyRenewed, functions.notify, {
     payload: sfn.TaskInput.fromObject({ renewed: sfn.JsonPath.entirePayload }),
   })
-    .addRetry(transientRetry)
-    .addCatch(notifyFailed, catchAll);
+    // The certificate is renewed: a failed alert must not turn into a failure alert.
+    .addCatch(succeed(STATE_NAMES.renewedNotReported), catchAll('$.notifyError'));
 
   const renewDue = new sfn.Map(scope, STATE_NAMES.renewDue, {
     stateName: STATE_NAMES.renewDue,
@@ -132,25 +204,12 @@ export function renewalWorkflow(
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(sfn.Chain.start(issue).next(push).next(verify).next(notifyRenewed));
 
+  // Findings that cannot be sent never block renewals (the notify errors alarm still fires).
+  notifyFindings.addCatch(renewDue, catchAll('$.notifyFindingsError'));
   const hasFindings = new sfn.Choice(scope, STATE_NAMES.hasFindings, { stateName: STATE_NAMES.hasFindings })
     .when(sfn.Condition.booleanEquals('$.hasFindings', true), notifyFindings.next(renewDue))
     .otherwise(renewDue);
-  renewDue.next(new sfn.Succeed(scope, STATE_NAMES.done));
+  renewDue.next(succeed(STATE_NAMES.done));
 
   return sfn.Chain.start(check).next(hasFindings);
-}
-
-/**
- * The config's push retry policy as a Step Functions Retry. Step Functions wants whole seconds of at
- * least 1 for IntervalSeconds and MaxDelaySeconds; the config allows fractions and 0.
- */
-export function pushRetryProps(policy: PushRetryPolicy): sfn.RetryProps {
-  return {
-    errors: [...PUSH_RETRY_ERRORS],
-    interval: Duration.seconds(Math.max(1, Math.ceil(policy.intervalSeconds))),
-    backoffRate: policy.backoffRate,
-    maxDelay: Duration.seconds(Math.max(1, Math.ceil(policy.maxDelaySeconds))),
-    maxAttempts: policy.maxAttempts,
-    jitterStrategy: policy.jitter === 'FULL' ? sfn.JitterType.FULL : sfn.JitterType.NONE,
-  };
 }

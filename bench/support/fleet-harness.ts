@@ -1,9 +1,9 @@
 /** The checker side of the fleet benchmark: the simulator child process, credentials and config. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
-import type { WatchdogConfig } from '../../lambdas/domain/config';
-import { parseConfig } from '../../lambdas/domain/config-schema';
-import type { ClusterAccess, CredentialsProvider } from '../../lambdas/domain/credentials';
+import { parseConfig } from '../../lambdas/domain/config/schema';
+import type { WatchdogConfig } from '../../lambdas/domain/config/types';
+import type { ClusterAccess, CredentialsProvider } from '../../lambdas/domain/ports';
 import { childEnv, REPO_DIR, TSX_BIN } from './common';
 
 export interface FleetServer {

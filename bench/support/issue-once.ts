@@ -14,9 +14,9 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import acme from 'acme-client';
-import { HttpReqDnsProvider } from '../../lambdas/adapters/dns/httpreq';
-import { LocalDirectoryStore } from '../../lambdas/adapters/state/local-directory';
-import { AcmeIssuer } from '../../lambdas/domain/acme/issuer';
+import { AcmeIssuer } from '../../lambdas/adapters/acme/issuer';
+import { HttpReqDnsProvider } from '../../lambdas/adapters/httpreq/dns-provider';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
 import { StateStore } from '../../lambdas/domain/state';
 
 export interface IssueOnceOptions {

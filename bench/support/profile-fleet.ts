@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectCluster } from '../../lambdas/adapters/rs-https';
 import { checkFleet } from '../../lambdas/domain/check';
 import { consoleTable, fmt, log } from './common';
 import { labelOf, profile, summarizeProfile } from './cpu-profile';
@@ -19,9 +20,12 @@ async function main(): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
   const credentials = new InMemoryCredentials(fleetAccess(server));
   try {
-    for (let i = 0; i < 3; i++) await checkFleet(fleetConfig(server, 8, 8, stateDir), { credentials });
+    for (let i = 0; i < 3; i++)
+      await checkFleet(fleetConfig(server, 8, 8, stateDir), { credentials, connect: connectCluster });
     const config = fleetConfig(server, n, concurrency, stateDir);
-    const { profile: cpuProfile, wallMs } = await profile(() => checkFleet(config, { credentials }));
+    const { profile: cpuProfile, wallMs } = await profile(() =>
+      checkFleet(config, { credentials, connect: connectCluster }),
+    );
     const file = join(tmpdir(), 'fleet-check.cpuprofile');
     writeFileSync(file, JSON.stringify(cpuProfile));
     const summary = summarizeProfile(cpuProfile, wallMs);

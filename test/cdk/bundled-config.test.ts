@@ -2,16 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { DEPLOYED_CONFIG_MARKER, loadDeployedConfig, type WatchdogConfig } from '../../lambdas/domain/config';
-import { loadConfig } from '../../lambdas/domain/config-schema';
-import {
-  BUNDLED_CONFIG_FILE,
-  defaultHeartbeatWindow,
-  heartbeatEvaluation,
-  writeBundledConfig,
-} from '../../lib/certificate-watchdog';
+import { loadConfig, loadDeployedConfig } from '../../lambdas/adapters/config-file';
+import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../../lambdas/domain/config/types';
+import { BUNDLED_CONFIG_FILE, writeBundledConfig } from '../../lib/bundled-config';
 
 const example = loadConfig(fileURLToPath(new URL('../../config.example.json', import.meta.url)));
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
@@ -66,38 +60,5 @@ describe('writeBundledConfig', () => {
     const b = writeBundledConfig(example);
     expect(a).not.toBe(b);
     expect(existsSync(join(a, BUNDLED_CONFIG_FILE)) && existsSync(join(b, BUNDLED_CONFIG_FILE))).toBe(true);
-  });
-});
-
-describe('dead man’s switch', () => {
-  it.each([
-    ['rate(1 day)', 2 * 86_400],
-    ['rate(6 hours)', 12 * 3_600],
-    ['rate(30 minutes)', 3_600],
-    ['rate(1 minute)', 120],
-    ['cron(0 6 * * ? *)', 2 * 86_400],
-    ['cron(0 6 ? * MON-FRI *)', 2 * 86_400],
-  ])('watches %s over %i seconds', (schedule, seconds) => {
-    expect(defaultHeartbeatWindow(schedule).toSeconds()).toBe(seconds);
-  });
-
-  it.each([
-    [Duration.hours(12), 43_200, 1],
-    [Duration.minutes(10), 600, 1],
-    [Duration.seconds(90), 120, 1],
-    [Duration.days(1), 86_400, 1],
-    [Duration.days(2), 86_400, 2],
-    [Duration.hours(60), 86_400, 3],
-    [Duration.days(7), 86_400, 7],
-  ])('evaluates %s as periods of %i seconds, %i of them', (window, period, evaluationPeriods) => {
-    const evaluation = heartbeatEvaluation(window);
-    expect(evaluation.period.toSeconds()).toBe(period);
-    expect(evaluation.evaluationPeriods).toBe(evaluationPeriods);
-  });
-
-  it('refuses windows longer than CloudWatch evaluates', () => {
-    expect(() => heartbeatEvaluation(defaultHeartbeatWindow('rate(4 days)'))).toThrow(
-      /longer than the 7 days a CloudWatch alarm can evaluate/,
-    );
   });
 });

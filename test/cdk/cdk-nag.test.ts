@@ -7,8 +7,8 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import type { WatchdogConfig } from '../../lambdas/domain/config';
-import { loadConfig } from '../../lambdas/domain/config-schema';
+import { loadConfig } from '../../lambdas/adapters/config-file';
+import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import { WatchdogStack } from '../../lib/watchdog-stack';
 import { TEST_STACK_NAME, testContext } from '../support/synthesized-definition';
 
@@ -30,21 +30,24 @@ const everything: WatchdogConfig = {
   },
 };
 
-function appWith(config: WatchdogConfig) {
+function appWith(config: WatchdogConfig, region?: string) {
   const app = new App({ context: testContext(), outdir: mkdtempSync(join(tmpdir(), 'cdk-nag-test-')) });
   const stack = new WatchdogStack(app, TEST_STACK_NAME, {
     config,
+    // bin/app.ts synthesizes for CDK_DEFAULT_REGION when the CLI knows one: ARNs then carry the partition.
+    ...(region ? { env: { region } } : {}),
     watchdog: { slackChannelConfiguration: { slackWorkspaceId: 'T0123456', slackChannelId: 'C0123456789' } },
   });
   return { app, stack };
 }
 
 describe.each([
-  ['the example config', example],
-  ['every option (VPC, Slack webhook, Chatbot)', everything],
-])('cdk-nag AwsSolutions with %s', (_name, config) => {
+  ['the example config', example, undefined],
+  ['every option (VPC, Slack webhook, Chatbot)', everything, undefined],
+  ['the example config in eu-west-3 (region-specific)', example, 'eu-west-3'],
+])('cdk-nag AwsSolutions with %s', (_name, config, region) => {
   it('has no unacknowledged error or warning', () => {
-    const { app } = appWith(config);
+    const { app } = appWith(config, region);
     const report = new AwsSolutionsChecks().validateScope(app);
     expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources[0]?.constructPath}`)).toEqual(
       [],
@@ -52,7 +55,7 @@ describe.each([
   });
 
   it('passes synth with the checks registered as in bin/app.ts, and no CDK warning', () => {
-    const { app, stack } = appWith(config);
+    const { app, stack } = appWith(config, region);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);

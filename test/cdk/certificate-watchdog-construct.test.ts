@@ -2,21 +2,24 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CfnElement } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
-import type { WatchdogConfig } from '../../lambdas/domain/config';
-import { loadConfig } from '../../lambdas/domain/config-schema';
+import { loadConfig } from '../../lambdas/adapters/config-file';
+import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import { logicalIdOf } from '../../lib/certificate-watchdog';
-import { STATE_NAMES, TRANSIENT_LAMBDA_ERRORS } from '../../lib/workflow';
+import { WatchdogStack } from '../../lib/watchdog-stack';
+import { STEP_TIMEOUTS } from '../../lib/workflow';
 import {
-  type AslState,
   type FunctionRole,
-  synthesizedDefinition,
   synthesizeWatchdog,
+  TEST_ACCOUNT,
+  TEST_REGION,
   TEST_STACK_NAME,
-  testFunctionArn,
+  testContext,
 } from '../support/synthesized-definition';
+import { resolve } from './support/policy-evaluator';
 
 const exampleFile = fileURLToPath(new URL('../../config.example.json', import.meta.url));
 const example = loadConfig(exampleFile);
@@ -34,6 +37,14 @@ interface Statement {
   Condition?: Record<string, unknown>;
 }
 
+/** One entry of an alarm's Metrics (metric math). */
+interface AlarmMetric {
+  Id: string;
+  Expression?: string;
+  ReturnData?: boolean;
+  MetricStat?: Record<string, unknown>;
+}
+
 const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
 /** Every Allow statement of a function's role (its default policy). */
@@ -48,6 +59,78 @@ function statementsOf(t: Template, role: FunctionRole, functions = watchdog.func
 }
 
 const actionsOf = (statements: Statement[]) => statements.flatMap((s) => list(s.Action));
+
+const KEY_ARN = `arn:aws:kms:${TEST_REGION}:${TEST_ACCOUNT}:key/state`;
+const TOPIC_ARN = `arn:aws:sns:${TEST_REGION}:${TEST_ACCOUNT}:alerts`;
+const resolved = (value: unknown) =>
+  resolve(
+    value,
+    { 'AWS::Partition': 'aws', 'AWS::Region': TEST_REGION, 'AWS::AccountId': TEST_ACCOUNT },
+    { [`${idOf(watchdog.key)}.Arn`]: KEY_ARN, [idOf(watchdog.alertTopic)]: TOPIC_ARN },
+  );
+const stateArn = (area?: string) =>
+  `arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:rs-cert-watchdog/${TEST_STACK_NAME}/${area ? `${area}/` : ''}*`;
+
+/** Every "action resource" pair a function's role allows (conditions checked elsewhere). */
+function grantsOf(t: Template, role: FunctionRole): string[] {
+  return statementsOf(t, role)
+    .flatMap((s) =>
+      list(s.Action).flatMap((a) => list(resolved(s.Resource) as string | string[]).map((r) => `${a} ${r}`)),
+    )
+    .sort();
+}
+
+const clusterSecrets = [
+  `arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:rs-cert-watchdog/clusters/prod-east-??????`,
+  'arn:aws:secretsmanager:eu-west-3:123456789012:secret:rs-cert-watchdog/clusters/prod-west-Ab12Cd',
+  'arn:aws:secretsmanager:eu-west-3:123456789012:secret:rs-cert-watchdog/clusters/prod-west-Ab12Cd-??????',
+].map((arn) => `secretsmanager:GetSecretValue ${arn}`);
+const read = (area: string) => [`secretsmanager:GetSecretValue ${stateArn(area)}`];
+const readWrite = (area: string) =>
+  ['GetSecretValue', 'PutSecretValue', 'CreateSecret', 'TagResource'].map(
+    (a) => `secretsmanager:${a} ${stateArn(area)}`,
+  );
+const keyRead = [`kms:Decrypt ${KEY_ARN}`];
+const keyReadWrite = [`kms:Decrypt ${KEY_ARN}`, `kms:GenerateDataKey ${KEY_ARN}`];
+const challenges = (zone: string) => [
+  `route53:ChangeResourceRecordSets arn:aws:route53:::hostedzone/${zone}`,
+  `route53:ListResourceRecordSets arn:aws:route53:::hostedzone/${zone}`,
+  'route53:GetChange arn:aws:route53:::change/*',
+];
+
+/**
+ * Issue 11.6: what each function may do, exhaustively. Only issue reads the ACME account key; push
+ * reads the lock it runs under; verify and notify release it (success and failure paths).
+ */
+const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: string) => string[]> = {
+  check: () => [...clusterSecrets],
+  issue: (zone) => [
+    ...readWrite('acme'),
+    ...readWrite('certificates'),
+    ...readWrite('locks'),
+    ...keyReadWrite,
+    ...challenges(zone),
+  ],
+  push: () => [
+    ...clusterSecrets,
+    ...readWrite('certificates'),
+    ...read('locks'),
+    ...keyRead,
+    ...keyReadWrite,
+  ],
+  verify: () => [...clusterSecrets, ...readWrite('certificates'), ...readWrite('locks'), ...keyReadWrite],
+  notify: (zone) => [
+    ...clusterSecrets,
+    ...read('certificates'),
+    ...readWrite('locks'),
+    ...keyRead,
+    ...keyReadWrite,
+    `sns:Publish ${TOPIC_ARN}`,
+    `kms:Decrypt ${KEY_ARN}`,
+    `kms:GenerateDataKey* ${KEY_ARN}`,
+    ...challenges(zone),
+  ],
+};
 
 describe('schedule', () => {
   it('starts the state machine with {} on the configured expression and time zone, exactly on time', () => {
@@ -74,144 +157,20 @@ describe('schedule', () => {
 });
 
 describe('state machine', () => {
-  const asl = synthesizedDefinition(exampleFile);
-  const state = (name: string): AslState => {
-    const found = asl.States[name];
-    if (!found) throw new Error(`no state ${name}`);
-    return found;
-  };
-  const renewDue = state(STATE_NAMES.renewDue);
-  const iteration = renewDue.ItemProcessor?.States ?? {};
-  const inner = (name: string): AslState => {
-    const found = iteration[name];
-    if (!found) throw new Error(`no state ${name} in the Map`);
-    return found;
-  };
-
-  it('is a Standard state machine logging errors only, without execution data or tracing', () => {
+  it('is a Standard state machine logging errors only to a vended-logs group, without execution data or tracing', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
       LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
     });
     const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     expect(machine?.Properties.TracingConfiguration?.Enabled ?? false).toBe(false);
-    expect(asl.TimeoutSeconds).toBe(7200);
-  });
-
-  it('checks, reports findings, then renews each due certificate', () => {
-    expect(asl.StartAt).toBe('Check');
-    expect(state('Check')).toMatchObject({
-      Type: 'Task',
-      Resource: testFunctionArn('check'),
-      Next: 'HasFindings',
-    });
-    expect(state('HasFindings')).toMatchObject({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.hasFindings', BooleanEquals: true, Next: 'NotifyFindings' }],
-      Default: 'RenewDue',
-    });
-    expect(state('NotifyFindings')).toMatchObject({
-      Type: 'Task',
-      Resource: testFunctionArn('notify'),
-      Parameters: { 'alerts.$': '$.findings' },
-      ResultPath: null,
-      Next: 'RenewDue',
-    });
-    expect(renewDue).toMatchObject({
-      Type: 'Map',
-      ItemsPath: '$.due',
-      MaxConcurrency: exampleAws.mapConcurrency,
-      ResultPath: null,
-      Next: 'Done',
-    });
-    expect(state('Done').Type).toBe('Succeed');
-  });
-
-  it('runs Issue → Push → Verify → NotifyRenewed in each iteration', () => {
-    expect(renewDue.ItemProcessor?.StartAt).toBe('Issue');
-    expect(inner('Issue')).toMatchObject({ Resource: testFunctionArn('issue'), Next: 'Push' });
-    expect(inner('Push')).toMatchObject({ Resource: testFunctionArn('push'), Next: 'Verify' });
-    expect(inner('Verify')).toMatchObject({ Resource: testFunctionArn('verify'), Next: 'NotifyRenewed' });
-    expect(inner('NotifyRenewed')).toMatchObject({
-      Resource: testFunctionArn('notify'),
-      Parameters: { 'renewed.$': '$' },
-      End: true,
-    });
-  });
-
-  it('catches every failure of a renewal step into NotifyFailed, which ends the iteration', () => {
-    for (const name of ['Issue', 'Push', 'Verify', 'NotifyRenewed']) {
-      expect(inner(name).Catch, name).toEqual([
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailed' },
-      ]);
-    }
-    expect(inner('NotifyFailed')).toMatchObject({
-      Type: 'Task',
-      Resource: testFunctionArn('notify'),
-      Parameters: { failed: { 'item.$': '$', 'error.$': '$.error' } },
-      Next: 'FailureReported',
-    });
-    expect(inner('FailureReported').Type).toBe('Succeed');
-  });
-
-  it("retries Push on a 409 with the config's pushRetry first, then on transient Lambda errors", () => {
-    const retry = inner('Push').Retry ?? [];
-    expect(retry[0]).toEqual({
-      ErrorEquals: ['NodesNotUpdatedError'],
-      IntervalSeconds: example.pushRetry.intervalSeconds,
-      BackoffRate: example.pushRetry.backoffRate,
-      MaxDelaySeconds: example.pushRetry.maxDelaySeconds,
-      MaxAttempts: example.pushRetry.maxAttempts,
-      JitterStrategy: example.pushRetry.jitter,
-    });
-    expect(retry[1]).toEqual({
-      ErrorEquals: TRANSIENT_LAMBDA_ERRORS,
-      IntervalSeconds: 2,
-      MaxAttempts: 3,
-      BackoffRate: 2,
-    });
-    expect(retry).toHaveLength(2);
-  });
-
-  it('rounds the push retry to what Step Functions accepts (whole seconds, at least 1)', () => {
-    const retry = synthesizedDefinition({
-      ...example,
-      pushRetry: {
-        maxAttempts: 2,
-        intervalSeconds: 0.5,
-        backoffRate: 1.5,
-        maxDelaySeconds: 0,
-        jitter: 'NONE',
-      },
-    }).States.RenewDue?.ItemProcessor?.States.Push?.Retry?.[0];
-    expect(retry).toEqual({
-      ErrorEquals: ['NodesNotUpdatedError'],
-      IntervalSeconds: 1,
-      BackoffRate: 1.5,
-      MaxDelaySeconds: 1,
-      MaxAttempts: 2,
-      JitterStrategy: 'NONE',
-    });
-  });
-
-  it('retries Issue while another execution holds the lock', () => {
-    expect(inner('Issue').Retry?.[0]).toEqual({
-      ErrorEquals: ['StateLockedError'],
-      IntervalSeconds: 30,
-      MaxAttempts: 3,
-      BackoffRate: 2,
-    });
-    expect(inner('Issue').Retry?.[1]?.ErrorEquals).toEqual(TRANSIENT_LAMBDA_ERRORS);
-  });
-
-  it('invokes only our functions, directly (payload only), in JSONPath', () => {
-    const tasks = [...Object.values(asl.States), ...Object.values(iteration)].filter(
-      (s) => s.Type === 'Task',
-    );
-    expect(tasks).toHaveLength(7);
-    const arns = (['check', 'issue', 'push', 'verify', 'notify'] as const).map(testFunctionArn);
-    for (const task of tasks) expect(arns).toContain(task.Resource);
-    expect(JSON.stringify(asl)).not.toMatch(/JSONata|Arguments|lambda:invoke/);
+    const names = Object.values(template.findResources('AWS::Logs::LogGroup'))
+      .map((g) => g.Properties.LogGroupName)
+      .filter((n) => n !== undefined);
+    expect(names).toHaveLength(1);
+    const name = JSON.stringify(names[0]);
+    expect(name).toContain('/aws/vendedlogs/states/rs-cert-watchdog-RsCertWatchdog-');
+    expect(name).toContain('AWS::StackId');
   });
 });
 
@@ -298,22 +257,52 @@ describe('alerts', () => {
 describe('alarms and dashboard', () => {
   const topic = { Ref: idOf(watchdog.alertTopic) };
   const machine = [{ Name: 'StateMachineArn', Value: { Ref: idOf(watchdog.stateMachine) } }];
+  const heartbeat = () =>
+    Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+      String(a.Properties.AlarmName).endsWith('-Heartbeat'),
+    )?.Properties;
 
-  it('raises the dead man’s switch when no execution succeeded for two days (cron schedule)', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/States',
-      MetricName: 'ExecutionsSucceeded',
-      Dimensions: machine,
-      Statistic: 'Sum',
+  it('raises the dead man’s switch when no execution succeeded for two days (daily cron)', () => {
+    expect(heartbeat()).toMatchObject({
       ComparisonOperator: 'LessThanThreshold',
       Threshold: 1,
-      Period: 86400,
       EvaluationPeriods: 2,
       DatapointsToAlarm: 2,
       TreatMissingData: 'breaching',
       AlarmActions: [topic],
       OKActions: [topic],
     });
+    const metrics = heartbeat()?.Metrics as AlarmMetric[];
+    const succeeded = metrics.find((m) => m.Id === 'succeeded')?.MetricStat;
+    expect(succeeded).toMatchObject({
+      Metric: { Namespace: 'AWS/States', MetricName: 'ExecutionsSucceeded', Dimensions: machine },
+      Period: 86400,
+      Stat: 'Sum',
+    });
+  });
+
+  it('does not page before the first scheduled run: the deploy publishes one heartbeat datapoint', () => {
+    const metrics = heartbeat()?.Metrics as AlarmMetric[];
+    expect(metrics.find((m) => m.ReturnData !== false && m.Expression)?.Expression).toBe(
+      'SUM([succeeded, deployed])',
+    );
+    expect(metrics.find((m) => m.Id === 'deployed')?.MetricStat).toMatchObject({
+      Metric: { Namespace: 'RsCertWatchdog', MetricName: 'WatchdogDeployed', Dimensions: machine },
+      Period: 86400,
+    });
+    const customs = template.findResources('Custom::AWS');
+    const [[customId, custom]] = Object.entries(customs) as [
+      [string, { Properties: Record<string, unknown> }],
+    ];
+    const create = JSON.stringify(custom.Properties.Create);
+    expect(create).toContain('putMetricData');
+    expect(create).toContain('WatchdogDeployed');
+    // Once, on create: an update must not reset a watchdog that has stopped running.
+    expect(custom.Properties.Update).toBeUndefined();
+    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+      String(a.Properties.AlarmName).endsWith('-Heartbeat'),
+    );
+    expect(alarm?.DependsOn).toContain(customId);
   });
 
   it('derives the dead man’s switch from a rate() schedule: twice the interval', () => {
@@ -321,14 +310,25 @@ describe('alarms and dashboard', () => {
       ...example,
       aws: { ...exampleAws, schedule: 'rate(6 hours)' },
     });
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ExecutionsSucceeded',
-      Period: 12 * 3600,
-      EvaluationPeriods: 1,
-    });
+    const alarm = Object.values(t.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+      String(a.Properties.AlarmName).endsWith('-Heartbeat'),
+    );
+    expect(alarm?.Properties).toMatchObject({ EvaluationPeriods: 1 });
+    expect(JSON.stringify(alarm?.Properties.Metrics)).toContain('"Period":43200');
   });
 
-  it('alarms on any failed or timed-out execution', () => {
+  it('derives it from a weekday cron: twice the weekend gap, so Mondays do not page', () => {
+    const { template: t } = synthesizeWatchdog({
+      ...example,
+      aws: { ...exampleAws, schedule: 'cron(0 6 ? * MON-FRI *)' },
+    });
+    const alarm = Object.values(t.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+      String(a.Properties.AlarmName).endsWith('-Heartbeat'),
+    );
+    expect(alarm?.Properties).toMatchObject({ EvaluationPeriods: 6, DatapointsToAlarm: 6 });
+  });
+
+  it('alarms on any failed or timed-out execution and on any notify error', () => {
     for (const MetricName of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/States',
@@ -341,7 +341,14 @@ describe('alarms and dashboard', () => {
         AlarmActions: [topic],
       });
     }
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: idOf(watchdog.functions.notify) } }],
+      Threshold: 1,
+      AlarmActions: [topic],
+    });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
   });
 
   it('graphs days left, renewals, failures and executions', () => {
@@ -359,18 +366,20 @@ describe('alarms and dashboard', () => {
 describe('functions', () => {
   const roles: Record<Exclude<FunctionRole, 'slackForwarder'>, { timeout: number; memory: number }> = {
     check: { timeout: 120, memory: 256 },
-    issue: { timeout: 300, memory: 1769 },
+    issue: { timeout: STEP_TIMEOUTS.issue.toSeconds(), memory: 1769 },
     push: { timeout: 60, memory: 256 },
     verify: { timeout: 60, memory: 256 },
-    notify: { timeout: 30, memory: 256 },
+    notify: { timeout: STEP_TIMEOUTS.notify.toSeconds(), memory: 256 },
   };
 
-  it('run Node.js 22 on arm64', () => {
+  it('run Node.js 24 on arm64 (the deploy-time heartbeat provider too)', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(5);
-    for (const fn of functions) {
-      expect(fn.Properties).toMatchObject({
-        Runtime: 'nodejs22.x',
+    expect(functions).toHaveLength(6);
+    for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    for (const role of Object.keys(roles) as FunctionRole[]) {
+      const fn = template.findResources('AWS::Lambda::Function')[idOf(watchdog.functions[role] as never)];
+      expect(fn?.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
       });
@@ -422,7 +431,7 @@ describe('functions', () => {
 
   it('keep their logs, and the state machine’s, for a year', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(6);
+    expect(groups).toHaveLength(7);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
   });
 
@@ -437,7 +446,6 @@ describe('permissions', () => {
   const all = (Object.keys(watchdog.functions) as FunctionRole[]).flatMap((role) =>
     statementsOf(template, role),
   );
-  const statePattern = `:secret:rs-cert-watchdog/${TEST_STACK_NAME}/*`;
 
   it('never grant a whole service or all secrets', () => {
     for (const s of all) {
@@ -446,70 +454,74 @@ describe('permissions', () => {
         expect(list(s.Resource)).not.toContain('*');
       }
     }
-  });
-
-  it('scope the state to the stack’s prefix: issue may delete (locks), push writes, verify and notify read', () => {
-    const stateActions = (role: FunctionRole) =>
-      statementsOf(template, role)
-        .filter((s) => JSON.stringify(s.Resource).includes(statePattern))
-        .flatMap((s) => list(s.Action))
-        .sort();
-    const read = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
-    const write = [
-      ...read,
-      'secretsmanager:CreateSecret',
-      'secretsmanager:PutSecretValue',
-      'secretsmanager:TagResource',
-    ];
-    expect(stateActions('issue')).toEqual([...write].sort());
-    expect(JSON.stringify(template.toJSON())).not.toContain('secretsmanager:DeleteSecret');
-    expect(stateActions('push')).toEqual(write.sort());
-    expect(stateActions('verify')).toEqual(write.sort()); // records verifiedAt
-    expect(stateActions('notify')).toEqual(read);
-    expect(stateActions('check')).toEqual([]);
-  });
-
-  it('let the functions that talk to the clusters read their credentials, and only those', () => {
-    for (const role of ['check', 'push', 'verify', 'notify'] as const) {
-      const text = JSON.stringify(statementsOf(template, role));
-      expect(text, role).toContain(':secret:rs-cert-watchdog/clusters/prod-east-??????');
-      expect(text, role).toContain(
-        '"arn:aws:secretsmanager:eu-west-3:123456789012:secret:rs-cert-watchdog/clusters/prod-west-Ab12Cd"',
-      );
+    const text = JSON.stringify(template.toJSON());
+    for (const unused of ['secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret', 'kms:Encrypt"']) {
+      expect(text).not.toContain(unused);
     }
-    expect(JSON.stringify(statementsOf(template, 'issue'))).not.toContain('rs-cert-watchdog/clusters/');
   });
 
-  it('give Route 53 to the issue function only, on the configured zone and _acme-challenge TXT records', () => {
+  it('give each function exactly its actions on exactly its resources', () => {
     const zone = (example.dns as { hostedZoneId: string }).hostedZoneId;
-    const route53 = statementsOf(template, 'issue').filter((s) =>
-      list(s.Action).some((a) => a.startsWith('route53:')),
-    );
-    const change = route53.find((s) => list(s.Action).includes('route53:ChangeResourceRecordSets'));
-    expect(JSON.stringify(change?.Resource)).toContain(`:route53:::hostedzone/${zone}"`);
-    expect(change?.Condition).toEqual({
-      'ForAllValues:StringLike': {
-        'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['_acme-challenge.*'],
-      },
-      'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'] },
-    });
-    for (const s of route53) {
-      const resource = JSON.stringify(s.Resource);
-      if (list(s.Action).includes('route53:GetChange')) expect(resource).toContain(':route53:::change/*"');
-      else expect(resource).toContain(`:route53:::hostedzone/${zone}"`);
+    for (const role of ['check', 'issue', 'push', 'verify', 'notify'] as const) {
+      expect(grantsOf(template, role), role).toEqual(EXPECTED_GRANTS[role](zone).sort());
     }
+  });
+
+  it('keep the ACME account key from every function but issue', () => {
     for (const role of ['check', 'push', 'verify', 'notify'] as const) {
-      expect(
-        actionsOf(statementsOf(template, role)).some((a) => a.startsWith('route53:')),
-        role,
-      ).toBe(false);
+      expect(JSON.stringify(statementsOf(template, role)), role).not.toMatch(/\/acme\/|RsCertWatchdog\/\*/);
     }
+  });
+
+  it('use the state key only through Secrets Manager, for the secrets each function may touch', () => {
+    const keyStatements = statementsOf(template, 'push').filter((s) =>
+      list(s.Action).some((a) => a.startsWith('kms:')),
+    );
+    expect(keyStatements.map((s) => resolved(s.Condition))).toEqual([
+      {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${TEST_REGION}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:SecretARN': [stateArn('locks')] },
+      },
+      {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${TEST_REGION}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:SecretARN': [stateArn('certificates')] },
+      },
+    ]);
   });
 
   it('let only notify publish to the topic', () => {
     for (const role of Object.keys(watchdog.functions) as FunctionRole[]) {
       expect(actionsOf(statementsOf(template, role)).includes('sns:Publish'), role).toBe(role === 'notify');
     }
+  });
+
+  it('grant an operator read, or read and write, on every state secret', () => {
+    const s = new WatchdogStack(new App({ context: testContext() }), TEST_STACK_NAME, {
+      configFile: exampleFile,
+    });
+    const operator = new iam.Role(s, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    const read = s.watchdog.grantStateRead(operator);
+    const readWrite = s.watchdog.grantStateReadWrite(operator);
+    expect(read.success && readWrite.success).toBe(true);
+    const t = Template.fromStack(s);
+    const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(logicalIdOf(operator.node.defaultChild as CfnElement)),
+    );
+    const grants = ((policy?.Properties.PolicyDocument.Statement ?? []) as Statement[]).flatMap((st) =>
+      list(st.Action).flatMap((a) =>
+        list(resolved(st.Resource) as string | string[]).map((r) => `${a} ${r}`),
+      ),
+    );
+    expect([...new Set(grants)].sort()).toEqual(
+      [
+        `secretsmanager:GetSecretValue ${stateArn()}`,
+        `secretsmanager:PutSecretValue ${stateArn()}`,
+        `secretsmanager:CreateSecret ${stateArn()}`,
+        `secretsmanager:TagResource ${stateArn()}`,
+        `kms:Decrypt ${KEY_ARN}`,
+        `kms:GenerateDataKey ${KEY_ARN}`,
+      ].sort(),
+    );
   });
 });
 

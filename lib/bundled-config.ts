@@ -1,0 +1,77 @@
+/**
+ * The config as the functions read it: validated at synth, written with its PEM files into a
+ * directory that the bundling hook copies into every bundle (the 4 KB environment limit rules out
+ * environment variables). Nothing secret may reach the template or the bundle: `assertDeployable`
+ * refuses passwords and webhook URLs at synth.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readPemFile } from '../lambdas/adapters/config-file';
+import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../lambdas/domain/config/types';
+
+/** Where the handlers find the config inside every bundle (the bundle root is /var/task). */
+export const BUNDLED_CONFIG_FILE = 'watchdog-config.json';
+
+/** Config checks only the AWS deployment needs: nothing secret may reach the template or bundle. */
+export function assertDeployable(config: WatchdogConfig): void {
+  const problems: string[] = [];
+  for (const cluster of config.clusters) {
+    const where = `clusters["${cluster.name}"]`;
+    if (cluster.password !== undefined)
+      problems.push(`${where}.password: not allowed in AWS mode; use credentialsSecret`);
+    if (cluster.passwordEnv !== undefined)
+      problems.push(`${where}.passwordEnv: not allowed in AWS mode; use credentialsSecret`);
+    if (cluster.credentialsSecret === undefined)
+      problems.push(
+        `${where}.credentialsSecret: required in AWS mode (a Secrets Manager secret name or ARN)`,
+      );
+  }
+  if (config.alerts.slackWebhookUrl !== undefined) {
+    problems.push(
+      'alerts.slackWebhookUrl: not allowed in AWS mode (it is a credential); use alerts.slackWebhookSecret',
+    );
+  }
+  if (problems.length > 0) {
+    throw new Error(`the configuration cannot be deployed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+const bundledConfigDirs: string[] = [];
+
+/**
+ * Writes the config as the handlers load it (`loadDeployedConfig`) into a temporary directory, with
+ * the PEM files it names copied beside it under fixed names and referenced relatively. The bundling
+ * hook copies the directory into every bundle. Removed when the process exits (after synth).
+ */
+export function writeBundledConfig(config: WatchdogConfig): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-cert-watchdog-config-'));
+  if (bundledConfigDirs.length === 0) {
+    process.once('exit', () => {
+      for (const d of bundledConfigDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  bundledConfigDirs.push(dir);
+  const copyPem = (path: string | undefined, field: string, name: string): string | undefined => {
+    if (path === undefined) return undefined;
+    writeFileSync(join(dir, name), readPemFile(path, field));
+    return name;
+  };
+  const bundled: WatchdogConfig = {
+    ...config,
+    $schema: undefined,
+    // Only /tmp is writable in Lambda; a path of the machine that ran synth would mean nothing there.
+    stateDir: '/tmp/rs-cert-watchdog',
+    acme: config.acme && {
+      ...config.acme,
+      caFile: copyPem(config.acme.caFile, 'acme.caFile', 'acme-ca.pem'),
+    },
+    clusters: config.clusters.map((c) => ({
+      ...c,
+      caFile: copyPem(c.caFile, `clusters["${c.name}"].caFile`, `cluster-${c.name}-ca.pem`),
+    })),
+  };
+  const document = { marker: DEPLOYED_CONFIG_MARKER, config: bundled };
+  writeFileSync(join(dir, BUNDLED_CONFIG_FILE), `${JSON.stringify(document, null, 2)}\n`);
+  return dir;
+}

@@ -1,0 +1,62 @@
+/**
+ * The one set of esbuild options. The stack's NodejsFunctions, scripts/build-cli.mjs and the
+ * benchmarks all build from ./esbuild-options.json, so a benchmark measures what ships.
+ *
+ * The data is JSON so that scripts/build-cli.mjs (plain Node, run by `npm ci` before any TypeScript
+ * runner exists) reads the same file. Why each option:
+ * - `lambda.target` is the Lambda runtime's Node major (lib/functions.ts checks they agree).
+ * - `mainFields: [module, main]`: ESM builds of dependencies first, for tree shaking.
+ * - The banner gives the ESM bundle a `require`, which some CommonJS dependencies still call.
+ * - Linked source maps without sources: stack traces only (NODE_OPTIONS=--enable-source-maps); without
+ *   the sources they are a fraction of the size.
+ * - `alias node-forge`: acme-client loads its deprecated node-forge API eagerly; we never call it
+ *   (node:crypto instead), so a stub replaces it (−300 KB).
+ * - The AWS SDK is bundled, never external: the versions we test are the versions that run,
+ *   tree-shaken; leaving it external was measured to gain nothing at load (bench/cold-start).
+ * - `cli.target` is the oldest Node the package supports (package.json `engines`); its dependencies
+ *   stay external (`packages: external`), installed by npm.
+ */
+import { isAbsolute, join } from 'node:path';
+import options from './esbuild-options.json' with { type: 'json' };
+
+/** esbuild build options for a Lambda handler bundle (JS API spelling). */
+export interface LambdaBuildOptions {
+  readonly bundle: true;
+  readonly platform: 'node';
+  readonly format: 'esm';
+  readonly target: string;
+  readonly mainFields: string[];
+  readonly minify: boolean;
+  readonly sourcemap: 'linked';
+  readonly sourcesContent: boolean;
+  readonly banner: { js: string };
+  readonly alias: Record<string, string>;
+}
+
+/** The Node major the Lambda bundles are built for, e.g. `node24`. */
+export const LAMBDA_NODE_TARGET: string = options.lambda.target;
+/** The Node major the CLI bundle is built for (the oldest supported), e.g. `node22`. */
+export const CLI_NODE_TARGET: string = options.cli.target;
+
+/**
+ * The Lambda bundle options, with the alias paths made absolute against `projectRoot` (the CDK
+ * runs esbuild from another directory; the benchmarks may too).
+ */
+export function lambdaBuildOptions(projectRoot: string): LambdaBuildOptions {
+  const alias = Object.fromEntries(
+    Object.entries(options.lambda.alias).map(([name, path]) => [
+      name,
+      isAbsolute(path) ? path : join(projectRoot, path),
+    ]),
+  );
+  return {
+    ...options.lambda,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    sourcemap: 'linked',
+    mainFields: [...options.lambda.mainFields],
+    banner: { ...options.lambda.banner },
+    alias,
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * cdk-nag AwsSolutions findings this design accepts, each with its reason. cdk-nag v3 needs each
+ * finding acknowledged by its exact ID, which names resources as `<LogicalId.Attribute>`.
+ */
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { IConstruct } from 'constructs';
+import type { StateArea } from './secret-access';
+
+export interface NagSubjects {
+  readonly functions: Record<string, nodejs.NodejsFunction | undefined>;
+  /** The functions invoked by the state machine. */
+  readonly workflowFunctions: nodejs.NodejsFunction[];
+  readonly stateMachine: sfn.StateMachine;
+  /** Each function with the state areas it was granted, and the ARN pattern of an area. */
+  readonly stateGrants: { fn: nodejs.NodejsFunction; areas: StateArea[] }[];
+  readonly stateArnPattern: (area: StateArea) => string;
+  /** The function that polls Route 53 changes, if DNS-01 goes through Route 53. */
+  readonly route53ChangePollers: nodejs.NodejsFunction[];
+  /** The function publishing to the encrypted topic. */
+  readonly topicPublisher: nodejs.NodejsFunction;
+}
+
+const ack = (scope: IConstruct, id: string, reason: string) =>
+  Validations.of(scope).acknowledge({ id, reason });
+
+export function acknowledgeNagFindings(subjects: NagSubjects): void {
+  const functions = Object.values(subjects.functions).filter((f) => f !== undefined);
+  for (const fn of functions) {
+    ack(
+      fn,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'The AWS managed basic execution role only allows writing CloudWatch Logs.',
+    );
+    if (fn.isBoundToVpc) {
+      ack(
+        fn,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        'The AWS managed VPC access role only manages the network interfaces Lambda needs in the VPC.',
+      );
+    }
+  }
+  for (const { fn, areas } of subjects.stateGrants) {
+    for (const area of areas) {
+      ack(
+        fn,
+        `AwsSolutions-IAM5[Resource::${nagReference(fn, subjects.stateArnPattern(area))}]`,
+        `State secrets are created at run time (one per ACME account, certificate and lock) under the ${area}/ ` +
+          "area of the stack's own prefix; the trailing * also matches Secrets Manager's random 6-character suffix.",
+      );
+    }
+  }
+  ack(
+    subjects.topicPublisher,
+    'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+    "CDK's grantPublish on the encrypted topic: GenerateDataKey* on the topic's key only.",
+  );
+  for (const fn of subjects.route53ChangePollers) {
+    const changes = Stack.of(fn).formatArn({
+      service: 'route53',
+      region: '',
+      account: '',
+      resource: 'change',
+      resourceName: '*',
+    });
+    ack(
+      fn,
+      `AwsSolutions-IAM5[Resource::${nagReference(fn, changes)}]`,
+      'route53:GetChange polls the change just submitted; change IDs are not known in advance.',
+    );
+  }
+  for (const fn of subjects.workflowFunctions) {
+    ack(
+      subjects.stateMachine,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+      "CDK's LambdaInvoke grant: the function's versions and aliases (function ARN + ':*').",
+    );
+  }
+  ack(
+    subjects.stateMachine,
+    'AwsSolutions-IAM5[Resource::*]',
+    'Step Functions log delivery (logs:CreateLogDelivery and friends) does not support resource-level permissions.',
+  );
+  ack(
+    subjects.stateMachine,
+    'AwsSolutions-SF1',
+    'Logs ERROR events only, without execution data: every failure is logged and alerted; outputs need no copy.',
+  );
+  ack(
+    subjects.stateMachine,
+    'AwsSolutions-SF2',
+    'X-Ray is off: a daily workflow of a few Lambda calls; the state machine history already traces each run.',
+  );
+}
+
+/** cdk-nag findings of the deploy-time heartbeat custom resource (a CDK singleton provider). */
+export function acknowledgeCustomResourceProvider(provider: IConstruct): void {
+  ack(
+    provider,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    "The CDK custom resource provider's basic execution role only allows writing CloudWatch Logs.",
+  );
+  ack(
+    provider,
+    'AwsSolutions-IAM5[Resource::*]',
+    'cloudwatch:PutMetricData has no resource-level permissions; the policy limits it to our namespace.',
+  );
+  ack(
+    provider,
+    'AwsSolutions-L1',
+    'The CDK custom resource provider picks its own Node.js runtime; it runs once per deploy.',
+  );
+}
+
+/** The logical ID of a resource, as the template will show it. */
+export function logicalIdOf(element: CfnElement): string {
+  return Stack.of(element).resolve(element.logicalId) as string;
+}
+
+/**
+ * A value as cdk-nag names it in finding IDs: tokens resolved, then `Ref` as `<Name>`, `Fn::GetAtt`
+ * as `<Name.Attribute>`, `Fn::Join` joined.
+ */
+function nagReference(scope: IConstruct, value: string): string {
+  const flatten = (node: unknown): string => {
+    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+    if (node && typeof node === 'object') {
+      const o = node as Record<string, unknown>;
+      if (Array.isArray(o['Fn::Join'])) {
+        const [delimiter, items] = o['Fn::Join'] as [string, unknown[]];
+        return items.map(flatten).join(delimiter);
+      }
+      if (Array.isArray(o['Fn::GetAtt'])) {
+        const [resource, attribute] = o['Fn::GetAtt'] as [unknown, unknown];
+        return `<${flatten(resource)}.${flatten(attribute)}>`;
+      }
+      if (o.Ref !== undefined) return `<${flatten(o.Ref)}>`;
+    }
+    return JSON.stringify(node);
+  };
+  return flatten(Stack.of(scope).resolve(value));
+}

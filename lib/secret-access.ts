@@ -1,0 +1,150 @@
+/**
+ * Who may touch which secret. State secrets live under one name prefix, in three areas named by the
+ * state store (lambdas/domain/state.ts): `acme/` (the ACME account key), `certificates/` (issued
+ * certificates and their private keys, current and previous) and `locks/`. Each function gets the
+ * areas it needs, by name prefix, and the KMS key only through Secrets Manager for those same
+ * secrets. Nothing is ever deleted, and nothing needs DescribeSecret or kms:Encrypt (Secrets Manager
+ * encrypts with GenerateDataKey and decrypts with Decrypt).
+ */
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+
+export type StateArea = 'acme' | 'certificates' | 'locks';
+export type StateAccess = 'read' | 'readWrite';
+
+const SECRET_ACTIONS: Record<StateAccess, string[]> = {
+  read: ['secretsmanager:GetSecretValue'],
+  // write() and claim() are PutSecretValue, or CreateSecret (tagged) when the secret does not exist yet.
+  readWrite: [
+    'secretsmanager:GetSecretValue',
+    'secretsmanager:PutSecretValue',
+    'secretsmanager:CreateSecret',
+    'secretsmanager:TagResource',
+  ],
+};
+const KEY_ACTIONS: Record<StateAccess, string[]> = {
+  read: ['kms:Decrypt'],
+  readWrite: ['kms:Decrypt', 'kms:GenerateDataKey'],
+};
+
+/**
+ * What each function needs of the state, and why:
+ * - issue takes the lock, uses the ACME account (created on first use) and saves the certificate;
+ * - push reads the certificate and the lock it runs under, records the push and the replaced
+ *   certificate (`previous`, for rollback);
+ * - verify records verifiedAt and releases the lock after a verified renewal;
+ * - notify reads the certificate for the alert and, on the failure path, releases the lock;
+ * - check reads no state. None but issue can read the ACME account key.
+ */
+export const FUNCTION_STATE_ACCESS = {
+  check: {},
+  issue: { acme: 'readWrite', certificates: 'readWrite', locks: 'readWrite' },
+  push: { certificates: 'readWrite', locks: 'read' },
+  verify: { certificates: 'readWrite', locks: 'readWrite' },
+  notify: { certificates: 'read', locks: 'readWrite' },
+} as const satisfies Record<string, Partial<Record<StateArea, StateAccess>>>;
+
+/** The state secrets: a name prefix and the key that encrypts them. */
+export class StateSecrets {
+  constructor(
+    private readonly scope: Construct,
+    readonly prefix: string,
+    readonly key: kms.IKey,
+  ) {}
+
+  /**
+   * The ARN pattern of the secrets under `${prefix}/${area}/` (all of them without an area). The
+   * trailing * also matches the random 6-character suffix Secrets Manager appends.
+   */
+  arnPattern(area?: StateArea): string {
+    return Stack.of(this.scope).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: area ? `${this.prefix}/${area}/*` : `${this.prefix}/*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /** Grants `access` to the secrets of `areas` (every area when omitted) and to the key for them only. */
+  grant(grantee: iam.IGrantable, access: StateAccess, areas?: readonly StateArea[]): iam.Grant {
+    const patterns = areas ? areas.map((a) => this.arnPattern(a)) : [this.arnPattern()];
+    const secrets = iam.Grant.addToPrincipal({
+      grantee,
+      actions: SECRET_ACTIONS[access],
+      resourceArns: patterns,
+    });
+    const key = iam.Grant.addToPrincipal({
+      grantee,
+      actions: KEY_ACTIONS[access],
+      resourceArns: [this.key.keyArn],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this.scope).region}.amazonaws.com` },
+        // Secrets Manager's encryption context names the secret: the key serves these secrets only.
+        StringLike: { 'kms:EncryptionContext:SecretARN': patterns },
+      },
+    });
+    return secrets.combine(key);
+  }
+
+  /** One function's share, from FUNCTION_STATE_ACCESS: one grant per access level. */
+  grantFunction(grantee: iam.IGrantable, needs: Partial<Record<StateArea, StateAccess>>): void {
+    for (const access of ['read', 'readWrite'] as const) {
+      const areas = (Object.keys(needs) as StateArea[]).filter((a) => needs[a] === access);
+      if (areas.length > 0) this.grant(grantee, access, areas);
+    }
+  }
+}
+
+/**
+ * GetSecretValue (nothing else) on a secret named in the config by name or ARN, in any region. A
+ * name or partial ARN is granted as `<arn>-??????` (Secrets Manager appends a random suffix). An ARN
+ * that may already end with that suffix is granted both ways: `-abc123` could be the suffix or the
+ * end of the name. These secrets use the account's `aws/secretsmanager` key (README: a customer key
+ * needs its own kms:Decrypt grant).
+ */
+export function grantSecretRead(
+  scope: Construct,
+  nameOrArn: string,
+  readers: readonly iam.IGrantable[],
+): void {
+  const arn = nameOrArn.startsWith('arn:')
+    ? nameOrArn
+    : Stack.of(scope).formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: nameOrArn,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+  const resourceArns = [`${arn}-??????`];
+  if (nameOrArn.startsWith('arn:') && /-[A-Za-z0-9]{6}$/.test(nameOrArn)) resourceArns.unshift(nameOrArn);
+  for (const grantee of readers) {
+    iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue'], resourceArns });
+  }
+}
+
+/** DNS-01 challenges: TXT records named `_acme-challenge.*` in the one configured zone. */
+export function grantAcmeChallenges(scope: Construct, grantee: iam.IGrantable, hostedZoneId: string): void {
+  const route53Arn = (resource: string, resourceName: string) =>
+    Stack.of(scope).formatArn({ service: 'route53', region: '', account: '', resource, resourceName });
+  const zoneArn = route53Arn('hostedzone', hostedZoneId);
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['route53:ChangeResourceRecordSets'],
+    resourceArns: [zoneArn],
+    conditions: {
+      'ForAllValues:StringLike': {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['_acme-challenge.*'],
+      },
+      'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'] },
+    },
+  });
+  iam.Grant.addToPrincipal({ grantee, actions: ['route53:ListResourceRecordSets'], resourceArns: [zoneArn] });
+  // Change IDs are not known in advance.
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['route53:GetChange'],
+    resourceArns: [route53Arn('change', '*')],
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * A tiny IAM policy evaluator for template tests: enough of the real rules to ask "may this caller
+ * do this?" of a resource policy. A statement applies when its Principal, Action, Resource and
+ * Condition all match (Condition: StringEquals, StringLike, ArnLike, Bool; every key must be present
+ * in the request); an explicit Deny wins over any Allow; no Allow means denied.
+ */
+
+export type Principal = { service: string } | { aws: string } | 'anonymous';
+
+export interface Request {
+  readonly principal: Principal;
+  readonly action: string;
+  readonly resource: string;
+  /** Condition keys of the request, e.g. `aws:SecureTransport: 'true'`. */
+  readonly context: Record<string, string>;
+}
+
+export interface Statement {
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Principal?: '*' | Record<string, string | string[]>;
+  readonly Action: string | string[];
+  readonly Resource: string | string[];
+  readonly Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export type Decision = 'allowed' | 'explicitly denied' | 'implicitly denied';
+
+const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/** IAM wildcards: `*` any run of characters, `?` exactly one. */
+function like(pattern: string, value: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${re}$`).test(value);
+}
+
+function principalMatches(statement: Statement, principal: Principal): boolean {
+  const p = statement.Principal;
+  if (p === undefined) return false;
+  if (p === '*') return true;
+  if (list(p.AWS ?? []).includes('*')) return true;
+  if (principal === 'anonymous') return false;
+  if ('service' in principal) return list(p.Service ?? []).includes(principal.service);
+  return list(p.AWS ?? []).some((a) => a === principal.aws || a === `arn:aws:iam::${principal.aws}:root`);
+}
+
+const OPERATORS: Record<string, (expected: string, actual: string) => boolean> = {
+  StringEquals: (e, a) => e === a,
+  StringLike: like,
+  ArnLike: like,
+  Bool: (e, a) => e.toLowerCase() === a.toLowerCase(),
+};
+
+function conditionMatches(statement: Statement, context: Record<string, string>): boolean {
+  return Object.entries(statement.Condition ?? {}).every(([operator, keys]) => {
+    const test = OPERATORS[operator];
+    if (!test) throw new Error(`the evaluator does not know the condition operator ${operator}`);
+    return Object.entries(keys).every(([key, expected]) => {
+      const actual = context[key];
+      return actual !== undefined && list(expected).some((e) => test(e, actual));
+    });
+  });
+}
+
+function applies(statement: Statement, request: Request): boolean {
+  return (
+    principalMatches(statement, request.principal) &&
+    list(statement.Action).some((a) => like(a, request.action)) &&
+    list(statement.Resource).some((r) => like(r, request.resource)) &&
+    conditionMatches(statement, request.context)
+  );
+}
+
+export function evaluate(statements: readonly Statement[], request: Request): Decision {
+  const matching = statements.filter((s) => applies(s, request));
+  if (matching.some((s) => s.Effect === 'Deny')) return 'explicitly denied';
+  return matching.some((s) => s.Effect === 'Allow') ? 'allowed' : 'implicitly denied';
+}
+
+/**
+ * Template intrinsics as concrete strings: pseudo parameters from `pseudo`, `Ref`/`Fn::GetAtt` of
+ * resources from `resources` (by logical ID), `Fn::Join` joined. Anything else is an error.
+ */
+export function resolve(
+  value: unknown,
+  pseudo: Record<string, string>,
+  resources: Record<string, string> = {},
+): unknown {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.map((v) => resolve(v, pseudo, resources));
+  const node = value as Record<string, unknown>;
+  if (typeof node.Ref === 'string') {
+    const found = pseudo[node.Ref] ?? resources[node.Ref];
+    if (found === undefined) throw new Error(`unresolved Ref ${node.Ref}`);
+    return found;
+  }
+  if (Array.isArray(node['Fn::GetAtt'])) {
+    const [id, attribute] = node['Fn::GetAtt'] as [string, string];
+    const found = resources[`${id}.${attribute}`];
+    if (found === undefined) throw new Error(`unresolved Fn::GetAtt ${id}.${attribute}`);
+    return found;
+  }
+  if (Array.isArray(node['Fn::Join'])) {
+    const [delimiter, parts] = node['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => resolve(p, pseudo, resources)).join(delimiter);
+  }
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(v, pseudo, resources)]));
+}

@@ -1,0 +1,213 @@
+/**
+ * The state machine's definition as deployed (ASL). Its executed behaviour is tested in
+ * test/integration/workflow.test.ts and test/faults; this file holds the shape, the retry numbers
+ * (all from lambdas/domain/retry.ts) and the timeouts derived from them.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambdas/adapters/config-file';
+import type { WatchdogConfig } from '../../lambdas/domain/config/types';
+import {
+  ACME_ORDER,
+  DNS_PROPAGATION,
+  RS_GET_RETRY,
+  RS_REQUEST_TIMEOUT_MS,
+  TRANSIENT_LAMBDA_RETRY,
+  VERIFY_PROBE,
+} from '../../lambdas/domain/retry';
+import { STATE_NAMES, STEP_TIMEOUTS } from '../../lib/workflow';
+import { type AslState, synthesizedDefinition, testFunctionArn } from '../support/synthesized-definition';
+
+const exampleFile = fileURLToPath(new URL('../../config.example.json', import.meta.url));
+const example = loadConfig(exampleFile);
+const exampleAws = example.aws as NonNullable<WatchdogConfig['aws']>;
+const asl = synthesizedDefinition(exampleFile);
+const state = (name: string): AslState => {
+  const found = asl.States[name];
+  if (!found) throw new Error(`no state ${name}`);
+  return found;
+};
+const renewDue = state(STATE_NAMES.renewDue);
+const iteration = renewDue.ItemProcessor?.States ?? {};
+const inner = (name: string): AslState => {
+  const found = iteration[name];
+  if (!found) throw new Error(`no state ${name} in the Map`);
+  return found;
+};
+
+const transient = {
+  ErrorEquals: [...TRANSIENT_LAMBDA_RETRY.errors],
+  IntervalSeconds: TRANSIENT_LAMBDA_RETRY.intervalSeconds,
+  MaxAttempts: TRANSIENT_LAMBDA_RETRY.maxAttempts,
+  BackoffRate: TRANSIENT_LAMBDA_RETRY.backoffRate,
+  MaxDelaySeconds: TRANSIENT_LAMBDA_RETRY.maxDelaySeconds,
+  JitterStrategy: TRANSIENT_LAMBDA_RETRY.jitter,
+};
+
+describe('the renewal workflow', () => {
+  it('has exactly the states of STATE_NAMES', () => {
+    expect([...Object.keys(asl.States), ...Object.keys(iteration)].sort()).toEqual(
+      Object.values(STATE_NAMES).sort(),
+    );
+    expect(asl.TimeoutSeconds).toBe(7200);
+  });
+
+  it('checks, reports findings, then renews each due certificate', () => {
+    expect(asl.StartAt).toBe('Check');
+    expect(state('Check')).toMatchObject({
+      Type: 'Task',
+      Resource: testFunctionArn('check'),
+      Next: 'HasFindings',
+    });
+    expect(state('HasFindings')).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.hasFindings', BooleanEquals: true, Next: 'NotifyFindings' }],
+      Default: 'RenewDue',
+    });
+    expect(state('NotifyFindings')).toMatchObject({
+      Type: 'Task',
+      Resource: testFunctionArn('notify'),
+      Parameters: { 'alerts.$': '$.findings' },
+      ResultPath: null,
+      Next: 'RenewDue',
+    });
+    expect(renewDue).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.due',
+      MaxConcurrency: exampleAws.mapConcurrency,
+      ResultPath: null,
+      Next: 'Done',
+    });
+    expect(state('Done').Type).toBe('Succeed');
+  });
+
+  it('goes on to the renewals when the findings cannot be sent', () => {
+    expect(state('NotifyFindings').Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.notifyFindingsError', Next: 'RenewDue' },
+    ]);
+  });
+
+  it('runs Issue → Push → Verify → NotifyRenewed in each iteration', () => {
+    expect(renewDue.ItemProcessor?.StartAt).toBe('Issue');
+    expect(inner('Issue')).toMatchObject({ Resource: testFunctionArn('issue'), Next: 'Push' });
+    expect(inner('Push')).toMatchObject({ Resource: testFunctionArn('push'), Next: 'Verify' });
+    expect(inner('Verify')).toMatchObject({ Resource: testFunctionArn('verify'), Next: 'NotifyRenewed' });
+    expect(inner('NotifyRenewed')).toMatchObject({
+      Resource: testFunctionArn('notify'),
+      Parameters: { 'renewed.$': '$' },
+      End: true,
+    });
+  });
+
+  it('ends the iteration quietly when another execution holds the lock (no retry, no failure alert)', () => {
+    expect(inner('Issue').Catch).toEqual([
+      { ErrorEquals: ['StateLockedError'], ResultPath: '$.error', Next: 'LockHeld' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailed' },
+    ]);
+    expect(inner('Issue').Retry).toEqual([transient]);
+    expect(inner('LockHeld').Type).toBe('Succeed');
+  });
+
+  it('reports every failure of Push and Verify through NotifyFailed, which ends the iteration', () => {
+    for (const name of ['Push', 'Verify']) {
+      expect(inner(name).Catch, name).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailed' },
+      ]);
+    }
+    expect(inner('NotifyFailed')).toMatchObject({
+      Type: 'Task',
+      Resource: testFunctionArn('notify'),
+      Parameters: { failed: { 'item.$': '$', 'error.$': '$.error' } },
+      Next: 'FailureReported',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: 'FailureReported' }],
+    });
+    expect(inner('FailureReported').Type).toBe('Succeed');
+  });
+
+  it('never turns a renewal whose alert failed into a failure alert', () => {
+    expect(inner('NotifyRenewed').Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: 'RenewedNotReported' },
+    ]);
+    expect(inner('RenewedNotReported').Type).toBe('Succeed');
+  });
+
+  it("retries Push on a 409 with the config's pushRetry first, then on transient Lambda errors", () => {
+    expect(inner('Push').Retry).toEqual([
+      {
+        ErrorEquals: ['NodesNotUpdatedError'],
+        IntervalSeconds: example.pushRetry.intervalSeconds,
+        BackoffRate: example.pushRetry.backoffRate,
+        MaxDelaySeconds: example.pushRetry.maxDelaySeconds,
+        MaxAttempts: example.pushRetry.maxAttempts,
+        JitterStrategy: example.pushRetry.jitter,
+      },
+      transient,
+    ]);
+  });
+
+  it('retries every task on transient Lambda errors with the policy of lambdas/domain/retry.ts', () => {
+    for (const [name, s] of [...Object.entries(asl.States), ...Object.entries(iteration)]) {
+      if (s.Type === 'Task') expect(s.Retry?.at(-1), name).toEqual(transient);
+    }
+  });
+
+  it('rounds a retry to what Step Functions accepts (whole seconds, at least 1)', () => {
+    const retry = synthesizedDefinition({
+      ...example,
+      pushRetry: {
+        maxAttempts: 2,
+        intervalSeconds: 0.5,
+        backoffRate: 1.5,
+        maxDelaySeconds: 0,
+        jitter: 'NONE',
+      },
+    }).States.RenewDue?.ItemProcessor?.States.Push?.Retry?.[0];
+    expect(retry).toEqual({
+      ErrorEquals: ['NodesNotUpdatedError'],
+      IntervalSeconds: 1,
+      BackoffRate: 1.5,
+      MaxDelaySeconds: 1,
+      MaxAttempts: 2,
+      JitterStrategy: 'NONE',
+    });
+  });
+
+  it('invokes only our functions, directly (payload only), in JSONPath', () => {
+    const tasks = [...Object.values(asl.States), ...Object.values(iteration)].filter(
+      (s) => s.Type === 'Task',
+    );
+    expect(tasks).toHaveLength(7);
+    const arns = (['check', 'issue', 'push', 'verify', 'notify'] as const).map(testFunctionArn);
+    for (const task of tasks) expect(arns).toContain(task.Resource);
+    expect(JSON.stringify(asl)).not.toMatch(/JSONata|Arguments|lambda:invoke/);
+  });
+});
+
+describe('step timeouts', () => {
+  it('give issue one DNS propagation wait plus the ACME order, its polling and the AWS calls', () => {
+    const { clientBackoff } = ACME_ORDER;
+    let polling = 0;
+    for (let i = 0; i < clientBackoff.attempts; i++)
+      polling += Math.min(clientBackoff.maxMs, clientBackoff.minMs * 2 ** i);
+    const ms =
+      DNS_PROPAGATION.timeoutMs +
+      ACME_ORDER.attempts * (ACME_ORDER.requestTimeoutMs + ACME_ORDER.maxRetryAfterSeconds * 1000) +
+      polling +
+      30_000;
+    expect(STEP_TIMEOUTS.issue.toSeconds()).toBe(Math.ceil(ms / 1000));
+    // One propagation wait, not one per challenge: two names would not fit twice.
+    expect(STEP_TIMEOUTS.issue.toMilliseconds()).toBeLessThan(2 * DNS_PROPAGATION.timeoutMs + 120_000);
+    expect(STEP_TIMEOUTS.issue.toSeconds()).toBeLessThanOrEqual(900);
+  });
+
+  it('give notify enough for its failure path: two RS reads with retries, a probe, the AWS calls', () => {
+    const { retries, backoff } = RS_GET_RETRY;
+    let waits = 0;
+    for (let i = 0; i < retries; i++) waits += Math.min(backoff.maxMs, backoff.baseMs * backoff.rate ** i);
+    const rsGet = (retries + 1) * RS_REQUEST_TIMEOUT_MS + waits;
+    expect(STEP_TIMEOUTS.notify.toSeconds()).toBe(
+      Math.ceil((2 * rsGet + VERIFY_PROBE.timeoutMs + 30_000) / 1000),
+    );
+    expect(STEP_TIMEOUTS.notify.toSeconds()).toBeGreaterThan(30);
+  });
+});
