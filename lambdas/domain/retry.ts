@@ -150,11 +150,13 @@ export const DNS_PROPAGATION = { timeoutMs: 120_000, pollMs: 2_000 };
 export const VERIFY_PROBE = { attempts: 3, delayMs: 2_000, timeoutMs: 5_000 };
 
 /**
- * Active-Active follow-up: each database's forced-update task is polled every 2 s until it ends,
- * for at most 10 minutes (inside the task's Lambda timeout). A task still running then is reported,
- * never restarted: a second update of the same database must not start while one runs.
+ * Active-Active follow-up: each database's forced-update task is polled (every 250 ms, backing off to
+ * 2 s) until it ends. The whole step, every database together, gets 12 minutes, inside the 15 a
+ * Lambda may run: a task still running then is reported, never restarted (a second update of the
+ * same database must not start while one runs), and a database not reached by then is reported with
+ * its command.
  */
-export const CRDB_TASK_POLL = { intervalMs: 2_000, timeoutMs: 10 * 60_000 };
+export const CRDB_TASK_POLL = { intervalMs: 2_000, stepBudgetMs: 12 * 60_000 };
 
 /**
  * The Active-Active state's own Retry: reading or updating databases through the REST API after a

@@ -49,8 +49,17 @@ export async function followUpActiveActive(
     if (record) await ctx.state.savePush({ ...record, activeActive: progress });
   };
   const databases: ActiveActiveDatabase[] = [];
+  const deadline = ctx.now().getTime() + CRDB_TASK_POLL.stepBudgetMs;
   for (const db of listed) {
     const before = progress[db.guid];
+    if (ctx.now().getTime() >= deadline) {
+      databases.push({
+        ...db,
+        status: 'not started',
+        error: 'the step ran out of time before this database',
+      });
+      continue;
+    }
     if (before?.status === 'finished') {
       databases.push({ ...db, taskId: before.taskId, status: 'finished' });
       continue;
@@ -69,7 +78,7 @@ export async function followUpActiveActive(
     }
     progress[db.guid] = { taskId: task.id, status: task.status };
     await save();
-    task = await pollToEnd(ctx, client, task);
+    task = await pollToEnd(ctx, client, task, deadline);
     progress[db.guid] = {
       taskId: task.id,
       status: task.status,
@@ -85,7 +94,7 @@ export async function followUpActiveActive(
         : {
             error: TERMINAL.has(task.status)
               ? task.errors.join('; ') || 'the task failed without a description'
-              : `still ${task.status} after ${CRDB_TASK_POLL.timeoutMs / 60_000} minutes; not started again`,
+              : `task still ${task.status} when the step's ${CRDB_TASK_POLL.stepBudgetMs / 60_000} minutes ran out; not started again`,
           }),
     });
   }
@@ -93,8 +102,12 @@ export async function followUpActiveActive(
   return { ...base, mode: failed ? 'failed' : 'updated', databases };
 }
 
-async function pollToEnd(ctx: RenewalContext, client: RsClient, task: RsCrdbTask): Promise<RsCrdbTask> {
-  const deadline = ctx.now().getTime() + CRDB_TASK_POLL.timeoutMs;
+async function pollToEnd(
+  ctx: RenewalContext,
+  client: RsClient,
+  task: RsCrdbTask,
+  deadline: number,
+): Promise<RsCrdbTask> {
   let current = task;
   for (let poll = 1; !TERMINAL.has(current.status); poll++) {
     if (poll > 1) {

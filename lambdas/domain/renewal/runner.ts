@@ -42,6 +42,8 @@ export const RUNNER_STATES = [
   RENEWAL_STEPS.activeActive,
   RENEWAL_STEPS.notifyRenewed,
   RENEWAL_STEPS.notifyFailed,
+  RENEWAL_STEPS.failureReported,
+  RENEWAL_STEPS.renewedNotReported,
 ] as const;
 
 export async function renewFleet(ctx: RenewalContext, options: RenewOptions): Promise<RenewReport> {
@@ -115,9 +117,9 @@ export async function renewBatch(
       batch,
       alerts: await steps.notifyRenewed(ctx, batch, activeActiveError ? { activeActiveError } : {}),
     };
-  } catch (error) {
-    const info = toErrorInfo(error);
-    return { batch, error: info, alerts: await steps.notifyFailed(ctx, batch, info) };
+  } catch {
+    // RenewedNotReported: the renewal happened; a failed alert never turns into a failure alert.
+    return { batch, alerts: [] };
   }
 }
 

@@ -51,7 +51,10 @@ export const RENEWAL_STEPS = {
   activeActive: 'ActiveActive',
   notifyRenewed: 'NotifyRenewed',
   notifyFailed: 'NotifyFailed',
-  lockHeld: 'LockHeld',
+  /** Ends an iteration after NotifyFailed (even when that alert could not be sent). */
+  failureReported: 'FailureReported',
+  /** Ends an iteration whose renewal happened but whose alert could not be sent. */
+  renewedNotReported: 'RenewedNotReported',
 } as const;
 
 /** What flows for one certificate from Issue to Push to Verify to Notify. Never a key: the state store holds that. */
@@ -83,7 +86,7 @@ export interface ClusterBatch {
   steps?: RenewalStep[];
   failures?: CertificateFailure[];
   /** Ordered and saved, left for the next maintenance window; their locks are released by Notify. */
-  waiting?: Array<{ certificate: string; nextOpen: string }>;
+  waiting?: Array<{ certificate: string; nextOpen: string; lock: LockHandle }>;
   push?: {
     id: string;
     api: PushApi;
@@ -192,7 +195,11 @@ export async function push(ctx: RenewalContext, batch: ClusterBatch): Promise<Cl
         ? { decision: 'push' as const }
         : pushTiming(windows, ctx.now(), step.currentNotAfter);
     if (timing.decision === 'wait')
-      waiting.push({ certificate: step.certificate, nextOpen: timing.nextOpen.toISOString() });
+      waiting.push({
+        certificate: step.certificate,
+        nextOpen: timing.nextOpen.toISOString(),
+        lock: step.lock,
+      });
     else now.push(step);
     if (timing.decision === 'override') {
       overridden.push(step);
@@ -410,10 +417,23 @@ async function failureAlert(
   return failedAlert(item, error);
 }
 
-/** Releases every lock of the batch this run holds, by owner (safe for locks never taken). */
+/**
+ * Releases every lock of the batch this run holds: by the handle Issue handed on (on AWS each step
+ * is another Lambda, whose own owner id is not the one that took the lock), else by owner (a step
+ * that died before handing its lock on; safe for locks never taken).
+ */
 async function releaseAll(ctx: RenewalContext, batch: ClusterBatch): Promise<void> {
-  for (const item of batch.items)
-    await ctx.state.releaseIfHeld(item.cluster, item.certificate, ctx.lockOwner.id).catch(() => undefined);
+  const handles = new Map<string, LockHandle>();
+  for (const step of batch.steps ?? []) handles.set(step.certificate, step.lock);
+  for (const f of batch.failures ?? []) if ('lock' in f.item) handles.set(f.item.certificate, f.item.lock);
+  for (const w of batch.waiting ?? []) handles.set(w.certificate, w.lock);
+  for (const item of batch.items) {
+    const handle = handles.get(item.certificate);
+    await (handle
+      ? ctx.state.unlock(handle)
+      : ctx.state.releaseIfHeld(item.cluster, item.certificate, ctx.lockOwner.id)
+    ).catch(() => undefined);
+  }
 }
 
 /** "PUT /v1/cluster/certificates, one call with api, proxy" or the update_cert fallback, said plainly. */
