@@ -13,7 +13,12 @@ import type { Construct } from 'constructs';
 export const PARAMS_AND_SECRETS_CONTEXT_KEY = 'paramsAndSecretsLayerArn';
 const VERSION = lambda.ParamsAndSecretsVersions.V1_0_103;
 const ARCHITECTURE = lambda.Architecture.ARM_64;
-const OPTIONS: lambda.ParamsAndSecretsOptions = { logLevel: lambda.ParamsAndSecretsLogLevel.WARN };
+// No cache: the check reads each secret once per run, and a cached "pending verification" marker
+// could be up to five minutes stale.
+const OPTIONS: lambda.ParamsAndSecretsOptions = {
+  logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+  cacheEnabled: false,
+};
 
 /** The regions whose layer ARN the CDK knows (its map). */
 export function knownLayerRegions(): string[] {

@@ -11,7 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 
-export type StateArea = 'acme' | 'certificates' | 'locks' | 'pushes';
+export type StateArea = 'acme' | 'certificates' | 'locks' | 'pending' | 'pushes';
 export type StateAccess = 'read' | 'readWrite';
 
 const SECRET_ACTIONS: Record<StateAccess, string[]> = {
@@ -40,10 +40,12 @@ const KEY_ACTIONS: Record<StateAccess, string[]> = {
  * - check reads no state. None but issue can read the ACME account key.
  */
 export const FUNCTION_STATE_ACCESS = {
-  check: {},
+  // Only the keyless "pushed, not yet verified" markers: the plan resumes such a push.
+  check: { pending: 'read' },
   issue: { acme: 'readWrite', certificates: 'readWrite', locks: 'readWrite' },
-  push: { certificates: 'readWrite', locks: 'readWrite', pushes: 'readWrite' },
-  verify: { certificates: 'readWrite', locks: 'readWrite' },
+  // Push and Verify extend the lock Issue took; Push marks a push pending, Verify clears it.
+  push: { certificates: 'readWrite', locks: 'readWrite', pending: 'readWrite', pushes: 'readWrite' },
+  verify: { certificates: 'readWrite', locks: 'readWrite', pending: 'readWrite' },
   activeActive: { locks: 'readWrite', pushes: 'readWrite' },
   notify: { certificates: 'read', locks: 'readWrite' },
 } as const satisfies Record<string, Partial<Record<StateArea, StateAccess>>>;

@@ -24,17 +24,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import {
-  ACME_ORDER,
   ACTIVE_ACTIVE_RETRY,
-  CRDB_TASK_POLL,
-  DNS_PROPAGATION,
   type PushRetryPolicy,
   pushRetry,
   type RetryPolicy,
-  RS_GET_RETRY,
-  RS_REQUEST_TIMEOUT_MS,
+  STEP_TIMEOUT_MS,
   TRANSIENT_LAMBDA_RETRY,
-  VERIFY_PROBE,
 } from '../lambdas/domain/retry';
 
 /** The functions the workflow invokes, one per step. */
@@ -71,59 +66,14 @@ export const STATE_NAMES = {
   done: 'Done',
 } as const;
 
-/** Time for the AWS calls around a step's real work: state reads and writes, the lock, DNS clean-up, SNS. */
-const AWS_CALLS_MS = 30_000;
-/** The RS reads NotifyFailed makes on its failure path: the certificates and the nodes. */
-const NOTIFY_RS_READS = 2;
-
-/** Worst case of one RS GET with its retries: every attempt times out, every backoff is at its cap. */
-function rsGetWorstMs(): number {
-  const { retries, backoff } = RS_GET_RETRY;
-  let waits = 0;
-  for (let i = 0; i < retries; i++) waits += Math.min(backoff.maxMs, backoff.baseMs * backoff.rate ** i);
-  return (retries + 1) * RS_REQUEST_TIMEOUT_MS + waits;
-}
-
-/** acme-client's own polling while the CA validates and finalizes: every backoff at its cap. */
-function acmePollingWorstMs(): number {
-  const { attempts, minMs, maxMs } = ACME_ORDER.clientBackoff;
-  let total = 0;
-  for (let i = 0; i < attempts; i++) total += Math.min(maxMs, minMs * 2 ** i);
-  return total;
-}
-
-/**
- * Lambda timeouts derived from the waits in lambdas/domain/retry.ts:
- *
- *   issue  = DNS_PROPAGATION.timeoutMs                 one INSYNC wait: all challenges are published together
- *          + ACME_ORDER.attempts × requestTimeoutMs     each order attempt ends at its first stalled request
- *          + ACME_ORDER.attempts × maxRetryAfterSeconds the Retry-After waits it honours
- *          + acme-client polling (clientBackoff capped) the CA validating and finalizing
- *          + AWS_CALLS_MS                               lock, state, TXT record clean-up
- *   notify = NOTIFY_RS_READS × RS GET worst case        the failure path re-reads the cluster
- *          + VERIFY_PROBE.timeoutMs                     probing the nodes (in parallel)
- *          + AWS_CALLS_MS                               lock release, TXT record removal, SNS
- *
- * Rounded up to whole seconds. Check, push and verify keep fixed timeouts.
- */
+/** The Lambda timeouts: lambdas/domain/retry.ts derives them from the waits each step may make. */
 export const STEP_TIMEOUTS = {
-  check: Duration.minutes(2),
-  issue: Duration.seconds(
-    Math.ceil(
-      (DNS_PROPAGATION.timeoutMs +
-        ACME_ORDER.attempts * (ACME_ORDER.requestTimeoutMs + ACME_ORDER.maxRetryAfterSeconds * 1000) +
-        acmePollingWorstMs() +
-        AWS_CALLS_MS) /
-        1000,
-    ),
-  ),
-  push: Duration.minutes(1),
-  verify: Duration.minutes(1),
-  // Every database's task polled to its end, within the step's budget, plus the AWS calls.
-  activeActive: Duration.seconds(Math.ceil((CRDB_TASK_POLL.stepBudgetMs + AWS_CALLS_MS) / 1000)),
-  notify: Duration.seconds(
-    Math.ceil((NOTIFY_RS_READS * rsGetWorstMs() + VERIFY_PROBE.timeoutMs + AWS_CALLS_MS) / 1000),
-  ),
+  check: Duration.millis(STEP_TIMEOUT_MS.check),
+  issue: Duration.millis(STEP_TIMEOUT_MS.issue),
+  push: Duration.millis(STEP_TIMEOUT_MS.push),
+  verify: Duration.millis(STEP_TIMEOUT_MS.verify),
+  activeActive: Duration.millis(STEP_TIMEOUT_MS.activeActive),
+  notify: Duration.millis(STEP_TIMEOUT_MS.notify),
 } as const;
 
 /**

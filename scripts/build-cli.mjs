@@ -1,17 +1,22 @@
 // Builds the `rs-cert-watchdog` executable (dist/cli.mjs). Runs on `npm ci` through `prepare`.
 // The options are the CLI part of lib/bundling/esbuild-options.json, shared with the Lambda bundles
 // and the benchmarks (plain JSON: no TypeScript runner is needed here).
-import { chmodSync, readFileSync } from 'node:fs';
+//
+// Everything is bundled (no module resolution in node_modules at start-up), and code split: the
+// ACME client, the AWS SDK clients and the DNS providers are dynamic imports in the CLI, so they
+// land in chunks loaded only by the paths that use them (an order, a credentialsSecret, Route 53).
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const { cli } = JSON.parse(
   readFileSync(new URL('../lib/bundling/esbuild-options.json', import.meta.url), 'utf8'),
 );
 
+rmSync('dist/cli-chunks', { recursive: true, force: true });
 await build({
   ...cli,
-  entryPoints: ['lambdas/cli/bin.ts'],
-  outfile: 'dist/cli.mjs',
+  entryPoints: { cli: 'lambdas/cli/bin.ts' },
+  outdir: 'dist',
   logLevel: 'warning',
 });
 chmodSync('dist/cli.mjs', 0o755);

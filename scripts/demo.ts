@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: the whole watchdog on this machine. Starts an RS cluster simulator (3 nodes,
  * HTTPS with its own CA), Pebble and pebble-challtestsrv with the httpreq DNS bridge, all on
- * loopback, then runs `check`, `renew` and `check` again with the real CLI.
+ * loopback, then runs `check`, `renew` and `check` again with the real CLI. Its working directory
+ * (.demo/: the config, the simulator's CA, the state) points at servers that stop with the demo, so
+ * it is removed at the end: nothing unusable is left behind. `npm run demo -- --keep` keeps it.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,6 +15,7 @@ import { startPebble } from '../test/support/pebble';
 const DAY = 86_400_000;
 const at = (days: number) => new Date(Date.now() + days * DAY);
 const dir = resolve('.demo');
+const keep = process.argv.includes('--keep');
 
 async function main(): Promise<number> {
   await rm(dir, { recursive: true, force: true });
@@ -93,6 +96,12 @@ async function main(): Promise<number> {
     await bridge.close();
     await pebble.stop();
     await cluster.close();
+    if (keep) {
+      console.log("\n.demo/ kept (--keep); its config points at the demo's servers, which have stopped");
+    } else {
+      await rm(dir, { recursive: true, force: true });
+      console.log("\n.demo/ removed (its config pointed at the demo's servers, which have stopped)");
+    }
   }
 }
 

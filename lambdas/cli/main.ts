@@ -1,57 +1,83 @@
 /**
  * rs-cert-watchdog command line. Exit codes: 0 nothing needs attention, 1 something does,
- * 2 usage or configuration error. `--json` prints exactly one JSON document on stdout.
+ * 2 usage or configuration error (always before any network call, and never alerted).
+ * `--json` prints exactly one JSON document on stdout: the report, or `{name, message, hint}` on error.
  */
 import { Command, CommanderError } from 'commander';
-import { loadConfig } from '../adapters/config-file';
+import packageJson from '../../package.json' with { type: 'json' };
+import { checkLocalInputs, formatConfigError, loadConfig } from '../adapters/config-file';
+import { alertSeverity } from '../domain/alerts';
 import { checkFleet } from '../domain/check';
-import { ConfigError, WatchdogError } from '../domain/errors';
+import type { WatchdogConfig } from '../domain/config/types';
+import { ConfigError, type ErrorInfo, toErrorInfo, WatchdogError } from '../domain/errors';
+import { redactUrlsIn } from '../domain/redact';
 import { renewFleet } from '../domain/renewal/runner';
 import { type FleetReport, needsAttention } from '../domain/report';
 import { localRenewalContext } from './local-context';
 import { rollbackCommand } from './rollback';
 import { renderAlerts, renderReport } from './table';
+import { forTerminal, linesForTerminal, outputWidth } from './terminal';
 
 export const EXIT_OK = 0;
 export const EXIT_ATTENTION = 1;
 export const EXIT_USAGE = 2;
 
+export const VERSION: string = packageJson.version;
+
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** The terminal's width when stdout is one; COLUMNS in `env` wins. */
+  columns?: number | undefined;
 }
 
 const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
 };
 
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   let exitCode = EXIT_OK;
-  const emit = (report: FleetReport, json: boolean) => {
-    io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  const width = outputWidth(io.env, io.columns);
+  const json = argv.includes('--json');
+  const emit = (report: FleetReport & { alerts?: unknown[] }, text: () => string) => {
+    io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : `${text()}\n`);
     exitCode = needsAttention(report) ? EXIT_ATTENTION : EXIT_OK;
   };
+  const warn = (line: string) => io.stderr(`rs-cert-watchdog: ${forTerminal(line)}\n`);
+  /** Config file, then every local input it names: a configuration error is exit 2 before any network call. */
+  const configure = (path: string): WatchdogConfig => {
+    const config = loadConfig(path);
+    checkLocalInputs(config, io.env);
+    return config;
+  };
 
-  const warn = (line: string) => io.stderr(`rs-cert-watchdog: ${line}\n`);
   const program = new Command()
     .name('rs-cert-watchdog')
     .description('Certificate-expiry watchdog and ACME auto-renewer for Redis Enterprise Software clusters')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError();
+    .configureOutput({
+      writeOut: (text) => io.stdout(linesForTerminal(text)),
+      writeErr: (text) => io.stderr(linesForTerminal(text)),
+      getOutHelpWidth: () => width ?? 100,
+      getErrHelpWidth: () => width ?? 100,
+    })
+    .showHelpAfterError('(run rs-cert-watchdog --help for usage)')
+    .showSuggestionAfterError(true);
 
   program
     .command('check')
     .description("report every cluster's certificates and when they renew; never writes to a cluster")
     .requiredOption('-c, --config <file>', 'configuration file (JSON)')
     .option('--json', 'print one JSON document instead of tables')
-    .action(async (options: { config: string; json?: boolean }) => {
-      const config = loadConfig(options.config);
+    .action(async (options: { config: string }) => {
+      const config = configure(options.config);
       const report = await checkFleet(config, localRenewalContext(config, io.env, warn));
-      emit(report, options.json === true);
+      emit(report, () => renderReport(report, { width }));
     });
 
   program
@@ -59,24 +85,40 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     .description('renew what is due through ACME, alert on what cannot be renewed, and verify the result')
     .requiredOption('-c, --config <file>', 'configuration file (JSON)')
     .option('--json', 'print one JSON document instead of tables')
-    .option('--dry-run', 'decide and report without ordering, pushing or alerting')
+    .option(
+      '--dry-run',
+      'show the plan (what would be renewed, pushed, left, refused, and why); order, push and alert nothing',
+    )
     .option(
       '--force <name>',
       'renew this certificate even when not due (NAME or CLUSTER/NAME); repeatable',
       collect,
       [],
     )
-    .action(async (options: { config: string; json?: boolean; dryRun?: boolean; force: string[] }) => {
-      const config = loadConfig(options.config);
+    .action(async (options: { config: string; dryRun?: boolean; force: string[] }) => {
+      const config = configure(options.config);
       const ctx = localRenewalContext(config, io.env, warn);
       const report = await renewFleet(ctx, {
         dryRun: options.dryRun === true,
         force: options.force,
         pushRetry: config.pushRetry,
+        warn,
       });
-      emit(report, options.json === true);
-      if (options.json !== true && report.alerts.length > 0)
-        io.stdout(`${renderAlerts(report.alerts, report.dryRun)}\n`);
+      const withSeverity = {
+        ...report,
+        alerts: report.alerts.map((alert) => ({ ...alert, severity: alertSeverity(alert) })),
+      };
+      emit(withSeverity, () => {
+        const tables = renderReport(report, {
+          width,
+          force: options.force,
+          domains: (cluster, name) =>
+            config.clusters.find((c) => c.name === cluster)?.certificates[name]?.domains,
+        });
+        return report.alerts.length > 0
+          ? `${tables}\n${renderAlerts(report.alerts, report.dryRun, width)}`
+          : tables;
+      });
     });
 
   // rs7.22: rollback (self-contained, ./rollback.ts)
@@ -86,25 +128,44 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     }),
   );
 
+  const fail = (info: ErrorInfo, code: number, human: string): number => {
+    if (human) io.stderr(`${linesForTerminal(redactUrlsIn(human))}\n`);
+    if (json) io.stdout(`${JSON.stringify(info, null, 2)}\n`);
+    return code;
+  };
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version exit through here with code 0.
-      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      // --help and --version exit through here with code 0; commander has already printed its message.
+      if (error.exitCode === 0) return EXIT_OK;
+      return fail(usageError(error), EXIT_USAGE, '');
     }
-    if (error instanceof ConfigError) {
-      io.stderr(`rs-cert-watchdog: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
-    if (error instanceof WatchdogError) {
-      io.stderr(`rs-cert-watchdog: ${error.name}: ${error.message}\n`);
-      return EXIT_ATTENTION;
-    }
-    io.stderr(`rs-cert-watchdog: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
-    return EXIT_ATTENTION;
+    if (error instanceof ConfigError) return fail(toErrorInfo(error), EXIT_USAGE, formatConfigError(error));
+    if (error instanceof WatchdogError)
+      return fail(toErrorInfo(error), EXIT_ATTENTION, formatConfigError(error));
+    const info = toErrorInfo(error);
+    return fail(
+      { ...info, hint: 'this is a bug: please report it with the command that caused it' },
+      EXIT_ATTENTION,
+      `rs-cert-watchdog: unexpected error: ${(error as Error).stack ?? String(error)}`,
+    );
   }
+}
+
+/** A command-line mistake as a JSON error document: a ConfigError (the command line is configuration too). */
+function usageError(error: CommanderError): ErrorInfo {
+  const message = error.message.replace(/^error: /, '');
+  const suggestion = /\(Did you mean ([^?]+)\?\)/.exec(message);
+  return {
+    name: 'ConfigError',
+    message: message.replace(/\s*\(Did you mean [^?]+\?\)/, ''),
+    hint: suggestion
+      ? `did you mean ${suggestion[1]}? (rs-cert-watchdog --help lists the commands and options)`
+      : 'rs-cert-watchdog --help lists the commands and options',
+  };
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,87 +1,355 @@
-/** The human-readable form of a report: one table per cluster. */
+/**
+ * The human-readable form of a report: one table per cluster, fitted to the terminal's width.
+ *
+ * Every value goes through `forTerminal` (certificate names, CN/SAN values and error messages come
+ * from the cluster). When the full table is wider than the terminal, it is fitted in steps: the
+ * issuer shortened to its CN and the DNS names one per line, then day-only dates, then long values
+ * shortened in the middle, then fewer columns, and at last one block per certificate. `--json`
+ * keeps every detail; without a width (a pipe or a file) the table is printed in full.
+ */
 import { formatAlert } from '../domain/alerts';
 import type { Alert } from '../domain/ports';
-import type { CertificateReport, FleetReport } from '../domain/report';
+import { redactUrlsIn } from '../domain/redact';
+import { isForced } from '../domain/renewal/plan';
+import type { CertificateReport, ClusterReport, FleetReport } from '../domain/report';
+import { forTerminal, shorten, wrap } from './terminal';
 
-const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}Z` : '-');
+const DAY_MS = 86_400_000;
 
-export function renderReport(report: FleetReport): string {
+export interface RenderOptions {
+  /** Columns to fit; undefined prints the full width. */
+  width?: number | undefined;
+  /** `renew --force` entries, to tell a forced renewal from a due one. */
+  force?: readonly string[];
+  /** The domains a managed certificate is ordered for (from the config), for the dry-run plan. */
+  domains?: (cluster: string, certificate: string) => string[] | undefined;
+}
+
+/** What a `renew` run decided for a certificate, apart from what came of it. */
+export type Decision = 'due' | 'forced' | 'resume' | 'wait' | 'watch';
+
+interface RenewReportLike extends FleetReport {
+  dryRun?: boolean;
+}
+
+const when = (iso: string | null | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}Z` : '-');
+const day = (iso: string | null | undefined) => (iso ? iso.slice(0, 10) : '-');
+
+export function renderReport(report: RenewReportLike, options: RenderOptions = {}): string {
+  const width = options.width;
+  const renew = typeof report.dryRun === 'boolean';
   const out: string[] = [];
   for (const cluster of report.clusters) {
-    out.push(`cluster ${cluster.name}${describeVersions(cluster)}`);
+    out.push(...fitLine(`cluster ${forTerminal(cluster.name)}${describeVersions(cluster)}`, width));
     if (cluster.error) {
-      out.push(`  ERROR ${cluster.error.name}: ${cluster.error.message}`);
-      if (cluster.error.hint) out.push(`  hint: ${cluster.error.hint}`);
+      out.push(
+        ...fitLine(
+          `  ERROR ${forTerminal(cluster.error.name)}: ${forTerminal(redactUrlsIn(cluster.error.message))}`,
+          width,
+        ),
+      );
+      if (cluster.error.hint) out.push(...fitLine(`  hint: ${forTerminal(cluster.error.hint)}`, width));
       out.push('');
       continue;
     }
-    const rows = cluster.certificates.map((c) => [
-      c.name,
-      c.status,
-      c.daysLeft === null ? '-' : c.daysLeft.toFixed(1),
-      when(c.notAfter),
-      when(c.renewalTime),
-      actionOf(c),
-      c.dnsNames.join(',') || '-',
-      c.issuer ?? '-',
-    ]);
-    out.push(
-      ...table(
-        ['CERTIFICATE', 'STATUS', 'DAYS', 'NOT AFTER', 'RENEW AT', 'ACTION', 'DNS NAMES', 'ISSUER'],
-        rows,
-      ),
-    );
+    const rows = cluster.certificates.map((c) => rowOf(report, cluster, c, renew, options));
+    out.push(...fitTable(rows, renew, width));
     for (const c of cluster.certificates) {
+      const name = forTerminal(c.name);
       if (c.error)
         out.push(
-          `  ${c.name}: ${c.error.name}: ${c.error.message}${c.error.hint ? ` (${c.error.hint})` : ''}`,
+          ...fitLine(
+            `  ${name}: ${forTerminal(c.error.name)}: ${forTerminal(redactUrlsIn(c.error.message))}${c.error.hint ? ` (${forTerminal(c.error.hint)})` : ''}`,
+            width,
+          ),
         );
       if (c.renewed)
         out.push(
-          `  ${c.name}: renewed, now valid until ${when(c.renewed.notAfter)} (serial ${c.renewed.serialNumber})`,
+          ...fitLine(
+            `  ${name}: renewed, now valid until ${when(c.renewed.notAfter)} (was ${when(c.notAfter)}; serial ${forTerminal(c.renewed.serialNumber)})`,
+            width,
+          ),
+        );
+      if (c.action === 'skipped')
+        out.push(
+          ...fitLine(`  ${name}: skipped: ${forTerminal(c.skipped ?? 'another run holds it')}`, width),
         );
       if (c.window?.decision === 'wait')
-        out.push(`  ${c.name}: waits for the next maintenance window, opening ${when(c.window.nextOpen)}`);
+        out.push(
+          ...fitLine(
+            `  ${name}: waits for the next maintenance window, opening ${when(c.window.nextOpen)}`,
+            width,
+          ),
+        );
       if (c.window?.decision === 'override')
         out.push(
-          `  ${c.name}: expires before the next maintenance window (${when(c.window.nextOpen)}): pushed at once, overriding the windows`,
+          ...fitLine(
+            `  ${name}: expires before the next maintenance window (${when(c.window.nextOpen)}): pushed at once, overriding the windows`,
+            width,
+          ),
         );
     }
     if (cluster.push)
       out.push(
-        `  pushed ${cluster.push.certificates.join(', ')} in one push (${cluster.push.api})${cluster.push.fellBack ? `: ${cluster.push.fellBack}` : ''}`,
+        ...fitLine(
+          `  pushed ${cluster.push.certificates.map(forTerminal).join(', ')} in one push (${cluster.push.api})${cluster.push.fellBack ? `: ${forTerminal(cluster.push.fellBack)}` : ''}`,
+          width,
+        ),
       );
+    if (report.dryRun) {
+      out.push(...fitLine('  plan (dry run: nothing was ordered, pushed or alerted):', width));
+      for (const c of cluster.certificates)
+        out.push(...fitLine(`    ${planLine(cluster, c, options)}`, width));
+    }
+    out.push('');
+  }
+  if (report.dryRun && report.clusters.some((c) => c.error)) {
+    out.push(
+      ...fitLine('unreadable clusters: nothing can be decided for them; each would be alerted on', width),
+    );
     out.push('');
   }
   return out.join('\n');
 }
 
 /** " (RS 7.22.2-14, push API certificates)" when the nodes were read. */
-function describeVersions(cluster: FleetReport['clusters'][number]): string {
+function describeVersions(cluster: ClusterReport): string {
   if (!cluster.softwareVersions) return '';
-  const versions = [...new Set(cluster.softwareVersions.map((v) => v ?? 'unknown'))].join(', ');
+  const versions = [...new Set(cluster.softwareVersions.map((v) => forTerminal(v ?? 'unknown')))].join(', ');
   return ` (RS ${versions}, push API ${cluster.pushApi ?? 'unknown'})`;
 }
 
-function actionOf(c: CertificateReport): string {
-  if (c.action !== 'none') return c.action;
-  return c.managed ? 'acme' : 'watch';
+/** The decision for one certificate of a `renew` report. */
+export function decisionOf(cluster: string, c: CertificateReport, force: readonly string[] = []): Decision {
+  if (c.plan === 'renew') {
+    if (isForced(force, cluster, c.name)) return 'forced';
+    return c.status === 'ok' && c.error === null ? 'resume' : 'due';
+  }
+  return c.managed ? 'wait' : 'watch';
 }
 
-function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+function outcomeOf(c: CertificateReport, dryRun: boolean): string {
+  if (c.action === 'renewed' || c.action === 'failed' || c.action === 'skipped' || c.action === 'waiting')
+    return c.action;
+  if (c.action === 'alert-only') return dryRun ? 'would alert' : 'alerted';
+  if (c.plan === 'renew' && dryRun) return 'would renew';
+  return '-';
+}
+
+function planLine(cluster: ClusterReport, c: CertificateReport, options: RenderOptions): string {
+  const name = forTerminal(c.name);
+  const state = `${c.status}${c.daysLeft === null ? '' : `, ${c.daysLeft.toFixed(1)} days left`}`;
+  const domains = options.domains?.(cluster.name, c.name)?.map(forTerminal).join(', ');
+  const order = `order a certificate${domains ? ` for ${domains}` : ''} (or reuse one an earlier run saved), push it to ${forTerminal(cluster.name)} and verify it`;
+  switch (decisionOf(cluster.name, c, options.force)) {
+    case 'forced':
+      return `${name}: would renew because --force names it (${state}): ${order}`;
+    case 'resume':
+      return `${name}: would finish the renewal an earlier run pushed and never verified: verify it and send its alert (no new order)`;
+    case 'due':
+      return `${name}: would renew: ${c.status === 'invalid' ? `it cannot be read${c.error ? ` (${forTerminal(c.error.name)})` : ''}` : `${state}, past its renewal time ${when(c.renewalTime)}`}: ${order}`;
+    case 'wait':
+      return `${name}: left until its renewal time ${when(c.renewalTime)} (${state})`;
+    case 'watch':
+      return c.plan === 'alert-only'
+        ? `${name}: refused, would alert only: it is ${c.status}${c.daysLeft === null ? '' : ` (${c.daysLeft.toFixed(1)} days left)`} but not listed under the cluster's "certificates", so ACME does not renew it`
+        : `${name}: watched only (${state}); not listed under "certificates"`;
+  }
+}
+
+// --- Fitting the table -------------------------------------------------------------------------
+
+interface Row {
+  name: string;
+  status: string;
+  days: string;
+  notAfter: string | null;
+  renewalTime: string | null;
+  action: string;
+  decision: string;
+  outcome: string;
+  dnsNames: string[];
+  issuer: string;
+}
+
+function rowOf(
+  report: FleetReport,
+  cluster: ClusterReport,
+  c: CertificateReport,
+  renew: boolean,
+  options: RenderOptions,
+): Row {
+  // A renewed row shows the certificate the cluster holds now: its new expiry and days left.
+  const notAfter = c.renewed?.notAfter ?? c.notAfter;
+  const daysLeft = c.renewed
+    ? (Date.parse(c.renewed.notAfter) - Date.parse(report.generatedAt)) / DAY_MS
+    : c.daysLeft;
+  // The rest of a renewed row describes the new certificate too: the domains it was ordered for
+  // (validated to cover them before the push) and no issuer (the new chain is in --json's `renewed`).
+  const renewedDomains = c.renewed ? options.domains?.(cluster.name, c.name) : undefined;
+  return {
+    name: forTerminal(c.name),
+    status: c.renewed ? 'ok' : c.status,
+    days: daysLeft === null ? '-' : daysLeft.toFixed(1),
+    notAfter,
+    renewalTime: c.renewed ? null : c.renewalTime,
+    action: c.action !== 'none' ? c.action : c.managed ? 'acme' : 'watch',
+    decision: renew ? decisionOf(cluster.name, c, options.force) : '',
+    outcome: renew ? outcomeOf(c, (report as RenewReportLike).dryRun === true) : '',
+    dnsNames: (renewedDomains ?? c.dnsNames).map(forTerminal),
+    issuer: c.renewed ? '-' : forTerminal(c.issuer ?? '-'),
+  };
+}
+
+interface Layout {
+  issuer: 'full' | 'cn' | 'none';
+  dates: 'long' | 'short';
+  dnsStacked: boolean;
+  renewAt: boolean;
+  shrink: boolean;
+}
+
+// Tried in order; the first whose every line fits wins. The issuer gives way before any DNS name is cut.
+const LAYOUTS: Layout[] = [
+  { issuer: 'full', dates: 'long', dnsStacked: false, renewAt: true, shrink: false },
+  { issuer: 'cn', dates: 'long', dnsStacked: true, renewAt: true, shrink: false },
+  { issuer: 'cn', dates: 'short', dnsStacked: true, renewAt: true, shrink: false },
+  { issuer: 'none', dates: 'short', dnsStacked: true, renewAt: true, shrink: false },
+  { issuer: 'none', dates: 'short', dnsStacked: true, renewAt: true, shrink: true },
+  { issuer: 'none', dates: 'short', dnsStacked: true, renewAt: false, shrink: true },
+];
+
+interface Column {
+  header: string;
+  cells: string[][];
+  /** Shortest a shrinkable column may become; undefined: never shrunk. */
+  min?: number;
+  /** Which shrinkable column gives up width first (lowest first). */
+  shrinkOrder?: number;
+}
+
+function fitTable(rows: Row[], renew: boolean, width: number | undefined): string[] {
+  if (width === undefined) return drawTable(columnsFor(rows, renew, LAYOUTS[0] as Layout));
+  for (const layout of LAYOUTS) {
+    let columns = columnsFor(rows, renew, layout);
+    if (layout.shrink) columns = shrinkTo(columns, width);
+    const lines = drawTable(columns);
+    if (lines.every((l) => [...l].length <= width)) return lines;
+  }
+  return blocks(rows, renew, width);
+}
+
+function columnsFor(rows: Row[], renew: boolean, layout: Layout): Column[] {
+  const date = layout.dates === 'long' ? when : day;
+  const cols: Column[] = [
+    { header: 'CERTIFICATE', cells: rows.map((r) => [r.name]), min: 10, shrinkOrder: 3 },
+    { header: 'STATUS', cells: rows.map((r) => [r.status]) },
+    { header: 'DAYS', cells: rows.map((r) => [r.days]) },
+    { header: 'NOT AFTER', cells: rows.map((r) => [date(r.notAfter)]) },
+  ];
+  if (layout.renewAt) cols.push({ header: 'RENEW AT', cells: rows.map((r) => [date(r.renewalTime)]) });
+  if (renew) {
+    cols.push({ header: 'DECISION', cells: rows.map((r) => [r.decision]) });
+    cols.push({ header: 'OUTCOME', cells: rows.map((r) => [r.outcome]) });
+  } else {
+    cols.push({ header: 'ACTION', cells: rows.map((r) => [r.action]) });
+  }
+  cols.push({
+    header: 'DNS NAMES',
+    cells: rows.map((r) =>
+      r.dnsNames.length === 0 ? ['-'] : layout.dnsStacked ? r.dnsNames : [r.dnsNames.join(',')],
+    ),
+    min: 12,
+    shrinkOrder: 2,
+  });
+  if (layout.issuer !== 'none')
+    cols.push({
+      header: 'ISSUER',
+      cells: rows.map((r) => [layout.issuer === 'cn' ? commonName(r.issuer) : r.issuer]),
+      min: 8,
+      shrinkOrder: 1,
+    });
+  return cols;
+}
+
+function commonName(dn: string): string {
+  return /(?:^|,\s*)CN=([^,]+)/.exec(dn)?.[1] ?? dn;
+}
+
+const widthOf = (col: Column) =>
+  Math.max([...col.header].length, ...col.cells.flatMap((lines) => lines.map((l) => [...l].length)));
+
+const totalWidth = (cols: Column[]) =>
+  2 + cols.reduce((sum, c) => sum + widthOf(c), 0) + 2 * (cols.length - 1);
+
+/**
+ * Takes the excess width from the shrinkable columns in order (`shrinkOrder`: the issuer first, then
+ * the DNS names, then the certificate name), each down to its minimum; cut values keep both ends.
+ */
+function shrinkTo(columns: Column[], width: number): Column[] {
+  const widths = columns.map(widthOf);
+  let excess = totalWidth(columns) - width;
+  const order = columns
+    .map((col, i) => ({ col, i }))
+    .filter(({ col }) => col.min !== undefined)
+    .sort((a, b) => (a.col.shrinkOrder ?? 0) - (b.col.shrinkOrder ?? 0));
+  for (const { col, i } of order) {
+    const take = Math.min(excess, (widths[i] as number) - (col.min as number));
+    if (take <= 0) continue;
+    widths[i] = (widths[i] as number) - take;
+    excess -= take;
+  }
+  return columns.map((col, i) => ({
+    ...col,
+    header: shorten(col.header, widths[i] as number),
+    cells: col.cells.map((lines) => lines.map((l) => shorten(l, widths[i] as number))),
+  }));
+}
+
+function drawTable(columns: Column[]): string[] {
+  const widths = columns.map(widthOf);
   const line = (cells: string[]) =>
-    `  ${cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')}`.trimEnd();
-  return [line(header), ...rows.map(line)];
+    `  ${cells.map((cell, i) => (i === cells.length - 1 ? cell : pad(cell, widths[i] as number))).join('  ')}`.trimEnd();
+  const out = [line(columns.map((c) => c.header))];
+  const rows = columns[0]?.cells.length ?? 0;
+  for (let r = 0; r < rows; r++) {
+    const height = Math.max(...columns.map((c) => (c.cells[r] as string[]).length));
+    for (let k = 0; k < height; k++) out.push(line(columns.map((c) => (c.cells[r] as string[])[k] ?? '')));
+  }
+  return out;
 }
 
-export function renderAlerts(alerts: Alert[], dryRun: boolean): string {
+const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length));
+
+/** The narrowest form: one block per certificate, every line fitted. */
+function blocks(rows: Row[], renew: boolean, width: number): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    out.push(`  ${shorten(r.name, Math.max(1, width - 2))}`);
+    const facts = [
+      `${r.status}, ${r.days} days, not after ${when(r.notAfter)}`,
+      ...(r.renewalTime ? [`renew at ${when(r.renewalTime)}`] : []),
+      renew ? `decision ${r.decision}, outcome ${r.outcome}` : `action ${r.action}`,
+      `dns ${r.dnsNames.join(', ') || '-'}`,
+      `issuer ${commonName(r.issuer)}`,
+    ];
+    for (const fact of facts) out.push(...fitLine(`    ${fact}`, width));
+  }
+  return out;
+}
+
+/** A line we composed, wrapped to the width (long words cut) so that no line is wider. */
+function fitLine(line: string, width: number | undefined): string[] {
+  return wrap(line, width);
+}
+
+export function renderAlerts(alerts: Alert[], dryRun: boolean, width?: number): string {
   const lines = [dryRun ? 'alerts that would be sent (dry run):' : 'alerts sent:'];
   for (const alert of alerts) {
     const f = formatAlert(alert);
-    lines.push(`  [${f.severity}] ${f.subject.replace('[rs-cert-watchdog] ', '')}`);
+    lines.push(
+      ...fitLine(`  [${f.severity}] ${forTerminal(f.subject.replace('[rs-cert-watchdog] ', ''))}`, width),
+    );
   }
   return lines.join('\n');
 }

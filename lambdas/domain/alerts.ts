@@ -5,7 +5,7 @@
 import type { Alert } from './ports';
 
 export interface FormattedAlert {
-  /** One line, at most 100 characters (SNS email subject limit). */
+  /** One line of printable ASCII, fewer than 100 characters (what SNS accepts as a Subject). */
   subject: string;
   /** Plain text body. */
   text: string;
@@ -13,6 +13,11 @@ export interface FormattedAlert {
 }
 
 const day = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : 'unknown');
+
+/** How urgent an alert is; carried in every channel (JSON output, SNS attributes, Slack icon). */
+export function alertSeverity(alert: Alert): FormattedAlert['severity'] {
+  return formatAlert(alert).severity;
+}
 
 export function formatAlert(alert: Alert): FormattedAlert {
   switch (alert.kind) {
@@ -143,15 +148,24 @@ function formatActiveActive(alert: Extract<Alert, { kind: 'active-active' }>): F
   }
 }
 
-/** A Slack Block Kit message for an alert. */
-export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } {
+export interface SlackMessage {
+  text: string;
+  blocks: unknown[];
+}
+
+/**
+ * A Slack Block Kit message for an alert. Every value from outside (certificate and cluster names,
+ * error messages from a cluster or a CA) is escaped for mrkdwn (`&`, `<`, `>`), and sections are
+ * `verbatim`, so data can never become a mention (`<!channel>`), a link or a channel reference.
+ */
+export function slackMessage(alert: Alert): SlackMessage {
   const formatted = formatAlert(alert);
   const icon = { info: ':white_check_mark:', warning: ':warning:', critical: ':rotating_light:' }[
     formatted.severity
   ];
   const [first, ...rest] = formatted.text.split('\n');
   return {
-    text: formatted.subject,
+    text: escapeMrkdwn(formatted.subject),
     blocks: [
       {
         type: 'header',
@@ -160,22 +174,129 @@ export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } 
           text: formatted.subject.replace('[rs-cert-watchdog] ', '').slice(0, 150),
         },
       },
-      { type: 'section', text: { type: 'mrkdwn', text: `${icon} ${first ?? ''}` } },
-      ...(rest.length
-        ? [{ type: 'section', text: { type: 'mrkdwn', text: rest.map(escapeMrkdwn).join('\n') } }]
-        : []),
+      mrkdwnSection(`${icon} ${escapeMrkdwn(first ?? '')}`),
+      ...(rest.length ? [mrkdwnSection(rest.map(escapeMrkdwn).join('\n'))] : []),
       {
         type: 'context',
-        elements: [{ type: 'mrkdwn', text: `cluster *${escapeMrkdwn(alert.cluster)}* · rs-cert-watchdog` }],
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `cluster *${escapeMrkdwn(alert.cluster)}* · rs-cert-watchdog`,
+            verbatim: true,
+          },
+        ],
       },
     ],
   };
 }
 
-function clip(subject: string): string {
-  return subject.length <= 100 ? subject : `${subject.slice(0, 99)}…`;
+/** The fields of a CloudWatch alarm notification on SNS that we render (the rest are ignored). */
+export interface CloudWatchAlarmNotification {
+  AlarmName: string;
+  NewStateValue: string;
+  NewStateReason?: string;
+  OldStateValue?: string;
+  AlarmDescription?: string | null;
+  StateChangeTime?: string;
+  AlarmArn?: string;
+  Region?: string;
+  AWSAccountId?: string;
 }
 
-function escapeMrkdwn(text: string): string {
+export function isAlarmNotification(value: unknown): value is CloudWatchAlarmNotification {
+  const v = value as Partial<CloudWatchAlarmNotification> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.AlarmName === 'string' &&
+    typeof v.NewStateValue === 'string'
+  );
+}
+
+/**
+ * The console page of an alarm, from its ARN (`arn:PARTITION:cloudwatch:REGION:ACCOUNT:alarm:NAME`);
+ * the notification's `Region` is a display name ("US East (N. Virginia)"), not a region code.
+ */
+export function alarmConsoleUrl(
+  alarm: Pick<CloudWatchAlarmNotification, 'AlarmName' | 'AlarmArn'>,
+): string | undefined {
+  const match = /^arn:(aws[a-z-]*):cloudwatch:([a-z0-9-]+):\d{12}:alarm:/.exec(alarm.AlarmArn ?? '');
+  if (!match) return undefined;
+  const partition = match[1] as string;
+  const region = match[2] as string;
+  const host =
+    partition === 'aws-cn'
+      ? `${region}.console.amazonaws.cn`
+      : partition === 'aws-us-gov'
+        ? 'console.amazonaws-us-gov.com'
+        : `${region}.console.aws.amazon.com`;
+  return `https://${host}/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(alarm.AlarmName)}`;
+}
+
+/** A CloudWatch alarm notification (the watchdog's own alarms: heartbeat, failed or timed-out runs). */
+export function slackAlarmMessage(alarm: CloudWatchAlarmNotification): SlackMessage {
+  const state = alarm.NewStateValue;
+  const icon =
+    state === 'ALARM' ? ':rotating_light:' : state === 'OK' ? ':white_check_mark:' : ':grey_question:';
+  const title = `Alarm ${alarm.AlarmName} is ${state}`;
+  const url = alarmConsoleUrl(alarm);
+  const lines = [
+    `${icon} *${escapeMrkdwn(title)}*${alarm.OldStateValue ? ` (was ${escapeMrkdwn(alarm.OldStateValue)})` : ''}`,
+    ...(alarm.AlarmDescription ? [escapeMrkdwn(alarm.AlarmDescription)] : []),
+    ...(alarm.NewStateReason ? [`Reason: ${escapeMrkdwn(alarm.NewStateReason)}`] : []),
+    ...(alarm.StateChangeTime ? [`Since: ${escapeMrkdwn(alarm.StateChangeTime)}`] : []),
+  ];
+  return {
+    text: escapeMrkdwn(`[rs-cert-watchdog] ${title}`),
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+      mrkdwnSection(lines.join('\n').slice(0, 2900)),
+      // The only link in any message, and one we built: the alarm name in it is URL-encoded.
+      ...(url
+        ? [
+            {
+              type: 'section',
+              text: { type: 'mrkdwn', text: `<${url}|Open the alarm in the CloudWatch console>` },
+            },
+          ]
+        : []),
+    ],
+  };
+}
+
+/** Any other message on the topic, shown as literal text: nothing in it is interpreted. */
+export function slackTextMessage(subject: string | null | undefined, message: string): SlackMessage {
+  const title = subject?.trim() ? subject.trim() : 'rs-cert-watchdog notification';
+  const literal = message.replace(/```/g, "'''").slice(0, 2900);
+  return {
+    text: escapeMrkdwn(title),
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+      // A code block: Slack shows its content as typed.
+      mrkdwnSection(`\`\`\`${escapeMrkdwn(literal)}\`\`\``),
+    ],
+  };
+}
+
+function mrkdwnSection(text: string): unknown {
+  return { type: 'section', text: { type: 'mrkdwn', text, verbatim: true } };
+}
+
+/**
+ * An SNS Subject: printable ASCII on one line, fewer than 100 characters. Control characters and
+ * line breaks become spaces; other non-ASCII characters become "?" (the body keeps the full names).
+ */
+export function clip(subject: string): string {
+  const ascii = subject
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    .replace(/[^\x20-\x7e]/gu, '?')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  return ascii.length < 100 ? ascii : `${ascii.slice(0, 96).trimEnd()}...`;
+}
+
+/** Slack mrkdwn's control characters: `&`, `<` and `>` (api.slack.com/reference/surfaces/formatting#escaping). */
+export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -102,18 +102,11 @@ export const TRANSIENT_LAMBDA_RETRY: RetryPolicy = {
 };
 
 /**
- * The per-certificate lock. A run takes it before ordering and holds it through push and verify.
- * The lease is what a crashed holder leaves behind; the CLI and the state machine both refuse a held
- * lock at once and report who holds it (no waiting: the holder finishes the work, and waiting would
- * only make the second run repeat it). 15 minutes outlasts the slowest step (the Issue task's
- * timeout plus its DNS propagation wait) so a live holder never loses its lock.
- */
-export const LOCK_LEASE_MS = 15 * 60_000;
-
-/**
  * GET requests to the RS REST API: two quick retries of connection failures and 5xx (GET is safe to
- * repeat; a PUT is never retried blindly). Timeouts: the TLS connection must be up within 5 s, the
- * whole request within 20 s (config `timeoutSeconds` overrides the latter per cluster).
+ * repeat; a PUT is never retried blindly). Timeouts: the TLS connection must be up within 5 s per
+ * attempt, the whole request within 20 s (per cluster, config `connectTimeoutSeconds` overrides the
+ * former and `timeoutSeconds` the latter). A failure after retries reports its attempts and the time
+ * they took in all, not the per-attempt timeout alone.
  */
 export const RS_GET_RETRY = {
   retries: 2,
@@ -149,6 +142,75 @@ export const DNS_PROPAGATION = { timeoutMs: 120_000, pollMs: 2_000 };
  */
 export const VERIFY_PROBE = { attempts: 3, delayMs: 2_000, timeoutMs: 5_000 };
 
+/** Time for the AWS calls around a step's real work: state reads and writes, the lock, DNS clean-up, SNS. */
+const AWS_CALLS_MS = 30_000;
+/** The RS reads NotifyFailed makes on its failure path: the certificates and the nodes. */
+const NOTIFY_RS_READS = 2;
+
+/** Worst case of one RS GET with its retries: every attempt times out, every backoff is at its cap. */
+function rsGetWorstMs(): number {
+  const { retries, backoff } = RS_GET_RETRY;
+  let waits = 0;
+  for (let i = 0; i < retries; i++) waits += Math.min(backoff.maxMs, backoff.baseMs * backoff.rate ** i);
+  return (retries + 1) * RS_REQUEST_TIMEOUT_MS + waits;
+}
+
+/** acme-client's own polling while the CA validates and finalizes: every backoff at its cap. */
+function acmePollingWorstMs(): number {
+  const { attempts, minMs, maxMs } = ACME_ORDER.clientBackoff;
+  let total = 0;
+  for (let i = 0; i < attempts; i++) total += Math.min(maxMs, minMs * 2 ** i);
+  return total;
+}
+
+const wholeSeconds = (ms: number) => Math.ceil(ms / 1000) * 1000;
+
+/**
+ * How long each step may run (the Lambda timeouts; the CLI runs the same steps under the same
+ * bounds), derived from the waits above:
+ *
+ *   issue  = DNS_PROPAGATION.timeoutMs                 one INSYNC wait: all challenges are published together
+ *          + ACME_ORDER.attempts × requestTimeoutMs     each order attempt ends at its first stalled request
+ *          + ACME_ORDER.attempts × maxRetryAfterSeconds the Retry-After waits it honours
+ *          + acme-client polling (clientBackoff capped) the CA validating and finalizing
+ *          + AWS_CALLS_MS                               lock, state, TXT record clean-up
+ *   notify = NOTIFY_RS_READS × RS GET worst case        the failure path re-reads the cluster
+ *          + VERIFY_PROBE.timeoutMs                     probing the nodes (in parallel)
+ *          + AWS_CALLS_MS                               lock release, TXT record removal, SNS
+ *
+ * Check, push and verify keep fixed bounds. Rounded up to whole seconds.
+ */
+export const STEP_TIMEOUT_MS = {
+  check: 120_000,
+  issue: wholeSeconds(
+    DNS_PROPAGATION.timeoutMs +
+      ACME_ORDER.attempts * (ACME_ORDER.requestTimeoutMs + ACME_ORDER.maxRetryAfterSeconds * 1000) +
+      acmePollingWorstMs() +
+      AWS_CALLS_MS,
+  ),
+  push: 60_000,
+  verify: 60_000,
+  // Every database's task polled to its end within the step's budget, plus the AWS calls.
+  activeActive: wholeSeconds(12 * 60_000 + AWS_CALLS_MS),
+  notify: wholeSeconds(NOTIFY_RS_READS * rsGetWorstMs() + VERIFY_PROBE.timeoutMs + AWS_CALLS_MS),
+} as const;
+
+/**
+ * The lease of a certificate's lock, per step. Issue takes the lock; Push and Verify extend it as
+ * they start; NotifyRenewed or NotifyFailed releases it. No lease outlives the step that took it:
+ * each covers that step's own bound plus the wait until the next step starts (for Push, the longest
+ * 409 retry delay; for every step, the transient Lambda retries). A holder that crashed is taken over
+ * when its lease ends, or at once by a CLI on the same host that sees its process gone.
+ */
+export function lockLeaseMs(
+  step: 'issue' | 'push' | 'verify' | 'activeActive',
+  push: PushRetryPolicy = DEFAULT_PUSH_RETRY,
+): number {
+  const transient = TRANSIENT_LAMBDA_RETRY.maxAttempts * TRANSIENT_LAMBDA_RETRY.maxDelaySeconds * 1000;
+  const nextStepWait = step === 'push' ? push.maxDelaySeconds * 1000 : 0;
+  return STEP_TIMEOUT_MS[step] + nextStepWait + transient + AWS_CALLS_MS;
+}
+
 /**
  * Active-Active follow-up: each database's forced-update task is polled (every 250 ms, backing off to
  * 2 s) until it ends. The whole step, every database together, gets 12 minutes, inside the 15 a
@@ -156,7 +218,10 @@ export const VERIFY_PROBE = { attempts: 3, delayMs: 2_000, timeoutMs: 5_000 };
  * same database must not start while one runs), and a database not reached by then is reported with
  * its command.
  */
-export const CRDB_TASK_POLL = { intervalMs: 2_000, stepBudgetMs: 12 * 60_000 };
+export const CRDB_TASK_POLL = {
+  intervalMs: 2_000,
+  stepBudgetMs: STEP_TIMEOUT_MS.activeActive - AWS_CALLS_MS,
+};
 
 /**
  * The Active-Active state's own Retry: reading or updating databases through the REST API after a

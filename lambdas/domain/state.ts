@@ -160,18 +160,16 @@ export class StateStore {
 
   /** Keyless marker of a push awaiting verification (see PendingVerification). */
   async pending(cluster: string, name: string): Promise<PendingVerification | null> {
-    const marker = await this.readJson<PendingVerification | { cleared: true }>(
-      certKey(cluster, name, 'pending'),
-    );
+    const marker = await this.readJson<PendingVerification | { cleared: true }>(pendingKey(cluster, name));
     return marker && 'fingerprint256' in marker ? marker : null;
   }
 
   async markPending(cluster: string, name: string, marker: PendingVerification): Promise<void> {
-    await this.store.write(certKey(cluster, name, 'pending'), JSON.stringify(marker));
+    await this.store.write(pendingKey(cluster, name), JSON.stringify(marker));
   }
 
   async clearPending(cluster: string, name: string): Promise<void> {
-    await this.store.write(certKey(cluster, name, 'pending'), JSON.stringify({ cleared: true }));
+    await this.store.write(pendingKey(cluster, name), JSON.stringify({ cleared: true }));
   }
 
   /**
@@ -283,6 +281,11 @@ function lockKey(cluster: string, name: string): string {
   return `locks/${segment(cluster)}/${segment(name)}`;
 }
 
-function certKey(cluster: string, name: string, slot: 'current' | 'previous' | 'pending'): string {
+/** Keyless: the check step may read these without any access to keys (their own IAM area). */
+function pendingKey(cluster: string, name: string): string {
+  return `pending/${segment(cluster)}/${segment(name)}`;
+}
+
+function certKey(cluster: string, name: string, slot: 'current' | 'previous'): string {
   return `certificates/${segment(cluster)}/${segment(name)}/${slot}`;
 }

@@ -99,11 +99,12 @@ const challenges = (zone: string) => [
 ];
 
 /**
- * Issue 11.6: what each function may do, exhaustively. Only issue reads the ACME account key; push
- * reads the lock it runs under; verify and notify release it (success and failure paths).
+ * Issue 11.6: what each function may do, exhaustively. Only issue reads the ACME account key; check
+ * reads only the keyless pending markers; push and verify extend the lock issue took and mark or clear
+ * a pending push; notify releases the lock (success and failure paths).
  */
 const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: string) => string[]> = {
-  check: () => [...clusterSecrets],
+  check: () => [...clusterSecrets, ...read('pending'), ...keyRead],
   issue: (zone) => [
     ...readWrite('acme'),
     ...readWrite('certificates'),
@@ -116,12 +117,19 @@ const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: st
     ...clusterSecrets,
     ...readWrite('certificates'),
     ...readWrite('locks'),
+    ...readWrite('pending'),
     ...readWrite('pushes'),
     ...keyReadWrite,
   ],
   // activeActive extends the locks and keeps the update tasks it started in the push record.
   activeActive: () => [...clusterSecrets, ...readWrite('locks'), ...readWrite('pushes'), ...keyReadWrite],
-  verify: () => [...clusterSecrets, ...readWrite('certificates'), ...readWrite('locks'), ...keyReadWrite],
+  verify: () => [
+    ...clusterSecrets,
+    ...readWrite('certificates'),
+    ...readWrite('locks'),
+    ...readWrite('pending'),
+    ...keyReadWrite,
+  ],
   notify: (zone) => [
     ...clusterSecrets,
     ...read('certificates'),
@@ -488,6 +496,7 @@ describe('permissions', () => {
           'kms:EncryptionContext:SecretARN': [
             stateArn('certificates'),
             stateArn('locks'),
+            stateArn('pending'),
             stateArn('pushes'),
           ],
         },

@@ -214,7 +214,7 @@ describe('rs-cert-watchdog check against the RS simulator', () => {
 
   it.each([
     [['check'], /required option/],
-    [['check', '--config', '/nonexistent.json'], /cannot read the configuration file/],
+    [['check', '--config', '/nonexistent.json'], /the configuration file \/nonexistent\.json does not exist/],
     [['chek', '--config', 'x'], /unknown command/],
   ])('exits 2 on usage errors: %s', async (args, message) => {
     const run = await world.cli(...args);

@@ -36,7 +36,8 @@ describe('configuration', () => {
   });
 
   it.each([
-    [{}, /clusters: Invalid input|clusters: .*expected array/],
+    [{}, /^invalid configuration:\n {2}clusters: is required: list the clusters to watch/],
+    [{ clusters: 'prod' }, /clusters: must be a list \[\.\.\.\] \(it is a string\)/],
     [{ clusters: [] }, /clusters: list at least one cluster/],
     [
       { clusters: [{ ...cluster, endpoint: 'http://x:9443' }] },
@@ -59,7 +60,14 @@ describe('configuration', () => {
     [{ clusters: [cluster], renewBeforeDays: -1 }, /renewBeforeDays: /],
     [{ clusters: [cluster], dns: { provider: 'cloudflare' } }, /dns\.provider: /],
     [{ clusters: [cluster], acme: { email: 'nope' } }, /acme\.email: must be an email address/],
-    [{ clusters: [{ ...cluster, pasword: 'typo' }] }, /clusters\[0\]: Unrecognized key: "pasword"/],
+    [
+      { clusters: [{ ...cluster, pasword: 'typo' }] },
+      /clusters\[0\]\.pasword: unknown key; did you mean "password"\?/,
+    ],
+    [
+      { clusters: [cluster], renewBeforDays: 30 },
+      /renewBeforDays: unknown key; did you mean "renewBeforeDays"\?/,
+    ],
   ])('rejects %j with a message naming the field', (document, expected) => {
     expect(message(document)).toMatch(expected);
   });

@@ -1,7 +1,7 @@
 import type { ClusterConfig } from '../../domain/config/types';
 import { ConfigError } from '../../domain/errors';
 import type { ClusterAccess, CredentialsProvider } from '../../domain/ports/credentials';
-import { readPemFile } from './files';
+import { clusterPassword, readPemFile } from './files';
 
 /**
  * Local mode: `password`, `passwordEnv` and `caFile` from the config. A cluster with
@@ -21,17 +21,9 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
         `cluster "${cluster.name}": credentialsSecret needs AWS mode; locally use password or passwordEnv`,
       );
     }
-    let password = cluster.password;
-    if (cluster.passwordEnv !== undefined) {
-      password = this.env[cluster.passwordEnv];
-      if (!password)
-        throw new ConfigError(
-          `cluster "${cluster.name}": environment variable ${cluster.passwordEnv} is not set`,
-        );
-    }
     return {
       username: cluster.username ?? '',
-      password: password ?? '',
+      password: clusterPassword(cluster, this.env),
       caPem: cluster.caFile ? readPemFile(cluster.caFile, `clusters["${cluster.name}"].caFile`) : undefined,
     };
   }

@@ -1,12 +1,44 @@
 /**
  * The configuration from files: the operator's config (validated with the zod schema), the config a
  * deployment bundled into each Lambda (validated at synth), and the PEM files they name.
+ *
+ * No message built here ever quotes a file's content: a config path can be a typo for (or a symlink
+ * to) a secret, and a JSON error quoted "around the error" can be part of a password. Errors give
+ * the file, the line and column, and the key path.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseConfig } from '../../domain/config/schema';
-import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../../domain/config/types';
-import { ConfigError } from '../../domain/errors';
+import { checkConfig, formatPath, invalidConfig } from '../../domain/config/schema';
+import { type ClusterConfig, DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../../domain/config/types';
+import { ConfigError, WatchdogError } from '../../domain/errors';
+import { locateJson } from './json-locate';
+
+/** Why a file cannot be read, and what to do, in operator words (never the bare errno). */
+export function unreadable(error: unknown, what: string, path: string): ConfigError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reasons: Record<string, [string, string]> = {
+    ENOENT: [
+      `${what} ${path} does not exist`,
+      "check the path; relative paths are resolved against the configuration file's directory",
+    ],
+    EISDIR: [`${what} ${path} is a directory, not a file`, 'give the path of the file itself'],
+    EACCES: [
+      `${what} ${path} cannot be read: permission denied`,
+      'make it readable by the user running rs-cert-watchdog',
+    ],
+    EPERM: [
+      `${what} ${path} cannot be read: operation not permitted`,
+      'make it readable by the user running rs-cert-watchdog',
+    ],
+    ENOTDIR: [`${what} ${path} does not exist (a part of the path is not a directory)`, 'check the path'],
+    ELOOP: [`${what} ${path} is a symbolic link loop`, 'point it at a real file'],
+  };
+  const [message, hint] = reasons[code ?? ''] ?? [
+    `${what} ${path} cannot be read (${code ?? 'unknown error'})`,
+    'check the path and its permissions',
+  ];
+  return new ConfigError(message, { hint });
+}
 
 /** Reads a PEM file named by the configuration, with an error that names the field. */
 export function readPemFile(path: string, field: string): string {
@@ -14,10 +46,12 @@ export function readPemFile(path: string, field: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`${field}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw unreadable(error, `${field}:`, path);
   }
   if (!text.includes('-----BEGIN CERTIFICATE-----'))
-    throw new ConfigError(`${field}: ${path} holds no PEM certificate`);
+    throw new ConfigError(`${field}: ${path} holds no PEM certificate`, {
+      hint: 'give a file with one or more "-----BEGIN CERTIFICATE-----" blocks',
+    });
   return text;
 }
 
@@ -32,17 +66,113 @@ export function loadConfig(path: string): WatchdogConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(
-      `cannot read the configuration file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-    );
+    const failure = unreadable(error, 'the configuration file', path);
+    throw new ConfigError(failure.message, {
+      hint:
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'check the path given to --config; config.example.json is a starting point'
+          : failure.hint,
+    });
+  }
+  const locations = locateJson(text);
+  if (locations.syntax) {
+    const { line, column, problem } = locations.syntax;
+    throw new ConfigError(`${path}:${line}:${column}: not valid JSON: ${problem}`, {
+      hint: "fix the JSON at that line and column (the file's content is never shown: it may hold a secret)",
+    });
   }
   let document: unknown;
   try {
     document = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`the configuration file ${path} is not valid JSON: ${(error as Error).message}`);
+  } catch {
+    // The scanner above accepts only what JSON.parse does; this is a belt and braces, without
+    // the engine's message, which quotes the text.
+    throw new ConfigError(`${path}: not valid JSON`, { hint: 'check the file with a JSON validator' });
   }
-  return parseConfig(document, dirname(resolve(path)));
+  const checked = checkConfig(document);
+  if (!checked.ok) {
+    throw invalidConfig(
+      checked.issues.map((issue) => {
+        const at = locations.at(issue.path);
+        const where = at ? `${path}:${at.line}:${at.column}` : path;
+        return `${where}: ${formatPath(issue.path)}: ${issue.message}`;
+      }),
+      ` (${path})`,
+    );
+  }
+  return resolvePaths(checked.config, dirname(resolve(path)));
+}
+
+function resolvePaths(config: WatchdogConfig, base: string): WatchdogConfig {
+  const at = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(base, p));
+  return {
+    ...config,
+    stateDir: at(config.stateDir) as string,
+    acme: config.acme && { ...config.acme, caFile: at(config.acme.caFile) },
+    clusters: config.clusters.map((c) => ({ ...c, caFile: at(c.caFile) })),
+  };
+}
+
+/**
+ * Everything local a run will need from outside the config file, checked before any network call:
+ * each cluster's passwordEnv is set and its caFile is a readable PEM, acme.caFile likewise, and
+ * dns.passwordEnv is set. All problems are reported together, as one ConfigError (CLI exit 2), so a
+ * typo never turns into a "cluster unreachable" alert. Clusters read through credentialsSecret are
+ * checked when the secret is read.
+ */
+export function checkLocalInputs(config: WatchdogConfig, env: NodeJS.ProcessEnv): void {
+  const problems: string[] = [];
+  const attempt = (fn: () => void) => {
+    try {
+      fn();
+    } catch (error) {
+      if (!(error instanceof WatchdogError)) throw error;
+      problems.push(error.hint ? `${error.message} (${error.hint})` : error.message);
+    }
+  };
+  config.clusters.forEach((cluster, i) => {
+    attempt(() => clusterPassword(cluster, env, `clusters[${i}]`));
+    if (cluster.caFile) attempt(() => readPemFile(cluster.caFile as string, `clusters[${i}].caFile`));
+  });
+  if (config.acme?.caFile) attempt(() => readAcmeTrust(config));
+  if (
+    config.dns?.provider === 'httpreq' &&
+    config.dns.passwordEnv &&
+    env[config.dns.passwordEnv] === undefined
+  )
+    problems.push(`dns.passwordEnv: the environment variable ${config.dns.passwordEnv} is not set`);
+  if (problems.length === 1) throw new ConfigError(problems[0] as string);
+  if (problems.length > 1)
+    throw new ConfigError(`the configuration cannot be used:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}
+
+/** The password of a cluster in local mode (password or passwordEnv). */
+export function clusterPassword(cluster: ClusterConfig, env: NodeJS.ProcessEnv, field?: string): string {
+  const where = field ?? `cluster "${cluster.name}"`;
+  if (cluster.passwordEnv !== undefined) {
+    const password = env[cluster.passwordEnv];
+    if (!password)
+      throw new ConfigError(
+        `${where}.passwordEnv: the environment variable ${cluster.passwordEnv} is not set`,
+        {
+          hint: `export ${cluster.passwordEnv} with the password of ${cluster.username ?? 'the API user'}`,
+        },
+      );
+    return password;
+  }
+  return cluster.password ?? '';
+}
+
+/**
+ * A ConfigError (or any error) as the CLI and `cdk synth` print it: the message, then its hint,
+ * no stack trace and never `hint: undefined`.
+ */
+export function formatConfigError(error: unknown): string {
+  if (error instanceof WatchdogError) {
+    const head = error instanceof ConfigError ? error.message : `${error.name}: ${error.message}`;
+    return `rs-cert-watchdog: ${head}${error.hint ? `\n  hint: ${error.hint}` : ''}`;
+  }
+  return `rs-cert-watchdog: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 /**
@@ -54,7 +184,9 @@ export function loadDeployedConfig(path: string): WatchdogConfig {
   try {
     document = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`cannot read the deployed configuration ${path}: ${(error as Error).message}`);
+    throw (error as NodeJS.ErrnoException).code
+      ? unreadable(error, 'the deployed configuration', path)
+      : new ConfigError(`the deployed configuration ${path} is not valid JSON (redeploy with cdk deploy)`);
   }
   if (
     document.marker !== DEPLOYED_CONFIG_MARKER ||

@@ -1,2 +1,11 @@
 export { ConfigCredentialsProvider } from './credentials';
-export { loadConfig, loadDeployedConfig, readAcmeTrust, readPemFile } from './files';
+export {
+  checkLocalInputs,
+  clusterPassword,
+  formatConfigError,
+  loadConfig,
+  loadDeployedConfig,
+  readAcmeTrust,
+  readPemFile,
+} from './files';
+export { locateJson } from './json-locate';

@@ -4,6 +4,7 @@
  */
 import { DnsProviderError } from '../../domain/errors';
 import type { DnsProvider } from '../../domain/ports';
+import { redactUrl } from '../../domain/redact';
 
 export interface HttpReqOptions {
   endpoint: string;
@@ -40,7 +41,7 @@ export class HttpReqDnsProvider implements DnsProvider {
     } catch (error) {
       throw new DnsProviderError(`httpreq ${op} of ${fqdn} failed: ${(error as Error).message}`, {
         cause: error,
-        hint: `check that ${this.options.endpoint} is reachable`,
+        hint: `check that ${redactUrl(this.options.endpoint)} is reachable`,
       });
     }
     await response.body?.cancel();

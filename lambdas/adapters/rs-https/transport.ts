@@ -38,6 +38,26 @@ export interface TransportOptions {
   maxBodyBytes?: number;
 }
 
+/**
+ * A connection failure after retries says what really happened: how many attempts, and how long
+ * they took in all (one "within 5000 ms" after 16 s of retries misleads whoever reads it).
+ */
+function afterAttempts(error: unknown, attempts: number, waitedMs: number): unknown {
+  if (attempts < 2) return error;
+  const summary = `${attempts} attempts over ${(waitedMs / 1000).toFixed(1)} s`;
+  if (error instanceof ClusterTimeoutError)
+    return new ClusterTimeoutError(error.phase, `${error.message} (${summary})`, {
+      cause: error,
+      ...(error.hint ? { hint: error.hint } : {}),
+    });
+  if (error instanceof ClusterNetworkError)
+    return new ClusterNetworkError(`${error.message} (${summary})`, {
+      cause: error,
+      ...(error.hint ? { hint: error.hint } : {}),
+    });
+  return error;
+}
+
 export class RsTransport implements ClusterTransport {
   private readonly agent: Agent;
 
@@ -54,6 +74,7 @@ export class RsTransport implements ClusterTransport {
   /** Sends one request. GETs are retried on network errors and 5xx; other methods never are. */
   async send(method: HttpMethod, path: string, body?: unknown): Promise<RawResponse> {
     const retries = method === 'GET' ? this.options.getRetries : 0;
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await this.once(method, path, body);
@@ -66,7 +87,7 @@ export class RsTransport implements ClusterTransport {
         const retryable =
           error instanceof ClusterNetworkError ||
           (error instanceof ClusterTimeoutError && error.phase === 'connect');
-        if (!retryable || attempt >= retries) throw error;
+        if (!retryable || attempt >= retries) throw afterAttempts(error, attempt + 1, Date.now() - started);
         await sleep(backoffDelayMs(this.options.retryBackoff, attempt + 1));
       }
     }
@@ -117,7 +138,9 @@ export class RsTransport implements ClusterTransport {
             new ClusterTimeoutError(
               'connect',
               `cluster "${cluster}": no TLS connection to ${url.host} within ${connectTimeoutMs} ms`,
-              { hint: 'check the endpoint, security groups and that the REST API (port 9443) is reachable' },
+              {
+                hint: 'check the endpoint, security groups and that the REST API (port 9443) is reachable; connectTimeoutSeconds sets the time allowed per attempt',
+              },
             ),
           ),
         connectTimeoutMs,

@@ -1,5 +1,5 @@
 /** Slack incoming webhook with a Block Kit message. The webhook URL is a secret: never in errors. */
-import { slackMessage } from '../../domain/alerts';
+import { type SlackMessage, slackMessage } from '../../domain/alerts';
 import { NotificationError } from '../../domain/errors';
 import type { Alert, Notifier } from '../../domain/ports';
 
@@ -10,12 +10,17 @@ export class SlackWebhookNotifier implements Notifier {
   ) {}
 
   async send(alert: Alert): Promise<void> {
+    await this.post(slackMessage(alert));
+  }
+
+  /** Posts a message already rendered (and escaped) by domain/alerts. */
+  async post(message: SlackMessage): Promise<void> {
     let response: Response;
     try {
       response = await fetch(this.webhookUrl, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(slackMessage(alert)),
+        body: JSON.stringify(message),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {

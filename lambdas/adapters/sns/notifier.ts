@@ -1,6 +1,8 @@
 /**
  * Alerts to an SNS topic. The message is per-protocol JSON: email subscribers read the formatted
- * text, the Slack forwarder (a Lambda subscriber) receives the structured alert.
+ * text, the Slack forwarder (a Lambda subscriber) receives the structured alert with its severity.
+ * The Subject is one line of ASCII under 100 characters (formatAlert's `clip`): SNS refuses any
+ * other, and a refused publish must never be what stops a renewal.
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { formatAlert } from '../../domain/alerts';
@@ -28,7 +30,7 @@ export class SnsNotifier implements Notifier {
           Message: JSON.stringify({
             default: formatted.text,
             email: formatted.text,
-            lambda: JSON.stringify(alert),
+            lambda: JSON.stringify({ ...alert, severity: formatted.severity }),
           }),
           MessageAttributes: {
             kind: { DataType: 'String', StringValue: alert.kind },

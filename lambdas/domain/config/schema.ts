@@ -9,8 +9,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
+import { containsUserInfoUrl, hasUserInfo } from '../redact';
 import { windowProblem } from '../renewal/windows';
-import { DEFAULT_PUSH_RETRY } from '../retry';
+import { DEFAULT_PUSH_RETRY, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
 
 const hostname = z
   .string()
@@ -81,6 +82,14 @@ export const clusterSchema = z
       .optional()
       .describe("PEM file of the cluster's CA, trusted in addition to public roots"),
     timeoutSeconds: z.number().positive().max(300).default(20),
+    connectTimeoutSeconds: z
+      .number()
+      .positive()
+      .max(300)
+      .optional()
+      .describe(
+        `How long one attempt to open the TLS connection to the REST API may take (default ${RS_CONNECT_TIMEOUT_MS / 1000} s, at most timeoutSeconds); a GET makes up to ${1 + RS_GET_RETRY.retries} attempts`,
+      ),
     certificates: z
       .record(
         z.string().regex(/^[a-z][a-z0-9_]*$/, 'certificate names are like "proxy" or "metrics_exporter"'),
@@ -215,20 +224,43 @@ export const configSchema = z.strictObject({
     }),
 });
 
-/** Validates a parsed document. Relative paths are resolved against `baseDir`. */
-export function parseConfig(document: unknown, baseDir = process.cwd()): z.output<typeof configSchema> {
+/** One thing wrong with a configuration document: where (a key path) and what, in operator words. */
+export interface ConfigIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
+export type ConfigCheck =
+  | { ok: true; config: z.output<typeof configSchema> }
+  | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * Validates a parsed document and returns every issue, each worded for an operator. Nothing of the
+ * document's values is ever quoted: a message may end up in a terminal, a CI log or a ticket.
+ */
+export function checkConfig(document: unknown): ConfigCheck {
+  const issues: ConfigIssue[] = credentialUrls(document);
   const result = configSchema.safeParse(document);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${formatPath(issue.path)}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+    for (const issue of result.error.issues) issues.push(...operatorIssues(issue, document));
   }
+  if (issues.length > 0 || !result.success) return { ok: false, issues };
   const config = result.data;
   const needsAcme = config.clusters.some((c) => Object.keys(c.certificates).length > 0);
   if (needsAcme && (!config.acme || !config.dns)) {
-    throw new ConfigError(
-      'invalid configuration:\n  acme, dns: required when a cluster lists certificates to renew',
-    );
+    return {
+      ok: false,
+      issues: [{ path: [], message: 'acme, dns: required when a cluster lists certificates to renew' }],
+    };
   }
+  return { ok: true, config };
+}
+
+/** Validates a parsed document. Relative paths are resolved against `baseDir`. */
+export function parseConfig(document: unknown, baseDir = process.cwd()): z.output<typeof configSchema> {
+  const checked = checkConfig(document);
+  if (!checked.ok) throw invalidConfig(checked.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+  const config = checked.config;
   const at = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     ...config,
@@ -238,11 +270,233 @@ export function parseConfig(document: unknown, baseDir = process.cwd()): z.outpu
   };
 }
 
+/** The ConfigError for a list of issue lines (each already carrying its location). */
+export function invalidConfig(lines: string[], where = ''): ConfigError {
+  return new ConfigError(`invalid configuration${where}:\n${lines.map((l) => `  ${l}`).join('\n')}`, {
+    hint: "fix each line above; config.example.json and the README's Configuration section show every field",
+  });
+}
+
+/** The operator's words for a zod issue; an unknown key becomes one issue per key, at the key. */
+function operatorIssues(issue: z.core.$ZodIssue, document: unknown): ConfigIssue[] {
+  const path = [...issue.path];
+  const value = valueAt(document, path);
+  // A message that does not start like one of zod's defaults is our own (e.g. "must be an https:// URL").
+  const own = !/^(Invalid|Too (small|big)|Unrecognized key|Expected)/.test(issue.message);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => {
+        const known = knownKeys(path, document).filter((k) => !issue.keys.includes(k));
+        const near = nearest(key, known);
+        return {
+          path: [...path, key],
+          message: `unknown key${near ? `; did you mean "${near}"?` : known.length ? ` (known keys: ${known.join(', ')})` : ''}`,
+        };
+      });
+    case 'invalid_type':
+      if (own) break;
+      if (value.present === false) return [{ path, message: `is required${requiredHint(path)}` }];
+      return [{ path, message: `must be ${article(issue.expected)} (it is ${describeValue(value.value)})` }];
+    case 'too_small':
+      if (own) break;
+      return [
+        { path, message: bound('at least', 'greater than', issue.origin, issue.minimum, issue.inclusive) },
+      ];
+    case 'too_big':
+      if (own) break;
+      return [{ path, message: bound('at most', 'less than', issue.origin, issue.maximum, issue.inclusive) }];
+    case 'invalid_value':
+      if (own) break;
+      return [{ path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
+    case 'invalid_union': {
+      if (own) break;
+      const discriminator = (issue as { discriminator?: string }).discriminator;
+      const options = discriminator ? constValues([...path.slice(0, -1)], discriminator, document) : [];
+      return [
+        {
+          path,
+          message: options.length
+            ? `must be one of ${options.map((v) => JSON.stringify(v)).join(', ')}`
+            : 'does not match any allowed form (see config.schema.json)',
+        },
+      ];
+    }
+    case 'invalid_format':
+      if (own) break;
+      return [{ path, message: `is not a valid ${issue.format}` }];
+    case 'invalid_key':
+      if (own) break;
+      return [{ path, message: 'has an invalid key' }];
+    default:
+      break;
+  }
+  return [{ path, message: issue.message }];
+}
+
+function requiredHint(path: PropertyKey[]): string {
+  if (path.length === 1 && path[0] === 'clusters')
+    return ': list the clusters to watch (see config.example.json)';
+  return '';
+}
+
+function bound(
+  atLeast: string,
+  strictly: string,
+  origin: string,
+  limit: number | bigint,
+  inclusive: boolean | undefined,
+): string {
+  const n = Number(limit);
+  if (origin === 'array' || origin === 'set')
+    return n === 1 && inclusive !== false
+      ? 'must list at least one item'
+      : `must list ${atLeast} ${n} item(s)`;
+  if (origin === 'string')
+    return n === 1 && atLeast === 'at least' ? 'must not be empty' : `must be ${atLeast} ${n} characters`;
+  return `must be ${inclusive === false ? strictly : atLeast} ${n}`;
+}
+
+function article(expected: string): string {
+  const words: Record<string, string> = {
+    array: 'a list [...]',
+    object: 'an object {...}',
+    string: 'a string',
+    number: 'a number',
+    int: 'a whole number',
+    boolean: 'true or false',
+  };
+  return words[expected] ?? expected;
+}
+
+/** The kind of a value, never the value: it may be a secret. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'a whole number' : 'a number';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return typeof value;
+}
+
+function valueAt(document: unknown, path: readonly PropertyKey[]): { present: boolean; value?: unknown } {
+  let current: unknown = document;
+  for (const part of path) {
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, part as string))
+      return { present: false };
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return current === undefined ? { present: false } : { present: true, value: current };
+}
+
+/**
+ * URLs with user information anywhere in the document: a password in a config file ends up in
+ * backups, tickets and the deployed bundle. Only the location is reported, never the URL.
+ */
+function credentialUrls(document: unknown, path: PropertyKey[] = []): ConfigIssue[] {
+  if (typeof document === 'string') {
+    return hasUserInfo(document.trim()) || containsUserInfoUrl(document)
+      ? [
+          {
+            path,
+            message:
+              'is or holds a URL with a user name or password in it; remove them from the URL and give the password through passwordEnv (locally) or a Secrets Manager secret',
+          },
+        ]
+      : [];
+  }
+  if (Array.isArray(document)) return document.flatMap((v, i) => credentialUrls(v, [...path, i]));
+  if (document !== null && typeof document === 'object')
+    return Object.entries(document).flatMap(([k, v]) => credentialUrls(v, [...path, k]));
+  return [];
+}
+
+// --- What the schema allows at a path, read from its JSON Schema (for "did you mean") ---------------
+
+type JsonSchemaNode = {
+  properties?: Record<string, JsonSchemaNode>;
+  additionalProperties?: JsonSchemaNode | boolean;
+  items?: JsonSchemaNode;
+  anyOf?: JsonSchemaNode[];
+  oneOf?: JsonSchemaNode[];
+  const?: unknown;
+};
+
+let inputSchema: JsonSchemaNode | undefined;
+
+function schemaNodesAt(path: readonly PropertyKey[]): JsonSchemaNode[] {
+  inputSchema ??= z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+  const expand = (node: JsonSchemaNode): JsonSchemaNode[] => [
+    node,
+    ...(node.anyOf ?? []).flatMap(expand),
+    ...(node.oneOf ?? []).flatMap(expand),
+  ];
+  let nodes = expand(inputSchema);
+  for (const part of path) {
+    nodes = nodes.flatMap((node) => {
+      if (typeof part === 'number') return node.items ? expand(node.items) : [];
+      const named = node.properties?.[String(part)];
+      if (named) return expand(named);
+      return typeof node.additionalProperties === 'object' ? expand(node.additionalProperties) : [];
+    });
+  }
+  return nodes;
+}
+
+function knownKeys(path: readonly PropertyKey[], _document: unknown): string[] {
+  const keys = new Set<string>();
+  for (const node of schemaNodesAt(path)) for (const key of Object.keys(node.properties ?? {})) keys.add(key);
+  keys.delete('$schema');
+  return [...keys];
+}
+
+function constValues(path: readonly PropertyKey[], property: string, _document: unknown): string[] {
+  const values = new Set<string>();
+  for (const node of schemaNodesAt(path)) {
+    const value = node.properties?.[property]?.const;
+    if (typeof value === 'string') values.add(value);
+  }
+  return [...values];
+}
+
+/** The candidate closest to `word` (case-insensitive edit distance), if close enough to be a typo. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  // Damerau-Levenshtein (optimal string alignment): a swapped pair of letters is one typo.
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
 export function configJsonSchema(): unknown {
   return z.toJSONSchema(configSchema, { io: 'input', target: 'draft-2020-12' });
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+/** A key path as an operator reads it: `clusters[0].endpoint`. */
+export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';
   return path
     .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))

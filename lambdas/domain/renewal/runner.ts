@@ -24,6 +24,8 @@ export interface RenewOptions {
   /** `NAME` (every cluster that manages it) or `CLUSTER/NAME`. */
   force: string[];
   pushRetry: PushRetryPolicy;
+  /** Where the runner reports what it cannot alert (an alert that could not be sent). */
+  warn?: (line: string) => void;
 }
 
 export interface RenewReport extends FleetReport {
@@ -32,19 +34,10 @@ export interface RenewReport extends FleetReport {
 }
 
 /**
- * The states the runner passes through for one cluster's batch, in the state machine's order: the
- * item processor of lib/workflow.ts's Map has exactly these (test/unit/one-path.test.ts).
+ * The states the runner passes through for one cluster's batch: the item processor of
+ * lib/workflow.ts's Map has exactly these (test/cdk/one-path.test.ts).
  */
-export const RUNNER_STATES = [
-  RENEWAL_STEPS.issue,
-  RENEWAL_STEPS.push,
-  RENEWAL_STEPS.verify,
-  RENEWAL_STEPS.activeActive,
-  RENEWAL_STEPS.notifyRenewed,
-  RENEWAL_STEPS.notifyFailed,
-  RENEWAL_STEPS.failureReported,
-  RENEWAL_STEPS.renewedNotReported,
-] as const;
+export const RUNNER_STATES = Object.values(RENEWAL_STEPS);
 
 export async function renewFleet(ctx: RenewalContext, options: RenewOptions): Promise<RenewReport> {
   const sent: Alert[] = [];
@@ -55,7 +48,7 @@ export async function renewFleet(ctx: RenewalContext, options: RenewOptions): Pr
   await steps.notifyFindings(recording, plan.findings);
   if (!options.dryRun) {
     await mapWithConcurrency(batchesOf(plan.due), ctx.config.concurrency, async (batch) => {
-      recordBatch(report, await renewBatch(recording, batch, options.pushRetry));
+      recordBatch(report, await renewBatch(recording, batch, options.pushRetry, options.warn));
     });
   }
   return {
@@ -94,7 +87,14 @@ export async function renewBatch(
   ctx: RenewalContext,
   input: ClusterBatch,
   policy: PushRetryPolicy,
+  warn: (line: string) => void = () => undefined,
 ): Promise<BatchOutcome> {
+  // FailureReported even when its alert could not be sent (the state machine's Catch on NotifyFailed).
+  const notifyFailed = (batch: ClusterBatch, info: ErrorInfo) =>
+    steps.notifyFailed(ctx, batch, info).catch((e: unknown) => {
+      warn(`${RENEWAL_STEPS.notifyFailed}: ${toErrorInfo(e).message}`);
+      return [] as Alert[];
+    });
   let batch = input;
   try {
     batch = await steps.issue(ctx, batch);
@@ -103,7 +103,7 @@ export async function renewBatch(
     batch = await steps.verify(ctx, batch);
   } catch (error) {
     const info = toErrorInfo(error);
-    return { batch, error: info, alerts: await steps.notifyFailed(ctx, batch, info) };
+    return { batch, error: info, alerts: await notifyFailed(batch, info) };
   }
   let activeActiveError: ErrorInfo | undefined;
   try {
@@ -117,8 +117,9 @@ export async function renewBatch(
       batch,
       alerts: await steps.notifyRenewed(ctx, batch, activeActiveError ? { activeActiveError } : {}),
     };
-  } catch {
+  } catch (error) {
     // RenewedNotReported: the renewal happened; a failed alert never turns into a failure alert.
+    warn(`${RENEWAL_STEPS.renewedNotReported}: ${toErrorInfo(error).message}`);
     return { batch, alerts: [] };
   }
 }

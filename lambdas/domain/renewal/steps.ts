@@ -25,7 +25,7 @@ import {
 } from '../errors';
 import type { Alert } from '../ports';
 import type { FleetReport } from '../report';
-import { LOCK_LEASE_MS } from '../retry';
+import { lockLeaseMs } from '../retry';
 import type { LockHandle, PushRecord, StateStore } from '../state';
 import { ACTIVE_ACTIVE_CERTIFICATES, activeActiveFailedAlert, followUpActiveActive } from './active-active';
 import {
@@ -152,7 +152,7 @@ async function issueOne(ctx: RenewalContext, item: DueCertificate): Promise<Rene
   if (!item.rollback) renewalSettings(clusterByName(ctx.config, item.cluster), item.certificate);
   const lock = await ctx.state.lock(item.cluster, item.certificate, {
     owner: ctx.lockOwner,
-    leaseMs: LOCK_LEASE_MS,
+    leaseMs: lockLeaseMs('issue'),
     now: ctx.now(),
     ...(ctx.ownerAlive ? { ownerAlive: ctx.ownerAlive } : {}),
   });
@@ -209,7 +209,8 @@ export async function push(ctx: RenewalContext, batch: ClusterBatch): Promise<Cl
   if (now.length === 0) return { ...batch, steps: [], waiting };
 
   const locked: RenewalStep[] = [];
-  for (const step of now) locked.push({ ...step, lock: await extendLock(ctx, step.lock) });
+  const lease = lockLeaseMs('push', ctx.config.pushRetry);
+  for (const step of now) locked.push({ ...step, lock: await extendLock(ctx, step.lock, lease) });
   const result = await withCluster(ctx, cluster, (client) => pushSavedCertificates(ctx, client, locked));
   const pushed = locked.map((step, i) => ({
     ...step,
@@ -271,7 +272,7 @@ export async function verify(ctx: RenewalContext, batch: ClusterBatch): Promise<
   await withCluster(ctx, clusterByName(ctx.config, batch.cluster), async (client) => {
     for (const step of steps) {
       try {
-        const lock = await extendLock(ctx, step.lock);
+        const lock = await extendLock(ctx, step.lock, lockLeaseMs('verify'));
         const saved = await ctx.state.issued(step.cluster, step.certificate);
         if (!saved || saved.fingerprint256 !== step.fingerprint256) {
           throw new VerificationError(
@@ -296,7 +297,7 @@ export async function verify(ctx: RenewalContext, batch: ClusterBatch): Promise<
 export async function activeActive(ctx: RenewalContext, batch: ClusterBatch): Promise<ClusterBatch> {
   const certificates = (batch.steps ?? []).map((s) => s.certificate);
   if (!certificates.some((c) => ACTIVE_ACTIVE_CERTIFICATES.has(c))) return batch;
-  for (const step of batch.steps ?? []) await extendLock(ctx, step.lock);
+  for (const step of batch.steps ?? []) await extendLock(ctx, step.lock, lockLeaseMs('activeActive'));
   const alert = await withCluster(ctx, clusterByName(ctx.config, batch.cluster), (client) =>
     followUpActiveActive(ctx, client, { cluster: batch.cluster, certificates, pushId: batch.push?.id }),
   );
@@ -454,8 +455,8 @@ export async function notifyFindings(
   return alerts.length;
 }
 
-async function extendLock(ctx: RenewalContext, lock: LockHandle): Promise<LockHandle> {
-  return ctx.state.extend(lock, { leaseMs: LOCK_LEASE_MS, now: ctx.now() });
+async function extendLock(ctx: RenewalContext, lock: LockHandle, leaseMs: number): Promise<LockHandle> {
+  return ctx.state.extend(lock, { leaseMs, now: ctx.now() });
 }
 
 /**

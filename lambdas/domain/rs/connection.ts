@@ -21,6 +21,9 @@ export function connectionFor(
     clusterCaPem: access.caPem,
     extraCaPems: acmeTrustPem ? [acmeTrustPem] : [],
     timeoutMs: cluster.timeoutSeconds * 1000,
+    ...(cluster.connectTimeoutSeconds === undefined
+      ? {}
+      : { connectTimeoutMs: cluster.connectTimeoutSeconds * 1000 }),
   };
 }
 
