@@ -85,7 +85,15 @@ function localIssuer(
   // Loaded here only: acme-client is the largest module, and only an order needs it.
   return new LazyAcmeIssuer(async () => {
     const [{ AcmeIssuer }, provider] = await Promise.all([import('../adapters/acme'), dnsProvider(dns, env)]);
-    return new AcmeIssuer({ acme, trustPem, dns: provider, state });
+    return new AcmeIssuer({
+      acme,
+      trustPem,
+      dns: provider,
+      state,
+      env,
+      // Like credentialsSecret: the CLI reads Secrets Manager with the caller's AWS credentials.
+      readSecret: async (id) => (await import('../adapters/secrets-manager')).readSecretString(id),
+    });
   });
 }
 

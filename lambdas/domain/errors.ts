@@ -190,6 +190,14 @@ export class AcmeTrustError extends WatchdogError {
   override readonly name = 'AcmeTrustError';
 }
 
+/**
+ * The ACME server sent a response larger than we accept (a certificate chain over 1 MB, any other
+ * answer over 256 KB). It was refused while arriving, never read whole.
+ */
+export class AcmeResponseTooLargeError extends WatchdogError {
+  override readonly name = 'AcmeResponseTooLargeError';
+}
+
 /** Any other ACME failure (server error, order invalid, timeout). */
 export class AcmeError extends WatchdogError {
   override readonly name = 'AcmeError';

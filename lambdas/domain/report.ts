@@ -71,7 +71,10 @@ export interface FleetReport {
   clusters: ClusterReport[];
 }
 
-/** Inspects one `<name>_cert` field. A field that does not parse is `invalid`, never an exception. */
+/**
+ * Inspects one `<name>_cert` field. A field that does not parse, or is not a string (nor its
+ * `<name>_key`), is `invalid` with its reason, never an exception.
+ */
 export function inspectCertificate(
   name: string,
   set: ClusterCertificateSet,
@@ -97,6 +100,9 @@ export function inspectCertificate(
     chainLength: 0,
     error: null,
   };
+  // A field of the wrong JSON type (`42`, `null`, `{}`) is a finding, never a silent omission.
+  const problem = set.fieldProblem(name);
+  if (problem !== null) return { ...empty, error: toErrorInfo(new CertificateParseError(problem)) };
   let details: CertificateDetails;
   let keyMatches: boolean | null = null;
   try {

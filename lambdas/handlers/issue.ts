@@ -1,6 +1,7 @@
 import { AcmeIssuer } from '../adapters/acme';
 import { HttpReqDnsProvider } from '../adapters/httpreq';
 import { Route53DnsProvider } from '../adapters/route53';
+import { readSecretString } from '../adapters/secrets-manager/regional';
 import { ConfigError } from '../domain/errors';
 import type { CertificateIssuer, DnsProvider } from '../domain/ports';
 import type { RenewalContext } from '../domain/renewal/context';
@@ -36,7 +37,13 @@ export function acmeIssuerFor(ctx: RenewalContext, dns?: DnsProvider): Certifica
     (dnsConfig.provider === 'route53'
       ? new Route53DnsProvider({ hostedZoneId: dnsConfig.hostedZoneId })
       : new HttpReqDnsProvider({ endpoint: dnsConfig.endpoint, username: dnsConfig.username }));
-  return new AcmeIssuer({ acme, trustPem: ctx.acmeTrustPem, dns: provider, state: ctx.state });
+  return new AcmeIssuer({
+    acme,
+    trustPem: ctx.acmeTrustPem,
+    dns: provider,
+    state: ctx.state,
+    readSecret: (id) => readSecretString(id),
+  });
 }
 
 export const handler = createIssueHandler(withIssuer(awsContext, (ctx) => acmeIssuerFor(ctx)));

@@ -7,8 +7,10 @@
  * The README's fault table is this table.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer as createTcpServer, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyMatchesLeaf, parseCertificateChain, parsePrivateKey } from '../../lambdas/domain/certificate';
 import type { Alert } from '../../lambdas/domain/ports';
@@ -17,6 +19,7 @@ import type { StoredCertificate } from '../../lambdas/domain/state';
 import { type AcmeFaultProxy, startAcmeFaultProxy } from '../support/acme-fault-proxy';
 import { localWorkflow } from '../support/local-workflow';
 import type { PebbleOptions } from '../support/pebble';
+import { createCa, issueCert } from '../support/pki';
 import { daysFromNow, startWorld, type World } from '../support/world';
 
 type Mode = 'cli' | 'sfn';
@@ -24,6 +27,10 @@ type Outcome = {
   result: 'renewed' | 'failed' | 'skipped' | 'cluster-error' | 'none';
   error?: string;
   alerts: string[];
+  /** Every alert in full (CLI: the report's alerts; state machine: what Notify sent). */
+  sent?: Alert[];
+  /** CLI only: stdout and stderr of the last run. */
+  printed?: string;
 };
 
 interface Ctx {
@@ -47,6 +54,8 @@ interface Fault {
   /** Exactly this many PUTs reach the cluster (fail fast: no retry storm). */
   puts?: number;
   modes?: Mode[];
+  /** After the common checks: what the cluster received, what was alerted, what was printed. */
+  after?: (ctx: Ctx, outcome: Outcome) => Promise<void> | void;
 }
 
 const due = { notBefore: daysFromNow(-85), notAfter: daysFromNow(5) };
@@ -236,11 +245,138 @@ const faults: Fault[] = [
     outcome: { result: 'failed', error: 'StateStoreError', alert: 'renewal-failed' },
     configOverrides: ({ world }) => ({ stateDir: join(world.dir, 'config.json', 'state') }),
   },
+  {
+    fault: 'GET /v1/cluster/certificates answers 7 MB of nested arrays',
+    expected:
+      'refused unparsed (depth limit): BadResponseError for that cluster, cluster-unreachable alert, no order, no PUT',
+    outcome: { result: 'cluster-error', error: 'BadResponseError', alert: 'cluster-unreachable' },
+    puts: 0,
+    arrange: ({ world }) =>
+      world.sims.east!.injectFault({
+        method: 'GET',
+        path: '/v1/cluster/certificates',
+        kind: 'status',
+        status: 200,
+        body: `${'['.repeat(3_500_000)}${']'.repeat(3_500_000)}`,
+        times: Number.POSITIVE_INFINITY,
+      }),
+    after: ({ world }, outcome) => {
+      expect(orders(world)).toBe(0);
+      const alert = outcome.sent?.find((a) => a.kind === 'cluster-unreachable');
+      expect(alert).toMatchObject({ error: { message: expect.stringContaining('nested deeper than') } });
+      if (outcome.printed !== undefined) expect(outcome.printed).toContain('nested deeper than');
+    },
+  },
+  {
+    fault: 'GET /v1/cluster/certificates answers {}',
+    expected: 'BadResponseError (no certificate named) for that cluster, cluster-unreachable alert, no order',
+    outcome: { result: 'cluster-error', error: 'BadResponseError', alert: 'cluster-unreachable' },
+    puts: 0,
+    arrange: ({ world }) =>
+      world.sims.east!.injectFault({
+        method: 'GET',
+        path: '/v1/cluster/certificates',
+        kind: 'status',
+        status: 200,
+        body: {},
+        times: Number.POSITIVE_INFINITY,
+      }),
+    after: ({ world }, outcome) => {
+      expect(orders(world)).toBe(0);
+      expect(outcome.sent?.find((a) => a.kind === 'cluster-unreachable')).toMatchObject({
+        error: { message: expect.stringContaining('named no certificate') },
+      });
+    },
+  },
+  {
+    fault: 'wrong shapes: cm_cert null, syncer_cert {}, metrics_exporter_cert 42',
+    expected: 'each reported invalid with its reason and alerted (alert-only); proxy still renewed',
+    outcome: { result: 'renewed', alert: 'alert-only' },
+    arrange: ({ world }) => {
+      world.sims.east!.setCertificateField('cm_cert', null);
+      world.sims.east!.setCertificateField('syncer_cert', {});
+      world.sims.east!.setCertificateField('metrics_exporter_cert', 42);
+    },
+    after: (_ctx, outcome) => {
+      const invalid = (outcome.sent ?? [])
+        .filter((a) => a.kind === 'alert-only')
+        .map((a) => a.kind === 'alert-only' && `${a.certificate}:${a.status}`)
+        .sort();
+      expect(invalid).toEqual(['cm:invalid', 'metrics_exporter:invalid', 'syncer:invalid']);
+      if (outcome.printed !== undefined) {
+        expect(outcome.printed).toContain('cm_cert is null, not a PEM string');
+        expect(outcome.printed).toContain('syncer_cert is an object, not a PEM string');
+        expect(outcome.printed).toContain('metrics_exporter_cert is a number, not a PEM string');
+      }
+    },
+  },
+  {
+    fault: 'wrong shape in a managed certificate: proxy_cert 42',
+    expected:
+      'proxy reported invalid with its reason (not dropped), so due; push will not replace a field it cannot read: renewal-failed alert, nothing pushed',
+    outcome: { result: 'failed', error: 'BadResponseError', alert: 'renewal-failed' },
+    puts: 0,
+    arrange: ({ world }) => world.sims.east!.setCertificateField('proxy_cert', 42),
+    after: (_ctx, outcome) => {
+      // Printed as invalid, not dropped from the report.
+      if (outcome.printed !== undefined)
+        expect(outcome.printed).toMatch(/"name": "proxy",\s*"status": "invalid"/);
+    },
+  },
+  {
+    fault: 'the CA sends a certificate chain over 1 MB',
+    expected: 'refused while arriving: AcmeResponseTooLargeError, nothing pushed, records cleaned up',
+    outcome: { result: 'failed', error: 'AcmeResponseTooLargeError', alert: 'renewal-failed' },
+    puts: 0,
+    acmeProxy: true,
+    arrange: ({ proxy }) =>
+      proxy!.inject({ path: /certZ/, times: 1, transformBody: (pem) => pem + '\n'.repeat(1024 * 1024 + 1) }),
+    after: ({ world }) => {
+      const calls = world.bridge!.calls;
+      expect(calls.filter((c) => c.op === 'cleanup')).toHaveLength(
+        calls.filter((c) => c.op === 'present').length,
+      );
+    },
+  },
+  {
+    fault: 'the cluster speaks only TLS 1.0/1.1',
+    expected: 'TlsProtocolError with a hint for that cluster, cluster-unreachable alert, no credentials sent',
+    outcome: { result: 'cluster-error', error: 'TlsProtocolError', alert: 'cluster-unreachable' },
+    arrange: async (ctx) => {
+      const old = await startOldTlsServer(ctx.world.dir);
+      ctx.config = await ctx.world.writeConfig(
+        {},
+        {
+          east: {
+            endpoint: `https://127.0.0.1:${old.port}`,
+            serverName: 'old-tls.redis.example.com',
+            caFile: old.caFile,
+            certificates: { proxy: { domains: DOMAINS } },
+          },
+        },
+      );
+    },
+    after: (ctx, outcome) => {
+      const old = oldTlsServers.at(-1)!;
+      expect(old.received().length).toBeGreaterThan(0);
+      expect(old.received().includes(Buffer.from('Authorization'))).toBe(false);
+      expect(old.received().includes(Buffer.from(ctx.world.env.RS_PASSWORD_EAST!))).toBe(false);
+      expect(old.secured()).toBe(0);
+      expect(outcome.sent?.find((a) => a.kind === 'cluster-unreachable')).toMatchObject({
+        error: {
+          message: expect.stringContaining('no TLS protocol version in common'),
+          hint: expect.any(String),
+        },
+      });
+      expect(orders(ctx.world)).toBe(0);
+    },
+  },
 ];
 
 let world: World | undefined;
 let proxy: AcmeFaultProxy | undefined;
 afterEach(async () => {
+  await Promise.all(oldTlsServers.splice(0).map((server) => server.close()));
   await proxy?.close();
   await world?.close();
   world = undefined;
@@ -297,6 +433,9 @@ describe.each(['cli', 'sfn'] as const)('fault suite via %s', (mode) => {
       // 3. Nothing ordered twice.
       expect(orders(world)).toBeLessThanOrEqual(1);
       if (fault.puts !== undefined) expect(put(world)).toHaveLength(fault.puts);
+
+      // 4. The row's own checks: what the cluster received, what was alerted, what was printed.
+      await fault.after?.(ctx, outcome);
     },
   );
 });
@@ -311,13 +450,14 @@ async function runOnce(
     const report = JSON.parse(run.stdout) as RenewReport;
     const cluster = report.clusters[0]!;
     const alerts = report.alerts.map((a) => a.kind);
-    if (cluster.error) return { result: 'cluster-error', error: cluster.error.name, alerts };
+    const seen = { sent: report.alerts, printed: run.stdout + run.stderr };
+    if (cluster.error) return { result: 'cluster-error', error: cluster.error.name, alerts, ...seen };
     const proxyReport = cluster.certificates.find((c) => c.name === 'proxy')!;
     const result =
       proxyReport.action === 'renewed' || proxyReport.action === 'failed' || proxyReport.action === 'skipped'
         ? proxyReport.action
         : 'none';
-    return { result, ...(proxyReport.error ? { error: proxyReport.error.name } : {}), alerts };
+    return { result, ...(proxyReport.error ? { error: proxyReport.error.name } : {}), alerts, ...seen };
   }
   const workflow = await localWorkflow(ctx.world, ctx.config, options);
   await workflow.execute();
@@ -326,12 +466,69 @@ async function runOnce(
 
 function fromAlerts(alerts: Alert[]): Outcome {
   const kinds = alerts.map((a) => a.kind);
+  const sent = [...alerts];
   const unreachable = alerts.find((a) => a.kind === 'cluster-unreachable');
   if (unreachable?.kind === 'cluster-unreachable')
-    return { result: 'cluster-error', error: unreachable.error.name, alerts: kinds };
+    return { result: 'cluster-error', error: unreachable.error.name, alerts: kinds, sent };
   const failed = alerts.find((a) => a.kind === 'renewal-failed');
-  if (failed?.kind === 'renewal-failed') return { result: 'failed', error: failed.error.name, alerts: kinds };
-  return { result: kinds.includes('renewed') ? 'renewed' : 'none', alerts: kinds };
+  if (failed?.kind === 'renewal-failed')
+    return { result: 'failed', error: failed.error.name, alerts: kinds, sent };
+  return { result: kinds.includes('renewed') ? 'renewed' : 'none', alerts: kinds, sent };
+}
+
+interface OldTlsServer {
+  port: number;
+  caFile: string;
+  /** Every byte the client sent, seen by a TCP relay in front of the TLS server. */
+  received: () => Buffer;
+  /** Handshakes the TLS server completed. */
+  secured: () => number;
+  close: () => Promise<void>;
+}
+const oldTlsServers: OldTlsServer[] = [];
+
+/** An HTTPS "cluster" that offers only TLS 1.0 and 1.1, behind a relay that records what it is sent. */
+async function startOldTlsServer(dir: string): Promise<OldTlsServer> {
+  const ca = await createCa({ commonName: 'Old TLS CA' });
+  const leaf = await issueCert({ ca, dnsNames: ['old-tls.redis.example.com'] });
+  const caFile = join(dir, 'old-tls-ca.pem');
+  await writeFile(caFile, ca.certPem);
+  let secured = 0;
+  const server = createTlsServer(
+    {
+      key: leaf.keyPem,
+      cert: leaf.chainPem,
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1',
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    },
+    (socket) => {
+      secured++;
+      socket.destroy();
+    },
+  );
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const chunks: Buffer[] = [];
+  const relay = createTcpServer((client) => {
+    const upstream = tcpConnect((server.address() as AddressInfo).port, '127.0.0.1');
+    client.on('data', (chunk: Buffer) => chunks.push(chunk));
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const old: OldTlsServer = {
+    port: (relay.address() as AddressInfo).port,
+    caFile,
+    received: () => Buffer.concat(chunks),
+    secured: () => secured,
+    close: async () => {
+      await Promise.all([server, relay].map((s) => new Promise((r) => s.close(r))));
+    },
+  };
+  oldTlsServers.push(old);
+  return old;
 }
 
 /** Runs the real CLI in a child process and SIGKILLs it as soon as `when` holds. */

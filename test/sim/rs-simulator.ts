@@ -220,11 +220,12 @@ export interface RsSimulator {
   injectFault(fault: Fault): void;
   clearFaults(): void;
   /**
-   * Overrides one raw field of the GET /v1/cluster/certificates answer (e.g. `proxy_cert`);
-   * `undefined` drops the field. CCS, nodes and served certificates are unaffected; a later
-   * successful PUT or DELETE of that certificate clears its overrides.
+   * Overrides one raw field of the GET /v1/cluster/certificates answer (e.g. `proxy_cert`) with any
+   * JSON value (a string, or a wrong shape such as `42`, `null`, `{}`); `undefined` drops the field.
+   * CCS, nodes and served certificates are unaffected; a later successful PUT or DELETE of that
+   * certificate clears its overrides.
    */
-  setCertificateField(field: string, raw: string | undefined): void;
+  setCertificateField(field: string, raw: unknown): void;
   /** Sets one node's `software_version` (by uid), or every node's when `nodeUid` is omitted. */
   setSoftwareVersion(version: string, nodeUid?: number): void;
   /** True when every node runs 7.22.2+, i.e. PUT /v1/cluster/certificates is served (not 404). */
@@ -508,7 +509,7 @@ class Simulator implements RsSimulator {
   readonly #startedAt: number;
   readonly #ccs = new Map<string, StoredCert>();
   readonly #nodes: NodeState[] = [];
-  readonly #overrides = new Map<string, string | undefined>();
+  readonly #overrides = new Map<string, unknown>();
   readonly #faults: PendingFault[] = [];
   readonly #listeners: Listener[] = [];
   readonly #sockets = new Set<Socket>();
@@ -585,7 +586,7 @@ class Simulator implements RsSimulator {
     this.#faults.length = 0;
   }
 
-  setCertificateField(field: string, raw: string | undefined): void {
+  setCertificateField(field: string, raw: unknown): void {
     this.#overrides.set(field, raw);
   }
 
@@ -981,8 +982,8 @@ class Simulator implements RsSimulator {
     return '{}';
   }
 
-  #certificatesBody(): Record<string, string> {
-    const out: Record<string, string> = {};
+  #certificatesBody(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
     for (const [name, c] of this.#ccs) {
       out[`${name}_cert`] = c.certPem;
       out[`${name}_key`] = c.keyPem;

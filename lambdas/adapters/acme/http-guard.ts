@@ -9,7 +9,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent } from 'node:https';
 import acme from 'acme-client';
-import { AcmeError, AcmeRateLimitedError, AcmeTrustError } from '../../domain/errors';
+import {
+  AcmeError,
+  AcmeRateLimitedError,
+  AcmeResponseTooLargeError,
+  AcmeTrustError,
+} from '../../domain/errors';
 import { ACME_ORDER } from '../../domain/retry';
 import { classifyTlsFailure } from '../tls/errors';
 import { trustContext } from '../tls/trust';
@@ -23,7 +28,19 @@ export interface AcmeProblem {
 export interface AcmeOrderContext {
   lastProblem: AcmeProblem | null;
   badNonces: number;
+  /** The order's certificate URL once finalized: its download may be as large as a chain. */
+  certificateUrl?: string | undefined;
 }
+
+/**
+ * Largest response accepted from the ACME server. A chain is a few KB (Let's Encrypt's is ~4 KB with
+ * its intermediate); 1 MB leaves room for long alternate chains. Every other answer is JSON of a few
+ * KB (a directory, an order of 100 names). Refused while arriving: axios stops reading at the limit.
+ */
+export const ACME_MAX_CHAIN_BYTES = 1024 * 1024;
+export const ACME_MAX_JSON_BYTES = 256 * 1024;
+/** Our requests are JWS of a CSR at most: a few KB. */
+const ACME_MAX_REQUEST_BYTES = 256 * 1024;
 
 const context = new AsyncLocalStorage<AcmeOrderContext>();
 let installed = false;
@@ -60,6 +77,16 @@ export function installAcmeHttpGuard(trustPem: string | undefined): void {
   // `handlers` is the InterceptorManager's documented-in-source storage.
   const manager = axios.interceptors.response as unknown as { handlers: unknown[] };
   manager.handlers.unshift(handler);
+  // Every request carries its own response cap: the certificate download up to a chain's, the rest JSON's.
+  axios.interceptors.request.use((config) => {
+    const certificateUrl = context.getStore()?.certificateUrl;
+    config.maxContentLength =
+      certificateUrl !== undefined && config.url === certificateUrl
+        ? ACME_MAX_CHAIN_BYTES
+        : ACME_MAX_JSON_BYTES;
+    config.maxBodyLength = ACME_MAX_REQUEST_BYTES;
+    return config;
+  });
 }
 
 function inspectError(error: AxiosLikeError): Promise<never> {
@@ -67,6 +94,17 @@ function inspectError(error: AxiosLikeError): Promise<never> {
   const response = error.response;
   if (!response) {
     const code = error.code ?? '';
+    const cap = /maxContentLength size of (\d+) exceeded/.exec(error.message);
+    if (cap) {
+      return Promise.reject(
+        new AcmeResponseTooLargeError(
+          `${safeHost(url)} sent a response larger than ${cap[1]} bytes to ${safePath(url)}; refused unread`,
+          {
+            hint: 'a certificate chain is at most 1 MB and other ACME answers a few KB: check acme.directoryUrl points at an ACME CA and nothing in between rewrites its answers',
+          },
+        ),
+      );
+    }
     if (classifyTlsFailure(error) !== null) {
       return Promise.reject(
         new AcmeTrustError(
@@ -116,7 +154,7 @@ function inspectError(error: AxiosLikeError): Promise<never> {
 
 /** Runs one ACME order with its own problem memory. */
 export function withAcmeContext<T>(fn: (ctx: AcmeOrderContext) => Promise<T>): Promise<T> {
-  const ctx: AcmeOrderContext = { lastProblem: null, badNonces: 0 };
+  const ctx: AcmeOrderContext = { lastProblem: null, badNonces: 0, certificateUrl: undefined };
   return context.run(ctx, () => fn(ctx));
 }
 
@@ -134,6 +172,14 @@ function parseRetryAfter(header: string | undefined): Date | undefined {
   if (Number.isFinite(seconds)) return new Date(Date.now() + seconds * 1000);
   const date = new Date(header);
   return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return 'an ACME URL';
+  }
 }
 
 function safeHost(url: string): string {

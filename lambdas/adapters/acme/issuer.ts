@@ -12,9 +12,10 @@ import {
   AcmeBadNonceError,
   AcmeError,
   AcmeValidationError,
+  ConfigError,
   WatchdogError,
 } from '../../domain/errors';
-import type { CertificateIssuer, DnsProvider, IssuedPair } from '../../domain/ports';
+import type { CertificateIssuer, DnsProvider, DnsRecord, IssuedPair } from '../../domain/ports';
 import { ACME_ORDER } from '../../domain/retry';
 import type { StateStore } from '../../domain/state';
 import { type AcmeOrderContext, installAcmeHttpGuard, withAcmeContext } from './http-guard';
@@ -29,6 +30,36 @@ export interface AcmeIssuerOptions {
   state: StateStore;
   /** Whole-order attempts when the CA keeps rejecting nonces beyond acme-client's own 5 retries. */
   orderAttempts?: number;
+  /** Where `acme.eab.hmacKeyEnv` is read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Reads `acme.eab.hmacKeySecret` (Secrets Manager); without it a secret-held key is a ConfigError. */
+  readSecret?: (secretId: string) => Promise<string>;
+}
+
+/**
+ * The External Account Binding HMAC key, read like a cluster password: from the environment
+ * (`hmacKeyEnv`, local), from Secrets Manager (`hmacKeySecret`, AWS) or, discouraged, from the
+ * config itself (`hmacKey`, local only: the CDK app must refuse to bundle it). Never in a message.
+ */
+export async function eabHmacKey(
+  eab: NonNullable<AcmeConfig['eab']>,
+  options: Pick<AcmeIssuerOptions, 'env' | 'readSecret'>,
+): Promise<string> {
+  if (eab.hmacKey !== undefined) return eab.hmacKey;
+  if (eab.hmacKeyEnv !== undefined) {
+    const value = (options.env ?? process.env)[eab.hmacKeyEnv];
+    if (!value)
+      throw new ConfigError(`acme.eab.hmacKeyEnv: environment variable ${eab.hmacKeyEnv} is not set`);
+    return value;
+  }
+  if (eab.hmacKeySecret !== undefined) {
+    if (!options.readSecret)
+      throw new ConfigError('acme.eab.hmacKeySecret needs Secrets Manager; locally use hmacKeyEnv');
+    const value = (await options.readSecret(eab.hmacKeySecret)).trim();
+    if (!value) throw new ConfigError(`acme.eab.hmacKeySecret: secret ${eab.hmacKeySecret} is empty`);
+    return value;
+  }
+  throw new ConfigError('acme.eab: set one of hmacKeyEnv, hmacKeySecret or hmacKey');
 }
 
 export class AcmeIssuer implements CertificateIssuer {
@@ -100,7 +131,15 @@ export class AcmeIssuer implements CertificateIssuer {
       directoryUrl: config.directoryUrl,
       accountKey: account.accountKeyPem,
       ...(account.accountUrl ? { accountUrl: account.accountUrl } : {}),
-      ...(config.eab ? { externalAccountBinding: config.eab } : {}),
+      // The binding matters only when registering: the key is read then, and not on every order.
+      ...(config.eab && !account.accountUrl
+        ? {
+            externalAccountBinding: {
+              kid: config.eab.kid,
+              hmacKey: await eabHmacKey(config.eab, this.options),
+            },
+          }
+        : {}),
       backoffAttempts: ACME_ORDER.clientBackoff.attempts,
       backoffMin: ACME_ORDER.clientBackoff.minMs,
       backoffMax: ACME_ORDER.clientBackoff.maxMs,
@@ -115,7 +154,7 @@ export class AcmeIssuer implements CertificateIssuer {
           `the ACME CA refused to register the account: ${(error as Error).message}`,
           {
             hint: config.eab
-              ? 'check acme.eab (kid and hmacKey)'
+              ? 'check acme.eab (kid and the HMAC key it reads)'
               : 'the CA may require External Account Binding (acme.eab)',
           },
         );
@@ -129,10 +168,12 @@ export class AcmeIssuer implements CertificateIssuer {
     const client = await this.client(ctx);
     const order = await client.createOrder({ identifiers: domains.map((value) => ({ type: 'dns', value })) });
     const authorizations = await client.getAuthorizations(order);
-    const published: Array<{ fqdn: string; value: string }> = [];
+    // Every record we ASKED to publish, before knowing whether it worked: a change that was applied
+    // but whose propagation wait failed (or timed out) is still removed at the end.
+    const attempted: DnsRecord[] = [];
     try {
-      // Publish every record first, then validate: a wildcard and its apex share one record name.
       const pending: Array<{ challenge: acme.Authorization['challenges'][number]; fqdn: string }> = [];
+      const records: DnsRecord[] = [];
       for (const authz of authorizations) {
         if (authz.status === 'valid') continue; // reused authorization: nothing to prove
         const challenge = authz.challenges.find((c) => c.type === 'dns-01');
@@ -140,11 +181,12 @@ export class AcmeIssuer implements CertificateIssuer {
           throw new AcmeError(`the ACME CA offers no dns-01 challenge for ${authz.identifier.value}`);
         }
         const fqdn = `_acme-challenge.${authz.identifier.value}.`;
-        const value = await client.getChallengeKeyAuthorization(challenge);
-        await this.options.dns.present(fqdn, value);
-        published.push({ fqdn, value });
+        records.push({ fqdn, value: await client.getChallengeKeyAuthorization(challenge) });
         pending.push({ challenge, fqdn });
       }
+      // Publish every record first, with one propagation wait for all of them, then validate.
+      attempted.push(...records);
+      await publishAll(this.options.dns, records);
       for (const { challenge, fqdn } of pending) {
         try {
           await client.completeChallenge(challenge);
@@ -161,13 +203,55 @@ export class AcmeIssuer implements CertificateIssuer {
         }
       }
       const finalized = await client.finalizeOrder(order, await csr);
-      return await client.getCertificate(finalized);
+      const valid = await client.waitForValidStatus(finalized);
+      // The download is the one answer allowed a chain's size (http-guard caps every response).
+      ctx.certificateUrl = valid.certificate;
+      return await client.getCertificate(valid);
     } finally {
       // Clean up even on failure; a failing cleanup must not hide the real error.
-      for (const { fqdn, value } of published)
-        await this.options.dns.cleanup(fqdn, value).catch(() => undefined);
+      await removeAll(this.options.dns, attempted);
     }
   }
+}
+
+/**
+ * Publishes the records of one order together. A provider with `presentAll` does it in one change
+ * and one propagation wait; otherwise records are presented in parallel (each provider call waits
+ * for its own propagation, so the waits overlap), except records sharing a name (a wildcard and its
+ * apex), which are presented one after the other so that a read-merge-write provider keeps both.
+ * Every call is allowed to finish before the first failure is thrown.
+ */
+async function publishAll(dns: DnsProvider, records: readonly DnsRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  if (dns.presentAll) {
+    await dns.presentAll(records);
+    return;
+  }
+  const results = await Promise.allSettled(
+    [...byName(records).values()].map(async (group) => {
+      for (const { fqdn, value } of group) await dns.present(fqdn, value);
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Removes every record, in parallel across names; never throws. */
+async function removeAll(dns: DnsProvider, records: readonly DnsRecord[]): Promise<void> {
+  await Promise.allSettled(
+    [...byName(records).values()].map(async (group) => {
+      for (const { fqdn, value } of group) await dns.cleanup(fqdn, value).catch(() => undefined);
+    }),
+  );
+}
+
+function byName(records: readonly DnsRecord[]): Map<string, DnsRecord[]> {
+  const groups = new Map<string, DnsRecord[]>();
+  for (const record of records) {
+    const key = record.fqdn.toLowerCase();
+    groups.set(key, [...(groups.get(key) ?? []), record]);
+  }
+  return groups;
 }
 
 async function newCertificateKey(keyType: KeyType): Promise<KeyObject> {

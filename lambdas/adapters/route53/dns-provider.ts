@@ -11,7 +11,7 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { DnsProviderError } from '../../domain/errors';
-import type { DnsProvider } from '../../domain/ports';
+import type { DnsProvider, DnsRecord } from '../../domain/ports';
 import { DNS_PROPAGATION, sleep } from '../../domain/retry';
 
 export interface Route53Options {
@@ -31,9 +31,35 @@ export class Route53DnsProvider implements DnsProvider {
   }
 
   async present(fqdn: string, value: string): Promise<void> {
-    const values = await this.currentValues(fqdn);
-    if (!values.includes(value)) values.push(value);
-    await this.change('UPSERT', fqdn, values);
+    await this.presentAll([{ fqdn, value }]);
+  }
+
+  /**
+   * Every record of an order in ONE change batch (atomic: all or none is applied) and ONE wait for
+   * INSYNC, instead of one 60-120 s wait per record. Values are merged per name with what the zone
+   * already holds (a wildcard and its apex, or another run's challenge, share a name).
+   */
+  async presentAll(records: readonly DnsRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const wanted = new Map<string, { fqdn: string; values: string[] }>();
+    for (const { fqdn, value } of records) {
+      const key = fqdn.toLowerCase();
+      const entry = wanted.get(key) ?? { fqdn, values: [] };
+      if (!entry.values.includes(value)) entry.values.push(value);
+      wanted.set(key, entry);
+    }
+    const sets = await Promise.all(
+      [...wanted.values()].map(async ({ fqdn, values }) => {
+        const current = await this.currentValues(fqdn);
+        return { fqdn, values: [...current, ...values.filter((v) => !current.includes(v))] };
+      }),
+    );
+    await this.changeBatch(
+      'UPSERT',
+      sets,
+      true,
+      sets.map((s) => s.fqdn),
+    );
   }
 
   async cleanup(fqdn: string, value: string): Promise<void> {
@@ -62,12 +88,17 @@ export class Route53DnsProvider implements DnsProvider {
     }
   }
 
-  private async change(
+  private change(action: 'UPSERT' | 'DELETE', fqdn: string, values: string[], wait = true): Promise<void> {
+    return this.changeBatch(action, [{ fqdn, values }], wait, [fqdn]);
+  }
+
+  private async changeBatch(
     action: 'UPSERT' | 'DELETE',
-    fqdn: string,
-    values: string[],
-    wait = true,
+    sets: ReadonlyArray<{ fqdn: string; values: string[] }>,
+    wait: boolean,
+    names: string[],
   ): Promise<void> {
+    const label = names.join(', ');
     let changeId: string | undefined;
     try {
       const out = await this.client.send(
@@ -75,25 +106,23 @@ export class Route53DnsProvider implements DnsProvider {
           HostedZoneId: this.options.hostedZoneId,
           ChangeBatch: {
             Comment: 'rs-cert-watchdog ACME DNS-01',
-            Changes: [
-              {
-                Action: action,
-                ResourceRecordSet: {
-                  Name: fqdn,
-                  Type: 'TXT',
-                  TTL: this.options.ttl ?? 60,
-                  ResourceRecords: values.map((v) => ({ Value: `"${v}"` })),
-                },
+            Changes: sets.map(({ fqdn, values }) => ({
+              Action: action,
+              ResourceRecordSet: {
+                Name: fqdn,
+                Type: 'TXT',
+                TTL: this.options.ttl ?? 60,
+                ResourceRecords: values.map((v) => ({ Value: `"${v}"` })),
               },
-            ],
+            })),
           },
         }),
       );
       changeId = out.ChangeInfo?.Id;
     } catch (error) {
-      throw this.failure(action.toLowerCase(), fqdn, error);
+      throw this.failure(action.toLowerCase(), label, error);
     }
-    if (wait && changeId) await this.waitInSync(changeId, fqdn);
+    if (wait && changeId) await this.waitInSync(changeId, label);
   }
 
   private async waitInSync(changeId: string, fqdn: string): Promise<void> {

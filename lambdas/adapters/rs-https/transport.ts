@@ -6,9 +6,10 @@
  */
 import { Agent, request } from 'node:https';
 import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { RS_JSON_LIMITS } from '../../domain/bounded-json';
 import {
+  BadResponseError,
   ClusterNetworkError,
-  ClusterServerError,
   ClusterTimeoutError,
   TlsProtocolError,
   TlsTrustError,
@@ -34,7 +35,7 @@ export interface TransportOptions {
   /** Retries of idempotent requests (GET) on network errors and 5xx. */
   getRetries: number;
   retryBackoff: BackoffPolicy;
-  /** Largest body accepted; a certificates response is a few tens of KB. */
+  /** Largest body accepted (default RS_JSON_LIMITS.maxLength); a certificates response is a few tens of KB. */
   maxBodyBytes?: number;
 }
 
@@ -101,7 +102,7 @@ export class RsTransport implements ClusterTransport {
     const { baseUrl, cluster, connectTimeoutMs, requestTimeoutMs } = this.options;
     const url = new URL(path, baseUrl);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const maxBody = this.options.maxBodyBytes ?? 8 * 1024 * 1024;
+    const maxBody = this.options.maxBodyBytes ?? RS_JSON_LIMITS.maxLength;
 
     return new Promise<RawResponse>((resolve, reject) => {
       let settled = false;
@@ -203,14 +204,26 @@ export class RsTransport implements ClusterTransport {
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
+        // Refused as it arrives (or from its announced length), never buffered whole: one cluster's
+        // oversized answer is that cluster's BadResponseError, and costs the process at most maxBody.
+        const tooLarge = () =>
+          fail(
+            new BadResponseError(
+              `cluster "${cluster}": the response to ${method} ${url.pathname} exceeds ${maxBody} bytes; refused unread`,
+              {
+                status: res.statusCode ?? 0,
+                hint: 'the endpoint is not an RS REST API, or a proxy in front of it is misbehaving; other clusters are unaffected',
+              },
+            ),
+          );
+        if (Number(res.headers['content-length'] ?? 0) > maxBody) {
+          tooLarge();
+          return;
+        }
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > maxBody) {
-            fail(
-              new ClusterServerError(
-                `cluster "${cluster}": response to ${method} ${url.pathname} exceeds ${maxBody} bytes`,
-              ),
-            );
+            tooLarge();
             return;
           }
           chunks.push(chunk);

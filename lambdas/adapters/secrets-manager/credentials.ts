@@ -3,18 +3,20 @@
  * `{"username": "...", "password": "...", "caPem": "optional pinned CA"}`, never from the
  * template, the environment or the logs.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClusterConfig } from '../../domain/config/types';
 import { AuthenticationError, ConfigError } from '../../domain/errors';
 import type { ClusterAccess, CredentialsProvider } from '../../domain/ports';
 import { accessFromSecret } from './cluster-secret';
+import { RegionalSecretsClients } from './regional';
 
 export class SecretsManagerCredentialsProvider implements CredentialsProvider {
-  private readonly client: SecretsManagerClient;
+  private readonly clients: RegionalSecretsClients;
   private readonly cache = new Map<string, Promise<ClusterAccess>>();
 
-  constructor(client?: SecretsManagerClient) {
-    this.client = client ?? new SecretsManagerClient({});
+  /** `client` reads secrets of this region; a secret ARN of another region gets that region's client. */
+  constructor(client?: SecretsManagerClient | RegionalSecretsClients) {
+    this.clients = client instanceof RegionalSecretsClients ? client : new RegionalSecretsClients(client);
   }
 
   resolve(cluster: ClusterConfig): Promise<ClusterAccess> {
@@ -34,12 +36,13 @@ export class SecretsManagerCredentialsProvider implements CredentialsProvider {
       throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
     let text: string | undefined;
     try {
-      text = (await this.client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+      text = (await this.clients.for(secretId).send(new GetSecretValueCommand({ SecretId: secretId })))
+        .SecretString;
     } catch (error) {
       throw new AuthenticationError(
         `cluster "${cluster.name}": cannot read secret ${secretId}: ${(error as Error).name}`,
         {
-          hint: 'check the secret exists and that this function may read it (and decrypt its KMS key)',
+          hint: 'check the secret exists (in the region of its ARN) and that this function may read it (and decrypt its KMS key)',
         },
       );
     }

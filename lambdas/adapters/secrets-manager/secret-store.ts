@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
-  InvalidRequestException,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
@@ -78,7 +77,11 @@ export class SecretsManagerStore implements SecretStore {
         if (await this.create(key, value, token)) return true;
         return this.claim(key, generation, value);
       }
-      if (error instanceof ResourceExistsException || error instanceof InvalidRequestException) return false;
+      // The conflict signal, and only it: this generation's token is already taken by a version
+      // with another value, i.e. another run claimed it first. InvalidRequestException means
+      // something else (the secret is scheduled for deletion, or the request is malformed): a broken
+      // store must not look like a lock held by someone else.
+      if (error instanceof ResourceExistsException) return false;
       throw this.failure('claim', key, error);
     }
   }
@@ -113,7 +116,9 @@ export class SecretsManagerStore implements SecretStore {
       cause: error,
       hint: name.includes('AccessDenied')
         ? `grant this function access to secrets ${this.options.prefix}/* and to the KMS key`
-        : 'check Secrets Manager availability; the next run resumes from the saved state',
+        : name === 'InvalidRequestException'
+          ? `the secret may be scheduled for deletion: restore it (aws secretsmanager restore-secret --secret-id ${this.name(key)}) or wait until it is gone`
+          : 'check Secrets Manager availability; the next run resumes from the saved state',
     });
   }
 }

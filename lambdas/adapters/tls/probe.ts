@@ -4,7 +4,7 @@
  */
 import { checkServerIdentity, connect, type PeerCertificate } from 'node:tls';
 import type { ProbeOptions, ProbeResult } from '../../domain/ports/endpoint-prober';
-import { isTlsVerificationFailure } from './errors';
+import { classifyTlsFailure, protocolFailureReason } from './errors';
 import { trustContext } from './trust';
 
 /**
@@ -46,14 +46,18 @@ export function probeEndpoint(endpoint: string, options: ProbeOptions): Promise<
         error: null,
       }),
     );
-    socket.once('error', (error: NodeJS.ErrnoException) =>
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      const kind = classifyTlsFailure(error);
+      const code = error.code ?? error.message;
       finish({
         endpoint,
         fingerprint256: null,
-        failure: isTlsVerificationFailure(error) ? 'untrusted' : 'unreachable',
-        error: error.code ?? error.message,
-      }),
-    );
+        // It answered, with something its clients cannot use (a bad certificate, no TLS in common).
+        failure: kind === null ? 'unreachable' : 'untrusted',
+        // A protocol mismatch is named like the transport names it, not left as a bare EPROTO.
+        error: kind === 'protocol' ? `TlsProtocolError: ${protocolFailureReason(error)} (${code})` : code,
+      });
+    });
   });
 }
 

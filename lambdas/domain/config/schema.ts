@@ -146,7 +146,30 @@ export const acmeSchema = z.strictObject({
     .optional()
     .describe("PEM trusted for the ACME server's TLS and for the certificates it issues"),
   eab: z
-    .strictObject({ kid: z.string().min(1), hmacKey: z.string().min(1) })
+    .strictObject({
+      kid: z.string().min(1),
+      hmacKey: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Local only and discouraged: the key in the file. Prefer hmacKeyEnv or hmacKeySecret'),
+      hmacKeyEnv: envName.optional().describe('Environment variable holding the EAB HMAC key (local mode)'),
+      hmacKeySecret: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Secrets Manager secret name or ARN whose SecretString is the EAB HMAC key (AWS mode)'),
+    })
+    .superRefine((value, ctx) => {
+      const sources = [value.hmacKey, value.hmacKeyEnv, value.hmacKeySecret].filter((v) => v !== undefined);
+      if (sources.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hmacKey'],
+          message: 'set exactly one of "hmacKey", "hmacKeyEnv" or "hmacKeySecret"',
+        });
+      }
+    })
     .optional()
     .describe('External Account Binding, for CAs that require it'),
   keyType: z.enum(KEY_TYPES).default('rsa-2048'),

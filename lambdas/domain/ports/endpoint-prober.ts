@@ -8,7 +8,8 @@ export interface ProbeResult {
   fingerprint256: string | null;
   /**
    * Why no fingerprint: `unreachable` (no TCP/TLS answer: a warning, the node may be down) or
-   * `untrusted` (it answered with a certificate that does not verify or does not carry the name).
+   * `untrusted` (it answered, with a certificate that does not verify or does not carry the name, or
+   * with no TLS version or cipher in common: what its clients would see).
    */
   failure: 'unreachable' | 'untrusted' | null;
   error: string | null;

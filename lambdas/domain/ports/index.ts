@@ -13,7 +13,7 @@ export type {
   RsConnection,
 } from './cluster-transport';
 export type { ClusterAccess, CredentialsProvider } from './credentials';
-export type { DnsProvider } from './dns-provider';
+export type { DnsProvider, DnsRecord } from './dns-provider';
 export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';
 export type { ActiveActiveDatabase, Alert, Notifier } from './notifier';
 export type { SecretStore } from './secret-store';

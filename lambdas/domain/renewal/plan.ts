@@ -58,7 +58,9 @@ export function alertOnly(cluster: string, cert: CertificateReport): Alert {
     status: cert.status,
     notAfter: cert.notAfter,
     daysLeft: cert.daysLeft,
-    reason: 'it is not listed under the cluster\'s "certificates" for ACME',
+    reason:
+      'it is not listed under the cluster\'s "certificates" for ACME' +
+      (cert.error ? `; ${cert.error.name}: ${cert.error.message}` : ''),
   };
 }
 

@@ -8,6 +8,7 @@
 import { describeLeaf, parseCertificateChain } from '../certificate';
 import type { ClusterConfig } from '../config/types';
 import {
+  BadResponseError,
   CertificateValidationError,
   NodesNotUpdatedError,
   PushApiUnavailableError,
@@ -194,6 +195,13 @@ async function preparePush(
   }
 
   const currentPem = set.certificate(input.certificate);
+  const problem = set.fieldProblem(input.certificate);
+  if (problem !== null) {
+    throw new BadResponseError(
+      `cluster "${input.cluster}": ${problem}; the watchdog will not replace a certificate it cannot read`,
+      { hint: 'check the cluster with GET /v1/cluster/certificates; nothing was pushed' },
+    );
+  }
   if (currentPem === undefined) {
     throw new UnknownCertificateError(
       `cluster "${input.cluster}" has no ${input.certificate}_cert to replace`,

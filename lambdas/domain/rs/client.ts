@@ -3,6 +3,7 @@
  * error (../../../README.md#error-names). Reference: docs "Cluster certificates requests" (RS 7.4).
  */
 import { inspect } from 'node:util';
+import { ERROR_BODY_JSON_LIMITS, parseBoundedJson, RS_JSON_LIMITS } from '../bounded-json';
 import {
   ActiveActiveUpdateError,
   AuthenticationError,
@@ -45,27 +46,48 @@ export interface CertificateUpdate {
 /**
  * The body of GET /v1/cluster/certificates. It holds private keys, so it hides them from
  * JSON.stringify, console.log and util.inspect: only the certificate names are ever shown.
+ *
+ * Every `<name>_cert` field names a certificate, whatever its value: a field that is not a PEM
+ * string (`42`, `null`, `{}`) is kept so that the report marks it `invalid` with its reason
+ * (`fieldProblem`), instead of dropping it in silence.
  */
 export class ClusterCertificateSet {
-  readonly #fields: ReadonlyMap<string, string>;
+  readonly #fields: ReadonlyMap<string, unknown>;
 
-  constructor(fields: Record<string, string>) {
+  constructor(fields: Record<string, unknown>) {
     this.#fields = new Map(Object.entries(fields));
   }
 
   /** Every certificate name, from the `<name>_cert` fields, in the order the cluster gave them. */
   names(): string[] {
     return [...this.#fields.keys()]
-      .filter((k) => k.endsWith('_cert'))
+      .filter((k) => k.endsWith('_cert') && k.length > '_cert'.length)
       .map((k) => k.slice(0, -'_cert'.length));
   }
 
+  /** The certificate PEM; undefined when absent or not a string (see `fieldProblem`). */
   certificate(name: string): string | undefined {
-    return this.#fields.get(`${name}_cert`);
+    const value = this.#fields.get(`${name}_cert`);
+    return typeof value === 'string' ? value : undefined;
   }
 
+  /** The private key PEM; undefined when absent or not a string (see `fieldProblem`). */
   key(name: string): string | undefined {
-    return this.#fields.get(`${name}_key`);
+    const value = this.#fields.get(`${name}_key`);
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  /**
+   * Why the fields of `name` cannot be used as they are, or null: a `_cert` or `_key` present with a
+   * value that is not a string. Says only the JSON type, never the value.
+   */
+  fieldProblem(name: string): string | null {
+    for (const field of [`${name}_cert`, `${name}_key`]) {
+      if (!this.#fields.has(field)) continue;
+      const value = this.#fields.get(field);
+      if (typeof value !== 'string') return `${field} is ${jsonType(value)}, not a PEM string`;
+    }
+    return null;
   }
 
   toJSON(): { certificates: string[] } {
@@ -77,6 +99,13 @@ export class ClusterCertificateSet {
   }
 }
 
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
 export class RsClient {
   constructor(
     readonly cluster: string,
@@ -85,29 +114,52 @@ export class RsClient {
 
   /** GET /v1/cluster/certificates. 200 is the only documented answer; anything else is mapped. */
   async getCertificates(): Promise<ClusterCertificateSet> {
-    const response = await this.transport.send('GET', '/v1/cluster/certificates');
-    if (response.status !== 200) throw this.statusError('GET', '/v1/cluster/certificates', response);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(response.body);
-    } catch {
-      // The body holds private keys: say what is wrong without quoting any of it.
-      throw new BadResponseError(
-        `cluster "${this.cluster}": GET /v1/cluster/certificates returned malformed JSON (${response.body.length} bytes)`,
-        { status: 200, hint: 'the response was cut off or is not from the RS REST API' },
-      );
-    }
+    const path = '/v1/cluster/certificates';
+    const response = await this.transport.send('GET', path);
+    if (response.status !== 200) throw this.statusError('GET', path, response);
+    const parsed = this.parseBody(path, response);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new BadResponseError(
-        `cluster "${this.cluster}": GET /v1/cluster/certificates did not return an object`,
+        `cluster "${this.cluster}": GET ${path} returned ${jsonType(parsed)}, not an object of certificates`,
         {
           status: 200,
+          hint: 'the endpoint is not an RS REST API, or a proxy in front of it rewrote the answer',
         },
       );
     }
-    const fields: Record<string, string> = {};
-    for (const [key, value] of Object.entries(parsed)) if (typeof value === 'string') fields[key] = value;
-    return new ClusterCertificateSet(fields);
+    const set = new ClusterCertificateSet(parsed as Record<string, unknown>);
+    // Every RS cluster has at least its api, cm and proxy certificates: an answer naming none is not
+    // a fleet with nothing to watch, it is a broken answer.
+    if (set.names().length === 0) {
+      throw new BadResponseError(
+        `cluster "${this.cluster}": GET ${path} named no certificate (no "<name>_cert" field)`,
+        {
+          status: 200,
+          hint: 'the endpoint is not an RS REST API, or a proxy in front of it rewrote the answer',
+        },
+      );
+    }
+    return set;
+  }
+
+  /**
+   * Parses a 200 body within RS_JSON_LIMITS, refusing deep or huge documents before any object is
+   * built. The body is never quoted: GET bodies hold private keys.
+   */
+  private parseBody(path: string, response: RawResponse): unknown {
+    const parsed = parseBoundedJson(response.body, RS_JSON_LIMITS);
+    if (parsed.ok) return parsed.value;
+    const what =
+      parsed.reason === 'malformed'
+        ? `malformed JSON (${response.body.length} bytes)`
+        : `a body refused unparsed: ${parsed.detail}`;
+    throw new BadResponseError(`cluster "${this.cluster}": GET ${path} returned ${what}`, {
+      status: 200,
+      hint:
+        parsed.reason === 'malformed'
+          ? 'the response was cut off or is not from the RS REST API'
+          : 'the endpoint is not an RS REST API, or a proxy in front of it is misbehaving; other clusters are unaffected',
+    });
   }
 
   /**
@@ -122,30 +174,33 @@ export class RsClient {
 
   /** GET /v1/nodes. */
   async getNodes(): Promise<RsNode[]> {
-    const response = await this.transport.send('GET', '/v1/nodes');
-    if (response.status !== 200) throw this.statusError('GET', '/v1/nodes', response);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(response.body);
-    } catch {
-      throw new BadResponseError(`cluster "${this.cluster}": GET /v1/nodes returned malformed JSON`, {
-        status: 200,
-      });
-    }
+    const path = '/v1/nodes';
+    const response = await this.transport.send('GET', path);
+    if (response.status !== 200) throw this.statusError('GET', path, response);
+    const parsed = this.parseBody(path, response);
     if (!Array.isArray(parsed))
-      throw new BadResponseError(`cluster "${this.cluster}": GET /v1/nodes did not return a list`);
-    return parsed.flatMap((node: unknown) => {
-      if (node === null || typeof node !== 'object') return [];
-      const n = node as Record<string, unknown>;
-      if (typeof n.uid !== 'number' || typeof n.addr !== 'string') return [];
-      return [
-        {
-          uid: n.uid,
-          addr: n.addr,
-          status: typeof n.status === 'string' ? n.status : 'unknown',
-          softwareVersion: typeof n.software_version === 'string' ? n.software_version : null,
-        },
-      ];
+      throw new BadResponseError(
+        `cluster "${this.cluster}": GET ${path} returned ${jsonType(parsed)}, not a list of nodes`,
+        { status: 200 },
+      );
+    return parsed.map((node: unknown, index) => {
+      const n = (node !== null && typeof node === 'object' ? node : {}) as Record<string, unknown>;
+      // A node we cannot name is not a node to skip: it may be the one that did not take a certificate.
+      if (typeof n.uid !== 'number' || typeof n.addr !== 'string') {
+        throw new BadResponseError(
+          `cluster "${this.cluster}": GET ${path} item #${index + 1} is ${jsonType(node)} without a numeric "uid" and a string "addr"`,
+          {
+            status: 200,
+            hint: 'the endpoint is not an RS REST API, or a proxy in front of it rewrote the answer',
+          },
+        );
+      }
+      return {
+        uid: n.uid,
+        addr: n.addr,
+        status: typeof n.status === 'string' ? n.status : 'unknown',
+        softwareVersion: typeof n.software_version === 'string' ? n.software_version : null,
+      };
     });
   }
 
@@ -210,7 +265,7 @@ export class RsClient {
         );
       throw this.statusError('POST', path, response);
     }
-    return parseCrdbTask(this.cluster, path, response.body);
+    return parseCrdbTask(this.cluster, path, this.parseBody(path, response));
   }
 
   /** GET /v1/crdb_tasks/{id}. */
@@ -218,19 +273,13 @@ export class RsClient {
     const path = `/v1/crdb_tasks/${encodeURIComponent(id)}`;
     const response = await this.transport.send('GET', path);
     if (response.status !== 200) throw this.statusError('GET', path, response);
-    return parseCrdbTask(this.cluster, path, response.body);
+    return parseCrdbTask(this.cluster, path, this.parseBody(path, response));
   }
 
   private async getJson(path: string): Promise<unknown> {
     const response = await this.transport.send('GET', path);
     if (response.status !== 200) throw this.statusError('GET', path, response);
-    try {
-      return JSON.parse(response.body);
-    } catch {
-      throw new BadResponseError(`cluster "${this.cluster}": GET ${path} returned malformed JSON`, {
-        status: 200,
-      });
-    }
+    return this.parseBody(path, response);
   }
 
   close(): void {
@@ -301,13 +350,11 @@ export class RsClient {
 
 /** RS answers errors as {"error_code", "description"}; quote only those, and briefly. */
 function describeBody(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { error_code?: unknown; description?: unknown };
-    const parts = [parsed.error_code, parsed.description].filter((p): p is string => typeof p === 'string');
-    return parts.length ? ` (${parts.join(': ').slice(0, 200)})` : '';
-  } catch {
-    return '';
-  }
+  const result = parseBoundedJson(body, ERROR_BODY_JSON_LIMITS);
+  if (!result.ok || result.value === null || typeof result.value !== 'object') return '';
+  const parsed = result.value as { error_code?: unknown; description?: unknown };
+  const parts = [parsed.error_code, parsed.description].filter((p): p is string => typeof p === 'string');
+  return parts.length ? ` (${parts.join(': ').slice(0, 200)})` : '';
 }
 
 export interface RsCrdb {
@@ -324,13 +371,7 @@ export interface RsCrdbTask {
   errors: string[];
 }
 
-function parseCrdbTask(cluster: string, path: string, body: string): RsCrdbTask {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw new BadResponseError(`cluster "${cluster}": ${path} returned malformed JSON`, { status: 200 });
-  }
+function parseCrdbTask(cluster: string, path: string, parsed: unknown): RsCrdbTask {
   const t = (parsed ?? {}) as Record<string, unknown>;
   if (typeof t.id !== 'string' || typeof t.status !== 'string')
     throw new BadResponseError(`cluster "${cluster}": ${path} did not return a task (id, status)`);
