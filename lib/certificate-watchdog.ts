@@ -27,6 +27,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { configSchema } from '../lambdas/domain/config/schema';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
+import { eventBridgeCron, type MaintenanceWindow } from '../lambdas/domain/renewal/windows';
 import { watchdogAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { assertDeployable, BUNDLED_CONFIG_FILE, writeBundledConfig } from './bundled-config';
@@ -128,6 +129,8 @@ export interface WatchdogFunctions {
   readonly push: nodejs.NodejsFunction;
   /** Checks the cluster holds and serves the pushed certificate. */
   readonly verify: nodejs.NodejsFunction;
+  /** After a proxy or syncer push: alerts on, or force-updates, the cluster's Active-Active databases. */
+  readonly activeActive: nodejs.NodejsFunction;
   /** Turns findings, renewals and failures into alerts on the topic; cleans up after a failure. */
   readonly notify: nodejs.NodejsFunction;
   /** Posts the topic's alerts to a Slack webhook; only with `alerts.slackWebhookSecret`. */
@@ -142,6 +145,8 @@ export class CertificateWatchdog extends Construct {
   public readonly functions: WatchdogFunctions;
   public readonly stateMachine: sfn.StateMachine;
   public readonly schedule: scheduler.Schedule;
+  /** One schedule per maintenance window, starting a run at its opening (same time zone). */
+  public readonly windowSchedules: scheduler.Schedule[];
   /** No successful execution within the heartbeat window. */
   public readonly heartbeatAlarm: cloudwatch.Alarm;
   public readonly executionsFailedAlarm: cloudwatch.Alarm;
@@ -210,6 +215,7 @@ export class CertificateWatchdog extends Construct {
     const issue = fn('issue', { timeout: STEP_TIMEOUTS.issue, memorySize: 1769 });
     const push = fn('push', { timeout: STEP_TIMEOUTS.push, ...inVpc });
     const verify = fn('verify', { timeout: STEP_TIMEOUTS.verify, ...inVpc });
+    const activeActive = fn('active-active', { timeout: STEP_TIMEOUTS.activeActive, ...inVpc });
     // Notify reads the cluster too: a push that ran out of 409 retries is reported with the nodes behind.
     const notify = fn('notify', { timeout: STEP_TIMEOUTS.notify, ...inVpc });
     let slackForwarder: nodejs.NodejsFunction | undefined;
@@ -225,12 +231,12 @@ export class CertificateWatchdog extends Construct {
       grantSecretRead(this, webhook, [slackForwarder]);
       this.alertTopic.addSubscription(new subscriptions.LambdaSubscription(slackForwarder));
     }
-    const workflowFunctions = { check, issue, push, verify, notify };
+    const workflowFunctions = { check, issue, push, verify, activeActive, notify };
     this.functions = { ...workflowFunctions, ...(slackForwarder ? { slackForwarder } : {}) };
 
     // Permissions: cluster credentials for the functions that talk to the clusters; state by area.
     for (const cluster of config.clusters) {
-      grantSecretRead(this, cluster.credentialsSecret as string, [check, push, verify, notify]);
+      grantSecretRead(this, cluster.credentialsSecret as string, [check, push, verify, activeActive, notify]);
     }
     const stateGrants = (Object.keys(FUNCTION_STATE_ACCESS) as (keyof typeof FUNCTION_STATE_ACCESS)[]).map(
       (role) => {
@@ -278,6 +284,29 @@ export class CertificateWatchdog extends Construct {
       }),
       timeWindow: scheduler.TimeWindow.off(),
       enabled: props.scheduleEnabled ?? true,
+    });
+
+    // A run at each maintenance window's opening: a push waiting for a window never waits for a run
+    // that falls outside every window, and no execution waits for days.
+    this.windowSchedules = distinctWindows(config).map((window, i) => {
+      const expression = eventBridgeCron(window.cron);
+      try {
+        assertScheduleSafe(analyzeSchedule(expression, window.timeZone), executionTimeout);
+      } catch (error) {
+        const reason = (error as Error).message.replace(/^aws\.schedule: /, '');
+        throw new Error(`maintenanceWindows "${window.cron}" (${window.timeZone}) as ${reason}`);
+      }
+      return new scheduler.Schedule(this, `WindowSchedule${i + 1}`, {
+        description: `Starts rs-cert-watchdog at the opening of the maintenance window "${window.cron}" (${window.timeZone})`,
+        schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(window.timeZone)),
+        target: new StepFunctionsStartExecution(this.stateMachine, {
+          input: scheduler.ScheduleTargetInput.fromObject({}),
+          retryAttempts: 3,
+          maxEventAge: Duration.minutes(Math.min(60, window.durationMinutes)),
+        }),
+        timeWindow: scheduler.TimeWindow.off(),
+        enabled: props.scheduleEnabled ?? true,
+      });
     });
 
     const alarms = watchdogAlarms(this, {
@@ -330,6 +359,16 @@ export class CertificateWatchdog extends Construct {
   }
 
   /**
+   * Exactly what an operator's rollback needs: start an execution of the state machine (with
+   * `{"rollback": [{"cluster", "certificate"}]}`) and follow it. The rollback itself runs with the
+   * functions' permissions, so the operator reads no key and writes no state.
+   */
+  public grantRollback(grantee: iam.IGrantable): iam.Grant {
+    const start = this.stateMachine.grantStartExecution(grantee);
+    return start.combine(this.stateMachine.grantExecution(grantee, 'states:DescribeExecution'));
+  }
+
+  /**
    * Read access to every state secret (ACME account, certificates with their keys, locks) and the
    * key for them: for an operator's role that inspects or rolls back (the `previous` certificate).
    */
@@ -344,4 +383,19 @@ export class CertificateWatchdog extends Construct {
   public grantStateReadWrite(grantee: iam.IGrantable): iam.Grant {
     return this.state.grant(grantee, 'readWrite');
   }
+}
+
+/** Every maintenance window of the config, global and per cluster, once each. */
+function distinctWindows(config: WatchdogConfig): MaintenanceWindow[] {
+  const all = [
+    ...(config.maintenanceWindows ?? []),
+    ...config.clusters.flatMap((c) => c.maintenanceWindows ?? []),
+  ];
+  const seen = new Set<string>();
+  return all.filter((w) => {
+    const key = `${w.cron}|${w.timeZone}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

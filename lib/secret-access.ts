@@ -1,7 +1,7 @@
 /**
  * Who may touch which secret. State secrets live under one name prefix, in three areas named by the
  * state store (lambdas/domain/state.ts): `acme/` (the ACME account key), `certificates/` (issued
- * certificates and their private keys, current and previous) and `locks/`. Each function gets the
+ * certificates and their private keys, current and previous), `locks/` and `pushes/` (keyless). Each function gets the
  * areas it needs, by name prefix, and the KMS key only through Secrets Manager for those same
  * secrets. Nothing is ever deleted, and nothing needs DescribeSecret or kms:Encrypt (Secrets Manager
  * encrypts with GenerateDataKey and decrypts with Decrypt).
@@ -11,7 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 
-export type StateArea = 'acme' | 'certificates' | 'locks' | 'pending';
+export type StateArea = 'acme' | 'certificates' | 'locks' | 'pending' | 'pushes';
 export type StateAccess = 'read' | 'readWrite';
 
 const SECRET_ACTIONS: Record<StateAccess, string[]> = {
@@ -32,8 +32,9 @@ const KEY_ACTIONS: Record<StateAccess, string[]> = {
 /**
  * What each function needs of the state, and why:
  * - issue takes the lock, uses the ACME account (created on first use) and saves the certificate;
- * - push reads the certificate and the lock it runs under, records the push and the replaced
- *   certificate (`previous`, for rollback);
+ * - push reads the certificates, extends the locks it runs under, records the replaced certificates
+ *   (`previous`, for rollback) and the push (`pushes/`, keyless);
+ * - activeActive extends the locks and records the follow-up's tasks in the push record;
  * - verify records verifiedAt and releases the lock after a verified renewal;
  * - notify reads the certificate for the alert and, on the failure path, releases the lock;
  * - check reads no state. None but issue can read the ACME account key.
@@ -43,8 +44,9 @@ export const FUNCTION_STATE_ACCESS = {
   check: { pending: 'read' },
   issue: { acme: 'readWrite', certificates: 'readWrite', locks: 'readWrite' },
   // Push and Verify extend the lock Issue took; Push marks a push pending, Verify clears it.
-  push: { certificates: 'readWrite', locks: 'readWrite', pending: 'readWrite' },
+  push: { certificates: 'readWrite', locks: 'readWrite', pending: 'readWrite', pushes: 'readWrite' },
   verify: { certificates: 'readWrite', locks: 'readWrite', pending: 'readWrite' },
+  activeActive: { locks: 'readWrite', pushes: 'readWrite' },
   notify: { certificates: 'read', locks: 'readWrite' },
 } as const satisfies Record<string, Partial<Record<StateArea, StateAccess>>>;
 

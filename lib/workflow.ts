@@ -1,16 +1,19 @@
 /**
  * The renewal workflow as a Step Functions definition (JSONPath): check the fleet, report findings,
- * then renew each due certificate in its own Map iteration so that one failure never stops the others.
+ * then renew the due certificates of each cluster in its own Map iteration (one push per cluster), so
+ * that one failure never stops the others.
  *
  *   Check → HasFindings ─true→ NotifyFindings ─┐  (a failed NotifyFindings continues too)
- *                        └─────────────────────┴→ RenewDue [ item processor ] → Done
+ *                        └─────────────────────┴→ RenewDue [ item processor, per cluster ] → Done
  *
- *   Issue → Push → Verify → NotifyRenewed ─→ (end)
- *     │       │       │         └─ any error → RenewedNotReported (Succeed: the renewal happened)
- *     │       └───────┴─ any error → NotifyFailed → FailureReported (Succeed; also when it fails)
- *     ├─ StateLockedError, AlreadyRenewedError → LockHeld (Succeed: another run owns this renewal
- *     │                                         or finished it, and reports it)
- *     └─ any other error → NotifyFailed
+ *   Issue → Push → Verify → ActiveActive → NotifyRenewed ─→ (end)
+ *     │       │       │         │               └─ any error → RenewedNotReported (Succeed: renewed)
+ *     │       │       │         └─ any error (after its Retry) → NotifyRenewed, with $.activeActiveError
+ *     └───────┴───────┴─ any error → NotifyFailed → FailureReported (Succeed; also when it fails)
+ *
+ * Issue sets aside, per certificate, what it cannot order and what another execution holds (no
+ * alert for those); the batch goes on with the rest. A rollback execution (`{"rollback": [...]}`)
+ * runs the same item processor with the kept certificates.
  *
  * Every retry number comes from lambdas/domain/retry.ts, through `retryProps`. State names are part
  * of the contract: tests, aws-local-stepfunctions and the CLI's local runner address steps by them.
@@ -20,8 +23,8 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { SKIPPED_ERRORS } from '../lambdas/domain/errors';
 import {
+  ACTIVE_ACTIVE_RETRY,
   type PushRetryPolicy,
   pushRetry,
   type RetryPolicy,
@@ -35,6 +38,7 @@ export interface WorkflowFunctions {
   readonly issue: IFunction;
   readonly push: IFunction;
   readonly verify: IFunction;
+  readonly activeActive: IFunction;
   readonly notify: IFunction;
 }
 
@@ -54,10 +58,10 @@ export const STATE_NAMES = {
   issue: 'Issue',
   push: 'Push',
   verify: 'Verify',
+  activeActive: 'ActiveActive',
   notifyRenewed: 'NotifyRenewed',
   notifyFailed: 'NotifyFailed',
   failureReported: 'FailureReported',
-  lockHeld: 'LockHeld',
   renewedNotReported: 'RenewedNotReported',
   done: 'Done',
 } as const;
@@ -68,6 +72,7 @@ export const STEP_TIMEOUTS = {
   issue: Duration.millis(STEP_TIMEOUT_MS.issue),
   push: Duration.millis(STEP_TIMEOUT_MS.push),
   verify: Duration.millis(STEP_TIMEOUT_MS.verify),
+  activeActive: Duration.millis(STEP_TIMEOUT_MS.activeActive),
   notify: Duration.millis(STEP_TIMEOUT_MS.notify),
 } as const;
 
@@ -131,11 +136,8 @@ export function renewalWorkflow(
   notifyFailed.addCatch(failureReported, catchAll('$.notifyError')).next(failureReported);
   const toNotifyFailed = catchAll('$.error');
 
-  const issue = invoke(STATE_NAMES.issue, functions.issue)
-    // Another run is renewing this certificate, or already did: it reports for itself; nothing to undo.
-    .addCatch(succeed(STATE_NAMES.lockHeld), { errors: [...SKIPPED_ERRORS], resultPath: '$.error' })
-    .addCatch(notifyFailed, toNotifyFailed);
-  // A half-updated cluster (409) gets the SAME saved certificate again until all nodes have it.
+  const issue = invoke(STATE_NAMES.issue, functions.issue).addCatch(notifyFailed, toNotifyFailed);
+  // A half-updated cluster (409) gets the SAME saved set again until all nodes have it.
   const push = invoke(STATE_NAMES.push, functions.push, {}, [pushRetry(options.pushRetry)]).addCatch(
     notifyFailed,
     toNotifyFailed,
@@ -146,14 +148,19 @@ export function renewalWorkflow(
   })
     // The certificate is renewed: a failed alert must not turn into a failure alert.
     .addCatch(succeed(STATE_NAMES.renewedNotReported), catchAll('$.notifyError'));
+  // After a verified proxy or syncer push; its failure still reports the renewals, plus its own alert.
+  const activeActive = invoke(STATE_NAMES.activeActive, functions.activeActive, {}, [
+    ACTIVE_ACTIVE_RETRY,
+  ]).addCatch(notifyRenewed, catchAll('$.activeActiveError'));
 
   const renewDue = new sfn.Map(scope, STATE_NAMES.renewDue, {
     stateName: STATE_NAMES.renewDue,
-    itemsPath: '$.due',
+    // One iteration per cluster: all its due certificates go in one push.
+    itemsPath: '$.batches',
     maxConcurrency: options.mapConcurrency,
     // The iterations report for themselves; their outputs would only grow the execution's state.
     resultPath: sfn.JsonPath.DISCARD,
-  }).itemProcessor(sfn.Chain.start(issue).next(push).next(verify).next(notifyRenewed));
+  }).itemProcessor(sfn.Chain.start(issue).next(push).next(verify).next(activeActive).next(notifyRenewed));
 
   // Findings that cannot be sent never block renewals (the notify errors alarm still fires).
   notifyFindings.addCatch(renewDue, catchAll('$.notifyFindingsError'));

@@ -15,6 +15,7 @@ import { redactUrlsIn } from '../domain/redact';
 import { renewFleet } from '../domain/renewal/runner';
 import { type FleetReport, managedLifetimes, needsAttention } from '../domain/report';
 import { localRenewalContext } from './local-context';
+import { rollbackCommand } from './rollback';
 import { renderAlerts, renderReport } from './table';
 import { forTerminal, linesForTerminal, outputWidth } from './terminal';
 
@@ -128,6 +129,13 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       });
       if (options.dryRun === true) warnAdvice(report, warn);
     });
+
+  // rs7.22: rollback (self-contained, ./rollback.ts)
+  program.addCommand(
+    rollbackCommand(io, (code) => {
+      exitCode = code;
+    }),
+  );
 
   const fail = (info: ErrorInfo, code: number, human: string): number => {
     if (human) io.stderr(`${linesForTerminal(redactUrlsIn(human))}\n`);

@@ -40,7 +40,7 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
   const renew = typeof report.dryRun === 'boolean';
   const out: string[] = [];
   for (const cluster of report.clusters) {
-    out.push(...fitLine(`cluster ${forTerminal(cluster.name)}`, width));
+    out.push(...fitLine(`cluster ${forTerminal(cluster.name)}${describeVersions(cluster)}`, width));
     if (cluster.error) {
       out.push(
         ...fitLine(
@@ -81,7 +81,28 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
         out.push(
           ...fitLine(`  ${name}: skipped: ${forTerminal(c.skipped ?? 'another run holds it')}`, width),
         );
+      if (c.window?.decision === 'wait')
+        out.push(
+          ...fitLine(
+            `  ${name}: waits for the next maintenance window, opening ${when(c.window.nextOpen)}`,
+            width,
+          ),
+        );
+      if (c.window?.decision === 'override')
+        out.push(
+          ...fitLine(
+            `  ${name}: expires before the next maintenance window (${when(c.window.nextOpen)}): pushed at once, overriding the windows`,
+            width,
+          ),
+        );
     }
+    if (cluster.push)
+      out.push(
+        ...fitLine(
+          `  pushed ${cluster.push.certificates.map(forTerminal).join(', ')} in one push (${cluster.push.api})${cluster.push.fellBack ? `: ${forTerminal(cluster.push.fellBack)}` : ''}`,
+          width,
+        ),
+      );
     if (report.dryRun) {
       out.push(...fitLine('  plan (dry run: nothing was ordered, pushed or alerted):', width));
       for (const c of cluster.certificates)
@@ -98,6 +119,13 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
   return out.join('\n');
 }
 
+/** " (RS 7.22.2-14, push API certificates)" when the nodes were read. */
+function describeVersions(cluster: ClusterReport): string {
+  if (!cluster.softwareVersions) return '';
+  const versions = [...new Set(cluster.softwareVersions.map((v) => forTerminal(v ?? 'unknown')))].join(', ');
+  return ` (RS ${versions}, push API ${cluster.pushApi ?? 'unknown'})`;
+}
+
 /** The decision for one certificate of a `renew` report. */
 export function decisionOf(cluster: string, c: CertificateReport, force: readonly string[] = []): Decision {
   if (c.plan === 'renew') {
@@ -108,7 +136,8 @@ export function decisionOf(cluster: string, c: CertificateReport, force: readonl
 }
 
 function outcomeOf(c: CertificateReport, dryRun: boolean): string {
-  if (c.action === 'renewed' || c.action === 'failed' || c.action === 'skipped') return c.action;
+  if (c.action === 'renewed' || c.action === 'failed' || c.action === 'skipped' || c.action === 'waiting')
+    return c.action;
   if (c.action === 'alert-only') return dryRun ? 'would alert' : 'alerted';
   if (c.plan === 'renew' && dryRun) return 'would renew';
   return '-';

@@ -40,8 +40,39 @@ export function formatAlert(alert: Alert): FormattedAlert {
                   (alert.renewalWindow.explanationURL ? `; why: ${alert.renewalWindow.explanationURL}` : ''),
               ]
             : []),
+          ...(alert.pushedWith ? [`Pushed with: ${alert.pushedWith}`] : []),
         ].join('\n'),
       };
+    case 'rolled-back':
+      return {
+        severity: 'warning',
+        subject: clip(`[rs-cert-watchdog] Rolled back ${alert.certificate} on ${alert.cluster}`),
+        text: [
+          `The ${alert.certificate} certificate of cluster ${alert.cluster} was rolled back to the one kept before the last renewal.`,
+          `Now valid until: ${day(alert.notAfter)}`,
+          `Serial: ${alert.serialNumber}`,
+          `SHA-256: ${alert.fingerprint256}`,
+          `Replaced (kept for an undo): ${alert.replacedFingerprint256 ?? 'unknown'}`,
+          `Verification: ${alert.verification}`,
+          ...(alert.pushedWith ? [`Pushed with: ${alert.pushedWith}`] : []),
+        ].join('\n'),
+      };
+    case 'window-overridden':
+      return {
+        severity: 'warning',
+        subject: clip(
+          `[rs-cert-watchdog] Pushed ${alert.certificates.join(', ')} on ${alert.cluster} outside the maintenance window`,
+        ),
+        text: [
+          `${alert.certificates.join(', ')} of cluster ${alert.cluster} were pushed outside every maintenance window: the current certificate expires ${day(alert.expires)}, ` +
+            (alert.nextOpen
+              ? `before the next window opens (${day(alert.nextOpen)}).`
+              : 'and no window opens again.'),
+          'Connections using these certificates were dropped and reconnected.',
+        ].join('\n'),
+      };
+    case 'active-active':
+      return formatActiveActive(alert);
     case 'renewal-failed':
       return {
         severity: 'critical',
@@ -74,6 +105,51 @@ export function formatAlert(alert: Alert): FormattedAlert {
           `The certificates of cluster ${alert.cluster} could not be read, so their expiry is unknown.`,
           `Error: ${alert.error.name}: ${alert.error.message}`,
           ...(alert.error.hint ? [`Hint: ${alert.error.hint}`] : []),
+        ].join('\n'),
+      };
+  }
+}
+
+function formatActiveActive(alert: Extract<Alert, { kind: 'active-active' }>): FormattedAlert {
+  const certs = alert.certificates.join(' and ');
+  const lines = alert.databases.map(
+    (d) =>
+      `  ${d.name} (${d.guid})` +
+      (d.status ? `: task ${d.taskId ?? '?'} ${d.status}` : '') +
+      (d.error ? `: ${d.error}` : '') +
+      (alert.mode === 'updated' ? '' : `\n    ${d.command}`),
+  );
+  switch (alert.mode) {
+    case 'alert':
+      return {
+        severity: 'warning',
+        subject: clip(`[rs-cert-watchdog] Update Active-Active databases on ${alert.cluster}`),
+        text: [
+          `The ${certs} certificate of cluster ${alert.cluster} changed. Peers reject the old certificate and sync stops until each Active-Active database is force-updated, one at a time, with no other update in between:`,
+          ...lines,
+        ].join('\n'),
+      };
+    case 'updated':
+      return {
+        severity: 'info',
+        subject: clip(`[rs-cert-watchdog] Active-Active databases updated on ${alert.cluster}`),
+        text: [
+          `After the ${certs} change on ${alert.cluster}, each Active-Active database was force-updated:`,
+          ...lines,
+        ].join('\n'),
+      };
+    case 'failed':
+      return {
+        severity: 'critical',
+        subject: clip(`[rs-cert-watchdog] Active-Active update FAILED on ${alert.cluster}`),
+        text: [
+          `After the ${certs} change on ${alert.cluster}, the Active-Active follow-up failed; sync with peers may be stopped.`,
+          ...(alert.error ? [`Error: ${alert.error.name}: ${alert.error.message}`] : []),
+          ...(lines.length
+            ? ['Databases:', ...lines]
+            : [
+                'List them with `crdb-cli crdb list` and run `crdb-cli crdb update --crdb-guid <guid> --force` for each.',
+              ]),
         ].join('\n'),
       };
   }

@@ -4,7 +4,9 @@ import { mapWithConcurrency } from './concurrency';
 import type { ClusterConfig, WatchdogConfig } from './config/types';
 import { toErrorInfo } from './errors';
 import type { ClusterConnector, CredentialsProvider } from './ports';
+import { describePushApi } from './renewal/push';
 import { annotateManaged, type RenewalInfoDependencies } from './renewal/renewal-info';
+import { annotateWindows, windowsFor } from './renewal/windows';
 import { type ClusterReport, type FleetReport, inspectCertificate } from './report';
 import { type ClusterCertificateSet, openRsClient, type RsClient } from './rs/client';
 import { connectionFor } from './rs/connection';
@@ -21,7 +23,7 @@ export interface CheckDependencies {
 
 /** Reads one cluster. Never throws: a cluster that cannot be read is a report with `error`. */
 export async function checkCluster(
-  config: Pick<WatchdogConfig, 'renewBeforeDays' | 'acme'>,
+  config: Pick<WatchdogConfig, 'renewBeforeDays' | 'acme' | 'maintenanceWindows'>,
   cluster: ClusterConfig,
   deps: CheckDependencies,
 ): Promise<ClusterReport> {
@@ -33,7 +35,8 @@ export async function checkCluster(
     const now = (deps.now ?? (() => new Date()))();
     const report = reportFor(config, cluster, set, now);
     await annotateManaged(config, cluster, set, report, now, deps.renewalInfo);
-    return report;
+    annotateWindows(report, windowsFor(config, cluster), now);
+    return { ...report, ...(await describePushApi(cluster, client)) };
   } catch (error) {
     return { name: cluster.name, error: toErrorInfo(error), certificates: [] };
   } finally {

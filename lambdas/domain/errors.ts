@@ -70,6 +70,19 @@ export class NodesNotUpdatedError extends ClusterApiError {
   override readonly name = 'NodesNotUpdatedError';
 }
 
+/**
+ * 404 or 405 from PUT /v1/cluster/certificates: the cluster predates RS 7.22.2 (or a proxy hides the
+ * route). The push falls back once to PUT /v1/cluster/update_cert.
+ */
+export class PushApiUnavailableError extends ClusterApiError {
+  override readonly name = 'PushApiUnavailableError';
+}
+
+/** An Active-Active database could not be listed or force-updated, or its update task failed. */
+export class ActiveActiveUpdateError extends ClusterApiError {
+  override readonly name = 'ActiveActiveUpdateError';
+}
+
 /** Any other 5xx. */
 export class ClusterServerError extends ClusterApiError {
   override readonly name = 'ClusterServerError';
@@ -239,6 +252,14 @@ export const SKIPPED_ERRORS = ['StateLockedError', 'AlreadyRenewedError'] as con
 /** An alert could not be delivered. */
 export class NotificationError extends WatchdogError {
   override readonly name = 'NotificationError';
+}
+
+/**
+ * A rollback was refused before anything was pushed: nothing is kept, or the kept certificate has
+ * expired or does not validate.
+ */
+export class RollbackRefusedError extends WatchdogError {
+  override readonly name = 'RollbackRefusedError';
 }
 
 /** The pushed certificate is not what the cluster holds or serves afterwards. */

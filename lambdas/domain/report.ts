@@ -23,7 +23,7 @@ import type { ClusterCertificateSet } from './rs/client';
  * What a run did with a certificate: nothing, renewed it, failed to, alerted only, or `skipped` it
  * because another run holds it (or already renewed it since this run's check).
  */
-export type CertificateAction = 'none' | 'renewed' | 'failed' | 'alert-only' | 'skipped';
+export type CertificateAction = 'none' | 'renewed' | 'failed' | 'alert-only' | 'skipped' | 'waiting';
 
 export interface CertificateReport {
   name: string;
@@ -65,6 +65,11 @@ export interface CertificateReport {
   renewalInfoError?: ErrorInfo;
   /** Configuration advice that does not stop the run (e.g. a clientAuth certificate on a public ACME CA). */
   warnings?: string[];
+  /**
+   * Due, managed, and the cluster has maintenance windows: whether it may be pushed now (`push`),
+   * waits for `nextOpen` (`wait`), or is pushed at once because it expires first (`override`).
+   */
+  window?: { decision: 'push' | 'wait' | 'override'; nextOpen: string | null; closesAt: string | null };
 }
 
 export interface RenewalInfoReport {
@@ -82,6 +87,14 @@ export interface ClusterReport {
   name: string;
   error: ErrorInfo | null;
   certificates: CertificateReport[];
+  /** Each node's software_version (GET /v1/nodes); absent when they could not be read. */
+  softwareVersions?: Array<string | null>;
+  /** The push API a renewal would use now (`pushApi`, resolved from the versions for `auto`). */
+  pushApi?: 'certificates' | 'update_cert';
+  /** `renew` only: the one push this run made to the cluster. */
+  push?: { id: string; api: string; fellBack?: string; certificates: string[] };
+  /** `renew` only: the Active-Active follow-up of that push. */
+  activeActive?: unknown;
 }
 
 export interface FleetReport {
@@ -185,6 +198,7 @@ export function needsAttention(report: FleetReport): boolean {
           cert.action === 'failed' ||
           (cert.action !== 'renewed' &&
             cert.action !== 'skipped' &&
+            cert.action !== 'waiting' &&
             (cert.status !== 'ok' || cert.error !== null)),
       ),
   );

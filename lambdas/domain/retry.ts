@@ -190,6 +190,8 @@ export const STEP_TIMEOUT_MS = {
   ),
   push: 60_000,
   verify: 60_000,
+  // Every database's task polled to its end within the step's budget, plus the AWS calls.
+  activeActive: wholeSeconds(12 * 60_000 + AWS_CALLS_MS),
   notify: wholeSeconds(NOTIFY_RS_READS * rsGetWorstMs() + VERIFY_PROBE.timeoutMs + AWS_CALLS_MS),
 } as const;
 
@@ -201,7 +203,7 @@ export const STEP_TIMEOUT_MS = {
  * when its lease ends, or at once by a CLI on the same host that sees its process gone.
  */
 export function lockLeaseMs(
-  step: 'issue' | 'push' | 'verify',
+  step: 'issue' | 'push' | 'verify' | 'activeActive',
   push: PushRetryPolicy = DEFAULT_PUSH_RETRY,
 ): number {
   const transient = TRANSIENT_LAMBDA_RETRY.maxAttempts * TRANSIENT_LAMBDA_RETRY.maxDelaySeconds * 1000;
@@ -215,3 +217,29 @@ export function lockLeaseMs(
  * ARN) and the next run orders again.
  */
 export const PRIVATE_CA_ISSUE = { backoff: { baseMs: 250, rate: 2, maxMs: 4_000 }, timeoutMs: 60_000 };
+
+/**
+ * Active-Active follow-up: each database's forced-update task is polled (every 250 ms, backing off to
+ * 2 s) until it ends. The whole step, every database together, gets 12 minutes, inside the 15 a
+ * Lambda may run: a task still running then is reported, never restarted (a second update of the
+ * same database must not start while one runs), and a database not reached by then is reported with
+ * its command.
+ */
+export const CRDB_TASK_POLL = {
+  intervalMs: 2_000,
+  stepBudgetMs: STEP_TIMEOUT_MS.activeActive - AWS_CALLS_MS,
+};
+
+/**
+ * The Active-Active state's own Retry: reading or updating databases through the REST API after a
+ * connection failure or a 5xx. A retried step resumes from the push record (tasks it started are
+ * polled, not started again).
+ */
+export const ACTIVE_ACTIVE_RETRY: RetryPolicy = {
+  errors: ['ClusterNetworkError', 'ClusterTimeoutError', 'ClusterServerError'],
+  maxAttempts: 2,
+  intervalSeconds: 5,
+  backoffRate: 2,
+  maxDelaySeconds: 20,
+  jitter: 'FULL',
+};

@@ -33,6 +33,8 @@ export interface StoredCertificate {
   verifiedAt?: string | null;
   /** Set when validation refused it: it is kept for inspection but never pushed or reused. */
   rejected?: string;
+  /** Set when an operator's rollback put this (earlier) certificate back: the renewal-only rules do not apply. */
+  rollback?: boolean;
 }
 
 /** Who holds a lock: a CLI process (host, pid, start) or a state machine execution. */
@@ -69,6 +71,27 @@ export interface PendingVerification {
   fingerprint256: string;
   phase: 'pushing' | 'pushed';
   at: string;
+}
+
+/**
+ * One push to a cluster: every certificate due on it in one run went in one call (PUT
+ * /v1/cluster/certificates), or, on an older cluster, in consecutive update_cert calls of the same
+ * step. Keyless. The Active-Active follow-up records its progress here, so a retried step never
+ * starts a second update of a database whose task it already started.
+ */
+export interface PushRecord {
+  id: string;
+  cluster: string;
+  at: string;
+  api: 'certificates' | 'update_cert';
+  /** Why update_cert was used although the bulk API was chosen (a 404/405), when it was. */
+  fellBack?: string;
+  certificates: Array<{ name: string; fingerprint256: string }>;
+  /** Set for an operator's rollback. */
+  rollback?: boolean;
+  /** Set when it was pushed outside every maintenance window because a certificate would expire first. */
+  windowOverride?: { nextOpen: string | null };
+  activeActive?: Record<string, { taskId: string; status: string; errors?: string[] }>;
 }
 
 export interface LockOptions {
@@ -125,6 +148,14 @@ export class StateStore {
       certKey(certificate.cluster, certificate.name, 'previous'),
       JSON.stringify(certificate),
     );
+  }
+
+  async push(cluster: string, id: string): Promise<PushRecord | null> {
+    return this.readJson<PushRecord>(pushKey(cluster, id));
+  }
+
+  async savePush(record: PushRecord): Promise<void> {
+    await this.store.write(pushKey(record.cluster, record.id), JSON.stringify(record));
   }
 
   /** Keyless marker of a push awaiting verification (see PendingVerification). */
@@ -240,6 +271,10 @@ export class StateStore {
 
 function accountKey(directoryUrl: string): string {
   return `acme/account-${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}`;
+}
+
+function pushKey(cluster: string, id: string): string {
+  return `pushes/${segment(cluster)}/${segment(id)}`;
 }
 
 function lockKey(cluster: string, name: string): string {

@@ -2,7 +2,7 @@ import { HttpsRenewalInfoSource } from '../adapters/acme/renewal-info';
 import { connectCluster } from '../adapters/rs-https';
 import { SecretsExtensionCredentialsProvider, SecretsExtensionStore } from '../adapters/secrets-extension';
 import { logOnce, memoryWindows } from '../domain/renewal/renewal-info';
-import { type CheckContext, checkAndPlan } from '../domain/renewal/steps';
+import { batchesOf, type CheckContext, checkAndPlan, rollbackPlan } from '../domain/renewal/steps';
 import { summarizeCluster } from '../domain/report';
 import { StateStore } from '../domain/state';
 import type { CheckEvent, CheckResult } from './events';
@@ -11,6 +11,9 @@ import { acmeTrust, deployedConfig, logger, publishCheckMetrics, requiredEnv } f
 /** Check and Plan: reads every cluster, publishes days left per certificate, and lists what is due. */
 export function createCheckHandler(context: () => CheckContext) {
   return async (event: CheckEvent = {}): Promise<CheckResult> => {
+    // An operator's rollback: no fleet check, the named certificates go back.
+    if (event.rollback)
+      return { ...rollbackPlan(context(), event.rollback), generatedAt: new Date().toISOString() };
     const { report, plan } = await checkAndPlan(context(), event.force ?? []);
     publishCheckMetrics(report);
     // The full report goes to the log (it holds no secret); the state machine gets a summary.
@@ -19,6 +22,7 @@ export function createCheckHandler(context: () => CheckContext) {
       generatedAt: report.generatedAt,
       clusters: report.clusters.map(summarizeCluster),
       due: event.dryRun ? [] : plan.due,
+      batches: event.dryRun ? [] : batchesOf(plan.due),
       findings: plan.findings,
       hasFindings: plan.findings.length > 0 && !event.dryRun,
     };

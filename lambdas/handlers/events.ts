@@ -4,36 +4,51 @@
  */
 import type { Alert } from '../domain/ports';
 import type { DueCertificate } from '../domain/renewal/context';
-import type { RenewalStep } from '../domain/renewal/steps';
+import type { RollbackRequest } from '../domain/renewal/rollback';
+import type { ClusterBatch, RenewalStep } from '../domain/renewal/steps';
 import type { ClusterSummary } from '../domain/report';
 
 export type { ClusterSummary };
 
-/** Input of an execution and of the check task. The schedule sends `{}`. */
+/** Input of an execution and of the check task. The schedules send `{}`. */
 export interface CheckEvent {
   /** Renew these even when not due: `NAME` or `CLUSTER/NAME`, as `renew --force`. */
   force?: string[];
   /** Decide and report only: nothing is due for the Map. */
   dryRun?: boolean;
+  /**
+   * Put back the certificate each named one replaced, as `rs-cert-watchdog rollback`:
+   * `{"rollback": [{"cluster": "C", "certificate": "NAME"}]}`. No fleet check runs.
+   */
+  rollback?: RollbackRequest[];
 }
 
 export interface CheckResult {
   generatedAt: string;
   clusters: ClusterSummary[];
+  /** Every due certificate (kept for operators' scripts); the Map iterates over `batches`. */
   due: DueCertificate[];
+  /** The due certificates grouped by cluster: one Map iteration, and one push, per cluster. */
+  batches: BatchEvent[];
   findings: Alert[];
   hasFindings: boolean;
 }
 
+/** A Catch's output, as Step Functions shapes it. */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
 /**
- * The Map item (a due certificate) and what flows from Issue to Push to Verify to Notify. The state
- * machine adds `execution` (its `$$.Execution.Id`): the execution holds the certificate's lock.
+ * The Map item (one cluster's due certificates) and what flows from Issue to Notify. The state
+ * machine adds `execution` (its `$$.Execution.Id`): the execution holds the certificates' locks.
+ * The ActiveActive state's Catch puts its error at `activeActiveError`.
  */
-export type ItemEvent = DueCertificate & { execution?: string };
-export type StepEvent = RenewalStep & { execution?: string };
-export type { RenewalStep };
+export type BatchEvent = ClusterBatch & { execution?: string; activeActiveError?: CaughtError };
+export type { ClusterBatch, RenewalStep };
 
 export type NotifyEvent =
   | { alerts: Alert[] }
-  | { renewed: StepEvent }
-  | { failed: { item: ItemEvent | StepEvent; error: { Error: string; Cause?: string } } };
+  | { renewed: BatchEvent }
+  | { failed: { item: BatchEvent; error: CaughtError } };

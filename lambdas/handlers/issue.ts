@@ -12,21 +12,24 @@ import type { CertificateIssuer, DnsProvider } from '../domain/ports';
 import type { RenewalContext } from '../domain/renewal/context';
 import { issue } from '../domain/renewal/steps';
 import { awsContext, withIssuer } from './aws-context';
-import type { ItemEvent, StepEvent } from './events';
+import type { BatchEvent } from './events';
 import { logger } from './runtime';
 import { withExecution } from './step-context';
 
-/** Issue: the saved certificate if it fits, else a new ACME order saved at once; takes the lock. */
+/** Issue: per certificate of the cluster, the saved certificate if it fits, else a new ACME order saved at once; takes the locks. */
 export function createIssueHandler(context: () => RenewalContext) {
-  return async (item: ItemEvent): Promise<StepEvent> => {
-    const step = await issue(withExecution(context(), item.execution), item);
-    logger.info(step.reused ? 'reusing saved certificate' : 'issued certificate', {
-      cluster: step.cluster,
-      certificate: step.certificate,
-      serialNumber: step.serialNumber,
-      notAfter: step.notAfter,
+  return async (batch: BatchEvent): Promise<BatchEvent> => {
+    const issued = await issue(withExecution(context(), batch.execution), batch);
+    logger.info('issued', {
+      cluster: batch.cluster,
+      certificates: issued.steps?.map((s) => ({
+        name: s.certificate,
+        reused: s.reused,
+        serial: s.serialNumber,
+      })),
+      failures: issued.failures?.map((f) => ({ name: f.item.certificate, error: f.error.name })),
     });
-    return { ...step, ...(item.execution ? { execution: item.execution } : {}) };
+    return { ...batch, ...issued };
   };
 }
 

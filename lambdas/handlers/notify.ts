@@ -11,15 +11,21 @@ export function createNotifyHandler(context: () => RenewalContext) {
     let sent = 0;
     if ('alerts' in event) sent = await notifyFindings(context(), event.alerts);
     if ('renewed' in event) {
-      await notifyRenewed(withExecution(context(), event.renewed.execution), event.renewed);
-      count('CertificatesRenewed', event.renewed.cluster);
-      sent = 1;
+      const { activeActiveError, ...batch } = event.renewed;
+      const options = activeActiveError ? { activeActiveError: errorFromCatch(activeActiveError) } : {};
+      const alerts = await notifyRenewed(withExecution(context(), batch.execution), batch, options);
+      for (const a of alerts) if (a.kind === 'renewed') count('CertificatesRenewed', a.cluster);
+      sent = alerts.length;
     }
     if ('failed' in event) {
       const { item, error } = event.failed;
-      const alert = await notifyFailed(withExecution(context(), item.execution), item, errorFromCatch(error));
-      if (alert) count('RenewalFailures', item.cluster);
-      sent = alert ? 1 : 0;
+      const alerts = await notifyFailed(
+        withExecution(context(), item.execution),
+        item,
+        errorFromCatch(error),
+      );
+      for (const a of alerts) count('RenewalFailures', a.cluster);
+      sent = alerts.length;
     }
     logger.info('alerts sent', { count: sent });
     metrics.publishStoredMetrics();

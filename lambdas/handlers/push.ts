@@ -1,19 +1,20 @@
 import type { RenewalContext } from '../domain/renewal/context';
 import { push } from '../domain/renewal/steps';
 import { awsContext } from './aws-context';
-import type { StepEvent } from './events';
+import type { BatchEvent } from './events';
 import { logger } from './runtime';
 import { withExecution } from './step-context';
 
 /**
- * Push: one PUT of the saved certificate. A 409 throws NodesNotUpdatedError and the state machine's
- * Retry calls this again with the same input: the same saved certificate is pushed.
+ * Push: one call with every certificate of the cluster that may go now. A 409 throws
+ * NodesNotUpdatedError and the state machine's Retry calls this again with the same input: the same
+ * saved set is pushed.
  */
 export function createPushHandler(context: () => RenewalContext) {
-  return async (step: StepEvent): Promise<StepEvent> => {
-    const pushed = await push(withExecution(context(), step.execution), step);
-    logger.info('pushed certificate', { cluster: step.cluster, certificate: step.certificate });
-    return { ...step, ...pushed };
+  return async (batch: BatchEvent): Promise<BatchEvent> => {
+    const pushed = await push(withExecution(context(), batch.execution), batch);
+    logger.info('pushed', { cluster: batch.cluster, push: pushed.push, waiting: pushed.waiting });
+    return { ...batch, ...pushed };
   };
 }
 

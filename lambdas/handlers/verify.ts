@@ -1,20 +1,19 @@
 import type { RenewalContext } from '../domain/renewal/context';
 import { verify } from '../domain/renewal/steps';
 import { awsContext } from './aws-context';
-import type { StepEvent } from './events';
+import type { BatchEvent } from './events';
 import { logger } from './runtime';
 import { withExecution } from './step-context';
 
-/** Verify: the cluster holds the pushed certificate and its endpoints serve it. */
+/** Verify: the cluster holds each pushed certificate and its endpoints serve it. */
 export function createVerifyHandler(context: () => RenewalContext) {
-  return async (step: StepEvent): Promise<StepEvent> => {
-    const verified = await verify(withExecution(context(), step.execution), step);
-    logger.info('verified certificate', {
-      cluster: step.cluster,
-      certificate: step.certificate,
-      summary: verified.verification,
+  return async (batch: BatchEvent): Promise<BatchEvent> => {
+    const verified = await verify(withExecution(context(), batch.execution), batch);
+    logger.info('verified', {
+      cluster: batch.cluster,
+      verified: verified.steps?.map((s) => ({ name: s.certificate, summary: s.verification })),
     });
-    return { ...step, ...verified };
+    return { ...batch, ...verified };
   };
 }
 

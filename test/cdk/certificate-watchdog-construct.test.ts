@@ -112,13 +112,17 @@ const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: st
     ...keyReadWrite,
     ...challenges(zone),
   ],
+  // push extends the locks it runs under and records the push (pushes/, keyless).
   push: () => [
     ...clusterSecrets,
     ...readWrite('certificates'),
     ...readWrite('locks'),
     ...readWrite('pending'),
+    ...readWrite('pushes'),
     ...keyReadWrite,
   ],
+  // activeActive extends the locks and keeps the update tasks it started in the push record.
+  activeActive: () => [...clusterSecrets, ...readWrite('locks'), ...readWrite('pushes'), ...keyReadWrite],
   verify: () => [
     ...clusterSecrets,
     ...readWrite('certificates'),
@@ -376,12 +380,13 @@ describe('functions', () => {
     issue: { timeout: STEP_TIMEOUTS.issue.toSeconds(), memory: 1769 },
     push: { timeout: 60, memory: 256 },
     verify: { timeout: 60, memory: 256 },
+    activeActive: { timeout: STEP_TIMEOUTS.activeActive.toSeconds(), memory: 256 },
     notify: { timeout: STEP_TIMEOUTS.notify.toSeconds(), memory: 256 },
   };
 
   it('run Node.js 24 on arm64 (the deploy-time heartbeat provider too)', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs24.x');
     for (const role of Object.keys(roles) as FunctionRole[]) {
       const fn = template.findResources('AWS::Lambda::Function')[idOf(watchdog.functions[role] as never)];
@@ -438,7 +443,7 @@ describe('functions', () => {
 
   it('keep their logs, and the state machine’s, for a year', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(7);
+    expect(groups).toHaveLength(8);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
   });
 
@@ -469,13 +474,13 @@ describe('permissions', () => {
 
   it('give each function exactly its actions on exactly its resources', () => {
     const zone = (example.dns as { hostedZoneId: string }).hostedZoneId;
-    for (const role of ['check', 'issue', 'push', 'verify', 'notify'] as const) {
+    for (const role of ['check', 'issue', 'push', 'verify', 'activeActive', 'notify'] as const) {
       expect(grantsOf(template, role), role).toEqual(EXPECTED_GRANTS[role](zone).sort());
     }
   });
 
   it('keep the ACME account key from every function but issue', () => {
-    for (const role of ['check', 'push', 'verify', 'notify'] as const) {
+    for (const role of ['check', 'push', 'verify', 'activeActive', 'notify'] as const) {
       expect(JSON.stringify(statementsOf(template, role)), role).not.toMatch(/\/acme\/|RsCertWatchdog\/\*/);
     }
   });
@@ -492,6 +497,7 @@ describe('permissions', () => {
             stateArn('certificates'),
             stateArn('locks'),
             stateArn('pending'),
+            stateArn('pushes'),
           ],
         },
       },

@@ -34,20 +34,20 @@ describe('one renewal path', () => {
     expect(Object.keys(items.States).sort()).toEqual([...RUNNER_STATES].sort());
   });
 
-  it('runs Issue → Push → Verify → NotifyRenewed in the same order', () => {
+  it('runs Issue → Push → Verify → ActiveActive → NotifyRenewed in the same order', () => {
     expect(happyPath()).toEqual([
       RENEWAL_STEPS.issue,
       RENEWAL_STEPS.push,
       RENEWAL_STEPS.verify,
+      RENEWAL_STEPS.activeActive,
       RENEWAL_STEPS.notifyRenewed,
     ]);
   });
 
-  it('routes "another run has it" to LockHeld and every other failure to NotifyFailed, as the runner does', () => {
-    const issue = items.States[RENEWAL_STEPS.issue]!;
-    const skip = issue.Catch?.find((c) => c.Next === RENEWAL_STEPS.lockHeld);
-    expect(skip?.ErrorEquals).toEqual([...SKIPPED_ERRORS]);
-    expect(items.States[RENEWAL_STEPS.lockHeld]?.Type).toBe('Succeed');
+  it('sets "another run has it" aside per certificate inside Issue, and routes whole-batch failures to NotifyFailed, as the runner does', () => {
+    // One iteration is one cluster's batch: a certificate another run holds (SKIPPED_ERRORS) is set
+    // aside by Issue without an alert, so no state of the iteration catches those errors.
+    expect(JSON.stringify(items.States)).not.toContain(SKIPPED_ERRORS[0]);
     for (const step of [RENEWAL_STEPS.issue, RENEWAL_STEPS.push, RENEWAL_STEPS.verify]) {
       const all = items.States[step]!.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
       expect(all?.Next).toBe(RENEWAL_STEPS.notifyFailed);
@@ -73,6 +73,7 @@ describe('one renewal path', () => {
     );
     expect(lockLeaseMs('verify')).toBeGreaterThan(STEP_TIMEOUT_MS.verify);
     // A crashed holder blocks the next run for minutes, not for the whole renewal.
+    expect(lockLeaseMs('activeActive')).toBeGreaterThan(STEP_TIMEOUT_MS.activeActive);
     for (const step of ['issue', 'push', 'verify'] as const)
       expect(lockLeaseMs(step)).toBeLessThan(STEP_TIMEOUT_MS[step] + 10 * 60_000);
   });

@@ -9,6 +9,7 @@ import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import {
   ACME_ORDER,
+  ACTIVE_ACTIVE_RETRY,
   DNS_PROPAGATION,
   RS_GET_RETRY,
   RS_REQUEST_TIMEOUT_MS,
@@ -52,7 +53,7 @@ describe('the renewal workflow', () => {
     expect(asl.TimeoutSeconds).toBe(7200);
   });
 
-  it('checks, reports findings, then renews each due certificate', () => {
+  it('checks, reports findings, then renews the due certificates of each cluster', () => {
     expect(asl.StartAt).toBe('Check');
     expect(state('Check')).toMatchObject({
       Type: 'Task',
@@ -73,7 +74,7 @@ describe('the renewal workflow', () => {
     });
     expect(renewDue).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.due',
+      ItemsPath: '$.batches',
       MaxConcurrency: exampleAws.mapConcurrency,
       ResultPath: null,
       Next: 'Done',
@@ -87,11 +88,15 @@ describe('the renewal workflow', () => {
     ]);
   });
 
-  it('runs Issue → Push → Verify → NotifyRenewed in each iteration', () => {
+  it('runs Issue → Push → Verify → ActiveActive → NotifyRenewed in each iteration', () => {
     expect(renewDue.ItemProcessor?.StartAt).toBe('Issue');
     expect(inner('Issue')).toMatchObject({ Resource: testFunctionArn('issue'), Next: 'Push' });
     expect(inner('Push')).toMatchObject({ Resource: testFunctionArn('push'), Next: 'Verify' });
-    expect(inner('Verify')).toMatchObject({ Resource: testFunctionArn('verify'), Next: 'NotifyRenewed' });
+    expect(inner('Verify')).toMatchObject({ Resource: testFunctionArn('verify'), Next: 'ActiveActive' });
+    expect(inner('ActiveActive')).toMatchObject({
+      Resource: testFunctionArn('activeActive'),
+      Next: 'NotifyRenewed',
+    });
     expect(inner('NotifyRenewed')).toMatchObject({
       Resource: testFunctionArn('notify'),
       Parameters: { 'renewed.$': '$' },
@@ -99,13 +104,21 @@ describe('the renewal workflow', () => {
     });
   });
 
-  it('ends the iteration quietly when another run holds the lock or already renewed (no retry, no failure alert)', () => {
+  it('sets a certificate another execution holds aside inside Issue (no retry; its whole-batch failures go to NotifyFailed)', () => {
     expect(inner('Issue').Catch).toEqual([
-      { ErrorEquals: ['StateLockedError', 'AlreadyRenewedError'], ResultPath: '$.error', Next: 'LockHeld' },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailed' },
     ]);
     expect(inner('Issue').Retry).toEqual([transient]);
-    expect(inner('LockHeld').Type).toBe('Succeed');
+  });
+
+  it('gives ActiveActive its own Retry, and a Catch that still reports the renewals', () => {
+    expect(inner('ActiveActive').Retry?.[0]).toMatchObject({
+      ErrorEquals: [...ACTIVE_ACTIVE_RETRY.errors],
+      MaxAttempts: ACTIVE_ACTIVE_RETRY.maxAttempts,
+    });
+    expect(inner('ActiveActive').Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.activeActiveError', Next: 'NotifyRenewed' },
+    ]);
   });
 
   it('reports every failure of Push and Verify through NotifyFailed, which ends the iteration', () => {
@@ -176,8 +189,10 @@ describe('the renewal workflow', () => {
     const tasks = [...Object.values(asl.States), ...Object.values(iteration)].filter(
       (s) => s.Type === 'Task',
     );
-    expect(tasks).toHaveLength(7);
-    const arns = (['check', 'issue', 'push', 'verify', 'notify'] as const).map(testFunctionArn);
+    expect(tasks).toHaveLength(8);
+    const arns = (['check', 'issue', 'push', 'verify', 'activeActive', 'notify'] as const).map(
+      testFunctionArn,
+    );
     for (const task of tasks) expect(arns).toContain(task.Resource);
     expect(JSON.stringify(asl)).not.toMatch(/JSONata|Arguments|lambda:invoke/);
   });

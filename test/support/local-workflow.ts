@@ -14,8 +14,10 @@ import { connectCluster } from '../../lambdas/adapters/rs-https';
 import { probeEndpoint, publicRootPems } from '../../lambdas/adapters/tls';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import type { RenewalContext } from '../../lambdas/domain/renewal/context';
+import { RENEWAL_STEPS } from '../../lambdas/domain/renewal/steps';
 import { sleep } from '../../lambdas/domain/retry';
 import { StateStore } from '../../lambdas/domain/state';
+import { createActiveActiveHandler } from '../../lambdas/handlers/active-active';
 import { withIssuer } from '../../lambdas/handlers/aws-context';
 import { createCheckHandler } from '../../lambdas/handlers/check';
 import type { CheckEvent } from '../../lambdas/handlers/events';
@@ -86,6 +88,7 @@ export async function localWorkflow(
   );
   const push = createPushHandler(() => ctx);
   const verify = createVerifyHandler(() => ctx);
+  const activeActive = createActiveActiveHandler(() => ctx);
   const notify = createNotifyHandler(() => ctx);
   // JSON in, JSON out, as Lambda does: no object identity leaks between states.
   const crash = options.crash ? { ...options.crash } : undefined;
@@ -115,6 +118,7 @@ export async function localWorkflow(
             [STATE_NAMES.issue]: json(issue, STATE_NAMES.issue),
             [STATE_NAMES.push]: json(push, STATE_NAMES.push),
             [STATE_NAMES.verify]: json(verify, STATE_NAMES.verify),
+            [RENEWAL_STEPS.activeActive]: json(activeActive, RENEWAL_STEPS.activeActive),
             [STATE_NAMES.notifyRenewed]: json(notify, STATE_NAMES.notifyRenewed),
             [STATE_NAMES.notifyFailed]: json(notify, STATE_NAMES.notifyFailed),
           },

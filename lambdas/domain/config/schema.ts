@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
 import { containsUserInfoUrl, hasUserInfo } from '../redact';
+import { windowProblem } from '../renewal/windows';
 import { DEFAULT_PUSH_RETRY, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
 
 const hostname = z
@@ -90,6 +91,32 @@ export const managedCertificateSchema = z.strictObject({
   issuer: issuerSchema.default('acme'),
 });
 
+export const maintenanceWindowSchema = z
+  .strictObject({
+    cron: z
+      .string()
+      .min(1)
+      .describe('5-field cron of each opening: minute hour day-of-month month day-of-week'),
+    durationMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60),
+    timeZone: z.string().min(1).default('UTC').describe('IANA time zone of the cron, e.g. "Europe/Paris"'),
+  })
+  .superRefine((value, ctx) => {
+    const problem = windowProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem });
+  });
+
+const maintenanceWindows = z
+  .array(maintenanceWindowSchema)
+  .min(1, 'list at least one window, or leave maintenanceWindows out')
+  .optional()
+  .describe(
+    'Pushes happen only inside these windows, unless the current certificate would expire before the next one opens',
+  );
+
 export const clusterSchema = z
   .strictObject({
     name: z
@@ -136,6 +163,19 @@ export const clusterSchema = z
       .describe(
         'Extra TLS endpoints that serve a certificate, e.g. {"proxy": ["redis-12000.example.com:12000"]}',
       ),
+    pushApi: z
+      .enum(['auto', 'certificates', 'update_cert'])
+      .default('auto')
+      .describe(
+        'auto: PUT /v1/cluster/certificates when every node runs RS 7.22.2 or later, else PUT /v1/cluster/update_cert',
+      ),
+    activeActive: z
+      .enum(['alert', 'update'])
+      .default('alert')
+      .describe(
+        'After a proxy or syncer push: alert with the crdb-cli command per Active-Active database, or force-update each',
+      ),
+    maintenanceWindows: maintenanceWindows.describe("This cluster's windows, instead of the global ones"),
   })
   .superRefine((value, ctx) => {
     const sources = [value.password, value.passwordEnv, value.credentialsSecret].filter(
@@ -255,6 +295,7 @@ export const configSchema = z.strictObject({
   dns: dnsSchema.optional(),
   alerts: alerts.default({ emails: [] }),
   pushRetry: pushRetry.default(DEFAULT_PUSH_RETRY),
+  maintenanceWindows,
   aws: aws.optional(),
   clusters: z
     .array(clusterSchema)

@@ -14,6 +14,40 @@ export type Alert =
       verification: string;
       /** The CA's ARI window that timed this renewal, when it gave one. */
       renewalWindow?: AlertRenewalWindow;
+      /** How it reached the cluster: the API, the other certificates of the same call, a fallback. */
+      pushedWith?: string;
+    }
+  | {
+      kind: 'rolled-back';
+      cluster: string;
+      certificate: string;
+      /** The certificate now on the cluster again. */
+      notAfter: string;
+      serialNumber: string;
+      fingerprint256: string;
+      /** The certificate it replaced (kept in turn, so the rollback can be undone). */
+      replacedFingerprint256: string | null;
+      verification: string;
+      pushedWith?: string;
+    }
+  | {
+      kind: 'window-overridden';
+      cluster: string;
+      certificates: string[];
+      /** The earliest expiry among them. */
+      expires: string | null;
+      /** The next window opening, or null when none opens again. */
+      nextOpen: string | null;
+    }
+  | {
+      kind: 'active-active';
+      cluster: string;
+      /** The proxy or syncer certificates whose change calls for it. */
+      certificates: string[];
+      /** alert: run the commands; updated: done; failed: some database (or the listing) failed. */
+      mode: 'alert' | 'updated' | 'failed';
+      databases: ActiveActiveDatabase[];
+      error?: ErrorInfo;
     }
   | { kind: 'renewal-failed'; cluster: string; certificate: string; error: ErrorInfo; action: string }
   | {
@@ -33,6 +67,17 @@ export interface AlertRenewalWindow {
   start: string;
   end: string;
   explanationURL?: string;
+}
+
+export interface ActiveActiveDatabase {
+  guid: string;
+  name: string;
+  /** The by-hand equivalent: crdb-cli crdb update --crdb-guid <guid> --force */
+  command: string;
+  taskId?: string;
+  status?: string;
+  /** The task's errors[].description (or why it was not started). */
+  error?: string;
 }
 
 export interface Notifier {

@@ -61,6 +61,8 @@ export interface DueCertificate {
   ariCertId?: string;
   /** The CA's ARI window for it, for the alerts. */
   renewalWindow?: { start: string; end: string; explanationURL?: string };
+  /** An operator's rollback: the kept previous certificate goes back instead of a renewal. */
+  rollback?: boolean;
 }
 
 /** One issuer per distinct `issuer` setting, made on first use (the ACME issuer is shared by all "acme"). */

@@ -56,6 +56,10 @@ export function nextStep(error: ErrorInfo): string {
       return 'nothing was pushed; read the reason, fix the configuration or the CA, and run renew again';
     case 'VerificationError':
       return 'the cluster holds the new certificate; read the reason, and roll back with `rs-cert-watchdog rollback` if clients cannot connect';
+    case 'RollbackRefusedError':
+      return 'nothing was pushed: the cluster keeps its current certificate; install one by hand if it must change';
+    case 'PushApiUnavailableError':
+      return 'set the cluster\'s "pushApi" to "update_cert", or upgrade every node to RS 7.22.2 or later';
     case 'AcmeRateLimitedError':
       return 'wait until the time given; the schedule retries by itself';
     case 'AcmeValidationError':

@@ -1,22 +1,25 @@
 /**
- * The Push step: validate the saved certificate against what the cluster holds, keep the cluster's
- * current certificate as `previous` (rollback), and PUT it. One attempt: a 409 surfaces as
- * NodesNotUpdatedError for the runner's Retry (the CLI's local runner or Step Functions), which
- * pushes the same saved certificate again.
+ * The Push step: validate the saved certificates against what the cluster holds, keep the cluster's
+ * current certificates as `previous` (rollback), and PUT them in one call. One attempt: a 409
+ * surfaces as NodesNotUpdatedError for the runner's Retry (the CLI's local runner or Step
+ * Functions), which pushes the same saved set again.
  */
 
 import { describeLeaf, parseCertificateChain } from '../certificate';
+import type { ClusterConfig } from '../config/types';
 import {
   BadResponseError,
   CertificateValidationError,
   NodesNotUpdatedError,
+  PushApiUnavailableError,
+  RollbackRefusedError,
   StateStoreError,
   UnknownCertificateError,
   type ValidationFailure,
 } from '../errors';
 import type { ProbeResult } from '../ports';
 import { VERIFY_PROBE } from '../retry';
-import type { RsClient } from '../rs/client';
+import type { ClusterCertificateSet, RsClient } from '../rs/client';
 import { connectName } from '../rs/connection';
 import type { StoredCertificate } from '../state';
 import { validateForPush } from '../validate';
@@ -27,15 +30,148 @@ export interface PushResult {
   certificate: StoredCertificate;
   /** notAfter of the certificate this one replaced. */
   replacedNotAfter: string | null;
+  /** Fingerprint of the certificate this one replaced. */
+  replacedFingerprint256: string | null;
 }
 
-export async function pushSavedCertificate(
+export interface PushInput extends Pick<DueCertificate, 'cluster' | 'certificate' | 'resume' | 'rollback'> {}
+
+export interface BatchPushResult {
+  results: PushResult[];
+  /** The API the certificates went through. */
+  api: PushApi;
+  /** Set when the bulk API answered 404/405 and update_cert was used instead: says so. */
+  fellBack?: string;
+}
+
+/**
+ * The Push step for every certificate due on one cluster in this run: validate each against what
+ * the cluster holds, keep what it replaces (rollback), then send them all in ONE call of PUT
+ * /v1/cluster/certificates (RS 7.22.2+), or one update_cert each on an older cluster. One attempt:
+ * a 409 surfaces as NodesNotUpdatedError for the runner's Retry, which pushes the same set again. A
+ * 404/405 from the bulk API falls back once to update_cert within this attempt.
+ */
+export async function pushSavedCertificates(
   ctx: RenewalContext,
   client: RsClient,
-  input: Pick<DueCertificate, 'cluster' | 'certificate' | 'resume'>,
-): Promise<PushResult> {
+  inputs: readonly PushInput[],
+): Promise<BatchPushResult> {
+  const cluster = clusterByName(ctx.config, inputs[0]?.cluster ?? '');
+  const set = await client.getCertificates();
+  const prepared: PreparedPush[] = [];
+  for (const input of inputs) prepared.push(await preparePush(ctx, set, input));
+
+  const toSend = prepared.filter((p) => p.send);
+  for (const p of toSend)
+    await ctx.state.markPending(p.input.cluster, p.input.certificate, {
+      fingerprint256: p.saved.fingerprint256,
+      phase: 'pushing',
+      at: ctx.now().toISOString(),
+    });
+  const updates = toSend.map((p) => ({
+    name: p.input.certificate,
+    key: p.saved.keyPem,
+    certificate: p.saved.certificatePem,
+  }));
+  let api = (await choosePushApi(cluster, client)).api;
+  let fellBack: string | undefined;
+  if (updates.length > 0 && api === 'certificates') {
+    try {
+      await client.updateCertificates(updates);
+    } catch (error) {
+      if (!(error instanceof PushApiUnavailableError)) throw error;
+      fellBack = `${error.message}; fell back to PUT /v1/cluster/update_cert`;
+      api = 'update_cert';
+    }
+  }
+  if (api === 'update_cert') for (const update of updates) await client.updateCertificate(update);
+
+  const results: PushResult[] = [];
+  for (const p of prepared) {
+    const pushed = { ...p.saved, pushedAt: p.saved.pushedAt ?? ctx.now().toISOString() };
+    await ctx.state.saveIssued(pushed);
+    await ctx.state.markPending(p.input.cluster, p.input.certificate, {
+      fingerprint256: p.saved.fingerprint256,
+      phase: 'pushed',
+      at: pushed.pushedAt,
+    });
+    results.push({
+      certificate: pushed,
+      replacedNotAfter: p.replacedNotAfter,
+      replacedFingerprint256: p.replacedFingerprint256,
+    });
+  }
+  return { results, api, ...(fellBack ? { fellBack } : {}) };
+}
+
+export type PushApi = 'certificates' | 'update_cert';
+
+/** The first RS version that serves PUT /v1/cluster/certificates. */
+export const BULK_PUSH_SINCE = [7, 22, 2] as const;
+
+/** `7.22.2-14` is at least 7.22.2; an unreadable version is not. */
+export function versionAtLeast(version: string | null, min: readonly number[] = BULK_PUSH_SINCE): boolean {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version ?? '');
+  if (!m) return false;
+  for (let i = 0; i < 3; i++) {
+    const v = Number(m[i + 1]);
+    if (v !== min[i]) return v > (min[i] ?? 0);
+  }
+  return true;
+}
+
+export interface PushApiChoice {
+  api: PushApi;
+  /** Each node's software_version, when they were read (`auto`). */
+  versions: Array<string | null>;
+}
+
+/**
+ * The API a push to this cluster uses: the configured one, or with `auto` the bulk API when every
+ * node reports RS 7.22.2 or later in GET /v1/nodes, else update_cert.
+ */
+export async function choosePushApi(
+  cluster: Pick<ClusterConfig, 'pushApi'>,
+  client: Pick<RsClient, 'getNodes'>,
+): Promise<PushApiChoice> {
+  if (cluster.pushApi !== 'auto') return { api: cluster.pushApi, versions: [] };
+  const versions = (await client.getNodes()).map((n) => n.softwareVersion);
+  const bulk = versions.length > 0 && versions.every((v) => versionAtLeast(v));
+  return { api: bulk ? 'certificates' : 'update_cert', versions };
+}
+
+/**
+ * For reports (`check --json`): each node's version and the API a push would use. A cluster whose
+ * nodes cannot be read still reports its certificates: the fields are left out.
+ */
+export async function describePushApi(
+  cluster: Pick<ClusterConfig, 'pushApi'>,
+  client: Pick<RsClient, 'getNodes'>,
+): Promise<{ softwareVersions?: Array<string | null>; pushApi?: PushApi }> {
+  try {
+    const nodes = await client.getNodes();
+    const choice = await choosePushApi(cluster, { getNodes: async () => nodes });
+    return { softwareVersions: nodes.map((n) => n.softwareVersion), pushApi: choice.api };
+  } catch {
+    return {};
+  }
+}
+
+interface PreparedPush {
+  input: PushInput;
+  saved: StoredCertificate;
+  /** False when a resumed run finds ours on the cluster after a 200: verify, do not push again. */
+  send: boolean;
+  replacedNotAfter: string | null;
+  replacedFingerprint256: string | null;
+}
+
+async function preparePush(
+  ctx: RenewalContext,
+  set: ClusterCertificateSet,
+  input: PushInput,
+): Promise<PreparedPush> {
   const cluster = clusterByName(ctx.config, input.cluster);
-  const settings = renewalSettings(cluster, input.certificate);
   const saved = await ctx.state.issued(input.cluster, input.certificate);
   if (!saved) {
     throw new StateStoreError(
@@ -58,7 +194,6 @@ export async function pushSavedCertificate(
     );
   }
 
-  const set = await client.getCertificates();
   const currentPem = set.certificate(input.certificate);
   const problem = set.fieldProblem(input.certificate);
   if (problem !== null) {
@@ -84,51 +219,74 @@ export async function pushSavedCertificate(
     ? currentPem
     : ((await ctx.state.previous(input.cluster, input.certificate))?.certificatePem ?? null);
   const replacedNotAfter = replacedPem ? safeNotAfter(replacedPem) : null;
-  try {
-    validateForPush(
-      {
-        name: input.certificate,
-        certificatePem: saved.certificatePem,
-        keyPem: saved.keyPem,
-        domains: settings.domains,
-        connectName: input.certificate === 'api' ? connectName(cluster) : undefined,
-      },
-      replacedPem === null ? null : { certificatePem: replacedPem },
-      { now: ctx.now(), trustPems: [...ctx.publicRootPems, ...(await clientTrust(ctx, input))] },
-    );
-  } catch (error) {
-    // Keep it for inspection, never push or reuse it: the next run orders a fresh one.
-    if (error instanceof CertificateValidationError) {
-      await ctx.state.saveIssued({ ...saved, rejected: `${error.failure}: ${error.message}` });
+  if (input.rollback || saved.rollback) {
+    // The kept certificate goes back as it was: only what a rollback must still satisfy.
+    validateRollback(ctx, cluster, saved, await clientTrust(ctx, input, true));
+  } else {
+    try {
+      validateForPush(
+        {
+          name: input.certificate,
+          certificatePem: saved.certificatePem,
+          keyPem: saved.keyPem,
+          domains: renewalSettings(cluster, input.certificate).domains,
+          connectName: input.certificate === 'api' ? connectName(cluster) : undefined,
+        },
+        replacedPem === null ? null : { certificatePem: replacedPem },
+        { now: ctx.now(), trustPems: [...ctx.publicRootPems, ...(await clientTrust(ctx, input))] },
+      );
+    } catch (error) {
+      // Keep it for inspection, never push or reuse it: the next run orders a fresh one.
+      if (error instanceof CertificateValidationError) {
+        await ctx.state.saveIssued({ ...saved, rejected: `${error.failure}: ${error.message}` });
+      }
+      throw error;
     }
-    throw error;
   }
 
   if (firstPush)
     await ctx.state.savePrevious(asPrevious(input, currentPem, set.key(input.certificate) ?? ''));
+  return {
+    input,
+    saved,
+    send: !(input.resume === 'pushed' && !firstPush),
+    replacedNotAfter,
+    replacedFingerprint256: replacedPem ? fingerprintOf(replacedPem) : null,
+  };
+}
 
-  // A resumed run whose PUT was answered 200 finds ours on the cluster: verify, do not push again
-  // (every push drops the connections that use the certificate).
-  if (!(input.resume === 'pushed' && !firstPush)) {
-    await ctx.state.markPending(input.cluster, input.certificate, {
-      fingerprint256: saved.fingerprint256,
-      phase: 'pushing',
-      at: ctx.now().toISOString(),
-    });
-    await client.updateCertificate({
-      name: input.certificate,
-      key: saved.keyPem,
-      certificate: saved.certificatePem,
-    });
+/**
+ * What a kept certificate must satisfy to go back: it parses, its key belongs to it, its chain is
+ * in order and anchored (in the public roots, the ACME CA's, or the cluster's own CA, which signed
+ * the certificates RS ships), it is valid now, and an `api` certificate still covers the name the
+ * watchdog connects by. The renewal-only rules (expires later, covers the configured domains) do not
+ * apply: going back to the earlier certificate is the point.
+ */
+export function validateRollback(
+  ctx: Pick<RenewalContext, 'now' | 'publicRootPems'>,
+  cluster: ClusterConfig,
+  kept: StoredCertificate,
+  trust: readonly string[],
+): void {
+  try {
+    validateForPush(
+      {
+        name: kept.name,
+        certificatePem: kept.certificatePem,
+        keyPem: kept.keyPem,
+        domains: [],
+        connectName: kept.name === 'api' ? connectName(cluster) : undefined,
+      },
+      null,
+      { now: ctx.now(), trustPems: [...ctx.publicRootPems, ...trust] },
+    );
+  } catch (error) {
+    if (!(error instanceof CertificateValidationError)) throw error;
+    throw new RollbackRefusedError(
+      `cluster "${cluster.name}": the kept ${kept.name} certificate cannot go back: ${error.message}`,
+      { hint: 'nothing was pushed; install a certificate by hand (PUT /v1/cluster/update_cert or rladmin)' },
+    );
   }
-  const pushed = { ...saved, pushedAt: saved.pushedAt ?? ctx.now().toISOString() };
-  await ctx.state.saveIssued(pushed);
-  await ctx.state.markPending(input.cluster, input.certificate, {
-    fingerprint256: saved.fingerprint256,
-    phase: 'pushed',
-    at: pushed.pushedAt,
-  });
-  return { certificate: pushed, replacedNotAfter };
 }
 
 /**
@@ -139,6 +297,7 @@ export async function pushSavedCertificate(
 export async function clientTrust(
   ctx: RenewalContext,
   input: { cluster: string; certificate: string },
+  includeClusterCa = false,
 ): Promise<string[]> {
   const extra = ctx.acmeTrustPem ? [ctx.acmeTrustPem] : [];
   // A private CA (AWS Private CA, the local CA) is the anchor its certificates' clients were set up
@@ -152,7 +311,7 @@ export async function clientTrust(
     const root = chain[chain.length - 1];
     if (chain.length > 1 && root && root.checkIssued(root)) extra.push(root.toString());
   }
-  if (input.certificate === 'api') {
+  if (input.certificate === 'api' || includeClusterCa) {
     const access = await ctx.credentials.resolve(clusterByName(ctx.config, input.cluster));
     if (access.caPem) extra.push(access.caPem);
   }

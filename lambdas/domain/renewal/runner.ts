@@ -1,18 +1,23 @@
 /**
  * The local runner: the CLI's `renew` drives the same steps as the state machine (./steps.ts), in
  * the same order, with the same retry policies and the same error-to-alert mapping as
- * lib/workflow.ts. Certificates of one cluster go one at a time (a push is cluster-wide); clusters
- * go side by side up to `concurrency`.
+ * lib/workflow.ts. The certificates due on one cluster go together, in one push; clusters go side
+ * by side up to `concurrency`.
  */
 import { mapWithConcurrency } from '../concurrency';
-import { SKIPPED_ERRORS, toErrorInfo } from '../errors';
+import { type ErrorInfo, SKIPPED_ERRORS, toErrorInfo } from '../errors';
 import type { Alert } from '../ports';
 import type { CertificateReport, FleetReport } from '../report';
-import { type PushRetryPolicy, pushRetry, type RetryPolicy, retryDelayMs } from '../retry';
-import type { DueCertificate, RenewalContext } from './context';
-import { failedAlert } from './outcome';
+import {
+  ACTIVE_ACTIVE_RETRY,
+  type PushRetryPolicy,
+  pushRetry,
+  type RetryPolicy,
+  retryDelayMs,
+} from '../retry';
+import type { RenewalContext } from './context';
 import * as steps from './steps';
-import { RENEWAL_STEPS, type RenewalStep } from './steps';
+import { batchesOf, type ClusterBatch, RENEWAL_STEPS } from './steps';
 
 export interface RenewOptions {
   dryRun: boolean;
@@ -29,37 +34,21 @@ export interface RenewReport extends FleetReport {
 }
 
 /**
- * The states the runner passes through for one certificate: the item processor of lib/workflow.ts's
- * Map has exactly these (test/cdk/one-path.test.ts).
+ * The states the runner passes through for one cluster's batch: the item processor of
+ * lib/workflow.ts's Map has exactly these (test/cdk/one-path.test.ts).
  */
 export const RUNNER_STATES = Object.values(RENEWAL_STEPS);
 
-export type Outcome =
-  | { kind: 'renewed'; step: RenewalStep; alert: Alert | null }
-  | { kind: 'failed'; alert: Alert | null }
-  | { kind: 'skipped'; reason: string };
-
 export async function renewFleet(ctx: RenewalContext, options: RenewOptions): Promise<RenewReport> {
   const sent: Alert[] = [];
-  const recording: RenewalContext = {
-    ...ctx,
-    notifier: {
-      send: async (alert) => {
-        sent.push(alert);
-        if (!options.dryRun) await ctx.notifier.send(alert);
-      },
-    },
-  };
+  const recording = recordingContext(ctx, sent, options.dryRun);
   const { report, plan } = await steps.checkAndPlan(ctx, options.force);
   for (const cluster of report.clusters)
     for (const cert of cluster.certificates) if (cert.plan === 'alert-only') cert.action = 'alert-only';
   await steps.notifyFindings(recording, plan.findings);
   if (!options.dryRun) {
-    const byCluster = new Map<string, DueCertificate[]>();
-    for (const item of plan.due) byCluster.set(item.cluster, [...(byCluster.get(item.cluster) ?? []), item]);
-    await mapWithConcurrency([...byCluster.values()], ctx.config.concurrency, async (items) => {
-      for (const item of items)
-        record(reportOf(report, item), await renewOne(recording, item, options.pushRetry, options.warn));
+    await mapWithConcurrency(batchesOf(plan.due), ctx.config.concurrency, async (batch) => {
+      recordBatch(report, await renewBatch(recording, batch, options.pushRetry, options.warn));
     });
   }
   return {
@@ -70,39 +59,69 @@ export async function renewFleet(ctx: RenewalContext, options: RenewOptions): Pr
   };
 }
 
+/** A context whose notifier also records what it sent (and sends nothing on a dry run). */
+export function recordingContext(ctx: RenewalContext, sent: Alert[], dryRun = false): RenewalContext {
+  return {
+    ...ctx,
+    notifier: {
+      send: async (alert) => {
+        sent.push(alert);
+        if (!dryRun) await ctx.notifier.send(alert);
+      },
+    },
+  };
+}
+
+export interface BatchOutcome {
+  batch: ClusterBatch;
+  /** Set when the batch failed as a whole (NotifyFailed ran). */
+  error?: ErrorInfo;
+  alerts: Alert[];
+}
+
 /**
- * One certificate through Issue → Push → Verify → NotifyRenewed, with the state machine's Catches:
- * "another run has it" → LockHeld, any other failure → NotifyFailed → FailureReported, and a
- * NotifyRenewed that cannot send → RenewedNotReported.
+ * One cluster's batch through Issue → Push → Verify → ActiveActive → NotifyRenewed, or NotifyFailed,
+ * with the state machine's Retry and Catch of each state.
  */
-export async function renewOne(
+export async function renewBatch(
   ctx: RenewalContext,
-  item: DueCertificate,
+  input: ClusterBatch,
   policy: PushRetryPolicy,
   warn: (line: string) => void = () => undefined,
-): Promise<Outcome> {
-  let step: RenewalStep | undefined;
+): Promise<BatchOutcome> {
+  // FailureReported even when its alert could not be sent (the state machine's Catch on NotifyFailed).
+  const notifyFailed = (batch: ClusterBatch, info: ErrorInfo) =>
+    steps.notifyFailed(ctx, batch, info).catch((e: unknown) => {
+      warn(`${RENEWAL_STEPS.notifyFailed}: ${toErrorInfo(e).message}`);
+      return [] as Alert[];
+    });
+  let batch = input;
   try {
-    step = await steps.issue(ctx, item);
-    const issued = step;
-    step = await retrying(ctx, pushRetry(policy), () => steps.push(ctx, issued));
-    step = await steps.verify(ctx, step);
+    batch = await steps.issue(ctx, batch);
+    const issued = batch;
+    batch = await retrying(ctx, pushRetry(policy), () => steps.push(ctx, issued));
+    batch = await steps.verify(ctx, batch);
   } catch (error) {
     const info = toErrorInfo(error);
-    if ((SKIPPED_ERRORS as readonly string[]).includes(info.name))
-      return { kind: 'skipped', reason: info.message }; // LockHeld
-    const alert = await steps.notifyFailed(ctx, step ?? item, info).catch((e: unknown) => {
-      warn(`${RENEWAL_STEPS.notifyFailed}: ${toErrorInfo(e).message}`); // FailureReported without its alert
-      return failedAlert(item, info);
-    });
-    return { kind: 'failed', alert };
+    return { batch, error: info, alerts: await notifyFailed(batch, info) };
   }
-  const done = step;
-  const alert = await steps.notifyRenewed(ctx, done).catch((e: unknown) => {
-    warn(`${RENEWAL_STEPS.renewedNotReported}: ${toErrorInfo(e).message}`);
-    return null;
-  });
-  return { kind: 'renewed', step: done, alert };
+  let activeActiveError: ErrorInfo | undefined;
+  try {
+    const verified = batch;
+    batch = await retrying(ctx, ACTIVE_ACTIVE_RETRY, () => steps.activeActive(ctx, verified));
+  } catch (error) {
+    activeActiveError = toErrorInfo(error);
+  }
+  try {
+    return {
+      batch,
+      alerts: await steps.notifyRenewed(ctx, batch, activeActiveError ? { activeActiveError } : {}),
+    };
+  } catch (error) {
+    // RenewedNotReported: the renewal happened; a failed alert never turns into a failure alert.
+    warn(`${RENEWAL_STEPS.renewedNotReported}: ${toErrorInfo(error).message}`);
+    return { batch, alerts: [] };
+  }
 }
 
 /** A Step Functions Retry, run locally: the same errors, attempts and (jittered) delays. */
@@ -118,26 +137,52 @@ async function retrying<T>(ctx: RenewalContext, policy: RetryPolicy, fn: () => P
   }
 }
 
-function reportOf(report: FleetReport, item: DueCertificate): CertificateReport | undefined {
-  return report.clusters
-    .find((c) => c.name === item.cluster)
-    ?.certificates.find((c) => c.name === item.certificate);
+function reportOf(report: FleetReport, cluster: string, certificate: string): CertificateReport | undefined {
+  return report.clusters.find((c) => c.name === cluster)?.certificates.find((c) => c.name === certificate);
 }
 
-function record(cert: CertificateReport | undefined, outcome: Outcome): void {
-  if (!cert) return;
-  if (outcome.kind === 'renewed') {
+/** What each certificate of a batch came to, on the report. */
+function recordBatch(report: FleetReport, outcome: BatchOutcome): void {
+  const { batch } = outcome;
+  const cluster = report.clusters.find((c) => c.name === batch.cluster);
+  if (cluster && batch.push) cluster.push = { ...batch.push };
+  for (const step of batch.steps ?? []) {
+    const cert = reportOf(report, batch.cluster, step.certificate);
+    if (!cert) continue;
+    if (outcome.error) {
+      // The alert's error: NotifyFailed may have diagnosed it (which nodes a 409 left behind).
+      const alert = outcome.alerts.find(
+        (a) => a.kind === 'renewal-failed' && a.certificate === step.certificate,
+      );
+      cert.action = 'failed';
+      cert.error = alert?.kind === 'renewal-failed' ? alert.error : outcome.error;
+      continue;
+    }
     cert.action = 'renewed';
     cert.renewed = {
-      notAfter: outcome.step.notAfter,
-      serialNumber: outcome.step.serialNumber,
-      fingerprint256: outcome.step.fingerprint256,
+      notAfter: step.notAfter,
+      serialNumber: step.serialNumber,
+      fingerprint256: step.fingerprint256,
     };
-  } else if (outcome.kind === 'skipped') {
-    cert.action = 'skipped';
-    cert.skipped = outcome.reason;
-  } else {
-    cert.action = 'failed';
-    if (outcome.alert?.kind === 'renewal-failed') cert.error = outcome.alert.error;
   }
+  for (const waiting of batch.waiting ?? []) {
+    const cert = reportOf(report, batch.cluster, waiting.certificate);
+    if (cert) cert.action = 'waiting';
+  }
+  const failures =
+    outcome.error && !batch.steps && !batch.failures
+      ? batch.items.map((item) => ({ item, error: outcome.error as ErrorInfo }))
+      : (batch.failures ?? []);
+  for (const failure of failures) {
+    const cert = reportOf(report, batch.cluster, failure.item.certificate);
+    if (!cert) continue;
+    if ((SKIPPED_ERRORS as readonly string[]).includes(failure.error.name)) {
+      cert.action = 'skipped';
+      cert.skipped = failure.error.message;
+    } else {
+      cert.action = 'failed';
+      cert.error = failure.error;
+    }
+  }
+  if (cluster && batch.activeActive) cluster.activeActive = batch.activeActive;
 }

@@ -3,20 +3,31 @@
  * (./runner.ts) calls these in order in one process; on AWS each is a Lambda task of the state
  * machine (lib/workflow.ts), whose handlers only parse the event, call the step and return.
  *
- *   Check → Plan → [per due certificate] Issue → Push (Retry on 409) → Verify → NotifyRenewed
- *                                           └── any failure ──→ NotifyFailed
- *                                           └── lock held / already renewed ──→ LockHeld
+ *   Check → Plan → [per cluster: every certificate due on it] Issue → Push (Retry on 409) → Verify
+ *        → ActiveActive (own Retry; Catch → NotifyRenewed with the error) → NotifyRenewed
+ *                                           └── Issue/Push/Verify/NotifyRenewed failure ──→ NotifyFailed
  *
- * The certificate's lock is taken by Issue, extended by Push and Verify (each step's lease outlives
- * only that step), and released by NotifyRenewed or NotifyFailed.
+ * One cluster's certificates go in ONE push (PUT /v1/cluster/certificates, RS 7.22.2+), recorded as
+ * one push in the state store. Each certificate's lock is taken by Issue, extended by Push, Verify
+ * and ActiveActive (each step's lease outlives only that step), and released by NotifyRenewed or
+ * NotifyFailed. A rollback (`{"rollback": [...]}`, `rs-cert-watchdog rollback`) is the same path
+ * with the kept previous certificate staged by Issue.
  */
+import { createHash } from 'node:crypto';
 import { type CheckDependencies, checkFleet } from '../check';
 import type { WatchdogConfig } from '../config/types';
-import { type ErrorInfo, NodesNotUpdatedError, SKIPPED_ERRORS, VerificationError } from '../errors';
+import {
+  type ErrorInfo,
+  NodesNotUpdatedError,
+  SKIPPED_ERRORS,
+  toErrorInfo,
+  VerificationError,
+} from '../errors';
 import type { Alert } from '../ports';
 import type { FleetReport } from '../report';
 import { lockLeaseMs } from '../retry';
-import type { LockHandle, StateStore } from '../state';
+import type { LockHandle, PushRecord, StateStore } from '../state';
+import { ACTIVE_ACTIVE_CERTIFICATES, activeActiveFailedAlert, followUpActiveActive } from './active-active';
 import {
   clusterByName,
   type DueCertificate,
@@ -27,24 +38,26 @@ import {
 import { obtainCertificate } from './obtain';
 import { failedAlert, renewedAlert } from './outcome';
 import { planRenewals, type RenewalPlan, validateForce } from './plan';
-import { describeHalfUpdate, pushSavedCertificate } from './push';
+import { describeHalfUpdate, type PushApi, pushSavedCertificates } from './push';
+import { prepareRollback, type RollbackRequest, rollbackItems } from './rollback';
 import { verifyPushed } from './verify';
+import { pushTiming, windowsFor } from './windows';
 
-/** The steps of one certificate's renewal, named as the state machine's states (a test keeps them equal). */
+/** The steps of one cluster's renewal, named as the state machine's states (a test keeps them equal). */
 export const RENEWAL_STEPS = {
   issue: 'Issue',
   push: 'Push',
   verify: 'Verify',
+  activeActive: 'ActiveActive',
   notifyRenewed: 'NotifyRenewed',
   notifyFailed: 'NotifyFailed',
-  lockHeld: 'LockHeld',
-  /** The renewal happened but its alert could not be sent: still a renewal, never a failure alert. */
-  renewedNotReported: 'RenewedNotReported',
-  /** The end of the failure path, whether or not its alert could be sent. */
+  /** Ends an iteration after NotifyFailed (even when that alert could not be sent). */
   failureReported: 'FailureReported',
+  /** Ends an iteration whose renewal happened but whose alert could not be sent. */
+  renewedNotReported: 'RenewedNotReported',
 } as const;
 
-/** What flows from Issue to Push to Verify to Notify. Never a key: the state store holds that. */
+/** What flows for one certificate from Issue to Push to Verify to Notify. Never a key: the state store holds that. */
 export interface RenewalStep extends DueCertificate {
   fingerprint256: string;
   notAfter: string;
@@ -53,7 +66,48 @@ export interface RenewalStep extends DueCertificate {
   /** This run's hold on the certificate, handed from step to step. */
   lock: LockHandle;
   replacedNotAfter?: string | null;
+  replacedFingerprint256?: string | null;
   verification?: string;
+}
+
+export interface CertificateFailure {
+  item: DueCertificate | RenewalStep;
+  error: ErrorInfo;
+}
+
+/**
+ * The Map item: every certificate due on ONE cluster in this run, pushed in one call. Issue fills
+ * `steps` (and `failures` for those it could not order); Push sends the steps that may go now
+ * (maintenance windows) and moves the others to `waiting`; Verify keeps the verified ones.
+ */
+export interface ClusterBatch {
+  cluster: string;
+  items: DueCertificate[];
+  steps?: RenewalStep[];
+  failures?: CertificateFailure[];
+  /** Ordered and saved, left for the next maintenance window; their locks are released by Notify. */
+  waiting?: Array<{ certificate: string; nextOpen: string; lock: LockHandle }>;
+  push?: {
+    id: string;
+    api: PushApi;
+    fellBack?: string;
+    certificates: string[];
+    windowOverride?: { nextOpen: string | null; expires: string | null; certificates: string[] };
+  };
+  activeActive?: Extract<Alert, { kind: 'active-active' }> | null;
+}
+
+/** The Check step's answer to an operator's rollback: the named certificates, one batch per cluster. */
+export function rollbackPlan(ctx: Pick<RenewalContext, 'config'>, requests: readonly RollbackRequest[]) {
+  const due = rollbackItems(ctx, requests);
+  return { clusters: [], due, batches: batchesOf(due), findings: [] as Alert[], hasFindings: false };
+}
+
+/** Groups due certificates by cluster, in order of first appearance. */
+export function batchesOf(due: readonly DueCertificate[]): ClusterBatch[] {
+  const byCluster = new Map<string, DueCertificate[]>();
+  for (const item of due) byCluster.set(item.cluster, [...(byCluster.get(item.cluster) ?? []), item]);
+  return [...byCluster].map(([cluster, items]) => ({ cluster, items }));
 }
 
 export interface CheckContext extends CheckDependencies {
@@ -76,9 +130,26 @@ export async function checkAndPlan(
   return { report, plan };
 }
 
-/** Issue: take the lock, then reuse the saved certificate or order (and save) a new one. */
-export async function issue(ctx: RenewalContext, item: DueCertificate): Promise<RenewalStep> {
-  renewalSettings(clusterByName(ctx.config, item.cluster), item.certificate);
+/**
+ * Issue: for each certificate of the cluster, take its lock, then reuse the saved certificate or
+ * order (and save) a new one; for a rollback, check and stage the kept previous certificate. A
+ * certificate that fails here is set aside in `failures`; the others go on.
+ */
+export async function issue(ctx: RenewalContext, batch: ClusterBatch): Promise<ClusterBatch> {
+  const steps: RenewalStep[] = [];
+  const failures: CertificateFailure[] = [];
+  for (const item of batch.items) {
+    try {
+      steps.push(await issueOne(ctx, item));
+    } catch (error) {
+      failures.push({ item, error: toErrorInfo(error) });
+    }
+  }
+  return { ...batch, steps, failures };
+}
+
+async function issueOne(ctx: RenewalContext, item: DueCertificate): Promise<RenewalStep> {
+  if (!item.rollback) renewalSettings(clusterByName(ctx.config, item.cluster), item.certificate);
   const lock = await ctx.state.lock(item.cluster, item.certificate, {
     owner: ctx.lockOwner,
     leaseMs: lockLeaseMs('issue'),
@@ -86,7 +157,9 @@ export async function issue(ctx: RenewalContext, item: DueCertificate): Promise<
     ...(ctx.ownerAlive ? { ownerAlive: ctx.ownerAlive } : {}),
   });
   try {
-    const { certificate, reused } = await obtainCertificate(ctx, item);
+    const { certificate, reused } = item.rollback
+      ? { certificate: await prepareRollback(ctx, item), reused: true }
+      : await obtainCertificate(ctx, item);
     return {
       ...item,
       fingerprint256: certificate.fingerprint256,
@@ -101,71 +174,276 @@ export async function issue(ctx: RenewalContext, item: DueCertificate): Promise<
   }
 }
 
-/** Push: one PUT of the saved certificate. A 409 throws NodesNotUpdatedError for the runner's Retry. */
-export async function push(ctx: RenewalContext, step: RenewalStep): Promise<RenewalStep> {
-  const lock = await extendLock(ctx, step.lock, lockLeaseMs('push', ctx.config.pushRetry));
-  const result = await withCluster(ctx, clusterByName(ctx.config, step.cluster), (client) =>
-    pushSavedCertificate(ctx, client, step),
-  );
-  return { ...step, lock, replacedNotAfter: result.replacedNotAfter };
-}
-
-/** Verify: the cluster holds the pushed certificate and its endpoints serve it. */
-export async function verify(ctx: RenewalContext, step: RenewalStep): Promise<RenewalStep> {
-  const lock = await extendLock(ctx, step.lock, lockLeaseMs('verify'));
-  const saved = await ctx.state.issued(step.cluster, step.certificate);
-  if (!saved || saved.fingerprint256 !== step.fingerprint256) {
-    throw new VerificationError(
-      `the saved ${step.certificate} certificate of "${step.cluster}" is not the one pushed`,
-    );
+/**
+ * Push: one call with every certificate of the cluster that may go now. Outside every maintenance
+ * window a certificate waits (it is saved) unless the one on the cluster would expire before the
+ * next window opens: then it goes now and Notify alerts the override. A rollback goes at once. A
+ * 409 throws NodesNotUpdatedError for the runner's Retry, which calls this again with the same batch.
+ */
+export async function push(ctx: RenewalContext, batch: ClusterBatch): Promise<ClusterBatch> {
+  const steps = batch.steps ?? [];
+  if (steps.length === 0) return batch;
+  const cluster = clusterByName(ctx.config, batch.cluster);
+  const windows = windowsFor(ctx.config, cluster);
+  const now: RenewalStep[] = [];
+  const waiting: NonNullable<ClusterBatch['waiting']> = [];
+  const overridden: RenewalStep[] = [];
+  let nextOpen: Date | null = null;
+  for (const step of steps) {
+    const timing =
+      step.rollback || step.resume
+        ? { decision: 'push' as const }
+        : pushTiming(windows, ctx.now(), step.currentNotAfter);
+    if (timing.decision === 'wait')
+      waiting.push({
+        certificate: step.certificate,
+        nextOpen: timing.nextOpen.toISOString(),
+        lock: step.lock,
+      });
+    else now.push(step);
+    if (timing.decision === 'override') {
+      overridden.push(step);
+      nextOpen = timing.nextOpen;
+    }
   }
-  const result = await withCluster(ctx, clusterByName(ctx.config, step.cluster), (client) =>
-    verifyPushed(ctx, client, saved),
-  );
-  return { ...step, lock, verification: result.summary };
+  if (now.length === 0) return { ...batch, steps: [], waiting };
+
+  const locked: RenewalStep[] = [];
+  const lease = lockLeaseMs('push', ctx.config.pushRetry);
+  for (const step of now) locked.push({ ...step, lock: await extendLock(ctx, step.lock, lease) });
+  const result = await withCluster(ctx, cluster, (client) => pushSavedCertificates(ctx, client, locked));
+  const pushed = locked.map((step, i) => ({
+    ...step,
+    replacedNotAfter: result.results[i]?.replacedNotAfter ?? null,
+    replacedFingerprint256: result.results[i]?.replacedFingerprint256 ?? null,
+  }));
+  const expiries = overridden
+    .map((s) => s.currentNotAfter)
+    .filter((e): e is string => e !== null)
+    .sort();
+  const record: PushRecord = {
+    id: pushId(batch.cluster, pushed),
+    cluster: batch.cluster,
+    at: ctx.now().toISOString(),
+    api: result.api,
+    ...(result.fellBack ? { fellBack: result.fellBack } : {}),
+    certificates: pushed.map((s) => ({ name: s.certificate, fingerprint256: s.fingerprint256 })),
+    ...(pushed.some((s) => s.rollback) ? { rollback: true } : {}),
+    ...(overridden.length ? { windowOverride: { nextOpen: nextOpen?.toISOString() ?? null } } : {}),
+  };
+  await ctx.state.savePush({ ...((await ctx.state.push(batch.cluster, record.id)) ?? {}), ...record });
+  return {
+    ...batch,
+    steps: pushed,
+    waiting,
+    push: {
+      id: record.id,
+      api: result.api,
+      ...(result.fellBack ? { fellBack: result.fellBack } : {}),
+      certificates: record.certificates.map((c) => c.name),
+      ...(overridden.length
+        ? {
+            windowOverride: {
+              nextOpen: nextOpen?.toISOString() ?? null,
+              expires: expiries[0] ?? null,
+              certificates: overridden.map((s) => s.certificate),
+            },
+          }
+        : {}),
+    },
+  };
 }
 
-/** NotifyRenewed: the alert for a verified renewal; releases the lock. */
-export async function notifyRenewed(ctx: RenewalContext, step: RenewalStep): Promise<Alert> {
+/** The same set on the same cluster has the same push id: a retried step finds its own record. */
+function pushId(cluster: string, steps: readonly RenewalStep[]): string {
+  const set = steps.map((s) => `${s.certificate}:${s.fingerprint256}:${s.rollback ? 'rollback' : ''}`).sort();
+  return createHash('sha256')
+    .update(`${cluster}\n${set.join('\n')}`)
+    .digest('hex')
+    .slice(0, 24);
+}
+
+/** Verify: the cluster holds each pushed certificate and its endpoints serve it; failures are set aside. */
+export async function verify(ctx: RenewalContext, batch: ClusterBatch): Promise<ClusterBatch> {
+  const steps = batch.steps ?? [];
+  if (steps.length === 0) return batch;
+  const verified: RenewalStep[] = [];
+  const failures = [...(batch.failures ?? [])];
+  await withCluster(ctx, clusterByName(ctx.config, batch.cluster), async (client) => {
+    for (const step of steps) {
+      try {
+        const lock = await extendLock(ctx, step.lock, lockLeaseMs('verify'));
+        const saved = await ctx.state.issued(step.cluster, step.certificate);
+        if (!saved || saved.fingerprint256 !== step.fingerprint256) {
+          throw new VerificationError(
+            `the saved ${step.certificate} certificate of "${step.cluster}" is not the one pushed`,
+          );
+        }
+        const result = await verifyPushed(ctx, client, saved);
+        verified.push({ ...step, lock, verification: result.summary });
+      } catch (error) {
+        failures.push({ item: step, error: toErrorInfo(error) });
+      }
+    }
+  });
+  return { ...batch, steps: verified, failures };
+}
+
+/**
+ * ActiveActive: after a verified proxy or syncer push, the cluster's Active-Active databases are
+ * listed and either alerted on or force-updated one at a time (config `activeActive`). Its errors
+ * are left to the step's own Retry and Catch; the certificates stay renewed either way.
+ */
+export async function activeActive(ctx: RenewalContext, batch: ClusterBatch): Promise<ClusterBatch> {
+  const certificates = (batch.steps ?? []).map((s) => s.certificate);
+  if (!certificates.some((c) => ACTIVE_ACTIVE_CERTIFICATES.has(c))) return batch;
+  for (const step of batch.steps ?? []) await extendLock(ctx, step.lock, lockLeaseMs('activeActive'));
+  const alert = await withCluster(ctx, clusterByName(ctx.config, batch.cluster), (client) =>
+    followUpActiveActive(ctx, client, { cluster: batch.cluster, certificates, pushId: batch.push?.id }),
+  );
+  return { ...batch, activeActive: alert };
+}
+
+/**
+ * NotifyRenewed: one alert per renewed (or rolled-back) certificate, one for each certificate set
+ * aside on the way, the window override and the Active-Active follow-up when there were any; then
+ * every lock of the batch is released. `activeActiveError` is what the ActiveActive step's Catch
+ * handed over.
+ */
+export async function notifyRenewed(
+  ctx: RenewalContext,
+  batch: ClusterBatch,
+  options: { activeActiveError?: ErrorInfo } = {},
+): Promise<Alert[]> {
+  const alerts: Alert[] = [];
   try {
-    const saved = await ctx.state.issued(step.cluster, step.certificate);
-    const alert = renewedAlert(
-      step,
-      { ...step, domains: saved?.domains ?? [] },
-      step.replacedNotAfter ?? step.currentNotAfter,
-      step.verification ?? 'not verified',
-    );
-    await ctx.notifier.send(alert);
-    return alert;
+    const pushedWith = describePush(batch);
+    for (const step of batch.steps ?? []) {
+      const saved = await ctx.state.issued(step.cluster, step.certificate);
+      const verification = step.verification ?? 'not verified';
+      alerts.push(
+        step.rollback
+          ? {
+              kind: 'rolled-back',
+              cluster: step.cluster,
+              certificate: step.certificate,
+              notAfter: step.notAfter,
+              serialNumber: step.serialNumber,
+              fingerprint256: step.fingerprint256,
+              replacedFingerprint256: step.replacedFingerprint256 ?? null,
+              verification,
+              ...(pushedWith ? { pushedWith } : {}),
+            }
+          : {
+              ...renewedAlert(
+                step,
+                { ...step, domains: saved?.domains ?? [] },
+                step.replacedNotAfter ?? step.currentNotAfter,
+                verification,
+              ),
+              ...(pushedWith ? { pushedWith } : {}),
+            },
+      );
+    }
+    const override = batch.push?.windowOverride;
+    if (override && (batch.steps ?? []).length > 0)
+      alerts.push({
+        kind: 'window-overridden',
+        cluster: batch.cluster,
+        certificates: override.certificates,
+        expires: override.expires,
+        nextOpen: override.nextOpen,
+      });
+    if (batch.activeActive) alerts.push(batch.activeActive);
+    if (options.activeActiveError)
+      alerts.push(
+        activeActiveFailedAlert(
+          batch.cluster,
+          (batch.steps ?? []).map((s) => s.certificate),
+          options.activeActiveError,
+        ),
+      );
+    for (const failure of batch.failures ?? []) {
+      const alert = await failureAlert(ctx, failure.item, failure.error);
+      if (alert) alerts.push(alert);
+    }
+    for (const alert of alerts) await ctx.notifier.send(alert);
+    return alerts;
   } finally {
-    await ctx.state.unlock(step.lock).catch(() => undefined);
+    await releaseAll(ctx, batch);
   }
 }
 
 /**
- * NotifyFailed: the alert for a renewal that failed at any step; releases the lock this run holds
- * (by handle, or by owner when a step died before handing it on). Returns null, and alerts nothing,
- * when the "failure" is another run holding the certificate: that run reports for itself.
+ * NotifyFailed: the batch failed as a whole (the push, or a step that died): one alert per
+ * certificate, with the error; the ones set aside earlier keep their own errors. Locks this run
+ * holds are released (by owner: a step may have died before handing its lock on). Another run
+ * holding a certificate is no failure: nothing is alerted for it.
  */
 export async function notifyFailed(
   ctx: RenewalContext,
-  item: DueCertificate | RenewalStep,
+  batch: ClusterBatch,
   error: ErrorInfo,
   options: { diagnoseWithinMs?: number } = {},
+): Promise<Alert[]> {
+  const alerts: Alert[] = [];
+  try {
+    const issued = batch.steps !== undefined || batch.failures !== undefined;
+    const failed: CertificateFailure[] = issued
+      ? [...(batch.steps ?? []).map((item) => ({ item, error })), ...(batch.failures ?? [])]
+      : batch.items.map((item) => ({ item, error }));
+    let diagnosed: ErrorInfo | undefined;
+    for (const failure of failed) {
+      let info = failure.error;
+      if (failure.error === error && error.name === 'NodesNotUpdatedError') {
+        diagnosed ??= await diagnose(ctx, failure.item, error, options.diagnoseWithinMs ?? 10_000);
+        info = diagnosed;
+      }
+      const alert = await failureAlert(ctx, failure.item, info);
+      if (alert) alerts.push(alert);
+    }
+    for (const alert of alerts) await ctx.notifier.send(alert);
+    return alerts;
+  } finally {
+    await releaseAll(ctx, batch);
+  }
+}
+
+async function failureAlert(
+  _ctx: RenewalContext,
+  item: DueCertificate,
+  error: ErrorInfo,
 ): Promise<Alert | null> {
   if ((SKIPPED_ERRORS as readonly string[]).includes(error.name)) return null;
-  try {
-    const alert = failedAlert(item, await diagnose(ctx, item, error, options.diagnoseWithinMs ?? 10_000));
-    await ctx.notifier.send(alert);
-    return alert;
-  } finally {
-    // A step that failed in our code released nothing yet: the handle says whose lock it is. (A step
-    // that died of a timeout before handing the lock on leaves it to its lease, which ends soon.)
-    const lock = 'lock' in item ? item.lock : undefined;
-    await ctx.state
-      .releaseIfHeld(item.cluster, item.certificate, lock?.owner.id ?? ctx.lockOwner.id)
-      .catch(() => undefined);
+  return failedAlert(item, error);
+}
+
+/**
+ * Releases every lock of the batch this run holds: by the handle Issue handed on (on AWS each step
+ * is another Lambda, whose own owner id is not the one that took the lock), else by owner (a step
+ * that died before handing its lock on; safe for locks never taken).
+ */
+async function releaseAll(ctx: RenewalContext, batch: ClusterBatch): Promise<void> {
+  const handles = new Map<string, LockHandle>();
+  for (const step of batch.steps ?? []) handles.set(step.certificate, step.lock);
+  for (const f of batch.failures ?? []) if ('lock' in f.item) handles.set(f.item.certificate, f.item.lock);
+  for (const w of batch.waiting ?? []) handles.set(w.certificate, w.lock);
+  for (const item of batch.items) {
+    const handle = handles.get(item.certificate);
+    await (handle
+      ? ctx.state.unlock(handle)
+      : ctx.state.releaseIfHeld(item.cluster, item.certificate, ctx.lockOwner.id)
+    ).catch(() => undefined);
   }
+}
+
+/** "PUT /v1/cluster/certificates, one call with api, proxy" or the update_cert fallback, said plainly. */
+export function describePush(batch: ClusterBatch): string | undefined {
+  const p = batch.push;
+  if (!p) return undefined;
+  if (p.api === 'certificates')
+    return `PUT /v1/cluster/certificates, one call with ${p.certificates.join(', ')}`;
+  return `PUT /v1/cluster/update_cert${p.certificates.length > 1 ? ` (${p.certificates.join(', ')})` : ''}${p.fellBack ? `; ${p.fellBack}` : ''}`;
 }
 
 /** NotifyFindings: the check's findings (unreachable clusters, certificates ACME does not manage). */

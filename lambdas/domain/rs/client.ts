@@ -5,6 +5,7 @@
 import { inspect } from 'node:util';
 import { ERROR_BODY_JSON_LIMITS, parseBoundedJson, RS_JSON_LIMITS } from '../bounded-json';
 import {
+  ActiveActiveUpdateError,
   AuthenticationError,
   BadResponseError,
   type ClusterApiError,
@@ -13,6 +14,7 @@ import {
   InvalidCertificateError,
   NodesNotUpdatedError,
   PermissionDeniedError,
+  PushApiUnavailableError,
   UnexpectedStatusError,
   UnknownCertificateError,
 } from '../errors';
@@ -29,6 +31,8 @@ export interface RsNode {
   uid: number;
   addr: string;
   status: string;
+  /** `software_version`, e.g. "7.4.6-22" or "7.22.2-14"; null when the node does not say. */
+  softwareVersion: string | null;
 }
 
 export interface CertificateUpdate {
@@ -191,8 +195,91 @@ export class RsClient {
           },
         );
       }
-      return { uid: n.uid, addr: n.addr, status: typeof n.status === 'string' ? n.status : 'unknown' };
+      return {
+        uid: n.uid,
+        addr: n.addr,
+        status: typeof n.status === 'string' ? n.status : 'unknown',
+        softwareVersion: typeof n.software_version === 'string' ? n.software_version : null,
+      };
     });
+  }
+
+  // --- RS 7.22.2+ bulk push and Active-Active (rs7.22 work; kept apart from the parsing helpers) ---
+
+  /**
+   * PUT /v1/cluster/certificates (RS 7.22.2+): every certificate in one request, validated by the
+   * cluster before it changes anything. 404/405 throw PushApiUnavailableError (an older cluster: the
+   * caller falls back to update_cert); 409 NodesNotUpdatedError (retried by the caller's policy with
+   * the same set); 400/403/406 name the refused certificate(s) when the body does.
+   */
+  async updateCertificates(updates: readonly CertificateUpdate[]): Promise<void> {
+    const path = '/v1/cluster/certificates';
+    const response = await this.transport.send('PUT', path, {
+      certificates: updates.map((u) => ({ name: u.name, certificate: u.certificate, key: u.key })),
+    });
+    if (response.status === 200) return;
+    const names = updates.map((u) => u.name);
+    if (response.status === 404 || response.status === 405) {
+      throw new PushApiUnavailableError(
+        `cluster "${this.cluster}": PUT ${path} answered ${response.status}: the cluster does not serve the bulk certificates API`,
+        { status: response.status, hint: 'RS before 7.22.2: PUT /v1/cluster/update_cert is used instead' },
+      );
+    }
+    // The error names the refused certificate(s) when the body says which, else the whole set.
+    const refused = refusedCertificates(response.body, names);
+    throw this.statusError('PUT', path, response, (refused.length ? refused : names).join(', '));
+  }
+
+  /** GET /v1/crdbs: the Active-Active databases this cluster takes part in. */
+  async listCrdbs(): Promise<RsCrdb[]> {
+    const parsed = await this.getJson('/v1/crdbs');
+    if (!Array.isArray(parsed))
+      throw new BadResponseError(`cluster "${this.cluster}": GET /v1/crdbs did not return a list`);
+    return parsed.flatMap((c: unknown) => {
+      if (c === null || typeof c !== 'object') return [];
+      const r = c as Record<string, unknown>;
+      if (typeof r.guid !== 'string') return [];
+      return [{ guid: r.guid, name: typeof r.name === 'string' ? r.name : r.guid }];
+    });
+  }
+
+  /**
+   * POST /v1/crdbs/{guid}/updates with {"force_update": true}: the REST form of
+   * `crdb-cli crdb update --crdb-guid <guid> --force`. Returns the task to poll. A 409 (a task of
+   * this database is still running) is an ActiveActiveUpdateError: a second update is never started.
+   */
+  async forceUpdateCrdb(guid: string): Promise<RsCrdbTask> {
+    const path = `/v1/crdbs/${encodeURIComponent(guid)}/updates`;
+    const response = await this.transport.send('POST', path, { force_update: true });
+    if (response.status !== 200) {
+      if (response.status === 409 || response.status === 404 || response.status === 400)
+        throw new ActiveActiveUpdateError(
+          `cluster "${this.cluster}": POST ${path} answered ${response.status}${describeBody(response.body)}`,
+          {
+            status: response.status,
+            hint:
+              response.status === 409
+                ? 'another update of this database is running; it was not started twice'
+                : 'check the database with crdb-cli crdb list',
+          },
+        );
+      throw this.statusError('POST', path, response);
+    }
+    return parseCrdbTask(this.cluster, path, this.parseBody(path, response));
+  }
+
+  /** GET /v1/crdb_tasks/{id}. */
+  async getCrdbTask(id: string): Promise<RsCrdbTask> {
+    const path = `/v1/crdb_tasks/${encodeURIComponent(id)}`;
+    const response = await this.transport.send('GET', path);
+    if (response.status !== 200) throw this.statusError('GET', path, response);
+    return parseCrdbTask(this.cluster, path, this.parseBody(path, response));
+  }
+
+  private async getJson(path: string): Promise<unknown> {
+    const response = await this.transport.send('GET', path);
+    if (response.status !== 200) throw this.statusError('GET', path, response);
+    return this.parseBody(path, response);
   }
 
   close(): void {
@@ -268,6 +355,46 @@ function describeBody(body: string): string {
   const parsed = result.value as { error_code?: unknown; description?: unknown };
   const parts = [parsed.error_code, parsed.description].filter((p): p is string => typeof p === 'string');
   return parts.length ? ` (${parts.join(': ').slice(0, 200)})` : '';
+}
+
+export interface RsCrdb {
+  guid: string;
+  name: string;
+}
+
+export type CrdbTaskStatus = 'queued' | 'started' | 'finished' | 'failed';
+
+export interface RsCrdbTask {
+  id: string;
+  status: CrdbTaskStatus | string;
+  /** `errors[].description` of a failed task. */
+  errors: string[];
+}
+
+function parseCrdbTask(cluster: string, path: string, parsed: unknown): RsCrdbTask {
+  const t = (parsed ?? {}) as Record<string, unknown>;
+  if (typeof t.id !== 'string' || typeof t.status !== 'string')
+    throw new BadResponseError(`cluster "${cluster}": ${path} did not return a task (id, status)`);
+  const errors = Array.isArray(t.errors)
+    ? t.errors.flatMap((e: unknown) => {
+        const r = (e ?? {}) as Record<string, unknown>;
+        const text = [r.error_code, r.description].filter((p) => typeof p === 'string').join(': ');
+        return text ? [text.slice(0, 300)] : [];
+      })
+    : [];
+  return { id: t.id, status: t.status, errors };
+}
+
+/** The certificate names of a bulk request that a refusal's description quotes (RS: 'proxy'). */
+function refusedCertificates(body: string, names: readonly string[]): string[] {
+  let description = '';
+  try {
+    const parsed = JSON.parse(body) as { description?: unknown };
+    if (typeof parsed.description === 'string') description = parsed.description;
+  } catch {
+    return [];
+  }
+  return names.filter((n) => description.includes(`'${n}'`) || description.includes(`"${n}"`));
 }
 
 /** A client for one cluster, over the transport the connector opens. */
