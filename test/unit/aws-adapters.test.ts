@@ -309,6 +309,39 @@ describe('cluster credentials from Secrets Manager', () => {
   });
 });
 
+describe('secrets extension: a credentials secret in another region', () => {
+  it('reads it with an SDK client of that region, never through the extension', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.end(JSON.stringify({ SecretString: JSON.stringify({ username: 'wrong', password: 'wrong' }) }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const region = process.env.AWS_REGION;
+    process.env.AWS_REGION = 'eu-west-1';
+    try {
+      secrets
+        .on(GetSecretValueCommand)
+        .resolves({ SecretString: JSON.stringify({ username: 'admin', password: 'pw' }) });
+      const arn = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:rs/prod-west-Ab12Cd';
+      const port = (server.address() as AddressInfo).port;
+      const provider = new SecretsExtensionCredentialsProvider({ port, sessionToken: 'tok' });
+      expect(await provider.resolve({ ...cluster, credentialsSecret: arn })).toMatchObject({
+        username: 'admin',
+        password: 'pw',
+      });
+      expect(seen).toEqual([]);
+      const call = secrets.commandCalls(GetSecretValueCommand)[0]!;
+      expect(call.args[0].input.SecretId).toBe(arn);
+      expect(await call.thisValue.config.region()).toBe('eu-west-3');
+    } finally {
+      if (region === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = region;
+      server.close();
+    }
+  });
+});
+
 describe('SNS notifier', () => {
   it('publishes text for email and the structured alert for the Slack forwarder', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });

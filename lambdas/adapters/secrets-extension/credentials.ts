@@ -7,6 +7,7 @@
 import type { ClusterConfig } from '../../domain/config/types';
 import { AuthenticationError, ConfigError } from '../../domain/errors';
 import type { ClusterAccess, CredentialsProvider } from '../../domain/ports';
+import { secretRegion } from '../secrets-manager/arn';
 import { accessFromSecret } from '../secrets-manager/cluster-secret';
 
 export interface SecretsExtensionOptions {
@@ -20,6 +21,7 @@ export interface SecretsExtensionOptions {
 export class SecretsExtensionCredentialsProvider implements CredentialsProvider {
   private readonly port: number;
   private readonly token: string | undefined;
+  private otherRegions: Promise<CredentialsProvider> | undefined;
 
   constructor(private readonly options: SecretsExtensionOptions = {}) {
     this.port = options.port ?? Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773);
@@ -30,6 +32,15 @@ export class SecretsExtensionCredentialsProvider implements CredentialsProvider 
     const secretId = cluster.credentialsSecret;
     if (!secretId)
       throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
+    // The extension asks Secrets Manager in this function's region, which answers only for its own
+    // secrets: a secret of another region is read with an SDK client for that region, loaded then.
+    const region = secretRegion(secretId);
+    if (region !== undefined && region !== (process.env.AWS_REGION ?? region)) {
+      this.otherRegions ??= import('../secrets-manager/credentials').then(
+        (m) => new m.SecretsManagerCredentialsProvider(),
+      );
+      return (await this.otherRegions).resolve(cluster);
+    }
     const read = await getSecretString(secretId, this.port, this.token, this.options.timeoutMs);
     if (!read.ok) {
       throw new AuthenticationError(`cluster "${cluster.name}": ${read.reason}`, { hint: read.hint });

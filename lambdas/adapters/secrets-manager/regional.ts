@@ -5,6 +5,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../../domain/errors';
+import { secretRegion } from './arn';
 
 export class RegionalSecretsClients {
   private readonly home: SecretsManagerClient;
@@ -36,10 +37,7 @@ export class RegionalSecretsClients {
   }
 }
 
-/** The region of a secret ARN (`arn:<partition>:secretsmanager:<region>:<account>:secret:<name>`), else undefined. */
-export function secretRegion(secretId: string): string | undefined {
-  return /^arn:[a-z0-9-]+:secretsmanager:([a-z0-9-]+):\d{12}:secret:/.exec(secretId)?.[1];
-}
+export { secretRegion };
 
 let shared: RegionalSecretsClients | undefined;
 
