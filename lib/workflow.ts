@@ -23,6 +23,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { RENEWAL_STEPS } from '../lambdas/domain/renewal/steps';
 import {
   ACTIVE_ACTIVE_RETRY,
   type PushRetryPolicy,
@@ -49,20 +50,16 @@ export interface WorkflowOptions {
   readonly pushRetry: PushRetryPolicy;
 }
 
-/** The state names, exactly as they appear in the definition. */
+/**
+ * The state names, exactly as they appear in the definition. The states of one iteration are the
+ * renewal steps the CLI's runner runs (lambdas/domain/renewal/steps.ts), named once there.
+ */
 export const STATE_NAMES = {
   check: 'Check',
   hasFindings: 'HasFindings',
   notifyFindings: 'NotifyFindings',
   renewDue: 'RenewDue',
-  issue: 'Issue',
-  push: 'Push',
-  verify: 'Verify',
-  activeActive: 'ActiveActive',
-  notifyRenewed: 'NotifyRenewed',
-  notifyFailed: 'NotifyFailed',
-  failureReported: 'FailureReported',
-  renewedNotReported: 'RenewedNotReported',
+  ...RENEWAL_STEPS,
   done: 'Done',
 } as const;
 
