@@ -4,7 +4,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { loadDeployedConfig, readAcmeTrust } from '../adapters/config-file/files';
+import { loadDeployedConfig } from '../adapters/config-file/deployed';
+import { readAcmeTrust } from '../adapters/config-file/pem';
 import type { WatchdogConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
 import type { FleetReport } from '../domain/report';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatConfigError, loadConfig, locateJson } from '../../lambdas/adapters/config-file';
-import { readPemFile } from '../../lambdas/adapters/config-file/files';
+import { readPemFile } from '../../lambdas/adapters/config-file/pem';
 import { nearest } from '../../lambdas/domain/config/schema';
 import { ConfigError } from '../../lambdas/domain/errors';
 import { containsUserInfoUrl, hasUserInfo, redactUrl, redactUrlsIn } from '../../lambdas/domain/redact';

@@ -1,7 +1,8 @@
 import type { ClusterConfig } from '../../domain/config/types';
 import { ConfigError } from '../../domain/errors';
 import type { ClusterAccess, CredentialsProvider } from '../../domain/ports/credentials';
-import { clusterPassword, readPemFile } from './files';
+import { clusterPassword } from './files';
+import { readPemFile } from './pem';
 
 /**
  * Local mode: `password`, `passwordEnv` and `caFile` from the config. A cluster with

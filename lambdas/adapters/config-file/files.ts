@@ -7,60 +7,14 @@
  * the file, the line and column, and the key path.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { resolveConfigPaths } from '../../domain/config/paths';
 import { checkConfig, formatPath, invalidConfig } from '../../domain/config/schema';
-import { type ClusterConfig, DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../../domain/config/types';
+import type { ClusterConfig, WatchdogConfig } from '../../domain/config/types';
 import { ConfigError, WatchdogError } from '../../domain/errors';
 import { locateJson } from './json-locate';
+import { readAcmeTrust, readPemFile, unreadable } from './pem';
 
-/** Why a file cannot be read, and what to do, in operator words (never the bare errno). */
-export function unreadable(error: unknown, what: string, path: string): ConfigError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const reasons: Record<string, [string, string]> = {
-    ENOENT: [
-      `${what} ${path} does not exist`,
-      "check the path; relative paths are resolved against the configuration file's directory",
-    ],
-    EISDIR: [`${what} ${path} is a directory, not a file`, 'give the path of the file itself'],
-    EACCES: [
-      `${what} ${path} cannot be read: permission denied`,
-      'make it readable by the user running rs-cert-watchdog',
-    ],
-    EPERM: [
-      `${what} ${path} cannot be read: operation not permitted`,
-      'make it readable by the user running rs-cert-watchdog',
-    ],
-    ENOTDIR: [`${what} ${path} does not exist (a part of the path is not a directory)`, 'check the path'],
-    ELOOP: [`${what} ${path} is a symbolic link loop`, 'point it at a real file'],
-  };
-  const [message, hint] = reasons[code ?? ''] ?? [
-    `${what} ${path} cannot be read (${code ?? 'unknown error'})`,
-    'check the path and its permissions',
-  ];
-  return new ConfigError(message, { hint });
-}
-
-/** Reads a PEM file named by the configuration, with an error that names the field. */
-export function readPemFile(path: string, field: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw unreadable(error, `${field}:`, path);
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----'))
-    throw new ConfigError(`${field}: ${path} holds no PEM certificate`, {
-      hint: 'give a file with one or more "-----BEGIN CERTIFICATE-----" blocks',
-    });
-  return text;
-}
-
-/** acme.caFile's contents, read once per process: trusted for ACME TLS and the chains it issues. */
-export function readAcmeTrust(config: Pick<WatchdogConfig, 'acme'>): string | undefined {
-  return config.acme?.caFile ? readPemFile(config.acme.caFile, 'acme.caFile') : undefined;
-}
-
-/** Reads and validates the operator's configuration file (the CLI and the CDK app; never a Lambda). */
 export function loadConfig(path: string): WatchdogConfig {
   let text: string;
   try {
@@ -100,17 +54,7 @@ export function loadConfig(path: string): WatchdogConfig {
       ` (${path})`,
     );
   }
-  return resolvePaths(checked.config, dirname(resolve(path)));
-}
-
-function resolvePaths(config: WatchdogConfig, base: string): WatchdogConfig {
-  const at = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(base, p));
-  return {
-    ...config,
-    stateDir: at(config.stateDir) as string,
-    acme: config.acme && { ...config.acme, caFile: at(config.acme.caFile) },
-    clusters: config.clusters.map((c) => ({ ...c, caFile: at(c.caFile) })),
-  };
+  return resolveConfigPaths(checked.config, dirname(resolve(path)));
 }
 
 /**
@@ -173,36 +117,4 @@ export function formatConfigError(error: unknown): string {
     return `rs-cert-watchdog: ${head}${error.hint ? `\n  hint: ${error.hint}` : ''}`;
   }
   return `rs-cert-watchdog: ${error instanceof Error ? error.message : String(error)}`;
-}
-
-/**
- * Loads the config a deployment validated with the full schema and wrote into the Lambda bundle.
- * Relative paths (PEM files copied beside it) resolve against its directory.
- */
-export function loadDeployedConfig(path: string): WatchdogConfig {
-  let document: { marker?: unknown; config?: WatchdogConfig };
-  try {
-    document = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw (error as NodeJS.ErrnoException).code
-      ? unreadable(error, 'the deployed configuration', path)
-      : new ConfigError(`the deployed configuration ${path} is not valid JSON (redeploy with cdk deploy)`);
-  }
-  if (
-    document.marker !== DEPLOYED_CONFIG_MARKER ||
-    !document.config ||
-    !Array.isArray(document.config.clusters)
-  ) {
-    throw new ConfigError(
-      `${path} is not a configuration written by the deployment (redeploy with cdk deploy)`,
-    );
-  }
-  const config = document.config;
-  const base = dirname(resolve(path));
-  const at = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(base, p));
-  return {
-    ...config,
-    acme: config.acme && { ...config.acme, caFile: at(config.acme.caFile) },
-    clusters: config.clusters.map((c) => ({ ...c, caFile: at(c.caFile) })),
-  };
 }

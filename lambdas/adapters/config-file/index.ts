@@ -1,11 +1,5 @@
 export { ConfigCredentialsProvider } from './credentials';
-export {
-  checkLocalInputs,
-  clusterPassword,
-  formatConfigError,
-  loadConfig,
-  loadDeployedConfig,
-  readAcmeTrust,
-  readPemFile,
-} from './files';
+export { loadDeployedConfig } from './deployed';
+export { checkLocalInputs, clusterPassword, formatConfigError, loadConfig } from './files';
 export { locateJson } from './json-locate';
+export { readAcmeTrust, readPemFile, unreadable } from './pem';

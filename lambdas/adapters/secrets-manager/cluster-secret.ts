@@ -1,7 +1,7 @@
 import type { ClusterConfig } from '../../domain/config/types';
 import { ConfigError } from '../../domain/errors';
 import type { ClusterAccess } from '../../domain/ports';
-import { readPemFile } from '../config-file';
+import { readPemFile } from '../config-file/pem';
 
 /** Parses a cluster secret: {"username","password","caPem"?}; the pinned CA may also come from caFile. */
 export function accessFromSecret(

@@ -5,13 +5,13 @@
  * Only the CLI and the CDK app import this module. Lambdas read the config that `cdk synth`
  * already validated (adapters/config-file `loadDeployedConfig`): zod would be 450 KB of every bundle.
  */
-import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
 import { containsUserInfoUrl, hasUserInfo } from '../redact';
 import { windowProblem } from '../renewal/windows';
 import { DEFAULT_PUSH_RETRY, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
+import { resolveConfigPaths } from './paths';
 
 const hostname = z
   .string()
@@ -350,30 +350,8 @@ export function checkConfig(document: unknown): ConfigCheck {
 export function parseConfig(document: unknown, baseDir = process.cwd()): z.output<typeof configSchema> {
   const checked = checkConfig(document);
   if (!checked.ok) throw invalidConfig(checked.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
-  const config = checked.config;
-  const at = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
-  const issuerAt = (issuer: ManagedCertificate['issuer']): ManagedCertificate['issuer'] =>
-    typeof issuer === 'object' && issuer.type === 'local-ca'
-      ? { ...issuer, certFile: at(issuer.certFile) as string, keyFile: at(issuer.keyFile) }
-      : issuer;
-  return {
-    ...config,
-    stateDir: at(config.stateDir) as string,
-    acme: config.acme && { ...config.acme, caFile: at(config.acme.caFile) },
-    clusters: config.clusters.map((c) => ({
-      ...c,
-      caFile: at(c.caFile),
-      certificates: Object.fromEntries(
-        Object.entries(c.certificates).map(([name, cert]) => [
-          name,
-          { ...cert, issuer: issuerAt(cert.issuer) },
-        ]),
-      ),
-    })),
-  };
+  return resolveConfigPaths(checked.config, baseDir);
 }
-
-type ManagedCertificate = z.output<typeof managedCertificateSchema>;
 
 /** The ConfigError for a list of issue lines (each already carrying its location). */
 export function invalidConfig(lines: string[], where = ''): ConfigError {
