@@ -27,6 +27,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { configSchema } from '../lambdas/domain/config/schema';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
+import { ConfigError } from '../lambdas/domain/errors';
+import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
 import { watchdogAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { assertDeployable, BUNDLE_ROOT, BUNDLED_CONFIG_FILE, writeBundledConfig } from './bundled-config';
@@ -167,6 +169,16 @@ export class CertificateWatchdog extends Construct {
     const executionTimeout = props.executionTimeout ?? Duration.hours(2);
     const schedule = analyzeSchedule(aws.schedule, aws.timeZone);
     assertScheduleSafe(schedule, executionTimeout);
+    // A schedule that can sleep through the renewal window of the shortest-lived certificate the
+    // config promises (private CA validityDays, ACME profile) is refused, with the gap DST can add.
+    const missed = scheduleGapProblem(
+      aws.schedule,
+      schedule.maxGapWithDst.toMilliseconds(),
+      configuredLifetimes(config),
+      config.renewBeforeDays,
+    );
+    if (missed)
+      throw new ConfigError(`aws.schedule: ${missed.message}`, { hint: 'schedule runs more often' });
     const projectRoot = props.projectRoot ?? fileURLToPath(new URL('..', import.meta.url));
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     this.stateSecretPrefix = props.stateSecretPrefix ?? `rs-cert-watchdog/${stack.stackName}`;
