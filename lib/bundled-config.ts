@@ -9,9 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPemFile } from '../lambdas/adapters/config-file';
 import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../lambdas/domain/config/types';
+import { ConfigError } from '../lambdas/domain/errors';
 
-/** Where the handlers find the config inside every bundle (the bundle root is /var/task). */
+/** Where the handlers find the config inside every bundle. */
 export const BUNDLED_CONFIG_FILE = 'watchdog-config.json';
+/** The bundle's root in the Lambda runtime. */
+export const BUNDLE_ROOT = '/var/task';
 
 /** Config checks only the AWS deployment needs: nothing secret may reach the template or bundle. */
 export function assertDeployable(config: WatchdogConfig): void {
@@ -32,8 +35,29 @@ export function assertDeployable(config: WatchdogConfig): void {
       'alerts.slackWebhookUrl: not allowed in AWS mode (it is a credential); use alerts.slackWebhookSecret',
     );
   }
+  // The bundle is readable by anyone who may lambda:GetFunction: a key in it is a leaked key.
+  const eab = config.acme?.eab;
+  for (const field of ['hmacKey', 'hmacKeyEnv'] as const) {
+    if (eab?.[field] !== undefined)
+      problems.push(
+        `acme.eab.${field}: not allowed in AWS mode (the EAB key would ship in the bundle); use acme.eab.hmacKeySecret`,
+      );
+  }
+  for (const cluster of config.clusters) {
+    for (const [name, settings] of Object.entries(cluster.certificates ?? {})) {
+      const issuer = settings.issuer;
+      if (typeof issuer === 'object' && issuer.type === 'local-ca' && issuer.keyFile !== undefined)
+        problems.push(
+          `clusters["${cluster.name}"].certificates.${name}.issuer.keyFile: not allowed in AWS mode (the CA key ` +
+            'would ship in the bundle); use keySecret',
+        );
+    }
+  }
   if (problems.length > 0) {
-    throw new Error(`the configuration cannot be deployed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    throw new ConfigError(
+      `the configuration cannot be deployed:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      { hint: 'AWS mode reads every secret from Secrets Manager; see the README, "Deploying to AWS"' },
+    );
   }
 }
 
@@ -69,6 +93,22 @@ export function writeBundledConfig(config: WatchdogConfig): string {
     clusters: config.clusters.map((c) => ({
       ...c,
       caFile: copyPem(c.caFile, `clusters["${c.name}"].caFile`, `cluster-${c.name}-ca.pem`),
+      ...(c.certificates && {
+        certificates: Object.fromEntries(
+          Object.entries(c.certificates).map(([name, settings]) => {
+            const issuer = settings.issuer;
+            if (typeof issuer !== 'object' || issuer.type !== 'local-ca') return [name, settings];
+            // The local CA's certificate (not its key: keySecret) travels beside the config. The
+            // issuer reads it by path, so the path is where the bundle lands.
+            const file = copyPem(
+              issuer.certFile,
+              `clusters["${c.name}"].certificates.${name}.issuer.certFile`,
+              `local-ca-${c.name}-${name}.pem`,
+            ) as string;
+            return [name, { ...settings, issuer: { ...issuer, certFile: `${BUNDLE_ROOT}/${file}` } }];
+          }),
+        ),
+      }),
     })),
   };
   const document = { marker: DEPLOYED_CONFIG_MARKER, config: bundled };

@@ -12,7 +12,7 @@
  * alarms.ts (heartbeat), dashboard.ts, nag.ts, params-and-secrets.ts, vpc.ts.
  */
 import { fileURLToPath } from 'node:url';
-import { Annotations, Aws, Duration, Fn, Stack, TimeZone } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, TimeZone } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -27,10 +27,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { configSchema } from '../lambdas/domain/config/schema';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
+import { ConfigError } from '../lambdas/domain/errors';
+import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
 import { eventBridgeCron, type MaintenanceWindow } from '../lambdas/domain/renewal/windows';
 import { watchdogAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
-import { assertDeployable, BUNDLED_CONFIG_FILE, writeBundledConfig } from './bundled-config';
+import { assertDeployable, BUNDLE_ROOT, BUNDLED_CONFIG_FILE, writeBundledConfig } from './bundled-config';
 import { watchdogDashboard } from './dashboard';
 import { type WatchdogFunctionOptions, watchdogFunction } from './functions';
 import { acknowledgeCustomResourceProvider, acknowledgeNagFindings } from './nag';
@@ -39,6 +41,7 @@ import { analyzeSchedule, assertScheduleSafe, defaultHeartbeatWindow } from './s
 import {
   FUNCTION_STATE_ACCESS,
   grantAcmeChallenges,
+  grantIssuers,
   grantSecretRead,
   type StateArea,
   StateSecrets,
@@ -123,7 +126,10 @@ export interface CertificateWatchdogProps {
 export interface WatchdogFunctions {
   /** Reads every cluster, publishes DaysLeft, lists what is due. Talks to the clusters. */
   readonly check: nodejs.NodejsFunction;
-  /** Obtains a certificate through ACME (DNS-01 in Route 53) and saves it in the state. */
+  /**
+   * Obtains a certificate from its issuer (ACME with DNS-01 in Route 53, AWS Private CA, or a local CA)
+   * and saves it in the state.
+   */
   readonly issue: nodejs.NodejsFunction;
   /** Pushes the saved certificate to its cluster. */
   readonly push: nodejs.NodejsFunction;
@@ -162,18 +168,22 @@ export class CertificateWatchdog extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const { config } = props;
+    // Refuses any secret that would ship in the bundle (passwords, webhook URL, EAB key, CA key).
     assertDeployable(config);
-    if (config.acme?.eab) {
-      Annotations.of(this).addWarningV2(
-        'rs-cert-watchdog:eabInBundle',
-        'acme.eab.hmacKey is bundled into the Lambda code package (not the template): anyone who may ' +
-          'lambda:GetFunction can read it.',
-      );
-    }
     const aws = configSchema.shape.aws.unwrap().parse(config.aws ?? {});
     const executionTimeout = props.executionTimeout ?? Duration.hours(2);
     const schedule = analyzeSchedule(aws.schedule, aws.timeZone);
     assertScheduleSafe(schedule, executionTimeout);
+    // A schedule that can sleep through the renewal window of the shortest-lived certificate the
+    // config promises (private CA validityDays, ACME profile) is refused, with the gap DST can add.
+    const missed = scheduleGapProblem(
+      aws.schedule,
+      schedule.maxGapWithDst.toMilliseconds(),
+      configuredLifetimes(config),
+      config.renewBeforeDays,
+    );
+    if (missed)
+      throw new ConfigError(`aws.schedule: ${missed.message}`, { hint: 'schedule runs more often' });
     const projectRoot = props.projectRoot ?? fileURLToPath(new URL('..', import.meta.url));
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     this.stateSecretPrefix = props.stateSecretPrefix ?? `rs-cert-watchdog/${stack.stackName}`;
@@ -195,7 +205,7 @@ export class CertificateWatchdog extends Construct {
       logRetention,
       configDir,
       environment: {
-        WATCHDOG_CONFIG_FILE: `/var/task/${BUNDLED_CONFIG_FILE}`,
+        WATCHDOG_CONFIG_FILE: `${BUNDLE_ROOT}/${BUNDLED_CONFIG_FILE}`,
         STATE_SECRET_PREFIX: this.stateSecretPrefix,
         STATE_KMS_KEY_ID: this.key.keyArn,
         ALERT_TOPIC_ARN: this.alertTopic.topicArn,
@@ -245,6 +255,8 @@ export class CertificateWatchdog extends Construct {
         return { fn: workflowFunctions[role], areas: Object.keys(needs) as StateArea[] };
       },
     );
+    // The issuers the config names: AWS Private CA on those CAs only, local CA keys, the EAB key.
+    grantIssuers(this, config, issue);
     this.alertTopic.grantPublish(notify);
     // Issue publishes and removes its challenges; notify removes them after a failed issue.
     const route53ChangePollers = config.dns?.provider === 'route53' ? [issue, notify] : [];

@@ -10,6 +10,7 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import type { WatchdogConfig } from '../lambdas/domain/config/types';
 
 export type StateArea = 'acme' | 'certificates' | 'locks' | 'pending' | 'pushes';
 export type StateAccess = 'read' | 'readWrite';
@@ -151,4 +152,39 @@ export function grantAcmeChallenges(scope: Construct, grantee: iam.IGrantable, h
     actions: ['route53:GetChange'],
     resourceArns: [route53Arn('change', '*')],
   });
+}
+
+/** What the issue function may ask AWS Private CA: issue, fetch the certificate, fetch the CA's chain. */
+export const PRIVATE_CA_ACTIONS = [
+  'acm-pca:IssueCertificate',
+  'acm-pca:GetCertificate',
+  'acm-pca:GetCertificateAuthorityCertificate',
+] as const;
+
+/**
+ * The issue function's access for the issuers the config names: the AWS Private CA actions on each
+ * configured CA only, GetSecretValue on each local CA's `keySecret`, and on the EAB HMAC key secret.
+ * Secrets in another region are granted by their ARN (the handler reads them with a client there).
+ */
+export function grantIssuers(scope: Construct, config: WatchdogConfig, issue: iam.IGrantable): void {
+  const authorities = new Set<string>();
+  const keySecrets = new Set<string>();
+  for (const cluster of config.clusters) {
+    for (const settings of Object.values(cluster.certificates ?? {})) {
+      const issuer = settings.issuer;
+      if (typeof issuer !== 'object') continue;
+      if (issuer.type === 'aws-private-ca') authorities.add(issuer.certificateAuthorityArn);
+      else if (issuer.keySecret !== undefined) keySecrets.add(issuer.keySecret);
+    }
+  }
+  if (authorities.size > 0) {
+    iam.Grant.addToPrincipal({
+      grantee: issue,
+      actions: [...PRIVATE_CA_ACTIONS],
+      resourceArns: [...authorities].sort(),
+    });
+  }
+  for (const secret of [...keySecrets].sort()) grantSecretRead(scope, secret, [issue]);
+  const eabSecret = config.acme?.eab?.hmacKeySecret;
+  if (eabSecret !== undefined) grantSecretRead(scope, eabSecret, [issue]);
 }

@@ -79,7 +79,13 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       const config = configure(options.config);
       const report = await checkFleet(config, localRenewalContext(config, io.env, warn));
       const problem =
-        config.aws && scheduleProblem(config.aws.schedule, managedLifetimes(report), config.renewBeforeDays);
+        config.aws &&
+        scheduleProblem(
+          config.aws.schedule,
+          managedLifetimes(report),
+          config.renewBeforeDays,
+          config.aws.timeZone,
+        );
       if (problem) {
         report.scheduleProblem = problem;
         warn(`schedule refused: ${problem.message}`);

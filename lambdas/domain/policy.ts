@@ -3,7 +3,8 @@
  * pkg/util/pki/renewaltime.go, adapted to the rule this project promises its operators, plus the
  * check that a schedule runs often enough to meet it.
  */
-import { ConfigError } from './errors';
+import type { WatchdogConfig } from './config/types';
+import { measureSchedule } from './schedule';
 
 export type CertificateStatus = 'ok' | 'expiring' | 'expired' | 'invalid';
 
@@ -148,14 +149,17 @@ export function scheduleProblem(
   schedule: string,
   lifetimes: readonly ManagedLifetime[],
   renewBeforeDays = DEFAULT_RENEW_BEFORE_DAYS,
+  timeZone = 'UTC',
 ): ScheduleProblem | null {
   if (lifetimes.length === 0) return null;
-  return scheduleGapProblem(schedule, maxScheduleGapMs(schedule), lifetimes, renewBeforeDays);
+  const gapMs = measureSchedule(schedule, timeZone).maxGapWithDstSeconds * 1000;
+  return scheduleGapProblem(schedule, gapMs, lifetimes, renewBeforeDays);
 }
 
 /**
- * The same decision for a longest gap measured elsewhere (lib/schedule.ts's analyzeSchedule, which
- * enumerates firings in the schedule's time zone, DST included): what the CDK app calls at synth.
+ * The decision for a longest gap already measured (./schedule.ts measureSchedule, the one reader of
+ * schedules, which enumerates firings in the schedule's time zone, DST included): what the CDK app
+ * calls at synth, with the lifetimes the configuration promises (configuredLifetimes).
  */
 export function scheduleGapProblem(
   schedule: string,
@@ -184,89 +188,33 @@ export function scheduleGapProblem(
 }
 
 /**
- * The longest wait between two runs of an EventBridge expression: rate(N unit) or
- * cron(minutes hours day-of-month month day-of-week year), evaluated in UTC over two years.
- * Supports *, ?, lists, ranges, steps, `L` (last day of the month) and `d#n` (n-th weekday);
- * throws on anything else rather than guess.
+ * Lifetimes a profile is known to issue (Let's Encrypt's, as of its profiles page): `shortlived` is
+ * 160 hours, `tlsserver` 45 days. Any other profile, or none, is taken at the shortest default a
+ * public CA is heading for (45 days, Let's Encrypt from 2028-02-16), which every schedule the
+ * watchdog accepts covers.
  */
-export function maxScheduleGapMs(expression: string): number {
-  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
-  if (rate) {
-    const unit = rate[2]!.startsWith('minute') ? 60_000 : rate[2]!.startsWith('hour') ? HOUR_MS : DAY_MS;
-    return Number(rate[1]) * unit;
-  }
-  const cron = /^cron\((.+)\)$/.exec(expression.trim());
-  const fields = cron?.[1]?.trim().split(/\s+/);
-  if (!fields || fields.length !== 6)
-    throw new ConfigError(`cannot read the schedule "${expression}": use rate(N unit) or cron(6 fields)`);
-  const [min, hour, dom, month, dow, year] = fields as [string, string, string, string, string, string];
-  const minutes = cronSet(min, 0, 59);
-  const hours = cronSet(hour, 0, 23);
-  const months = cronSet(month, 1, 12, MONTHS);
-  const start = Date.UTC(new Date().getUTCFullYear(), 0, 1);
-  const years = year === '*' ? null : cronSet(year, 1970, 2199);
-  const times: number[] = [];
-  for (let d = 0; d < 2 * 366; d++) {
-    const day = new Date(start + d * DAY_MS);
-    if (!months.has(day.getUTCMonth() + 1)) continue;
-    if (years && !years.has(day.getUTCFullYear())) continue;
-    if (!dayMatches(day, dom, dow)) continue;
-    for (const h of [...hours].sort((a, b) => a - b))
-      for (const m of [...minutes].sort((a, b) => a - b))
-        times.push(day.getTime() + h * HOUR_MS + m * 60_000);
-  }
-  if (times.length < 2) return Number.POSITIVE_INFINITY;
-  let gap = 0;
-  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
-  return gap;
-}
+export const PROFILE_LIFETIME_DAYS: Readonly<Record<string, number>> = {
+  shortlived: 160 / 24,
+  tlsserver: 45,
+};
+export const DEFAULT_ACME_LIFETIME_DAYS = 45;
 
-const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
-
-function dayMatches(day: Date, dom: string, dow: string): boolean {
-  const lastDay = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() + 1, 0)).getUTCDate();
-  if (dom !== '?' && dom !== '*') {
-    if (dom === 'L') return day.getUTCDate() === lastDay;
-    if (!cronSet(dom, 1, 31).has(day.getUTCDate())) return false;
-  }
-  if (dow !== '?' && dow !== '*') {
-    // EventBridge numbers days 1 (SUN) to 7 (SAT).
-    const weekday = day.getUTCDay() + 1;
-    const nth = /^([1-7]|[A-Z]{3})#([1-5])$/i.exec(dow);
-    if (nth) {
-      const wanted = /\d/.test(nth[1]!) ? Number(nth[1]) : DAYS.indexOf(nth[1]!.toUpperCase()) + 1;
-      return weekday === wanted && Math.ceil(day.getUTCDate() / 7) === Number(nth[2]);
-    }
-    if (!cronSet(dow, 1, 7, DAYS).has(weekday)) return false;
-  }
-  return true;
-}
-
-function cronSet(field: string, lo: number, hi: number, names?: readonly string[]): Set<number> {
-  const value = (s: string): number => {
-    const named = names?.indexOf(s.toUpperCase()) ?? -1;
-    const n = named >= 0 ? named + 1 : Number(s);
-    if (!Number.isInteger(n) || n < lo || n > hi)
-      throw new ConfigError(`cannot read the cron field "${field}"`);
-    return n;
-  };
-  const out = new Set<number>();
-  for (const part of field.split(',')) {
-    const [range = '', stepText] = part.split('/');
-    const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new ConfigError(`cannot read the cron field "${field}"`);
-    let from: number;
-    let to: number;
-    if (range === '*' || range === '?') [from, to] = [lo, hi];
-    else if (range.includes('-')) {
-      const [a = '', b = ''] = range.split('-');
-      [from, to] = [value(a), value(b)];
-    } else {
-      from = value(range);
-      to = stepText === undefined ? from : hi;
-    }
-    for (let n = from; n <= to; n += step) out.add(n);
-  }
-  return out;
+/**
+ * The lifetimes the configuration promises for its managed certificates, before any is issued: a
+ * private CA's `validityDays`, an ACME profile's known lifetime. What the CDK app checks the schedule
+ * against at synth; `check` uses the lifetimes it reads (report.ts managedLifetimes).
+ */
+export function configuredLifetimes(config: Pick<WatchdogConfig, 'acme' | 'clusters'>): ManagedLifetime[] {
+  return config.clusters.flatMap((cluster) =>
+    Object.entries(cluster.certificates ?? {}).map(([name, settings]) => {
+      const issuer = settings.issuer;
+      const profile = settings.profile ?? config.acme?.profile;
+      const lifetimeDays =
+        typeof issuer === 'object'
+          ? issuer.validityDays
+          : ((profile === undefined ? undefined : PROFILE_LIFETIME_DAYS[profile]) ??
+            DEFAULT_ACME_LIFETIME_DAYS);
+      return { name: `${cluster.name}/${name}`, lifetimeDays };
+    }),
+  );
 }

@@ -48,6 +48,41 @@ describe('writeBundledConfig', () => {
     });
   });
 
+  it("copies a local CA's certFile beside the config, where the bundle lands in Lambda", () => {
+    writeFileSync(join(source, 'lab-ca.pem'), `lab ${PEM}`);
+    const issuer = {
+      type: 'local-ca' as const,
+      certFile: join(source, 'lab-ca.pem'),
+      keySecret: 'lab-ca-key',
+      validityDays: 6,
+    };
+    const withCa: WatchdogConfig = {
+      ...config,
+      clusters: [{ ...east, certificates: { syncer: { domains: ['s.example.com'], issuer } } }, west],
+    };
+    const dir = writeBundledConfig(withCa);
+    const document = JSON.parse(readFileSync(join(dir, BUNDLED_CONFIG_FILE), 'utf8'));
+    expect(document.config.clusters[0].certificates.syncer.issuer).toEqual({
+      ...issuer,
+      certFile: '/var/task/local-ca-prod-east-syncer.pem',
+    });
+    expect(readFileSync(join(dir, 'local-ca-prod-east-syncer.pem'), 'utf8')).toBe(`lab ${PEM}`);
+    const missing = {
+      ...withCa,
+      clusters: [
+        {
+          ...east,
+          certificates: {
+            syncer: { domains: ['s.example.com'], issuer: { ...issuer, certFile: join(source, 'no.pem') } },
+          },
+        },
+      ],
+    };
+    expect(() => writeBundledConfig(missing)).toThrow(
+      /clusters\["prod-east"\]\.certificates\.syncer\.issuer\.certFile: .*no\.pem/,
+    );
+  });
+
   it('names the field of a PEM file it cannot read', () => {
     const missing = { ...config, clusters: [{ ...east, caFile: join(source, 'nope.pem') }] };
     expect(() => writeBundledConfig(missing)).toThrow(

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import { WatchdogStack } from '../../lib/watchdog-stack';
+import { createCa } from '../support/pki';
 import { TEST_STACK_NAME, testContext } from '../support/synthesized-definition';
 
 const example = loadConfig(fileURLToPath(new URL('../../config.example.json', import.meta.url)));
@@ -30,6 +31,53 @@ const everything: WatchdogConfig = {
   },
 };
 
+// Issue 13's issuers: AWS Private CA, a local CA (its key in a secret) and an EAB key in a secret.
+const caDir = mkdtempSync(join(tmpdir(), 'cdk-nag-issuers-'));
+writeFileSync(join(caDir, 'lab-ca.pem'), (await createCa({ keyKind: 'ecdsa' })).certPem);
+const [east, west] = example.clusters as [
+  WatchdogConfig['clusters'][number],
+  WatchdogConfig['clusters'][number],
+];
+const issuers: WatchdogConfig = {
+  ...example,
+  acme: {
+    ...(example.acme as NonNullable<WatchdogConfig['acme']>),
+    eab: { kid: 'kid-1', hmacKeySecret: 'rs-cert-watchdog/eab' },
+  },
+  clusters: [
+    {
+      ...east,
+      certificates: {
+        ...east.certificates,
+        syncer: {
+          domains: ['syncer.example.com'],
+          issuer: {
+            type: 'aws-private-ca',
+            certificateAuthorityArn:
+              'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/11111111-2222-3333-4444-555555555555',
+            validityDays: 30,
+          },
+        },
+      },
+    },
+    {
+      ...west,
+      certificates: {
+        ...west.certificates,
+        ldap_client: {
+          domains: ['ldap.example.com'],
+          issuer: {
+            type: 'local-ca',
+            certFile: join(caDir, 'lab-ca.pem'),
+            keySecret: 'rs-cert-watchdog/lab-ca-key',
+            validityDays: 6,
+          },
+        },
+      },
+    },
+  ],
+};
+
 function appWith(config: WatchdogConfig, region?: string) {
   const app = new App({ context: testContext(), outdir: mkdtempSync(join(tmpdir(), 'cdk-nag-test-')) });
   const stack = new WatchdogStack(app, TEST_STACK_NAME, {
@@ -45,6 +93,7 @@ describe.each([
   ['the example config', example, undefined],
   ['every option (VPC, Slack webhook, Chatbot)', everything, undefined],
   ['the example config in eu-west-3 (region-specific)', example, 'eu-west-3'],
+  ['private CAs and an EAB key secret', issuers, undefined],
 ])('cdk-nag AwsSolutions with %s', (_name, config, region) => {
   it('has no unacknowledged error or warning', () => {
     const { app } = appWith(config, region);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, type CfnElement } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations as AssertionAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
@@ -11,6 +11,7 @@ import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import { logicalIdOf } from '../../lib/certificate-watchdog';
 import { WatchdogStack } from '../../lib/watchdog-stack';
 import { STEP_TIMEOUTS } from '../../lib/workflow';
+import { createCa } from '../support/pki';
 import {
   type FunctionRole,
   synthesizeWatchdog,
@@ -72,8 +73,8 @@ const stateArn = (area?: string) =>
   `arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:rs-cert-watchdog/${TEST_STACK_NAME}/${area ? `${area}/` : ''}*`;
 
 /** Every "action resource" pair a function's role allows (conditions checked elsewhere). */
-function grantsOf(t: Template, role: FunctionRole): string[] {
-  return statementsOf(t, role)
+function grantsOf(t: Template, role: FunctionRole, functions = watchdog.functions): string[] {
+  return statementsOf(t, role, functions)
     .flatMap((s) =>
       list(s.Action).flatMap((a) => list(resolved(s.Resource) as string | string[]).map((r) => `${a} ${r}`)),
     )
@@ -142,6 +143,19 @@ const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: st
     ...challenges(zone),
   ],
 };
+
+/** Issue 13: what the issuers a config names add to the issue function, and to no other. */
+const PCA_ARN =
+  'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/11111111-2222-3333-4444-555555555555';
+const LAB_KEY_SECRET = 'rs-cert-watchdog/lab-ca-key';
+const EAB_SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:rs-cert-watchdog/eab-hmac';
+const ISSUER_GRANTS = [
+  ...['IssueCertificate', 'GetCertificate', 'GetCertificateAuthorityCertificate'].map(
+    (a) => `acm-pca:${a} ${PCA_ARN}`,
+  ),
+  `secretsmanager:GetSecretValue arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:${LAB_KEY_SECRET}-??????`,
+  `secretsmanager:GetSecretValue ${EAB_SECRET_ARN}-??????`,
+];
 
 describe('schedule', () => {
   it('starts the state machine with {} on the configured expression and time zone, exactly on time', () => {
@@ -479,6 +493,60 @@ describe('permissions', () => {
     }
   });
 
+  it('give issue, and no other function, the issuers of the config: the CA, the CA key, the EAB key', async () => {
+    const caDir = mkdtempSync(join(tmpdir(), 'watchdog-issuers-'));
+    writeFileSync(join(caDir, 'lab-ca.pem'), (await createCa({ keyKind: 'ecdsa' })).certPem);
+    const [east, west] = example.clusters as [
+      WatchdogConfig['clusters'][number],
+      WatchdogConfig['clusters'][number],
+    ];
+    const config: WatchdogConfig = {
+      ...example,
+      acme: {
+        ...(example.acme as NonNullable<WatchdogConfig['acme']>),
+        eab: { kid: 'kid-1', hmacKeySecret: EAB_SECRET_ARN },
+      },
+      clusters: [
+        {
+          ...east,
+          certificates: {
+            ...east.certificates,
+            syncer: {
+              domains: ['syncer.example.com'],
+              issuer: { type: 'aws-private-ca', certificateAuthorityArn: PCA_ARN, validityDays: 30 },
+            },
+            // The same CA twice is one grant.
+            ldap_client: {
+              domains: ['ldap.example.com'],
+              issuer: { type: 'aws-private-ca', certificateAuthorityArn: PCA_ARN, validityDays: 7 },
+            },
+          },
+        },
+        {
+          ...west,
+          certificates: {
+            ...west.certificates,
+            syncer: {
+              domains: ['syncer.west.example.com'],
+              issuer: {
+                type: 'local-ca',
+                certFile: join(caDir, 'lab-ca.pem'),
+                keySecret: LAB_KEY_SECRET,
+                validityDays: 6,
+              },
+            },
+          },
+        },
+      ],
+    };
+    const { template: t, stack } = synthesizeWatchdog(config);
+    const zone = (example.dns as { hostedZoneId: string }).hostedZoneId;
+    for (const role of ['check', 'issue', 'push', 'verify', 'notify'] as const) {
+      const expected = [...EXPECTED_GRANTS[role](zone), ...(role === 'issue' ? ISSUER_GRANTS : [])];
+      expect(grantsOf(t, role, stack.watchdog.functions), role).toEqual(expected.sort());
+    }
+  });
+
   it('keep the ACME account key from every function but issue', () => {
     for (const role of ['check', 'push', 'verify', 'activeActive', 'notify'] as const) {
       expect(JSON.stringify(statementsOf(template, role)), role).not.toMatch(/\/acme\/|RsCertWatchdog\/\*/);
@@ -607,6 +675,43 @@ describe('config rejected at synth', () => {
     writeFileSync(file, JSON.stringify({ clusters: [cluster] }));
     expect(() => synthesizeWatchdog(file)).toThrow(
       /clusters\["prod-east"\]\.password: not allowed in AWS mode/,
+    );
+  });
+
+  it('refuses an EAB key in the bundle (hmacKey, hmacKeyEnv): it must come from hmacKeySecret', () => {
+    const acme = example.acme as NonNullable<WatchdogConfig['acme']>;
+    for (const [field, value] of [
+      ['hmacKey', 'c2VjcmV0'],
+      ['hmacKeyEnv', 'EAB_HMAC_KEY'],
+    ] as const) {
+      const config = { ...example, acme: { ...acme, eab: { kid: 'kid-1', [field]: value } } };
+      expect(() => synthesizeWatchdog(config), field).toThrow(
+        `acme.eab.${field}: not allowed in AWS mode (the EAB key would ship in the bundle); use acme.eab.hmacKeySecret`,
+      );
+    }
+    const fromSecret = { ...example, acme: { ...acme, eab: { kid: 'kid-1', hmacKeySecret: 'eab' } } };
+    const { stack } = synthesizeWatchdog(fromSecret);
+    expect(AssertionAnnotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it("refuses a local CA's keyFile (the CA key would ship in the bundle): it must come from keySecret", () => {
+    const config: WatchdogConfig = {
+      ...example,
+      clusters: [
+        {
+          ...east,
+          certificates: {
+            syncer: {
+              domains: ['syncer.example.com'],
+              issuer: { type: 'local-ca', certFile: 'ca.pem', keyFile: 'ca.key', validityDays: 6 },
+            },
+          },
+        },
+        west,
+      ],
+    };
+    expect(() => synthesizeWatchdog(config)).toThrow(
+      'clusters["prod-east"].certificates.syncer.issuer.keyFile: not allowed in AWS mode',
     );
   });
 

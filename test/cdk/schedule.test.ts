@@ -120,3 +120,61 @@ describe('dead man’s switch', () => {
     );
   });
 });
+
+describe('the schedule against the shortest-lived certificate the config promises (issue 13)', () => {
+  const [east, west] = example.clusters as [
+    WatchdogConfig['clusters'][number],
+    WatchdogConfig['clusters'][number],
+  ];
+  /** prod-east/syncer from AWS Private CA with this validity, on this schedule. */
+  const withPrivateCa = (validityDays: number, schedule: string, timeZone = 'UTC'): WatchdogConfig => ({
+    ...withSchedule(schedule, timeZone),
+    clusters: [
+      {
+        ...east,
+        certificates: {
+          ...east.certificates,
+          syncer: {
+            domains: ['syncer.example.com'],
+            issuer: {
+              type: 'aws-private-ca',
+              certificateAuthorityArn:
+                'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/11111111-2222-3333-4444-555555555555',
+              validityDays,
+            },
+          },
+        },
+      },
+      west,
+    ],
+  });
+
+  it('refuses a weekly run for a 6-day certificate at synth, naming it and the fix', () => {
+    expect(() => synthesizeWatchdog(withPrivateCa(6, 'cron(0 6 ? * MON *)'))).toThrow(
+      /aws\.schedule: the schedule cron\(0 6 \? \* MON \*\) can leave 168 hours between runs, but prod-east\/syncer \(a 6 days certificate\) has only 72 hours .* run at least every 36 hours/,
+    );
+    expect(() => synthesizeWatchdog(withPrivateCa(6, 'cron(0 6 * * ? *)'))).not.toThrow();
+  });
+
+  it('refuses a daily run for an ACME shortlived profile only when its window is shorter than a day', () => {
+    const acme = example.acme as NonNullable<WatchdogConfig['acme']>;
+    // 160 hours, renewed half-way: 80 hours to spare; a daily run is enough, a weekly one is not.
+    const shortlived = (schedule: string) => ({
+      ...withSchedule(schedule),
+      acme: { ...acme, profile: 'shortlived' },
+    });
+    expect(() => synthesizeWatchdog(shortlived('cron(0 6 * * ? *)'))).not.toThrow();
+    expect(() => synthesizeWatchdog(shortlived('cron(0 6 ? * MON *)'))).toThrow(/a 6\.7 days certificate/);
+  });
+
+  it('counts the hour a daylight-saving shift adds to the longest gap', () => {
+    // Runs at 00:00, 11:00 and 17:00: 11 hours at most between two, on the wall clock. A 1-day
+    // certificate renews half-way, 12 hours before it expires: enough in UTC, not in Paris, where
+    // the spring-forward night stretches the 11 hours to 12 of elapsed time.
+    const schedule = 'cron(0 0,11,17 * * ? *)';
+    expect(() => synthesizeWatchdog(withPrivateCa(1, schedule, 'UTC'))).not.toThrow();
+    expect(() => synthesizeWatchdog(withPrivateCa(1, schedule, 'Europe/Paris'))).toThrow(
+      /can leave 12 hours between runs, but prod-east\/syncer .* has only 12 hours/,
+    );
+  });
+});

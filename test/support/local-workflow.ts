@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { HttpsRenewalInfoSource } from '../../lambdas/adapters/acme/renewal-info';
 import { ConfigCredentialsProvider, loadConfig } from '../../lambdas/adapters/config-file';
 import { HttpReqDnsProvider } from '../../lambdas/adapters/httpreq/dns-provider';
 import { CollectingNotifier } from '../../lambdas/adapters/in-memory/notifier';
@@ -13,7 +15,9 @@ import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secr
 import { connectCluster } from '../../lambdas/adapters/rs-https';
 import { probeEndpoint, publicRootPems } from '../../lambdas/adapters/tls';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
+import type { Notifier } from '../../lambdas/domain/ports';
 import type { RenewalContext } from '../../lambdas/domain/renewal/context';
+import { logOnce, memoryWindows } from '../../lambdas/domain/renewal/renewal-info';
 import { RENEWAL_STEPS } from '../../lambdas/domain/renewal/steps';
 import { sleep } from '../../lambdas/domain/retry';
 import { StateStore } from '../../lambdas/domain/state';
@@ -21,7 +25,7 @@ import { createActiveActiveHandler } from '../../lambdas/handlers/active-active'
 import { withIssuer } from '../../lambdas/handlers/aws-context';
 import { createCheckHandler } from '../../lambdas/handlers/check';
 import type { CheckEvent } from '../../lambdas/handlers/events';
-import { acmeIssuerFor, createIssueHandler } from '../../lambdas/handlers/issue';
+import { createIssueHandler, issuerFor } from '../../lambdas/handlers/issue';
 import { createNotifyHandler } from '../../lambdas/handlers/notify';
 import { createPushHandler } from '../../lambdas/handlers/push';
 import { createVerifyHandler } from '../../lambdas/handlers/verify';
@@ -31,8 +35,24 @@ import type { World } from './world';
 
 export interface LocalWorkflow {
   alerts: CollectingNotifier['alerts'];
-  /** Runs one execution to its end and returns its output. */
+  /** Every task invocation, in order: the state, its input, and the error it threw (if any). */
+  calls: TaskCall[];
+  /** The event log of the last execution (StateEntered, StateRetried, StateCaught, ...). */
+  events: EventLog[];
+  /** The state store the handlers use (the config's stateDir). */
+  state: StateStore;
+  /** Runs one execution to its end and returns its output; rejects when the execution fails. */
   execute(input?: CheckEvent): Promise<unknown>;
+}
+
+/** One entry of an execution's event log (the library does not export the type). */
+export type EventLog =
+  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+export interface TaskCall {
+  state: string;
+  input: unknown;
+  error?: string;
 }
 
 /** The same config as the CLI's, made deployable (a credentials secret per cluster, Route 53). */
@@ -43,6 +63,18 @@ export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
     clusters: config.clusters.map(({ password: _p, passwordEnv: _e, ...c }) => ({
       ...c,
       credentialsSecret: `rs/${c.name}`,
+      // A CA key never ships in the bundle: the deployment reads it from a secret.
+      ...(c.certificates && {
+        certificates: Object.fromEntries(
+          Object.entries(c.certificates).map(([name, settings]) => {
+            const issuer = settings.issuer;
+            if (typeof issuer !== 'object' || issuer.type !== 'local-ca' || issuer.keyFile === undefined)
+              return [name, settings];
+            const { keyFile: _k, ...rest } = issuer;
+            return [name, { ...settings, issuer: { ...rest, keySecret: `ca/${c.name}/${name}` } }];
+          }),
+        ),
+      }),
     })),
   };
 }
@@ -50,6 +82,17 @@ export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
 export interface LocalWorkflowOptions {
   /** Makes a task fail as a crashed Lambda does (error `Lambda.Unknown`), this many times. */
   crash?: { state: string; times: number };
+  /**
+   * Makes a task throw this error instead of running, `times` times: a Lambda service error such as
+   * `Lambda.ServiceException`, or a step failing.
+   */
+  throws?: Array<{ state: string; error: { name: string; message: string }; times: number }>;
+  /** Where the notify task sends alerts (default: collected in `alerts`). */
+  notifier?: Notifier;
+  /** The AWS Private CA client of the issue task (default: the SDK's, which aws-sdk-client-mock can mock). */
+  pca?: (region: string) => ACMPCAClient;
+  /** Retry interval overrides (milliseconds) by state, over the defaults below. */
+  retryIntervalOverrides?: Record<string, number>;
 }
 
 export async function localWorkflow(
@@ -68,7 +111,7 @@ export async function localWorkflow(
     connect: connectCluster,
     probe: probeEndpoint,
     state: new StateStore(new LocalDirectoryStore(config.stateDir)),
-    notifier,
+    notifier: options.notifier ?? notifier,
     issuer: () => {
       throw new Error('only the issue task orders');
     },
@@ -79,11 +122,17 @@ export async function localWorkflow(
     now: () => new Date(),
     sleep,
   };
-  const check = createCheckHandler(() => ctx);
+  // As the check handler on AWS: ARI over plain HTTPS, windows kept while the "container" is warm.
+  const renewalInfo = config.acme && {
+    source: new HttpsRenewalInfoSource({ directoryUrl: config.acme.directoryUrl, trustPem: acmeTrustPem }),
+    windows: memoryWindows(),
+    log: logOnce(() => undefined),
+  };
+  const check = createCheckHandler(() => ({ ...ctx, ...(renewalInfo ? { renewalInfo } : {}) }));
   const issue = createIssueHandler(
     withIssuer(
       () => ctx,
-      (c) => acmeIssuerFor(c, dns),
+      (c, settings) => issuerFor(c, settings, dns, options.pca),
     ),
   );
   const push = createPushHandler(() => ctx);
@@ -92,10 +141,27 @@ export async function localWorkflow(
   const notify = createNotifyHandler(() => ctx);
   // JSON in, JSON out, as Lambda does: no object identity leaks between states.
   const crash = options.crash ? { ...options.crash } : undefined;
+  const throws = (options.throws ?? []).map((t) => ({ ...t }));
+  const calls: TaskCall[] = [];
   const json =
     <I, O>(fn: (input: I) => Promise<O>, state: string) =>
     async (input: unknown) => {
-      const output = JSON.parse(JSON.stringify(await fn(JSON.parse(JSON.stringify(input)) as I)));
+      const call: TaskCall = { state, input: JSON.parse(JSON.stringify(input)) };
+      calls.push(call);
+      const injected = throws.find((t) => t.state === state && t.times > 0);
+      if (injected) {
+        injected.times--;
+        call.error = injected.error.name;
+        throw Object.assign(new Error(injected.error.message), { name: injected.error.name });
+      }
+      let result: O;
+      try {
+        result = await fn(JSON.parse(JSON.stringify(input)) as I);
+      } catch (error) {
+        call.error = (error as Error).name;
+        throw error;
+      }
+      const output = JSON.parse(JSON.stringify(result));
       if (crash && crash.state === state && crash.times > 0) {
         // The work is done (e.g. the PUT went through) but the function dies before returning.
         crash.times--;
@@ -107,9 +173,14 @@ export async function localWorkflow(
     };
 
   const machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: false } });
+  const events: EventLog[] = [];
   return {
     alerts: notifier.alerts,
+    calls,
+    events,
+    state: ctx.state,
     async execute(input: CheckEvent = {}) {
+      events.length = 0;
       const execution = machine.run(input as never, {
         overrides: {
           taskResourceLocalHandlers: {
@@ -124,10 +195,21 @@ export async function localWorkflow(
           },
           // The Retry numbers are asserted in the template tests; here only their behaviour matters.
           // Lock retries wait long enough for another execution's order (~0.5 s).
-          retryIntervalOverrides: { [STATE_NAMES.push]: 10, [STATE_NAMES.issue]: 700 },
+          retryIntervalOverrides: {
+            [STATE_NAMES.push]: 10,
+            [STATE_NAMES.issue]: 700,
+            ...options.retryIntervalOverrides,
+          },
         },
       });
-      return execution.result;
+      const logged = (async () => {
+        for await (const event of execution.eventLogs) events.push(event);
+      })();
+      try {
+        return await execution.result;
+      } finally {
+        await logged.catch(() => undefined);
+      }
     },
   };
 }

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   decideRenewal,
   humanDuration,
-  maxScheduleGapMs,
   renewalPoint,
   renewalTime,
   scheduleProblem,
 } from '../../lambdas/domain/policy';
+import { measureSchedule } from '../../lambdas/domain/schedule';
 
 const DAY = 86_400_000;
 const t0 = new Date('2026-01-01T00:00:00.000Z');
@@ -168,7 +168,7 @@ describe('the schedule against the shortest-lived managed certificate', () => {
     ['cron(0 6 ? * MON-FRI *)', 3 * 24 * H],
     ['cron(0 6 1 * ? *)', 31 * 24 * H],
   ])('%s: longest gap', (expression, gap) => {
-    expect(maxScheduleGapMs(expression)).toBe(gap);
+    expect(measureSchedule(expression).maxGapSeconds * 1000).toBe(gap);
   });
 
   it('accepts a daily run for 6-day certificates (3 days from renewal point to expiry)', () => {
