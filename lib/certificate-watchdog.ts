@@ -12,7 +12,7 @@
  * alarms.ts (heartbeat), dashboard.ts, nag.ts, params-and-secrets.ts, vpc.ts.
  */
 import { fileURLToPath } from 'node:url';
-import { Aws, Duration, Fn, Stack, TimeZone } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, TimeZone, Token } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -216,7 +216,15 @@ export class CertificateWatchdog extends Construct {
       options: Partial<WatchdogFunctionOptions> & Pick<WatchdogFunctionOptions, 'timeout'>,
     ) => watchdogFunction(this, name, { ...defaults, ...options });
     // Reads cluster credentials through the Parameters and Secrets extension: no SDK client in its bundle.
+    // Cluster secrets in another region need the SDK (the extension reads its own region only): only
+    // then does the check function carry it.
+    const region = Stack.of(this).region;
+    const foreignSecrets = config.clusters.some((c) => {
+      const secretRegion = c.credentialsSecret?.match(/^arn:[^:]+:secretsmanager:([^:]+):/)?.[1];
+      return secretRegion !== undefined && (Token.isUnresolved(region) || secretRegion !== region);
+    });
     const check = fn('check', {
+      ...(foreignSecrets ? { handlerFile: 'check-any-region.ts' } : {}),
       timeout: STEP_TIMEOUTS.check,
       paramsAndSecrets: paramsAndSecretsLayer(this, props.paramsAndSecretsLayerArn),
       ...inVpc,

@@ -42,6 +42,8 @@ export interface WatchdogFunctionOptions extends Partial<VpcPlacement> {
   readonly memorySize?: number;
   /** The AWS Parameters and Secrets Lambda Extension (GetSecretValue on localhost:2773). */
   readonly paramsAndSecrets?: lambda.ParamsAndSecretsLayerVersion;
+  /** The handler file under lambdas/handlers/, when it is not `<name>.ts`. */
+  readonly handlerFile?: string;
 }
 
 /** One watchdog function, `lambdas/handlers/<name>.ts`, as `<PascalName>Function`. */
@@ -54,8 +56,8 @@ export function watchdogFunction(
   const { configDir, projectRoot } = options;
   const esbuild = lambdaBuildOptions(projectRoot);
   return new nodejs.NodejsFunction(scope, `${id}Function`, {
-    description: `rs-cert-watchdog ${name}`,
-    entry: join(projectRoot, 'lambdas', 'handlers', `${name}.ts`),
+    description: `rs-cert-watchdog ${name}${options.handlerFile ? ` (${options.handlerFile})` : ''}`,
+    entry: join(projectRoot, 'lambdas', 'handlers', options.handlerFile ?? `${name}.ts`),
     handler: 'handler',
     projectRoot,
     depsLockFilePath: join(projectRoot, 'package-lock.json'),

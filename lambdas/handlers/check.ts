@@ -1,6 +1,7 @@
 import { HttpsRenewalInfoSource } from '../adapters/acme/renewal-info';
 import { connectCluster } from '../adapters/rs-https';
 import { SecretsExtensionCredentialsProvider, SecretsExtensionStore } from '../adapters/secrets-extension';
+import type { CredentialsProvider } from '../domain/ports';
 import { logOnce, memoryWindows } from '../domain/renewal/renewal-info';
 import { batchesOf, type CheckContext, checkAndPlan, rollbackPlan } from '../domain/renewal/steps';
 import { summarizeCluster } from '../domain/report';
@@ -31,29 +32,34 @@ export function createCheckHandler(context: () => CheckContext) {
 
 let aws: CheckContext | undefined;
 
-export const handler = createCheckHandler(() => {
-  const config = deployedConfig();
-  const acmeTrustPem = acmeTrust(config);
-  aws ??= {
-    config,
-    credentials: new SecretsExtensionCredentialsProvider(),
-    connect: connectCluster,
-    state: new StateStore(new SecretsExtensionStore(requiredEnv('STATE_SECRET_PREFIX'))),
-    ...(acmeTrustPem ? { acmeTrustPem } : {}),
-    ...(config.acme
-      ? {
-          renewalInfo: {
-            // Plain HTTPS, no acme-client: this function stays small.
-            source: new HttpsRenewalInfoSource({
-              directoryUrl: config.acme.directoryUrl,
-              trustPem: acmeTrustPem,
-            }),
-            // Its state is read-only (keyless markers): windows live while the container is warm.
-            windows: memoryWindows(),
-            log: logOnce((message) => logger.warn(message)),
-          },
-        }
-      : {}),
+/** The AWS wiring; `otherRegions` reads credentials secrets of other regions (check-any-region.ts). */
+export function awsCheckContext(otherRegions?: () => CredentialsProvider): () => CheckContext {
+  return () => {
+    const config = deployedConfig();
+    const acmeTrustPem = acmeTrust(config);
+    aws ??= {
+      config,
+      credentials: new SecretsExtensionCredentialsProvider(otherRegions ? { otherRegions } : {}),
+      connect: connectCluster,
+      state: new StateStore(new SecretsExtensionStore(requiredEnv('STATE_SECRET_PREFIX'))),
+      ...(acmeTrustPem ? { acmeTrustPem } : {}),
+      ...(config.acme
+        ? {
+            renewalInfo: {
+              // Plain HTTPS, no acme-client: this function stays small.
+              source: new HttpsRenewalInfoSource({
+                directoryUrl: config.acme.directoryUrl,
+                trustPem: acmeTrustPem,
+              }),
+              // Its state is read-only (keyless markers): windows live while the container is warm.
+              windows: memoryWindows(),
+              log: logOnce((message) => logger.warn(message)),
+            },
+          }
+        : {}),
+    };
+    return aws;
   };
-  return aws;
-});
+}
+
+export const handler = createCheckHandler(awsCheckContext());

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambdas/adapters/config-file';
+import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import { CLI_NODE_TARGET, LAMBDA_NODE_TARGET, lambdaBuildOptions } from '../../lib/bundling/esbuild-options';
 import { logicalIdOf } from '../../lib/certificate-watchdog';
 import { LAMBDA_RUNTIME } from '../../lib/functions';
@@ -100,5 +103,25 @@ describe('runtime and bundling', () => {
     const cli = readFileSync(`${root}scripts/build-cli.mjs`, 'utf8');
     expect(cli).toContain('lib/bundling/esbuild-options.json');
     expect(cli).not.toMatch(/target:/);
+  });
+});
+
+describe('the check function and secrets of other regions', () => {
+  it('carries the SDK (check-any-region) only when a cluster secret is in another region', () => {
+    const description = (config: WatchdogConfig) => {
+      const stack = new WatchdogStack(new App({ context: testContext() }), TEST_STACK_NAME, { config });
+      const fn = stack.watchdog.functions.check.node.defaultChild as lambda.CfnFunction;
+      return stack.resolve(fn.description) as string;
+    };
+    const example = loadConfig(exampleFile);
+    expect(description(example)).toBe('rs-cert-watchdog check (check-any-region.ts)');
+    const local = {
+      ...example,
+      clusters: example.clusters.map((c) => ({
+        ...c,
+        credentialsSecret: `rs-cert-watchdog/clusters/${c.name}`,
+      })),
+    };
+    expect(description(local)).toBe('rs-cert-watchdog check');
   });
 });

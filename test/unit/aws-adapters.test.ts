@@ -325,7 +325,14 @@ describe('secrets extension: a credentials secret in another region', () => {
         .resolves({ SecretString: JSON.stringify({ username: 'admin', password: 'pw' }) });
       const arn = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:rs/prod-west-Ab12Cd';
       const port = (server.address() as AddressInfo).port;
-      const provider = new SecretsExtensionCredentialsProvider({ port, sessionToken: 'tok' });
+      const sdkFree = new SecretsExtensionCredentialsProvider({ port, sessionToken: 'tok' });
+      const refused = await sdkFree.resolve({ ...cluster, credentialsSecret: arn }).catch((e: Error) => e);
+      expect(refused).toMatchObject({ name: 'ConfigError', message: expect.stringMatching(/in eu-west-3/) });
+      const provider = new SecretsExtensionCredentialsProvider({
+        port,
+        sessionToken: 'tok',
+        otherRegions: () => new SecretsManagerCredentialsProvider(),
+      });
       expect(await provider.resolve({ ...cluster, credentialsSecret: arn })).toMatchObject({
         username: 'admin',
         password: 'pw',

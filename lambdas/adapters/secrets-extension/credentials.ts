@@ -11,6 +11,11 @@ import { secretRegion } from '../secrets-manager/arn';
 import { accessFromSecret } from '../secrets-manager/cluster-secret';
 
 export interface SecretsExtensionOptions {
+  /**
+   * Reads a secret of another region (the extension asks its own region only). Given by the
+   * check-any-region entry, which carries the SDK; the plain check entry stays SDK-free.
+   */
+  otherRegions?: () => CredentialsProvider;
   /** Defaults to PARAMETERS_SECRETS_EXTENSION_HTTP_PORT or 2773. */
   port?: number;
   /** The Lambda's session token, which the extension requires as its auth header. */
@@ -21,7 +26,7 @@ export interface SecretsExtensionOptions {
 export class SecretsExtensionCredentialsProvider implements CredentialsProvider {
   private readonly port: number;
   private readonly token: string | undefined;
-  private otherRegions: Promise<CredentialsProvider> | undefined;
+  private otherRegions: CredentialsProvider | undefined;
 
   constructor(private readonly options: SecretsExtensionOptions = {}) {
     this.port = options.port ?? Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773);
@@ -33,13 +38,19 @@ export class SecretsExtensionCredentialsProvider implements CredentialsProvider 
     if (!secretId)
       throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
     // The extension asks Secrets Manager in this function's region, which answers only for its own
-    // secrets: a secret of another region is read with an SDK client for that region, loaded then.
+    // secrets: a secret of another region is read with an SDK client for that region.
     const region = secretRegion(secretId);
     if (region !== undefined && region !== (process.env.AWS_REGION ?? region)) {
-      this.otherRegions ??= import('../secrets-manager/credentials').then(
-        (m) => new m.SecretsManagerCredentialsProvider(),
-      );
-      return (await this.otherRegions).resolve(cluster);
+      if (!this.options.otherRegions) {
+        throw new ConfigError(
+          `cluster "${cluster.name}": credentialsSecret is in ${region}, and this check function reads its own region only`,
+          {
+            hint: 'a deployment error: the construct deploys check-any-region when a secret is in another region; redeploy',
+          },
+        );
+      }
+      this.otherRegions ??= this.options.otherRegions();
+      return this.otherRegions.resolve(cluster);
     }
     const read = await getSecretString(secretId, this.port, this.token, this.options.timeoutMs);
     if (!read.ok) {
