@@ -154,6 +154,13 @@ export function renewalWorkflow(
     stateName: STATE_NAMES.renewDue,
     // One iteration per cluster: all its due certificates go in one push.
     itemsPath: '$.batches',
+    // The execution holds the certificates' locks across its Lambda invocations: each step names it
+    // as the holder, so "another run holds it" says which execution, and until when.
+    itemSelector: {
+      cluster: sfn.JsonPath.stringAt('$$.Map.Item.Value.cluster'),
+      items: sfn.JsonPath.listAt('$$.Map.Item.Value.items'),
+      execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+    },
     maxConcurrency: options.mapConcurrency,
     // The iterations report for themselves; their outputs would only grow the execution's state.
     resultPath: sfn.JsonPath.DISCARD,

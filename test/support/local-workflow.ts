@@ -181,7 +181,11 @@ export async function localWorkflow(
     state: ctx.state,
     async execute(input: CheckEvent = {}) {
       events.length = 0;
+      // The context object Step Functions gives every execution: the Map names the execution as the
+      // holder of its certificates' locks.
+      const id = `arn:aws:states:us-east-1:123456789012:execution:RsCertWatchdog:${randomUUID()}`;
       const execution = machine.run(input as never, {
+        context: { Execution: { Id: id, Name: id.split(':').pop() } } as never,
         overrides: {
           taskResourceLocalHandlers: {
             [STATE_NAMES.check]: json(check, STATE_NAMES.check),
