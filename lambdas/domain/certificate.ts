@@ -118,6 +118,8 @@ export function keyMatchesLeaf(leaf: X509Certificate, key: KeyObject): boolean {
  */
 const CACHE_LIMIT = 32_768;
 const leafCache = new Map<string, CertificateDetails>();
+/** The leaf inspectChainPem parsed last, for keyMatchesLeafPem on the same PEM (one parse, not two). */
+let lastParsed: { pem: string; leaf: X509Certificate } | undefined;
 const keyMatchCache = new Map<string, boolean>();
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): V {
@@ -142,6 +144,7 @@ export const inspectionCacheStats = { leafHits: 0, leafMisses: 0, keyHits: 0, ke
 export function clearInspectionCache(): void {
   leafCache.clear();
   keyMatchCache.clear();
+  lastParsed = undefined;
   Object.assign(inspectionCacheStats, { leafHits: 0, leafMisses: 0, keyHits: 0, keyMisses: 0 });
 }
 
@@ -158,7 +161,10 @@ export function inspectChainPem(pem: string): CertificateDetails {
     return known;
   }
   inspectionCacheStats.leafMisses++;
-  const details = describeLeaf(parseCertificateChain(pem));
+  const chain = parseCertificateChain(pem);
+  // The key match of the same field usually follows: it takes this leaf instead of parsing it again.
+  lastParsed = { pem, leaf: chain[0]! };
+  const details = describeLeaf(chain);
   Object.freeze(details.dnsNames);
   Object.freeze(details.ipAddresses);
   Object.freeze(details.extKeyUsage);
@@ -178,7 +184,9 @@ export function keyMatchesLeafPem(certificatePem: string, keyPem: string): boole
     return known;
   }
   inspectionCacheStats.keyMisses++;
-  const leaf = parseCertificateChain(certificatePem)[0]!;
+  const leaf =
+    lastParsed?.pem === certificatePem ? lastParsed.leaf : parseCertificateChain(certificatePem)[0]!;
+  lastParsed = undefined;
   return remember(keyMatchCache, key, keyMatchesLeaf(leaf, parsePrivateKey(keyPem)));
 }
 
