@@ -11,15 +11,29 @@ export interface FleetServer {
   caPem: string;
   username: string;
   password: string;
+  /** Distinct certificate sets among the simulators (simulator i serves set i mod this). */
+  certificateSets: number;
   startMs: number;
   command(cmd: 'stats' | 'reset'): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
-export async function startFleetServer(count: number, latencyMs: number): Promise<FleetServer> {
+export async function startFleetServer(
+  count: number,
+  latencyMs: number,
+  certificateSets = 1,
+): Promise<FleetServer> {
   const child: ChildProcessWithoutNullStreams = spawn(
     TSX_BIN,
-    ['bench/support/fleet-server.ts', '--count', String(count), '--latency', String(latencyMs)],
+    [
+      'bench/support/fleet-server.ts',
+      '--count',
+      String(count),
+      '--latency',
+      String(latencyMs),
+      '--sets',
+      String(certificateSets),
+    ],
     { cwd: REPO_DIR, env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';

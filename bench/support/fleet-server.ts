@@ -1,7 +1,9 @@
 /**
  * Child process for bench/fleet-check.bench.ts: runs `--count` RS simulators (1 node, no node
- * listeners, one shared CA and certificate set, `--latency` ms per answer) so that the checker's
- * process measures only itself.
+ * listeners, one shared CA, `--latency` ms per answer) so that the checker's process measures only
+ * itself. `--sets K` issues K distinct certificate sets (six certificates each, keys from the test
+ * key pool) and gives simulator i set i mod K, so that a checker meets as many distinct certificates
+ * as a real fleet of K clusters would.
  *
  * Protocol: one JSON line on stdout when ready ({ ready, clusters: [{ url }], caPem, username,
  * password, startMs }); then one JSON line per stdin command: `stats` ({ requests, statuses, cpuMs since the last reset, rssMb }),
@@ -20,16 +22,30 @@ function arg(name: string, fallback: number): number {
 
 const count = arg('count', 500);
 const latencyMs = arg('latency', 50);
+const setCount = Math.max(1, Math.min(arg('sets', 1), count));
 const started = performance.now();
 
 const ca = await createCa({ commonName: 'rs-cert-watchdog bench CA' });
-const certificates = await issueCertificateSet({ ca, nodes: 1 });
+const sets: Array<Awaited<ReturnType<typeof issueCertificateSet>>> = [];
+for (let i = 0; i < setCount; i += 25) {
+  sets.push(
+    ...(await Promise.all(
+      Array.from({ length: Math.min(25, setCount - i) }, () => issueCertificateSet({ ca, nodes: 1 })),
+    )),
+  );
+}
 const sims: RsSimulator[] = [];
 const BATCH = 50;
 for (let i = 0; i < count; i += BATCH) {
   const batch = await Promise.all(
-    Array.from({ length: Math.min(BATCH, count - i) }, () =>
-      startRsSimulator({ ca, certificates, nodes: 1, nodeListeners: false, latencyMs }),
+    Array.from({ length: Math.min(BATCH, count - i) }, (_, j) =>
+      startRsSimulator({
+        ca,
+        certificates: sets[(i + j) % sets.length]!,
+        nodes: 1,
+        nodeListeners: false,
+        latencyMs,
+      }),
     ),
   );
   sims.push(...batch);
@@ -44,6 +60,7 @@ send({
   caPem: first.caPem,
   username: first.username,
   password: first.password,
+  certificateSets: sets.length,
   startMs: Math.round(performance.now() - started),
 });
 

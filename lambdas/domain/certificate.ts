@@ -2,7 +2,7 @@
  * Certificate inspection with node:crypto's X509Certificate: native, ~130 µs a parse, and it reads
  * ECDSA certificates (node-forge cannot). See bench/crypto.bench.ts for the comparison.
  */
-import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { CertificateParseError } from './errors';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n?([\s\S]*?)-----END \1-----/g;
@@ -104,6 +104,90 @@ export function keyMatchesLeaf(leaf: X509Certificate, key: KeyObject): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What a check learns from a certificate field and its key, remembered per process. A check reads
+ * the same certificates run after run (a warm Lambda, a long-lived bench or CLI process): parsing
+ * a chain costs ~140 µs a certificate and a private key ~170 µs, which made up most of a fleet
+ * check's CPU (bench/fleet-check). Both are pure functions of the PEM text, so they are cached by
+ * its SHA-256 (~5 µs for a few KB): a changed certificate or key is a different entry.
+ *
+ * Only digests are kept for keys: the cache maps SHA-256(leaf fingerprint, key PEM) to a boolean,
+ * never the key. Entries are bounded (oldest dropped first): 6 certificates × 5,000 clusters fit.
+ */
+const CACHE_LIMIT = 32_768;
+const leafCache = new Map<string, CertificateDetails>();
+/** The leaf inspectChainPem parsed last, for keyMatchesLeafPem on the same PEM (one parse, not two). */
+let lastParsed: { pem: string; leaf: X509Certificate } | undefined;
+const keyMatchCache = new Map<string, boolean>();
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= CACHE_LIMIT) {
+    const oldest = cache.keys().next();
+    if (!oldest.done) cache.delete(oldest.value);
+  }
+  cache.set(key, value);
+  return value;
+}
+
+function digest(...parts: string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('base64');
+}
+
+/** Counts of cache hits and misses since the last clear (bench and tests read them). */
+export const inspectionCacheStats = { leafHits: 0, leafMisses: 0, keyHits: 0, keyMisses: 0 };
+
+/** Forgets every remembered inspection (a bench's cold run; tests). */
+export function clearInspectionCache(): void {
+  leafCache.clear();
+  keyMatchCache.clear();
+  lastParsed = undefined;
+  Object.assign(inspectionCacheStats, { leafHits: 0, leafMisses: 0, keyHits: 0, keyMisses: 0 });
+}
+
+/**
+ * describeLeaf(parseCertificateChain(pem)), remembered by the PEM's digest. Throws as they do (a
+ * field that does not parse is never cached). The details are frozen: callers share them.
+ */
+export function inspectChainPem(pem: string): CertificateDetails {
+  if (typeof pem !== 'string') return describeLeaf(parseCertificateChain(pem));
+  const key = digest(pem);
+  const known = leafCache.get(key);
+  if (known) {
+    inspectionCacheStats.leafHits++;
+    return known;
+  }
+  inspectionCacheStats.leafMisses++;
+  const chain = parseCertificateChain(pem);
+  // The key match of the same field usually follows: it takes this leaf instead of parsing it again.
+  lastParsed = { pem, leaf: chain[0]! };
+  const details = describeLeaf(chain);
+  Object.freeze(details.dnsNames);
+  Object.freeze(details.ipAddresses);
+  Object.freeze(details.extKeyUsage);
+  return remember(leafCache, key, Object.freeze(details));
+}
+
+/**
+ * Whether `keyPem` belongs to the leaf of `certificatePem`, remembered by a digest of the pair, so a
+ * key is parsed again only when the certificate or the key changed. Throws CertificateParseError
+ * when the key does not parse (not cached).
+ */
+export function keyMatchesLeafPem(certificatePem: string, keyPem: string): boolean {
+  const key = digest(certificatePem, keyPem);
+  const known = keyMatchCache.get(key);
+  if (known !== undefined) {
+    inspectionCacheStats.keyHits++;
+    return known;
+  }
+  inspectionCacheStats.keyMisses++;
+  const leaf =
+    lastParsed?.pem === certificatePem ? lastParsed.leaf : parseCertificateChain(certificatePem)[0]!;
+  lastParsed = undefined;
+  return remember(keyMatchCache, key, keyMatchesLeaf(leaf, parsePrivateKey(keyPem)));
 }
 
 function subjectAltNames(cert: X509Certificate): { dnsNames: string[]; ipAddresses: string[] } {

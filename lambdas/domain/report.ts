@@ -2,13 +2,7 @@
  * The report `check` and `renew` print, and the Lambda check function returns. Its JSON form is an
  * interface operators script against: fields are added, never renamed or removed.
  */
-import {
-  type CertificateDetails,
-  describeLeaf,
-  keyMatchesLeaf,
-  parseCertificateChain,
-  parsePrivateKey,
-} from './certificate';
+import { type CertificateDetails, inspectChainPem, keyMatchesLeafPem } from './certificate';
 import { CertificateParseError, type ErrorInfo, toErrorInfo } from './errors';
 import {
   type CertificateStatus,
@@ -153,10 +147,11 @@ export function inspectCertificate(
   let details: CertificateDetails;
   let keyMatches: boolean | null = null;
   try {
-    const chain = parseCertificateChain(set.certificate(name) ?? '');
-    details = describeLeaf(chain);
+    // Remembered per process by digest: an unchanged certificate or key is not parsed again.
+    const certificatePem = set.certificate(name) ?? '';
+    details = inspectChainPem(certificatePem);
     const keyPem = set.key(name);
-    if (keyPem) keyMatches = keyMatchesLeaf(chain[0]!, parsePrivateKey(keyPem));
+    if (keyPem) keyMatches = keyMatchesLeafPem(certificatePem, keyPem);
   } catch (error) {
     const info = toErrorInfo(error);
     return { ...empty, error: { ...info, message: `${name}_cert: ${info.message}` } };
@@ -172,7 +167,7 @@ export function inspectCertificate(
     lifetimeDays: decision.lifetimeDays,
     renewalBasis: decision.basis,
     subject: details.subject,
-    dnsNames: details.dnsNames,
+    dnsNames: [...details.dnsNames],
     issuer: details.issuer,
     serialNumber: details.serialNumber,
     fingerprint256: details.fingerprint256,

@@ -25,7 +25,8 @@ export interface AcmeFaultProxy {
   directoryUrl: string;
   /** Trust for the proxy's TLS plus Pebble's roots: the config's acme.caFile. */
   caFile: string;
-  hits: Array<{ method: string; path: string; status: number }>;
+  /** Every request seen; `nonce` is the JWS nonce a signed POST carried. */
+  hits: Array<{ method: string; path: string; status: number; nonce?: string }>;
   inject(fault: AcmeFault): void;
   close(): Promise<void>;
 }
@@ -44,9 +45,10 @@ export async function startAcmeFaultProxy(pebble: PebbleEnv, dir: string): Promi
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const nonce = jwsNonce(Buffer.concat(chunks));
       if (fault && fault.status !== undefined) {
         fault.times--;
-        hits.push({ method: req.method ?? '', path, status: fault.status });
+        hits.push({ method: req.method ?? '', path, status: fault.status, ...(nonce ? { nonce } : {}) });
         // A fresh nonce keeps a well-behaved client able to continue after the fault.
         res.writeHead(fault.status, { 'Content-Type': 'application/problem+json', ...fault.headers });
         res.end(JSON.stringify({ ...fault.problem, status: fault.status }));
@@ -71,7 +73,12 @@ export async function startAcmeFaultProxy(pebble: PebbleEnv, dir: string): Promi
               fault.times--;
               text = fault.transformBody(text.toString('utf8'));
             }
-            hits.push({ method: req.method ?? '', path, status: up.statusCode ?? 0 });
+            hits.push({
+              method: req.method ?? '',
+              path,
+              status: up.statusCode ?? 0,
+              ...(nonce ? { nonce } : {}),
+            });
             res.writeHead(up.statusCode ?? 502, headers);
             res.end(text);
           });
@@ -99,4 +106,16 @@ export async function startAcmeFaultProxy(pebble: PebbleEnv, dir: string): Promi
         server.close(() => resolve());
       }),
   };
+}
+
+/** The `nonce` of a flattened JWS body's protected header, if the body is one. */
+function jwsNonce(body: Buffer): string | undefined {
+  try {
+    const { protected: header } = JSON.parse(body.toString('utf8')) as { protected?: string };
+    if (typeof header !== 'string') return undefined;
+    const { nonce } = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { nonce?: unknown };
+    return typeof nonce === 'string' ? nonce : undefined;
+  } catch {
+    return undefined;
+  }
 }

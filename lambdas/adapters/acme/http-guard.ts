@@ -5,6 +5,12 @@
  * chain to: fail fast with the real cause on TLS and network errors, refuse to wait out a
  * `rateLimited` answer (the schedule tries later), cap other Retry-After waits, and remember the last
  * problem type of each order (through AsyncLocalStorage) so errors can be mapped by type, not text.
+ *
+ * It also keeps a small nonce pool. acme-client's HttpClient sends a HEAD new-nonce before every
+ * signed request and ignores the Replay-Nonce that every ACME answer carries (RFC 8555 §6.5): one
+ * extra round trip per request. The guard keeps each answer's Replay-Nonce and answers the next HEAD
+ * new-nonce from the pool without touching the network. A nonce is handed out once; a badNonce
+ * answer's nonce is left to acme-client (it retries with it itself), so its retry path is unchanged.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent } from 'node:https';
@@ -45,6 +51,71 @@ const ACME_MAX_REQUEST_BYTES = 256 * 1024;
 const context = new AsyncLocalStorage<AcmeOrderContext>();
 let installed = false;
 
+/**
+ * Nonces kept per ACME server (origin), newest last. A CA may expire unused nonces; one older than
+ * this is dropped rather than risking a badNonce round trip (the retry would still recover).
+ */
+const NONCE_MAX_AGE_MS = 30_000;
+const NONCE_POOL_SIZE = 8;
+const noncePool = new Map<string, Array<{ nonce: string; at: number }>>();
+
+/** How many new-nonce HEADs the pool answered, and how many went to the server (for tests and bench). */
+export const nonceStats = { served: 0, fetched: 0 };
+
+function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function keepNonce(url: string | undefined, nonce: unknown): void {
+  const origin = originOf(url);
+  if (!origin || typeof nonce !== 'string' || nonce === '') return;
+  const pool = noncePool.get(origin) ?? [];
+  pool.push({ nonce, at: Date.now() });
+  if (pool.length > NONCE_POOL_SIZE) pool.shift();
+  noncePool.set(origin, pool);
+}
+
+function takeNonce(url: string | undefined): string | undefined {
+  const origin = originOf(url);
+  const pool = origin ? noncePool.get(origin) : undefined;
+  if (!pool) return undefined;
+  const now = Date.now();
+  for (let entry = pool.pop(); entry; entry = pool.pop()) {
+    if (now - entry.at <= NONCE_MAX_AGE_MS) return entry.nonce;
+  }
+  return undefined;
+}
+
+/** Forgets every pooled nonce (tests; a new CA trust). */
+export function clearNoncePool(): void {
+  noncePool.clear();
+}
+
+interface AxiosLikeResponse {
+  status: number;
+  headers: Record<string, string | undefined>;
+  data?: unknown;
+  config?: { url?: string; method?: string };
+}
+
+/**
+ * Remembers the Replay-Nonce of an answer unless acme-client will use it itself: the answer to a
+ * HEAD new-nonce (getNonce returns it) and a badNonce problem (signedRequest retries with it).
+ */
+function captureNonce(response: AxiosLikeResponse | undefined): void {
+  if (!response) return;
+  const method = (response.config?.method ?? '').toLowerCase();
+  if (method === 'head') return;
+  const problem = asProblem(response.status, response.data);
+  if (problem?.type.endsWith(':badNonce')) return;
+  keepNonce(response.config?.url, response.headers['replay-nonce']);
+}
+
 /** Longest Retry-After we honour inside one run (server errors); longer waits are left to the schedule. */
 const MAX_RETRY_AFTER_SECONDS = ACME_ORDER.maxRetryAfterSeconds;
 
@@ -52,7 +123,7 @@ interface AxiosLikeError {
   code?: string;
   message: string;
   config?: { url?: string };
-  response?: { status: number; headers: Record<string, string | undefined>; data?: unknown };
+  response?: AxiosLikeResponse;
 }
 
 export function installAcmeHttpGuard(trustPem: string | undefined): void {
@@ -65,11 +136,20 @@ export function installAcmeHttpGuard(trustPem: string | undefined): void {
     secureContext: trustContext(trustPem ? [trustPem] : []),
   });
   axios.defaults.timeout = ACME_ORDER.requestTimeoutMs;
+  // A new trust may mean another CA behind the same name: start without nonces.
+  clearNoncePool();
   if (installed) return;
   installed = true;
   const handler = {
-    fulfilled: (value: unknown) => value,
-    rejected: (error: AxiosLikeError) => inspectError(error),
+    fulfilled: (value: unknown) => {
+      captureNonce(value as AxiosLikeResponse);
+      return value;
+    },
+    // acme-client makes every answer an error first (validateStatus false) and settles it later.
+    rejected: (error: AxiosLikeError) => {
+      captureNonce(error.response);
+      return inspectError(error);
+    },
     synchronous: false,
     runWhen: null,
   };
@@ -85,6 +165,21 @@ export function installAcmeHttpGuard(trustPem: string | undefined): void {
         ? ACME_MAX_CHAIN_BYTES
         : ACME_MAX_JSON_BYTES;
     config.maxBodyLength = ACME_MAX_REQUEST_BYTES;
+    // acme-client's only HEAD is getNonce(): answer it from the pool when a fresh nonce is there.
+    if ((config.method ?? '').toLowerCase() === 'head') {
+      const nonce = takeNonce(config.url);
+      if (nonce !== undefined) {
+        nonceStats.served++;
+        config.adapter = async (cfg) => ({
+          data: '',
+          status: 200,
+          statusText: 'OK (pooled Replay-Nonce)',
+          headers: { 'replay-nonce': nonce },
+          config: cfg,
+          request: null,
+        });
+      } else nonceStats.fetched++;
+    }
     return config;
   });
 }

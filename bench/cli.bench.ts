@@ -1,0 +1,381 @@
+/**
+ * The operator's executable, whole processes, interleaved A B A B on one machine:
+ *
+ * - start-up: `node -e 0`, `rs-cert-watchdog --help`, and `check` of one simulated cluster;
+ * - one renewal: `renew --force proxy` (order, push, verify, alert) of the bundled CLI against lego's
+ *   order alone, both against the same Pebble and httpreq bridge, both reusing their ACME account.
+ *
+ * dist/cli.mjs is built as `npm run build` builds it (scripts/build-cli.mjs). Wall time is fork to
+ * exit and CPU the child's rusage (bench/support/rusage.py). One CPU profile of each command
+ * (`node --cpu-prof`) says where the remaining time goes.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig } from '../lambdas/adapters/config-file';
+import { localRenewalContext } from '../lambdas/cli/local-context';
+import { checkFleet } from '../lambdas/domain/check';
+import { daysFromNow, startWorld, type World } from '../test/support/world';
+import {
+  BENCH_DIR,
+  childEnv,
+  consoleTable,
+  fmt,
+  fmtMs,
+  log,
+  machineInfo,
+  markdownTable,
+  REPO_DIR,
+  type Result,
+  runIfMain,
+  type Summary,
+  summarize,
+  type Target,
+  targetsTable,
+  writeResult,
+} from './support/common';
+import { type Profile, summarizeProfile } from './support/cpu-profile';
+
+const execFileAsync = promisify(execFile);
+const STARTUP_ROUNDS = 15;
+const RENEW_ROUNDS = 9;
+const CLI = join(REPO_DIR, 'dist', 'cli.mjs');
+
+interface Sample {
+  code: number;
+  wallMs: number;
+  userMs: number;
+  sysMs: number;
+}
+
+interface Command {
+  id: string;
+  label: string;
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Checks the run did its job (exit code, output); returns a problem or undefined. */
+  verify?: (sample: Sample, stdout: string) => string | undefined;
+}
+
+async function measure(cmd: Command, outFile: string): Promise<Sample & { stdout: string; stderr: string }> {
+  const { stdout } = await execFileAsync(
+    'python3',
+    [join(BENCH_DIR, 'support', 'rusage.py'), outFile, ...cmd.argv],
+    { env: cmd.env, cwd: cmd.cwd ?? REPO_DIR, maxBuffer: 2 ** 20 },
+  );
+  const sample = JSON.parse(stdout) as Sample;
+  const read = (f: string) => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return { ...sample, stdout: read(outFile), stderr: read(`${outFile}.err`) };
+}
+
+interface Row {
+  id: string;
+  label: string;
+  ok: number;
+  runs: number;
+  wall: Summary;
+  cpu: Summary;
+  errors: string[];
+}
+
+/** Runs the commands in rounds, rotating the order each round. */
+async function interleave(commands: Command[], rounds: number, dir: string): Promise<Record<string, Row>> {
+  const samples: Record<string, Sample[]> = {};
+  const errors: Record<string, string[]> = {};
+  for (const c of commands) await measure(c, join(dir, 'warmup.out')); // page cache, accounts, JIT-free start
+  for (let round = 0; round < rounds; round++) {
+    const order = commands.map((_, i) => commands[(i + round) % commands.length] as Command);
+    const line: string[] = [];
+    for (const c of order) {
+      const s = await measure(c, join(dir, `${c.id}.out`));
+      const problem = c.verify ? c.verify(s, s.stdout) : s.code === 0 ? undefined : `exit ${s.code}`;
+      if (problem) errors[c.id] = [...(errors[c.id] ?? []), `${problem}: ${s.stderr.slice(-600)}`];
+      else samples[c.id] = [...(samples[c.id] ?? []), s];
+      line.push(`${c.id} ${problem ? 'FAILED' : fmtMs(s.wallMs)}`);
+    }
+    log(`  round ${round + 1}: ${line.join(', ')}`);
+  }
+  return Object.fromEntries(
+    commands.map((c) => {
+      const ok = samples[c.id] ?? [];
+      return [
+        c.id,
+        {
+          id: c.id,
+          label: c.label,
+          ok: ok.length,
+          runs: rounds,
+          wall: summarize(ok.map((s) => s.wallMs)),
+          cpu: summarize(ok.map((s) => s.userMs + s.sysMs)),
+          errors: errors[c.id] ?? [],
+        },
+      ];
+    }),
+  );
+}
+
+/** One `node --cpu-prof` run of the CLI: self time by bundle file / node internals. */
+async function profileCli(args: string[], env: NodeJS.ProcessEnv, dir: string) {
+  const profDir = mkdtempSync(join(dir, 'prof-'));
+  await execFileAsync(
+    process.execPath,
+    ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', profDir, CLI, ...args],
+    { env, cwd: REPO_DIR, maxBuffer: 8 * 2 ** 20 },
+  ).catch(() => undefined);
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return undefined;
+  const p = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as Profile;
+  const summary = summarizeProfile(p, (p.endTime - p.startTime) / 1000, 8);
+  return {
+    sampledMs: summary.totalSampledMs,
+    byFile: summary.byFile.map((f) => ({
+      file: f.file.replace(/^.*\/dist\//, 'dist/').replace(/-[A-Z0-9]{8}\.mjs$/, '.mjs'),
+      selfMs: f.selfMs,
+      percent: f.percent,
+    })),
+  };
+}
+
+const ratioText = (r: number) => `${fmt(r, 2)}×`;
+
+export async function run(): Promise<Result> {
+  const started = performance.now();
+  const machine = machineInfo();
+  log('\n## cli: the bundled executable, whole processes (start-up, one renewal vs lego)');
+  execFileSync(process.execPath, ['scripts/build-cli.mjs'], { cwd: REPO_DIR });
+  const dir = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+  const world: World = await startWorld({
+    clusters: {
+      'prod-east': {
+        certificates: {
+          proxy: {
+            dnsNames: ['*.redis.example.com'],
+            notBefore: daysFromNow(-10),
+            notAfter: daysFromNow(80),
+          },
+        },
+      },
+    },
+    pebble: { authzReusePercent: 0, nonceRejectPercent: 0 },
+  });
+  try {
+    const pebble = world.pebble!;
+    const bridge = world.bridge!;
+    const config = await world.writeConfig(
+      {},
+      { 'prod-east': { certificates: { proxy: { domains: ['*.redis.example.com'] } } } },
+    );
+    const env = childEnv(world.env as Record<string, string>);
+
+    // The check's own round trips: the same call in this warm process (no start-up, no module load).
+    const loaded = loadConfig(config);
+    const inProcess: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const t = performance.now();
+      await checkFleet(
+        loaded,
+        localRenewalContext(loaded, world.env, () => undefined),
+      );
+      if (i >= 2) inProcess.push(performance.now() - t);
+    }
+    const checkInProcess = summarize(inProcess);
+
+    const startupCommands: Command[] = [
+      { id: 'node', label: '`node -e 0`', argv: [process.execPath, '-e', '0'], env },
+      { id: 'help', label: '`rs-cert-watchdog --help`', argv: [process.execPath, CLI, '--help'], env },
+      {
+        id: 'check',
+        label: '`rs-cert-watchdog check` (one cluster, password, simulator)',
+        argv: [process.execPath, CLI, 'check', '--config', config, '--json'],
+        env,
+        verify: (s, out) =>
+          s.code !== 0
+            ? `exit ${s.code}`
+            : (JSON.parse(out) as { clusters: Array<{ error: unknown }> }).clusters[0]?.error
+              ? 'cluster error'
+              : undefined,
+      },
+    ];
+    log('  start-up rounds ...');
+    const startup = await interleave(startupCommands, STARTUP_ROUNDS, dir);
+
+    const legoPath = join(dir, 'lego');
+    mkdirSync(legoPath);
+    const renewCommands: Command[] = [
+      {
+        id: 'renew',
+        label: '`rs-cert-watchdog renew --force proxy` (order, push, verify, alert)',
+        argv: [process.execPath, CLI, 'renew', '--config', config, '--force', 'proxy', '--json'],
+        env,
+        verify: (s, out) => {
+          if (s.code !== 0) return `exit ${s.code}`;
+          const report = JSON.parse(out) as {
+            clusters: Array<{ certificates: Array<{ name: string; action: string }> }>;
+          };
+          const proxy = report.clusters[0]?.certificates.find((c) => c.name === 'proxy');
+          return proxy?.action === 'renewed' ? undefined : `proxy ${proxy?.action ?? 'missing'}`;
+        },
+      },
+      {
+        id: 'lego',
+        label: 'lego `run` (order only; `HTTPREQ_POLLING_INTERVAL=0`, `--dns.disable-cp`)',
+        argv: [
+          '/usr/bin/lego',
+          '--server',
+          pebble.directoryUrl,
+          '--accept-tos',
+          '--email',
+          'ops@example.com',
+          '--domains',
+          '*.redis.example.com',
+          '--key-type',
+          'rsa2048',
+          '--dns',
+          'httpreq',
+          '--dns.resolvers',
+          pebble.dns.dnsAddress,
+          '--dns.disable-cp',
+          '--path',
+          legoPath,
+          'run',
+        ],
+        env: childEnv({
+          HTTPREQ_ENDPOINT: bridge.url,
+          LEGO_CA_CERTIFICATES: pebble.caFile,
+          HTTPREQ_POLLING_INTERVAL: '0',
+        }),
+        cwd: dir,
+      },
+    ];
+    log('  renewal rounds ...');
+    const renew = await interleave(renewCommands, RENEW_ROUNDS, dir);
+
+    const profiles = {
+      help: await profileCli(['--help'], env, dir),
+      check: await profileCli(['check', '--config', config, '--json'], env, dir),
+      renew: await profileCli(['renew', '--config', config, '--force', 'proxy', '--json'], env, dir),
+    };
+
+    const node = startup.node!;
+    const help = startup.help!;
+    const check = startup.check!;
+    const ours = renew.renew!;
+    const lego = renew.lego!;
+    const legoFloor = lego.ok ? lego.wall.min : Number.NaN;
+
+    const checkBound = 2 * node.wall.median + checkInProcess.median;
+    const targets: Target[] = [
+      {
+        name: '`check` of one cluster vs 2 × `node -e 0` + its round trips (the same check in a warm process)',
+        threshold: `≤ 1.00× (${fmtMs(checkBound)})`,
+        measured: `${ratioText(check.wall.median / checkBound)} (${fmtMs(check.wall.median)})`,
+        pass: check.wall.median <= checkBound,
+      },
+      {
+        name: '`--help` vs `node -e 0`',
+        threshold: '≤ 2.00×',
+        measured: ratioText(help.wall.median / node.wall.median),
+        pass: help.wall.median <= 2 * node.wall.median,
+      },
+      {
+        name: 'Full renewal (`renew --force proxy`) vs lego order only: wall',
+        threshold: '≤ 1.00×',
+        measured: ratioText(ours.wall.median / lego.wall.median),
+        pass: ours.wall.median <= lego.wall.median,
+      },
+      {
+        name: 'Full renewal vs lego order only: CPU',
+        threshold: '≤ 3.00×',
+        measured: ratioText(ours.cpu.median / lego.cpu.median),
+        pass: ours.cpu.median <= 3 * lego.cpu.median,
+      },
+    ];
+
+    const rows = [node, help, check, ours, lego];
+    const headers = ['Command', 'OK', 'Wall (median)', 'Wall p90', 'Min–max', 'CPU (median)', 'CPU min–max'];
+    const tableRows = rows.map((r) => [
+      r.label,
+      `${r.ok}/${r.runs}`,
+      fmtMs(r.wall.median),
+      fmtMs(r.wall.p90),
+      `${fmtMs(r.wall.min)}–${fmtMs(r.wall.max)}`,
+      fmtMs(r.cpu.median),
+      `${fmtMs(r.cpu.min)}–${fmtMs(r.cpu.max)}`,
+    ]);
+    log(consoleTable(headers, tableRows));
+    const legoWaited = lego.ok ? lego.wall.max >= legoFloor + 4500 : false;
+
+    const profileTable = markdownTable(
+      ['One `--cpu-prof` run', 'Sampled', 'Top self time by file (ms, % of samples)'],
+      Object.entries(profiles).map(([name, p]) => [
+        name,
+        p ? fmtMs(p.sampledMs) : 'n/a',
+        p
+          ? p.byFile
+              .slice(0, 6)
+              .map((f) => `${f.file} ${fmt(f.selfMs, 0)} (${fmt(f.percent, 0)} %)`)
+              .join('; ')
+          : 'profile failed',
+      ]),
+      ['l', 'r', 'l'],
+    );
+
+    const failures = rows.filter((r) => r.errors.length > 0);
+    const markdown = [
+      `Whole processes on this machine, interleaved with the order rotated every round (${STARTUP_ROUNDS} start-up rounds, ` +
+        `${RENEW_ROUNDS} renewal rounds, one unmeasured warm-up each). Wall: fork to exit; CPU: the child's user + system rusage ` +
+        '(`bench/support/rusage.py`). `dist/cli.mjs` as `npm run build` makes it. One simulated cluster (no added latency), one Pebble ' +
+        '(authorization reuse 0 %) with the httpreq bridge; our renewal and lego both reuse their ACME account (created in the warm-up) ' +
+        'and order a new RSA-2048 certificate for `*.redis.example.com` every round; ours also pushes it to the cluster, verifies what ' +
+        "the cluster serves and reports. lego's order is its whole job here. " +
+        `The check's own round trips: the same \`checkFleet\` in this warm process, median ${fmtMs(checkInProcess.median)}.`,
+      '',
+      markdownTable(headers, tableRows, ['l', 'r', 'r', 'r', 'r', 'r', 'r']),
+      '',
+      targetsTable(targets),
+      '',
+      legoWaited
+        ? `lego slept its 5 s (challenge still \`processing\`, Pebble sends no Retry-After) in some runs: see its max.`
+        : 'lego did not hit its 5 s wait in these runs.',
+      '',
+      'Where the time goes:',
+      '',
+      profileTable,
+      ...(failures.length
+        ? [
+            '',
+            'Failures:',
+            '',
+            ...failures.map(
+              (r) => `- ${r.label}: ${r.errors.length} failed; last:\n\n\`\`\`\n${r.errors.at(-1)}\n\`\`\``,
+            ),
+          ]
+        : []),
+    ].join('\n');
+
+    const result: Result = {
+      name: 'cli',
+      title: 'The CLI: start-up and one renewal against lego',
+      markdown,
+      targets,
+      durationMs: performance.now() - started,
+      data: { rows, checkInProcessMs: checkInProcess, checkBoundMs: checkBound, profiles },
+    };
+    writeResult(result, machine);
+    return result;
+  } finally {
+    await world.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+runIfMain(import.meta.url, run);
