@@ -12,24 +12,21 @@
  * alarms.ts (heartbeat), dashboard.ts, nag.ts, params-and-secrets.ts, vpc.ts.
  */
 import { fileURLToPath } from 'node:url';
-import { Aws, Duration, Fn, Stack, TimeZone, Token } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { configSchema } from '../lambdas/domain/config/schema';
-import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { ConfigError } from '../lambdas/domain/errors';
 import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
-import { eventBridgeCron, type MaintenanceWindow } from '../lambdas/domain/renewal/windows';
 import { watchdogAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { assertDeployable, BUNDLE_ROOT, BUNDLED_CONFIG_FILE, writeBundledConfig } from './bundled-config';
@@ -37,7 +34,7 @@ import { watchdogDashboard } from './dashboard';
 import { type WatchdogFunctionOptions, watchdogFunction } from './functions';
 import { acknowledgeCustomResourceProvider, acknowledgeNagFindings } from './nag';
 import { paramsAndSecretsLayer } from './params-and-secrets';
-import { analyzeSchedule, assertScheduleSafe, defaultHeartbeatWindow } from './schedule';
+import { analyzeSchedule, assertScheduleSafe, defaultHeartbeatWindow, watchdogSchedules } from './schedule';
 import {
   FUNCTION_STATE_ACCESS,
   grantAcmeChallenges,
@@ -54,94 +51,9 @@ export { logicalIdOf } from './nag';
 /** The construct ID of the CDK's AwsCustomResource provider function (a stack singleton). */
 const AWS_CUSTOM_RESOURCE_PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 
-/** An AWS Chatbot channel that receives the alert topic. */
-export interface SlackChannelOptions {
-  /** The Slack workspace ID, from the AWS Chatbot console after authorizing the workspace. */
-  readonly slackWorkspaceId: string;
-  /** The Slack channel ID (e.g. C0123ABCDEF), from the channel's details in Slack. */
-  readonly slackChannelId: string;
-  /**
-   * Name of the Chatbot channel configuration.
-   * @default `${stackName}-alerts`
-   */
-  readonly configurationName?: string;
-}
+import type { CertificateWatchdogProps, WatchdogFunctions } from './props';
 
-export interface CertificateWatchdogProps {
-  /**
-   * The validated configuration (`loadConfig`). Its `aws` section sets the schedule, the Map
-   * concurrency and the VPC; every cluster must name a `credentialsSecret` (no password may reach the
-   * deployment). It is bundled into each function, with the PEM files it names.
-   */
-  readonly config: WatchdogConfig;
-  /**
-   * Name prefix of the state secrets (ACME account, issued certificates, locks). The functions may
-   * only touch secrets under `${stateSecretPrefix}/`. Also names the alarms.
-   * @default `rs-cert-watchdog/${stackName}`
-   */
-  readonly stateSecretPrefix?: string;
-  /**
-   * Also deliver alerts to Slack through AWS Chatbot (needs the workspace authorized in the Chatbot
-   * console first). Independent of `alerts.slackWebhookSecret`, which posts through a webhook.
-   * @default - no Chatbot channel
-   */
-  readonly slackChannelConfiguration?: SlackChannelOptions;
-  /**
-   * How long without a successful execution before the dead man's switch alarms. At most 7 days
-   * (the longest window a CloudWatch alarm evaluates).
-   * @default twice the longest gap between two scheduled runs
-   */
-  readonly heartbeatWindow?: Duration;
-  /**
-   * Longest an execution may run before it times out (and the timed-out alarm fires). The schedule
-   * may not start runs more often than this.
-   * @default Duration.hours(2)
-   */
-  readonly executionTimeout?: Duration;
-  /**
-   * Retention of the functions' and the state machine's logs.
-   * @default logs.RetentionDays.ONE_YEAR
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * Whether the schedule starts executions. Disable to deploy without running.
-   * @default true
-   */
-  readonly scheduleEnabled?: boolean;
-  /**
-   * The AWS Parameters and Secrets Lambda Extension layer version ARN (arm64) for the check function,
-   * for a region the CDK does not know. Also read from the context key `paramsAndSecretsLayerArn`.
-   * @default the CDK's ARN for the stack's region
-   */
-  readonly paramsAndSecretsLayerArn?: string;
-  /**
-   * The repository root: handlers are `lambdas/handlers/*.ts` under it, bundled with its
-   * package-lock.json.
-   * @default the directory above this file's `lib/`
-   */
-  readonly projectRoot?: string;
-}
-
-/** The functions of the watchdog, by role. */
-export interface WatchdogFunctions {
-  /** Reads every cluster, publishes DaysLeft, lists what is due. Talks to the clusters. */
-  readonly check: nodejs.NodejsFunction;
-  /**
-   * Obtains a certificate from its issuer (ACME with DNS-01 in Route 53, AWS Private CA, or a local CA)
-   * and saves it in the state.
-   */
-  readonly issue: nodejs.NodejsFunction;
-  /** Pushes the saved certificate to its cluster. */
-  readonly push: nodejs.NodejsFunction;
-  /** Checks the cluster holds and serves the pushed certificate. */
-  readonly verify: nodejs.NodejsFunction;
-  /** After a proxy or syncer push: alerts on, or force-updates, the cluster's Active-Active databases. */
-  readonly activeActive: nodejs.NodejsFunction;
-  /** Turns findings, renewals and failures into alerts on the topic; cleans up after a failure. */
-  readonly notify: nodejs.NodejsFunction;
-  /** Posts the topic's alerts to a Slack webhook; only with `alerts.slackWebhookSecret`. */
-  readonly slackForwarder?: nodejs.NodejsFunction;
-}
+export type { CertificateWatchdogProps, SlackChannelOptions, WatchdogFunctions } from './props';
 
 export class CertificateWatchdog extends Construct {
   /** Encrypts the state secrets and the alert topic. */
@@ -294,40 +206,13 @@ export class CertificateWatchdog extends Construct {
       tracingEnabled: false,
     });
 
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: 'Starts the rs-cert-watchdog check and renewal workflow',
-      schedule: scheduler.ScheduleExpression.expression(aws.schedule, TimeZone.of(aws.timeZone)),
-      target: new StepFunctionsStartExecution(this.stateMachine, {
-        input: scheduler.ScheduleTargetInput.fromObject({}),
-        retryAttempts: 3,
-        maxEventAge: Duration.hours(1),
-      }),
-      timeWindow: scheduler.TimeWindow.off(),
+    ({ run: this.schedule, windows: this.windowSchedules } = watchdogSchedules(this, {
+      stateMachine: this.stateMachine,
+      config,
+      aws,
+      executionTimeout,
       enabled: props.scheduleEnabled ?? true,
-    });
-
-    // A run at each maintenance window's opening: a push waiting for a window never waits for a run
-    // that falls outside every window, and no execution waits for days.
-    this.windowSchedules = distinctWindows(config).map((window, i) => {
-      const expression = eventBridgeCron(window.cron);
-      try {
-        assertScheduleSafe(analyzeSchedule(expression, window.timeZone), executionTimeout);
-      } catch (error) {
-        const reason = (error as Error).message.replace(/^aws\.schedule: /, '');
-        throw new Error(`maintenanceWindows "${window.cron}" (${window.timeZone}) as ${reason}`);
-      }
-      return new scheduler.Schedule(this, `WindowSchedule${i + 1}`, {
-        description: `Starts rs-cert-watchdog at the opening of the maintenance window "${window.cron}" (${window.timeZone})`,
-        schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(window.timeZone)),
-        target: new StepFunctionsStartExecution(this.stateMachine, {
-          input: scheduler.ScheduleTargetInput.fromObject({}),
-          retryAttempts: 3,
-          maxEventAge: Duration.minutes(Math.min(60, window.durationMinutes)),
-        }),
-        timeWindow: scheduler.TimeWindow.off(),
-        enabled: props.scheduleEnabled ?? true,
-      });
-    });
+    }));
 
     const alarms = watchdogAlarms(this, {
       stateMachine: this.stateMachine,
@@ -403,19 +288,4 @@ export class CertificateWatchdog extends Construct {
   public grantStateReadWrite(grantee: iam.IGrantable): iam.Grant {
     return this.state.grant(grantee, 'readWrite');
   }
-}
-
-/** Every maintenance window of the config, global and per cluster, once each. */
-function distinctWindows(config: WatchdogConfig): MaintenanceWindow[] {
-  const all = [
-    ...(config.maintenanceWindows ?? []),
-    ...config.clusters.flatMap((c) => c.maintenanceWindows ?? []),
-  ];
-  const seen = new Set<string>();
-  return all.filter((w) => {
-    const key = `${w.cron}|${w.timeZone}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

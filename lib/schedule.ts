@@ -12,8 +12,14 @@
  * 3. the dead man's switch must be able to watch it: its longest gap, doubled, fits in the 7 days a
  *    CloudWatch alarm evaluates.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, TimeZone } from 'aws-cdk-lib';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { ConfigError } from '../lambdas/domain/errors';
+import { eventBridgeCron, type MaintenanceWindow } from '../lambdas/domain/renewal/windows';
 import { measureSchedule } from '../lambdas/domain/schedule';
 
 export { assertTimeZone, parseCron } from '../lambdas/domain/schedule';
@@ -81,4 +87,68 @@ export function assertScheduleSafe(facts: ScheduleFacts, maxExecution: Duration)
  */
 export function defaultHeartbeatWindow(facts: ScheduleFacts): Duration {
   return Duration.seconds(2 * facts.maxGap.toSeconds());
+}
+
+/**
+ * The runs: one on the configured schedule, and one at each maintenance window's opening (same time
+ * zone), so a push waiting for a window never waits for a run that falls outside every window, and
+ * no execution waits for days.
+ */
+export function watchdogSchedules(
+  scope: Construct,
+  options: {
+    stateMachine: sfn.IStateMachine;
+    config: WatchdogConfig;
+    /** The config's `aws` section with the schema's defaults. */
+    aws: { schedule: string; timeZone: string };
+    executionTimeout: Duration;
+    enabled: boolean;
+  },
+): { run: scheduler.Schedule; windows: scheduler.Schedule[] } {
+  const { stateMachine, config, aws, executionTimeout, enabled } = options;
+  const start = (maxEventAge: Duration) =>
+    new StepFunctionsStartExecution(stateMachine, {
+      input: scheduler.ScheduleTargetInput.fromObject({}),
+      retryAttempts: 3,
+      maxEventAge,
+    });
+  const run = new scheduler.Schedule(scope, 'Schedule', {
+    description: 'Starts the rs-cert-watchdog check and renewal workflow',
+    schedule: scheduler.ScheduleExpression.expression(aws.schedule, TimeZone.of(aws.timeZone)),
+    target: start(Duration.hours(1)),
+    timeWindow: scheduler.TimeWindow.off(),
+    enabled,
+  });
+  const windows = distinctWindows(config).map((window, i) => {
+    const expression = eventBridgeCron(window.cron);
+    try {
+      assertScheduleSafe(analyzeSchedule(expression, window.timeZone), executionTimeout);
+    } catch (error) {
+      const reason = (error as Error).message.replace(/^aws\.schedule: /, '');
+      throw new Error(`maintenanceWindows "${window.cron}" (${window.timeZone}) as ${reason}`);
+    }
+    return new scheduler.Schedule(scope, `WindowSchedule${i + 1}`, {
+      description: `Starts rs-cert-watchdog at the opening of the maintenance window "${window.cron}" (${window.timeZone})`,
+      schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(window.timeZone)),
+      target: start(Duration.minutes(Math.min(60, window.durationMinutes))),
+      timeWindow: scheduler.TimeWindow.off(),
+      enabled,
+    });
+  });
+  return { run, windows };
+}
+
+/** Every maintenance window of the config, global and per cluster, once each. */
+function distinctWindows(config: WatchdogConfig): MaintenanceWindow[] {
+  const all = [
+    ...(config.maintenanceWindows ?? []),
+    ...config.clusters.flatMap((c) => c.maintenanceWindows ?? []),
+  ];
+  const seen = new Set<string>();
+  return all.filter((w) => {
+    const key = `${w.cron}|${w.timeZone}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -1,9 +1,9 @@
 import type { RenewalContext } from '../domain/renewal/context';
 import { activeActive } from '../domain/renewal/steps';
-import { awsContext } from './aws-context';
+import { awsContext } from '../wiring/aws-context';
+import { logger } from '../wiring/runtime';
+import { withExecution } from '../wiring/step-context';
 import type { BatchEvent } from './events';
-import { logger } from './runtime';
-import { withExecution } from './step-context';
 
 /**
  * ActiveActive: after a verified proxy or syncer push, alert on or force-update the cluster's

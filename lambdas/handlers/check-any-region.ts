@@ -4,6 +4,7 @@
  * the usual check bundle stays SDK-free (bench/cold-start).
  */
 import { SecretsManagerCredentialsProvider } from '../adapters/secrets-manager/credentials';
-import { awsCheckContext, createCheckHandler } from './check';
+import { awsCheckContext } from '../wiring/check-context';
+import { createCheckHandler } from './check';
 
 export const handler = createCheckHandler(awsCheckContext(() => new SecretsManagerCredentialsProvider()));

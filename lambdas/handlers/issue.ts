@@ -1,20 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
-import { AcmeIssuer } from '../adapters/acme';
-import { AwsPrivateCaIssuer } from '../adapters/aws-private-ca';
-import { HttpReqDnsProvider } from '../adapters/httpreq';
-import { LocalCaIssuer } from '../adapters/local-ca';
-import { Route53DnsProvider } from '../adapters/route53';
-import { readSecretString } from '../adapters/secrets-manager/regional';
-import type { ManagedCertificateConfig } from '../domain/config/types';
-import { ConfigError } from '../domain/errors';
-import type { CertificateIssuer, DnsProvider } from '../domain/ports';
 import type { RenewalContext } from '../domain/renewal/context';
 import { issue } from '../domain/renewal/steps';
-import { awsContext, withIssuer } from './aws-context';
+import { awsContext, withIssuer } from '../wiring/aws-context';
+import { issuerFor } from '../wiring/issuers';
+import { logger } from '../wiring/runtime';
+import { withExecution } from '../wiring/step-context';
 import type { BatchEvent } from './events';
-import { logger } from './runtime';
-import { withExecution } from './step-context';
 
 /** Issue: per certificate of the cluster, the saved certificate if it fits, else a new ACME order saved at once; takes the locks. */
 export function createIssueHandler(context: () => RenewalContext) {
@@ -31,49 +21,6 @@ export function createIssueHandler(context: () => RenewalContext) {
     });
     return { ...batch, ...issued };
   };
-}
-
-/** The ACME issuer of the deployment: Route 53 (or httpreq) for DNS-01, the state store for the account. */
-export function acmeIssuerFor(ctx: RenewalContext, dns?: DnsProvider): CertificateIssuer {
-  const { acme, dns: dnsConfig } = ctx.config;
-  if (!acme || !dnsConfig) throw new ConfigError('acme and dns must be configured to renew certificates');
-  const provider =
-    dns ??
-    (dnsConfig.provider === 'route53'
-      ? new Route53DnsProvider({ hostedZoneId: dnsConfig.hostedZoneId })
-      : new HttpReqDnsProvider({ endpoint: dnsConfig.endpoint, username: dnsConfig.username }));
-  return new AcmeIssuer({
-    acme,
-    trustPem: ctx.acmeTrustPem,
-    dns: provider,
-    state: ctx.state,
-    readSecret: (id) => readSecretString(id),
-    log: (message) => logger.warn(message),
-  });
-}
-
-/** The issuer a certificate's `issuer` setting names: ACME (default), AWS Private CA, or a local CA. */
-export function issuerFor(
-  ctx: RenewalContext,
-  settings: ManagedCertificateConfig,
-  dns?: DnsProvider,
-  pca?: (region: string) => ACMPCAClient,
-): CertificateIssuer {
-  const issuer = settings.issuer;
-  if (issuer === 'acme' || issuer === undefined) return acmeIssuerFor(ctx, dns);
-  if (issuer.type === 'aws-private-ca') {
-    const region = issuer.certificateAuthorityArn.split(':')[3] as string;
-    return new AwsPrivateCaIssuer({
-      config: issuer,
-      client: pca ? pca(region) : new ACMPCAClient({ region }),
-    });
-  }
-  return new LocalCaIssuer({
-    config: issuer,
-    // certFile ships in the function bundle beside the config; the key comes from keySecret.
-    readFile: (path) => readFile(path, 'utf8'),
-    readSecret: (id) => readSecretString(id),
-  });
 }
 
 export const handler = createIssueHandler(

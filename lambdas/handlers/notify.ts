@@ -1,9 +1,9 @@
 import type { RenewalContext } from '../domain/renewal/context';
 import { notifyFailed, notifyFindings, notifyRenewed } from '../domain/renewal/steps';
-import { awsContext } from './aws-context';
+import { awsContext } from '../wiring/aws-context';
+import { count, logger, metrics } from '../wiring/runtime';
+import { errorFromCatch, withExecution } from '../wiring/step-context';
 import type { NotifyEvent } from './events';
-import { count, logger, metrics } from './runtime';
-import { errorFromCatch, withExecution } from './step-context';
 
 /** NotifyFindings, NotifyRenewed and NotifyFailed: one function, the event says which. */
 export function createNotifyHandler(context: () => RenewalContext) {

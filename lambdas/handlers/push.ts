@@ -1,9 +1,9 @@
 import type { RenewalContext } from '../domain/renewal/context';
 import { push } from '../domain/renewal/steps';
-import { awsContext } from './aws-context';
+import { awsContext } from '../wiring/aws-context';
+import { logger } from '../wiring/runtime';
+import { withExecution } from '../wiring/step-context';
 import type { BatchEvent } from './events';
-import { logger } from './runtime';
-import { withExecution } from './step-context';
 
 /**
  * Push: one call with every certificate of the cluster that may go now. A 409 throws

@@ -1,9 +1,9 @@
 import type { RenewalContext } from '../domain/renewal/context';
 import { verify } from '../domain/renewal/steps';
-import { awsContext } from './aws-context';
+import { awsContext } from '../wiring/aws-context';
+import { logger } from '../wiring/runtime';
+import { withExecution } from '../wiring/step-context';
 import type { BatchEvent } from './events';
-import { logger } from './runtime';
-import { withExecution } from './step-context';
 
 /** Verify: the cluster holds each pushed certificate and its endpoints serve it. */
 export function createVerifyHandler(context: () => RenewalContext) {

@@ -1,1 +1,2 @@
+export { messageFor } from './message-for';
 export { SlackWebhookNotifier } from './notifier';
