@@ -1,7 +1,7 @@
 import type { RenewalContext } from '../domain/renewal/context';
 import { notifyFailed, notifyFindings, notifyRenewed } from '../domain/renewal/steps';
 import { awsContext } from '../wiring/aws-context';
-import { count, logger, metrics } from '../wiring/runtime';
+import { count, logger } from '../wiring/runtime';
 import { errorFromCatch, withExecution } from '../wiring/step-context';
 import type { NotifyEvent } from './events';
 
@@ -27,8 +27,8 @@ export function createNotifyHandler(context: () => RenewalContext) {
       for (const a of alerts) count('RenewalFailures', a.cluster);
       sent = alerts.length;
     }
+    // Each count is a single metric, published as it is made: nothing is left stored to flush.
     logger.info('alerts sent', { count: sent });
-    metrics.publishStoredMetrics();
     return { sent };
   };
 }
