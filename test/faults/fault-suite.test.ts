@@ -12,6 +12,7 @@ import { type AddressInfo, createServer as createTcpServer, connect as tcpConnec
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatAlert, slackMessage } from '../../lambdas/domain/alerts';
 import { keyMatchesLeaf, parseCertificateChain, parsePrivateKey } from '../../lambdas/domain/certificate';
 import type { Alert } from '../../lambdas/domain/ports';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
@@ -60,6 +61,8 @@ interface Fault {
 
 const due = { notBefore: daysFromNow(-85), notAfter: daysFromNow(5) };
 const DOMAINS = ['*.redis.example.com'];
+/** A certificate name an attacker controlling a cluster's answers might choose. */
+const HOSTILE = 'evil\u001b[2J\u0007\r\n<!channel>';
 const put = (w: World) => w.sims.east!.requests.filter((r) => r.method === 'PUT');
 const statePath = (w: World) => join(w.dir, 'state', 'certificates', 'east', 'proxy', 'current.json');
 
@@ -316,6 +319,33 @@ const faults: Fault[] = [
     },
   },
   {
+    fault: 'a hostile certificate name: ESC, BEL, CR, newline and a Slack <!channel>',
+    expected:
+      'alerted as data: escaped on the terminal, inert in Slack, a one-line SNS subject; JSON keeps it verbatim',
+    outcome: { result: 'renewed', alert: 'alert-only' },
+    arrange: ({ world }) => world.sims.east!.setCertificateField(`${HOSTILE}_cert`, null),
+    after: async (ctx, outcome) => {
+      const hostile = (outcome.sent ?? []).find((a) => a.kind === 'alert-only' && a.certificate === HOSTILE);
+      expect(hostile).toBeDefined();
+      for (const alert of outcome.sent ?? []) {
+        const { subject } = formatAlert(alert);
+        expect(subject).toMatch(/^[\x20-\x7e]{1,99}$/);
+        // Slack acts on <…> only in mrkdwn (plain_text headers are literal): there it must be escaped.
+        const mrkdwn = JSON.stringify(slackMessage(alert), (key, value: unknown) =>
+          key === 'type' && value === 'plain_text' ? undefined : value,
+        );
+        const message = slackMessage(alert);
+        expect(message.text).not.toContain('<');
+        expect(mrkdwn.match(/"type":"mrkdwn","text":"[^"]*</g) ?? []).toEqual([]);
+      }
+      if (ctx.mode === 'cli') {
+        const table = await ctx.world.cli('check', '--config', ctx.config);
+        expect(table.stdout + table.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+        expect(table.stdout).toContain('<!channel>'); // shown, escaped only where it would act
+      }
+    },
+  },
+  {
     fault: 'wrong shape in a managed certificate: proxy_cert 42',
     expected:
       'proxy reported invalid with its reason (not dropped), so due; push will not replace a field it cannot read: renewal-failed alert, nothing pushed',
@@ -341,6 +371,29 @@ const faults: Fault[] = [
       expect(calls.filter((c) => c.op === 'cleanup')).toHaveLength(
         calls.filter((c) => c.op === 'present').length,
       );
+    },
+  },
+  {
+    fault: 'the CA chains the new certificate to a root its clients do not trust',
+    expected:
+      'refused before push (CertificateValidationError: untrusted-root): nothing pushed, nobody locked out',
+    outcome: { result: 'failed', error: 'CertificateValidationError', alert: 'renewal-failed' },
+    puts: 0,
+    acmeProxy: true,
+    arrange: async (ctx) => {
+      // Trust the ACME server's TLS only, not the root that issues; and the CA sends that root along.
+      const [tlsCa] = (await readFile(ctx.proxy!.caFile, 'utf8')).split(/(?<=-----END CERTIFICATE-----)/);
+      const caFile = join(ctx.world.dir, 'acme-tls-only.pem');
+      await writeFile(caFile, `${tlsCa!.trim()}\n`);
+      ctx.config = await ctx.world.writeConfig(
+        { acme: { directoryUrl: ctx.proxy!.directoryUrl, email: 'ops@example.com', caFile } },
+        { east: { certificates: { proxy: { domains: DOMAINS } } } },
+      );
+      const root = ctx.world.pebble!.issuingRootPem;
+      ctx.proxy!.inject({ path: /certZ/, times: 1, transformBody: (pem) => `${pem.trimEnd()}\n${root}` });
+    },
+    after: (_ctx, outcome) => {
+      expect(JSON.stringify(outcome.sent ?? [])).toMatch(/which its clients do not trust/);
     },
   },
   {
