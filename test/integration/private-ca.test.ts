@@ -5,7 +5,7 @@
  * honouring the extended key usages the request asks for).
  */
 import 'reflect-metadata';
-import { webcrypto, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -15,22 +15,13 @@ import {
   IssueCertificateCommand,
   type IssueCertificateCommandInput,
 } from '@aws-sdk/client-acm-pca';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  Pkcs10CertificateRequest,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509CertificateGenerator,
-} from '@peculiar/x509';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EKU_CLIENT_AUTH, EKU_SERVER_AUTH } from '../../lambdas/domain/certificate';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { FleetReport } from '../../lambdas/domain/report';
 import { createCa, type TestCa } from '../support/pki';
+import { signAsPrivateCa } from '../support/private-ca';
 import { daysFromNow, secretsOf, startWorld, type World } from '../support/world';
 
 const CA_ARN =
@@ -181,42 +172,6 @@ describe('private CAs renew the certificates a public CA no longer can', () => {
 function mockPca() {
   // biome-ignore lint/suspicious/noExplicitAny: see above
   return mockClient(ACMPCAClient as any) as ReturnType<typeof mockClient<any, any, any>>;
-}
-
-/** What AWS Private CA does with the passthrough template: the CSR's key, the requested EKUs and SANs. */
-async function signAsPrivateCa(input: IssueCertificateCommandInput, ca: TestCa): Promise<string> {
-  const csr = new Pkcs10CertificateRequest(Buffer.from(input.Csr as Uint8Array).toString('utf8'));
-  const extensions = input.ApiPassthrough?.Extensions;
-  const ekus = (extensions?.ExtendedKeyUsage ?? []).map((e) =>
-    e.ExtendedKeyUsageType === 'CLIENT_AUTH' ? ExtendedKeyUsage.clientAuth : ExtendedKeyUsage.serverAuth,
-  );
-  const caKeyId = ca.cert.getExtension(SubjectKeyIdentifierExtension)?.keyId;
-  const publicKey = await csr.publicKey.export(webcrypto);
-  const cert = await X509CertificateGenerator.create(
-    {
-      serialNumber: '0a1b2c3d4e5f',
-      subject: csr.subjectName,
-      issuer: ca.cert.subjectName,
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + (input.Validity?.Value ?? 1) * 86_400_000),
-      publicKey,
-      signingKey: await ca.key.signingKey(),
-      signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5' },
-      extensions: [
-        new BasicConstraintsExtension(false, undefined, true),
-        new ExtendedKeyUsageExtension(ekus),
-        new SubjectAlternativeNameExtension(
-          (extensions?.SubjectAlternativeNames ?? []).map((n) => ({
-            type: 'dns' as const,
-            value: n.DnsName ?? '',
-          })),
-        ),
-        ...(caKeyId ? [new AuthorityKeyIdentifierExtension(caKeyId)] : []),
-      ],
-    },
-    webcrypto,
-  );
-  return cert.toString('pem');
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: see mockPca

@@ -6,7 +6,7 @@
  * need clientAuth through Issue → Push → Verify.
  */
 import 'reflect-metadata';
-import { webcrypto, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -14,18 +14,7 @@ import {
   GetCertificateAuthorityCertificateCommand,
   GetCertificateCommand,
   IssueCertificateCommand,
-  type IssueCertificateCommandInput,
 } from '@aws-sdk/client-acm-pca';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  Pkcs10CertificateRequest,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509CertificateGenerator,
-} from '@peculiar/x509';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EKU_CLIENT_AUTH, EKU_SERVER_AUTH } from '../../lambdas/domain/certificate';
 import type { CheckResult } from '../../lambdas/handlers/events';
@@ -33,6 +22,7 @@ import { STATE_NAMES } from '../../lib/workflow';
 import { ACME_ERROR, type AriServer, ariCertId, startAriServer } from '../support/ari-server';
 import { type LocalWorkflow, localWorkflow } from '../support/local-workflow';
 import { createCa, type TestCa } from '../support/pki';
+import { signAsPrivateCa } from '../support/private-ca';
 import { daysFromNow, startWorld, type World } from '../support/world';
 
 const SIX_DAYS_S = 6 * 86_400;
@@ -286,38 +276,4 @@ function fakePrivateCa(ca: TestCa): {
     regions,
     commands,
   };
-}
-
-async function signAsPrivateCa(input: IssueCertificateCommandInput, ca: TestCa): Promise<string> {
-  const csr = new Pkcs10CertificateRequest(Buffer.from(input.Csr as Uint8Array).toString('utf8'));
-  const extensions = input.ApiPassthrough?.Extensions;
-  const ekus = (extensions?.ExtendedKeyUsage ?? []).map((e) =>
-    e.ExtendedKeyUsageType === 'CLIENT_AUTH' ? ExtendedKeyUsage.clientAuth : ExtendedKeyUsage.serverAuth,
-  );
-  const caKeyId = ca.cert.getExtension(SubjectKeyIdentifierExtension)?.keyId;
-  const cert = await X509CertificateGenerator.create(
-    {
-      serialNumber: '0a1b2c3d4e5f',
-      subject: csr.subjectName,
-      issuer: ca.cert.subjectName,
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + (input.Validity?.Value ?? 1) * 86_400_000),
-      publicKey: await csr.publicKey.export(webcrypto),
-      signingKey: await ca.key.signingKey(),
-      signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5' },
-      extensions: [
-        new BasicConstraintsExtension(false, undefined, true),
-        new ExtendedKeyUsageExtension(ekus),
-        new SubjectAlternativeNameExtension(
-          (extensions?.SubjectAlternativeNames ?? []).map((n) => ({
-            type: 'dns' as const,
-            value: n.DnsName ?? '',
-          })),
-        ),
-        ...(caKeyId ? [new AuthorityKeyIdentifierExtension(caKeyId)] : []),
-      ],
-    },
-    webcrypto,
-  );
-  return cert.toString('pem');
 }
