@@ -24,7 +24,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { configSchema } from '../lambdas/domain/config/schema';
+import { awsSchema } from '../lambdas/domain/config/schema';
 import { ConfigError } from '../lambdas/domain/errors';
 import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
 import { watchdogAlarms } from './alarms';
@@ -82,7 +82,7 @@ export class CertificateWatchdog extends Construct {
     const { config } = props;
     // Refuses any secret that would ship in the bundle (passwords, webhook URL, EAB key, CA key).
     assertDeployable(config);
-    const aws = configSchema.shape.aws.unwrap().parse(config.aws ?? {});
+    const aws = awsSchema.parse(config.aws ?? {});
     const executionTimeout = props.executionTimeout ?? Duration.hours(2);
     const schedule = analyzeSchedule(aws.schedule, aws.timeZone);
     assertScheduleSafe(schedule, executionTimeout);

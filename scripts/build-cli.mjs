@@ -6,15 +6,29 @@
 // ACME client, the AWS SDK clients and the DNS providers are dynamic imports in the CLI, so they
 // land in chunks loaded only by the paths that use them (an order, a credentialsSecret, Route 53).
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const { cli } = JSON.parse(
   readFileSync(new URL('../lib/bundling/esbuild-options.json', import.meta.url), 'utf8'),
 );
 
+/** Commander's `require('node:child_process')` (executable subcommands, unused) gets a stub: ~6 ms per start. */
+const commanderWithoutChildProcess = {
+  name: 'commander-without-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
+        ? { path: fileURLToPath(new URL('../lambdas/bundling/child-process-unused.cjs', import.meta.url)) }
+        : undefined,
+    );
+  },
+};
+
 rmSync('dist/cli-chunks', { recursive: true, force: true });
 await build({
   ...cli,
+  plugins: [commanderWithoutChildProcess],
   entryPoints: { cli: 'lambdas/cli/bin.ts' },
   outdir: 'dist',
   logLevel: 'warning',

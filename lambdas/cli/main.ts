@@ -5,23 +5,15 @@
  */
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
-import { checkLocalInputs, formatConfigError, loadConfig } from '../adapters/config-file';
-import { alertSeverity } from '../domain/alerts';
-import { checkFleet } from '../domain/check';
-import type { WatchdogConfig } from '../domain/config/types';
+import { formatConfigError } from '../adapters/config-file/format';
 import { ConfigError, type ErrorInfo, toErrorInfo, WatchdogError } from '../domain/errors';
-import { scheduleProblem } from '../domain/policy';
 import { redactUrlsIn } from '../domain/redact';
-import { renewFleet } from '../domain/renewal/runner';
-import { type FleetReport, managedLifetimes, needsAttention } from '../domain/report';
-import { localRenewalContext } from './local-context';
+import type { CommandEnv } from './commands/shared';
+import { EXIT_ATTENTION, EXIT_OK, EXIT_USAGE } from './exit-codes';
 import { rollbackCommand } from './rollback';
-import { renderAlerts, renderReport } from './table';
 import { forTerminal, linesForTerminal, outputWidth } from './terminal';
 
-export const EXIT_OK = 0;
-export const EXIT_ATTENTION = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_ATTENTION, EXIT_OK, EXIT_USAGE };
 
 export const VERSION: string = packageJson.version;
 
@@ -44,16 +36,14 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   let exitCode = EXIT_OK;
   const width = outputWidth(io.env, io.columns);
   const json = argv.includes('--json');
-  const emit = (report: FleetReport & { alerts?: unknown[] }, text: () => string) => {
-    io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : `${text()}\n`);
-    exitCode = needsAttention(report) ? EXIT_ATTENTION : EXIT_OK;
-  };
-  const warn = (line: string) => io.stderr(`rs-cert-watchdog: ${forTerminal(line)}\n`);
-  /** Config file, then every local input it names: a configuration error is exit 2 before any network call. */
-  const configure = (path: string): WatchdogConfig => {
-    const config = loadConfig(path);
-    checkLocalInputs(config, io.env);
-    return config;
+  const cli: CommandEnv = {
+    io,
+    width,
+    warn: (line) => io.stderr(`rs-cert-watchdog: ${forTerminal(line)}\n`),
+    json,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
   };
 
   const program = new Command()
@@ -76,22 +66,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     .requiredOption('-c, --config <file>', 'configuration file (JSON)')
     .option('--json', 'print one JSON document instead of tables')
     .action(async (options: { config: string }) => {
-      const config = configure(options.config);
-      const report = await checkFleet(config, localRenewalContext(config, io.env, warn));
-      const problem =
-        config.aws &&
-        scheduleProblem(
-          config.aws.schedule,
-          managedLifetimes(report),
-          config.renewBeforeDays,
-          config.aws.timeZone,
-        );
-      if (problem) {
-        report.scheduleProblem = problem;
-        warn(`schedule refused: ${problem.message}`);
-      }
-      warnAdvice(report, warn);
-      emit(report, () => renderReport(report, { width }));
+      // Each command's code is imported when it runs: --help, --version and usage errors load none of it.
+      const { check } = await import('./commands/check');
+      await check(cli, options);
     });
 
   program
@@ -110,38 +87,12 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       [],
     )
     .action(async (options: { config: string; dryRun?: boolean; force: string[] }) => {
-      const config = configure(options.config);
-      const ctx = localRenewalContext(config, io.env, warn);
-      const report = await renewFleet(ctx, {
-        dryRun: options.dryRun === true,
-        force: options.force,
-        pushRetry: config.pushRetry,
-        warn,
-      });
-      const withSeverity = {
-        ...report,
-        alerts: report.alerts.map((alert) => ({ ...alert, severity: alertSeverity(alert) })),
-      };
-      emit(withSeverity, () => {
-        const tables = renderReport(report, {
-          width,
-          force: options.force,
-          domains: (cluster, name) =>
-            config.clusters.find((c) => c.name === cluster)?.certificates[name]?.domains,
-        });
-        return report.alerts.length > 0
-          ? `${tables}\n${renderAlerts(report.alerts, report.dryRun, width)}`
-          : tables;
-      });
-      if (options.dryRun === true) warnAdvice(report, warn);
+      const { renew } = await import('./commands/renew');
+      await renew(cli, options);
     });
 
   // rs7.22: rollback (self-contained, ./rollback.ts)
-  program.addCommand(
-    rollbackCommand(io, (code) => {
-      exitCode = code;
-    }),
-  );
+  program.addCommand(rollbackCommand(cli));
 
   const fail = (info: ErrorInfo, code: number, human: string): number => {
     if (human) io.stderr(`${linesForTerminal(redactUrlsIn(human))}\n`);
@@ -181,12 +132,6 @@ function usageError(error: CommanderError): ErrorInfo {
       ? `did you mean ${suggestion[1]}? (rs-cert-watchdog --help lists the commands and options)`
       : 'rs-cert-watchdog --help lists the commands and options',
   };
-}
-
-/** Configuration advice on stderr (a clientAuth certificate left on ACME): never in --json's stdout. */
-function warnAdvice(report: FleetReport, warn: (line: string) => void): void {
-  for (const cluster of report.clusters)
-    for (const cert of cluster.certificates) for (const line of cert.warnings ?? []) warn(`warning: ${line}`);
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -3,9 +3,10 @@
  * validation messages and the published JSON Schema (config.schema.json, `npm run schema`).
  *
  * Only the CLI and the CDK app import this module. Lambdas read the config that `cdk synth`
- * already validated (adapters/config-file `loadDeployedConfig`): zod would be 450 KB of every bundle.
+ * already validated (adapters/config-file `loadDeployedConfig`): zod would weigh on every bundle.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
 import { containsUserInfoUrl, hasUserInfo } from '../redact';
@@ -13,229 +14,242 @@ import { windowProblem } from '../renewal/windows';
 import { DEFAULT_PUSH_RETRY, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
 import { resolveConfigPaths } from './paths';
 
+// zod/mini: the same validator and JSON Schema as classic zod at a fraction of its start-up cost
+// (classic binds every method on every schema; measured in bench/cli). English messages, as classic
+// has them, and no compiled fast path: a configuration is parsed once per process.
+z.config({ ...en(), jitless: true });
+
+/** A copy of `schema` with a description (the published JSON Schema shows it). */
+const described = <T extends z.ZodMiniType>(schema: T, description: string): T =>
+  schema.check(z.describe(description));
+
 const hostname = z
   .string()
-  .regex(
-    /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i,
-    'must be a DNS name such as "redis.example.com" or "*.redis.example.com"',
+  .check(
+    z.regex(
+      /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i,
+      'must be a DNS name such as "redis.example.com" or "*.redis.example.com"',
+    ),
   );
 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const envName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'));
+const nonEmpty = () => z.string().check(z.minLength(1));
 
 const KEY_TYPES = ['rsa-2048', 'ecdsa-p256'] as const;
 
 /** An ACME profile name, as in the directory's meta.profiles (Let's Encrypt: classic, tlsserver, shortlived). */
 const profileName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a profile name such as "tlsserver"');
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a profile name such as "tlsserver"'));
 
-const validityDays = z
-  .number()
-  .positive()
-  .max(825)
-  .describe('Lifetime of each certificate this CA issues, in days (fractions allowed: 0.25 = 6 hours)');
+const validityDays = described(
+  z.number().check(z.positive(), z.lte(825)),
+  'Lifetime of each certificate this CA issues, in days (fractions allowed: 0.25 = 6 hours)',
+);
 
 export const awsPrivateCaIssuerSchema = z.strictObject({
   type: z.literal('aws-private-ca'),
   certificateAuthorityArn: z
     .string()
-    .regex(
-      /^arn:aws[a-z-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[A-Za-z0-9-]+$/,
-      'must be an AWS Private CA ARN (arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID)',
+    .check(
+      z.regex(
+        /^arn:aws[a-z-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[A-Za-z0-9-]+$/,
+        'must be an AWS Private CA ARN (arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID)',
+      ),
     ),
-  templateArn: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:acm-pca:::template\/.+$/, 'must be an ACM PCA template ARN')
-    .optional()
-    .describe(
-      'Template that sets the extended key usages; without one, an API passthrough asks for serverAuth and clientAuth',
+  templateArn: described(
+    z.optional(
+      z.string().check(z.regex(/^arn:aws[a-z-]*:acm-pca:::template\/.+$/, 'must be an ACM PCA template ARN')),
     ),
+    'Template that sets the extended key usages; without one, an API passthrough asks for serverAuth and clientAuth',
+  ),
   validityDays,
-  signingAlgorithm: z
-    .enum(['SHA256WITHRSA', 'SHA384WITHRSA', 'SHA256WITHECDSA', 'SHA384WITHECDSA'])
-    .optional()
-    .describe(
-      "Must match the CA's key: defaults to SHA256WITHRSA, or SHA256WITHECDSA for an EC CA (give it)",
-    ),
+  signingAlgorithm: described(
+    z.optional(z.enum(['SHA256WITHRSA', 'SHA384WITHRSA', 'SHA256WITHECDSA', 'SHA384WITHECDSA'])),
+    "Must match the CA's key: defaults to SHA256WITHRSA, or SHA256WITHECDSA for an EC CA (give it)",
+  ),
 });
 
 export const localCaIssuerSchema = z
   .strictObject({
     type: z.literal('local-ca'),
-    certFile: z.string().min(1).describe("PEM of the operator's CA certificate (and its chain, if any)"),
-    keyFile: z.string().min(1).optional().describe("PEM of the CA's private key (unencrypted)"),
-    keySecret: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("Secrets Manager secret name or ARN holding the CA's private key PEM"),
+    certFile: described(nonEmpty(), "PEM of the operator's CA certificate (and its chain, if any)"),
+    keyFile: described(z.optional(nonEmpty()), "PEM of the CA's private key (unencrypted)"),
+    keySecret: described(
+      z.optional(nonEmpty()),
+      "Secrets Manager secret name or ARN holding the CA's private key PEM",
+    ),
     validityDays,
   })
-  .refine((v) => (v.keyFile === undefined) !== (v.keySecret === undefined), {
-    message: 'set exactly one of "keyFile" or "keySecret"',
-    path: ['keyFile'],
-  });
-
-export const issuerSchema = z
-  .union([z.literal('acme'), awsPrivateCaIssuerSchema, localCaIssuerSchema])
-  .describe(
-    'Who issues this certificate: "acme" (default), AWS Private CA, or a local CA. Certificates that need clientAuth (syncer, ldap_client) cannot come from a public ACME CA any more',
+  .check(
+    z.refine((v) => (v.keyFile === undefined) !== (v.keySecret === undefined), {
+      message: 'set exactly one of "keyFile" or "keySecret"',
+      path: ['keyFile'],
+    }),
   );
 
+export const issuerSchema = described(
+  z.union([z.literal('acme'), awsPrivateCaIssuerSchema, localCaIssuerSchema]),
+  'Who issues this certificate: "acme" (default), AWS Private CA, or a local CA. Certificates that need clientAuth (syncer, ldap_client) cannot come from a public ACME CA any more',
+);
+
 export const managedCertificateSchema = z.strictObject({
-  domains: z.array(hostname).min(1, 'list at least one domain'),
-  keyType: z.enum(KEY_TYPES).optional().describe('Key of the new certificate; defaults to acme.keyType'),
-  profile: profileName.optional().describe('ACME profile for this certificate; defaults to acme.profile'),
-  issuer: issuerSchema.default('acme'),
+  domains: z.array(hostname).check(z.minLength(1, 'list at least one domain')),
+  keyType: described(z.optional(z.enum(KEY_TYPES)), 'Key of the new certificate; defaults to acme.keyType'),
+  profile: described(z.optional(profileName), 'ACME profile for this certificate; defaults to acme.profile'),
+  issuer: z._default(issuerSchema, 'acme'),
 });
 
 export const maintenanceWindowSchema = z
   .strictObject({
-    cron: z
-      .string()
-      .min(1)
-      .describe('5-field cron of each opening: minute hour day-of-month month day-of-week'),
-    durationMinutes: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 60),
-    timeZone: z.string().min(1).default('UTC').describe('IANA time zone of the cron, e.g. "Europe/Paris"'),
+    cron: described(nonEmpty(), '5-field cron of each opening: minute hour day-of-month month day-of-week'),
+    durationMinutes: z.int().check(z.gte(1), z.lte(7 * 24 * 60)),
+    timeZone: described(z._default(nonEmpty(), 'UTC'), 'IANA time zone of the cron, e.g. "Europe/Paris"'),
   })
-  .superRefine((value, ctx) => {
-    const problem = windowProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem });
-  });
-
-const maintenanceWindows = z
-  .array(maintenanceWindowSchema)
-  .min(1, 'list at least one window, or leave maintenanceWindows out')
-  .optional()
-  .describe(
-    'Pushes happen only inside these windows, unless the current certificate would expire before the next one opens',
+  .check(
+    z.superRefine((value, ctx) => {
+      const problem = windowProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem });
+    }),
   );
+
+const maintenanceWindows = described(
+  z.optional(
+    z
+      .array(maintenanceWindowSchema)
+      .check(z.minLength(1, 'list at least one window, or leave maintenanceWindows out')),
+  ),
+  'Pushes happen only inside these windows, unless the current certificate would expire before the next one opens',
+);
 
 export const clusterSchema = z
   .strictObject({
     name: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'use letters, digits, ".", "_" or "-" (at most 63)'),
-    endpoint: httpsUrl.describe('The REST API, usually https://<cluster-fqdn>:9443'),
-    serverName: hostname
-      .optional()
-      .describe(
-        'Name to verify the TLS certificate against (and send as SNI) when the endpoint is an IP or another name',
+      .check(
+        z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'use letters, digits, ".", "_" or "-" (at most 63)'),
       ),
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional().describe('Prefer passwordEnv or credentialsSecret'),
-    passwordEnv: envName.optional(),
-    credentialsSecret: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Secrets Manager secret name or ARN holding {"username","password","caPem"?} (AWS mode)'),
-    caFile: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("PEM file of the cluster's CA, trusted in addition to public roots"),
-    timeoutSeconds: z.number().positive().max(300).default(20),
-    connectTimeoutSeconds: z
-      .number()
-      .positive()
-      .max(300)
-      .optional()
-      .describe(
-        `How long one attempt to open the TLS connection to the REST API may take (default ${RS_CONNECT_TIMEOUT_MS / 1000} s, at most timeoutSeconds); a GET makes up to ${1 + RS_GET_RETRY.retries} attempts`,
+    endpoint: described(httpsUrl, 'The REST API, usually https://<cluster-fqdn>:9443'),
+    serverName: described(
+      z.optional(hostname),
+      'Name to verify the TLS certificate against (and send as SNI) when the endpoint is an IP or another name',
+    ),
+    username: z.optional(nonEmpty()),
+    password: described(z.optional(nonEmpty()), 'Prefer passwordEnv or credentialsSecret'),
+    passwordEnv: z.optional(envName),
+    credentialsSecret: described(
+      z.optional(nonEmpty()),
+      'Secrets Manager secret name or ARN holding {"username","password","caPem"?} (AWS mode)',
+    ),
+    caFile: described(
+      z.optional(nonEmpty()),
+      "PEM file of the cluster's CA, trusted in addition to public roots",
+    ),
+    timeoutSeconds: z._default(z.number().check(z.positive(), z.lte(300)), 20),
+    connectTimeoutSeconds: described(
+      z.optional(z.number().check(z.positive(), z.lte(300))),
+      `How long one attempt to open the TLS connection to the REST API may take (default ${RS_CONNECT_TIMEOUT_MS / 1000} s, at most timeoutSeconds); a GET makes up to ${1 + RS_GET_RETRY.retries} attempts`,
+    ),
+    certificates: described(
+      z._default(
+        z.record(
+          z
+            .string()
+            .check(z.regex(/^[a-z][a-z0-9_]*$/, 'certificate names are like "proxy" or "metrics_exporter"')),
+          managedCertificateSchema,
+        ),
+        {},
       ),
-    certificates: z
-      .record(
-        z.string().regex(/^[a-z][a-z0-9_]*$/, 'certificate names are like "proxy" or "metrics_exporter"'),
-        managedCertificateSchema,
-      )
-      .default({})
-      .describe('Certificates renewed through ACME; all others are watched and alerted on only'),
-    probe: z
-      .record(z.string(), z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'use host:port')))
-      .default({})
-      .describe(
-        'Extra TLS endpoints that serve a certificate, e.g. {"proxy": ["redis-12000.example.com:12000"]}',
+      'Certificates renewed through ACME; all others are watched and alerted on only',
+    ),
+    probe: described(
+      z._default(
+        z.record(z.string(), z.array(z.string().check(z.regex(/^[^:\s]+:\d{1,5}$/, 'use host:port')))),
+        {},
       ),
-    pushApi: z
-      .enum(['auto', 'certificates', 'update_cert'])
-      .default('auto')
-      .describe(
-        'auto: PUT /v1/cluster/certificates when every node runs RS 7.22.2 or later, else PUT /v1/cluster/update_cert',
-      ),
-    activeActive: z
-      .enum(['alert', 'update'])
-      .default('alert')
-      .describe(
-        'After a proxy or syncer push: alert with the crdb-cli command per Active-Active database, or force-update each',
-      ),
-    maintenanceWindows: maintenanceWindows.describe("This cluster's windows, instead of the global ones"),
+      'Extra TLS endpoints that serve a certificate, e.g. {"proxy": ["redis-12000.example.com:12000"]}',
+    ),
+    pushApi: described(
+      z._default(z.enum(['auto', 'certificates', 'update_cert']), 'auto'),
+      'auto: PUT /v1/cluster/certificates when every node runs RS 7.22.2 or later, else PUT /v1/cluster/update_cert',
+    ),
+    activeActive: described(
+      z._default(z.enum(['alert', 'update']), 'alert'),
+      'After a proxy or syncer push: alert with the crdb-cli command per Active-Active database, or force-update each',
+    ),
+    maintenanceWindows: described(maintenanceWindows, "This cluster's windows, instead of the global ones"),
   })
-  .superRefine((value, ctx) => {
-    const sources = [value.password, value.passwordEnv, value.credentialsSecret].filter(
-      (v) => v !== undefined,
-    );
-    if (sources.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['password'],
-        message: 'set exactly one of "password", "passwordEnv" or "credentialsSecret"',
-      });
-    }
-    if (value.credentialsSecret === undefined && value.username === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['username'],
-        message: 'is required unless credentialsSecret is set',
-      });
-    }
-  });
-
-export const acmeSchema = z.strictObject({
-  directoryUrl: httpsUrl.default('https://acme-v02.api.letsencrypt.org/directory'),
-  email: z.email('must be an email address'),
-  caFile: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("PEM trusted for the ACME server's TLS and for the certificates it issues"),
-  eab: z
-    .strictObject({
-      kid: z.string().min(1),
-      hmacKey: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('Local only and discouraged: the key in the file. Prefer hmacKeyEnv or hmacKeySecret'),
-      hmacKeyEnv: envName.optional().describe('Environment variable holding the EAB HMAC key (local mode)'),
-      hmacKeySecret: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('Secrets Manager secret name or ARN whose SecretString is the EAB HMAC key (AWS mode)'),
-    })
-    .superRefine((value, ctx) => {
-      const sources = [value.hmacKey, value.hmacKeyEnv, value.hmacKeySecret].filter((v) => v !== undefined);
+  .check(
+    z.superRefine((value, ctx) => {
+      const sources = [value.password, value.passwordEnv, value.credentialsSecret].filter(
+        (v) => v !== undefined,
+      );
       if (sources.length !== 1) {
         ctx.addIssue({
           code: 'custom',
-          path: ['hmacKey'],
-          message: 'set exactly one of "hmacKey", "hmacKeyEnv" or "hmacKeySecret"',
+          path: ['password'],
+          message: 'set exactly one of "password", "passwordEnv" or "credentialsSecret"',
         });
       }
-    })
-    .optional()
-    .describe('External Account Binding, for CAs that require it'),
-  keyType: z.enum(KEY_TYPES).default('rsa-2048'),
-  profile: profileName
-    .optional()
-    .describe('Default ACME profile (newOrder "profile"), checked against the directory\'s meta.profiles'),
+      if (value.credentialsSecret === undefined && value.username === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['username'],
+          message: 'is required unless credentialsSecret is set',
+        });
+      }
+    }),
+  );
+
+export const acmeSchema = z.strictObject({
+  directoryUrl: z._default(httpsUrl, 'https://acme-v02.api.letsencrypt.org/directory'),
+  email: z.email('must be an email address'),
+  caFile: described(
+    z.optional(nonEmpty()),
+    "PEM trusted for the ACME server's TLS and for the certificates it issues",
+  ),
+  eab: described(
+    z.optional(
+      z
+        .strictObject({
+          kid: nonEmpty(),
+          hmacKey: described(
+            z.optional(nonEmpty()),
+            'Local only and discouraged: the key in the file. Prefer hmacKeyEnv or hmacKeySecret',
+          ),
+          hmacKeyEnv: described(
+            z.optional(envName),
+            'Environment variable holding the EAB HMAC key (local mode)',
+          ),
+          hmacKeySecret: described(
+            z.optional(nonEmpty()),
+            'Secrets Manager secret name or ARN whose SecretString is the EAB HMAC key (AWS mode)',
+          ),
+        })
+        .check(
+          z.superRefine((value, ctx) => {
+            const sources = [value.hmacKey, value.hmacKeyEnv, value.hmacKeySecret].filter(
+              (v) => v !== undefined,
+            );
+            if (sources.length !== 1) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['hmacKey'],
+                message: 'set exactly one of "hmacKey", "hmacKeyEnv" or "hmacKeySecret"',
+              });
+            }
+          }),
+        ),
+    ),
+    'External Account Binding, for CAs that require it',
+  ),
+  keyType: z._default(z.enum(KEY_TYPES), 'rsa-2048'),
+  profile: described(
+    z.optional(profileName),
+    'Default ACME profile (newOrder "profile"), checked against the directory\'s meta.profiles',
+  ),
 });
 
 export const dnsSchema = z.discriminatedUnion('provider', [
@@ -243,64 +257,68 @@ export const dnsSchema = z.discriminatedUnion('provider', [
     provider: z.literal('route53'),
     hostedZoneId: z
       .string()
-      .regex(/^[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone ID such as Z0123456789ABC'),
-    region: z.string().optional(),
+      .check(z.regex(/^[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone ID such as Z0123456789ABC')),
+    region: z.optional(z.string()),
   }),
   z.strictObject({
     provider: z.literal('httpreq'),
     endpoint: httpUrl,
-    username: z.string().optional(),
-    passwordEnv: envName.optional(),
+    username: z.optional(z.string()),
+    passwordEnv: z.optional(envName),
   }),
 ]);
 
 const alerts = z.strictObject({
-  slackWebhookUrl: httpUrl.optional().describe('Local mode; in AWS mode the URL lives in Secrets Manager'),
-  slackWebhookSecret: z.string().optional().describe('AWS mode: secret holding the Slack webhook URL'),
-  emails: z.array(z.email()).default([]).describe('AWS mode: SNS email subscriptions'),
+  slackWebhookUrl: described(z.optional(httpUrl), 'Local mode; in AWS mode the URL lives in Secrets Manager'),
+  slackWebhookSecret: described(z.optional(z.string()), 'AWS mode: secret holding the Slack webhook URL'),
+  emails: described(z._default(z.array(z.email()), []), 'AWS mode: SNS email subscriptions'),
 });
 
-const pushRetry = z
-  .strictObject({
-    maxAttempts: z.number().int().min(0).max(20).default(DEFAULT_PUSH_RETRY.maxAttempts),
-    intervalSeconds: z.number().min(0).max(3600).default(DEFAULT_PUSH_RETRY.intervalSeconds),
-    backoffRate: z.number().min(1).max(10).default(DEFAULT_PUSH_RETRY.backoffRate),
-    maxDelaySeconds: z.number().min(0).max(3600).default(DEFAULT_PUSH_RETRY.maxDelaySeconds),
-    jitter: z.enum(['FULL', 'NONE']).default(DEFAULT_PUSH_RETRY.jitter),
-  })
-  .describe('How a push answered with 409 is retried, by the CLI and by the Step Functions Retry alike');
+const pushRetry = described(
+  z.strictObject({
+    maxAttempts: z._default(z.int().check(z.gte(0), z.lte(20)), DEFAULT_PUSH_RETRY.maxAttempts),
+    intervalSeconds: z._default(z.number().check(z.gte(0), z.lte(3600)), DEFAULT_PUSH_RETRY.intervalSeconds),
+    backoffRate: z._default(z.number().check(z.gte(1), z.lte(10)), DEFAULT_PUSH_RETRY.backoffRate),
+    maxDelaySeconds: z._default(z.number().check(z.gte(0), z.lte(3600)), DEFAULT_PUSH_RETRY.maxDelaySeconds),
+    jitter: z._default(z.enum(['FULL', 'NONE']), DEFAULT_PUSH_RETRY.jitter),
+  }),
+  'How a push answered with 409 is retried, by the CLI and by the Step Functions Retry alike',
+);
 
-const aws = z.strictObject({
-  schedule: z
-    .string()
-    .regex(/^(rate|cron)\(.+\)$/, 'use an EventBridge expression: rate(1 day) or cron(0 6 * * ? *)')
-    .default('cron(0 6 * * ? *)'),
-  timeZone: z.string().default('UTC'),
-  mapConcurrency: z.number().int().min(1).max(40).default(4),
-  vpc: z
-    .strictObject({
-      vpcId: z.string().regex(/^vpc-[0-9a-f]+$/),
-      subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).min(1),
-      securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/)).default([]),
-    })
-    .optional(),
+export const awsSchema = z.strictObject({
+  schedule: z._default(
+    z
+      .string()
+      .check(
+        z.regex(/^(rate|cron)\(.+\)$/, 'use an EventBridge expression: rate(1 day) or cron(0 6 * * ? *)'),
+      ),
+    'cron(0 6 * * ? *)',
+  ),
+  timeZone: z._default(z.string(), 'UTC'),
+  mapConcurrency: z._default(z.int().check(z.gte(1), z.lte(40)), 4),
+  vpc: z.optional(
+    z.strictObject({
+      vpcId: z.string().check(z.regex(/^vpc-[0-9a-f]+$/)),
+      subnetIds: z.array(z.string().check(z.regex(/^subnet-[0-9a-f]+$/))).check(z.minLength(1)),
+      securityGroupIds: z._default(z.array(z.string().check(z.regex(/^sg-[0-9a-f]+$/))), []),
+    }),
+  ),
 });
 
 export const configSchema = z.strictObject({
-  $schema: z.string().optional(),
-  renewBeforeDays: z.number().positive().max(365).default(DEFAULT_RENEW_BEFORE_DAYS),
-  stateDir: z.string().min(1).default('.rs-cert-watchdog'),
-  concurrency: z.number().int().min(1).max(256).default(8).describe('Clusters read side by side'),
-  acme: acmeSchema.optional(),
-  dns: dnsSchema.optional(),
-  alerts: alerts.default({ emails: [] }),
-  pushRetry: pushRetry.default(DEFAULT_PUSH_RETRY),
+  $schema: z.optional(z.string()),
+  renewBeforeDays: z._default(z.number().check(z.positive(), z.lte(365)), DEFAULT_RENEW_BEFORE_DAYS),
+  stateDir: z._default(nonEmpty(), '.rs-cert-watchdog'),
+  concurrency: described(z._default(z.int().check(z.gte(1), z.lte(256)), 8), 'Clusters read side by side'),
+  acme: z.optional(acmeSchema),
+  dns: z.optional(dnsSchema),
+  alerts: z._default(alerts, { emails: [] }),
+  pushRetry: z._default(pushRetry, DEFAULT_PUSH_RETRY),
   maintenanceWindows,
-  aws: aws.optional(),
-  clusters: z
-    .array(clusterSchema)
-    .min(1, 'list at least one cluster')
-    .superRefine((clusters, ctx) => {
+  aws: z.optional(awsSchema),
+  clusters: z.array(clusterSchema).check(
+    z.minLength(1, 'list at least one cluster'),
+    z.superRefine((clusters, ctx) => {
       const seen = new Set<string>();
       clusters.forEach((c, i) => {
         if (seen.has(c.name))
@@ -308,6 +326,7 @@ export const configSchema = z.strictObject({
         seen.add(c.name);
       });
     }),
+  ),
 });
 
 /** One thing wrong with a configuration document: where (a key path) and what, in operator words. */

@@ -2,7 +2,7 @@
  * Configuration types, derived at compile time from the zod schema (./schema.ts). Lambdas import
  * only these types: the schema (and zod) stays out of their bundles.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type {
   acmeSchema,
   awsPrivateCaIssuerSchema,
