@@ -44,6 +44,21 @@ describe('validateForPush', () => {
     expect(details.fingerprint256).toBe(next.fingerprint256);
   });
 
+  it('accepts a new key whose certificate expires in the same second as the current one (a forced re-key)', async () => {
+    const { root, issue } = await pki();
+    const old = await issue({ notAfter: days(90) });
+    const next = await issue({ notAfter: days(90) });
+    expect(
+      failure(() =>
+        validateForPush(
+          { name: 'proxy', certificatePem: next.chainPem, keyPem: next.keyPem, domains: ['redis.example.com'] },
+          { certificatePem: old.chainPem },
+          { now, trustPems: [root.certPem] },
+        ),
+      ),
+    ).toBe('passed');
+  });
+
   it.each([
     ['key-mismatch', 'a key from another certificate'],
     ['chain-incomplete', 'a leaf without its intermediate'],

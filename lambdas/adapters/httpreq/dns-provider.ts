@@ -5,6 +5,7 @@
 import { DnsProviderError } from '../../domain/errors';
 import type { DnsProvider } from '../../domain/ports';
 import { redactUrl } from '../../domain/redact';
+import { exchange, type PlainResponse } from '../plain-http';
 
 export interface HttpReqOptions {
   endpoint: string;
@@ -30,13 +31,13 @@ export class HttpReqDnsProvider implements DnsProvider {
     if (this.options.username !== undefined) {
       headers.Authorization = `Basic ${Buffer.from(`${this.options.username}:${this.options.password ?? ''}`).toString('base64')}`;
     }
-    let response: Response;
+    let response: PlainResponse;
     try {
-      response = await fetch(url, {
+      response = await exchange(url, {
         method: 'POST',
         headers,
         body: JSON.stringify({ fqdn, value }),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+        timeoutMs: this.options.timeoutMs ?? 15_000,
       });
     } catch (error) {
       throw new DnsProviderError(`httpreq ${op} of ${fqdn} failed: ${(error as Error).message}`, {
@@ -44,8 +45,7 @@ export class HttpReqDnsProvider implements DnsProvider {
         hint: `check that ${redactUrl(this.options.endpoint)} is reachable`,
       });
     }
-    await response.body?.cancel();
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       throw new DnsProviderError(`httpreq ${op} of ${fqdn} answered ${response.status}`, {
         hint: 'check the httpreq endpoint and its credentials',
       });

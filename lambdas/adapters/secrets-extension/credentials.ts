@@ -7,6 +7,7 @@
 import type { ClusterConfig } from '../../domain/config/types';
 import { AuthenticationError, ConfigError } from '../../domain/errors';
 import type { ClusterAccess, CredentialsProvider } from '../../domain/ports';
+import { exchange, type PlainResponse } from '../plain-http';
 import { secretRegion } from '../secrets-manager/arn';
 import { accessFromSecret } from '../secrets-manager/cluster-secret';
 
@@ -72,11 +73,11 @@ export async function getSecretString(
   timeoutMs = 5_000,
 ): Promise<SecretRead> {
   const url = `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`;
-  let response: Response;
+  let response: PlainResponse;
   try {
-    response = await fetch(url, {
+    response = await exchange(url, {
       headers: { 'X-Aws-Parameters-Secrets-Token': token ?? '' },
-      signal: AbortSignal.timeout(timeoutMs),
+      timeoutMs,
     });
   } catch (error) {
     return {
@@ -86,8 +87,8 @@ export async function getSecretString(
       hint: 'the function needs the AWS Parameters and Secrets Lambda Extension layer (a deployment error)',
     };
   }
-  const body = await response.text();
-  if (!response.ok) {
+  const body = response.body;
+  if (response.status < 200 || response.status > 299) {
     return {
       ok: false,
       status: response.status,

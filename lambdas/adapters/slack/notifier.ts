@@ -2,6 +2,7 @@
 import { type SlackMessage, slackMessage } from '../../domain/alerts';
 import { NotificationError } from '../../domain/errors';
 import type { Alert, Notifier } from '../../domain/ports';
+import { exchange, type PlainResponse } from '../plain-http';
 
 export class SlackWebhookNotifier implements Notifier {
   constructor(
@@ -15,21 +16,20 @@ export class SlackWebhookNotifier implements Notifier {
 
   /** Posts a message already rendered (and escaped) by domain/alerts. */
   async post(message: SlackMessage): Promise<void> {
-    let response: Response;
+    let response: PlainResponse;
     try {
-      response = await fetch(this.webhookUrl, {
+      response = await exchange(this.webhookUrl, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(message),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeoutMs: this.timeoutMs,
       });
     } catch (error) {
       throw new NotificationError(`Slack webhook unreachable: ${(error as Error).name}`, {
         hint: 'check the webhook URL and egress to hooks.slack.com',
       });
     }
-    await response.body?.cancel();
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       throw new NotificationError(`Slack webhook answered ${response.status}`, {
         hint: 'the webhook may have been revoked; create a new one',
       });

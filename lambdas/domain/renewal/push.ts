@@ -233,7 +233,7 @@ async function preparePush(
           connectName: input.certificate === 'api' ? connectName(cluster) : undefined,
         },
         replacedPem === null ? null : { certificatePem: replacedPem },
-        { now: ctx.now(), trustPems: [...ctx.publicRootPems, ...(await clientTrust(ctx, input))] },
+        { now: ctx.now(), trustPems: [...(await clientTrust(ctx, input)), ...ctx.publicRootPems] },
       );
     } catch (error) {
       // Keep it for inspection, never push or reuse it: the next run orders a fresh one.
@@ -278,7 +278,7 @@ export function validateRollback(
         connectName: kept.name === 'api' ? connectName(cluster) : undefined,
       },
       null,
-      { now: ctx.now(), trustPems: [...ctx.publicRootPems, ...trust] },
+      { now: ctx.now(), trustPems: [...trust, ...ctx.publicRootPems] },
     );
   } catch (error) {
     if (!(error instanceof CertificateValidationError)) throw error;

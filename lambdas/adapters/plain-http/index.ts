@@ -1,0 +1,81 @@
+/**
+ * One small HTTP(S) exchange on node:http / node:https, for the adapters that talk to a local or
+ * simple endpoint: the httpreq DNS bridge, the Slack webhook, the secrets extension.
+ *
+ * fetch() would do the same, but the first fetch in a process makes Node load its bundled undici,
+ * ~50 ms of CPU (bench/cli): a renewal from the CLI paid it for one httpreq call, and the check
+ * function for one read through the secrets extension at every cold start.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+export interface PlainRequest {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  /** The whole exchange, connection to last byte. */
+  timeoutMs: number;
+  /** Largest body read; more is an error (default 1 MB). */
+  maxBytes?: number;
+}
+
+export interface PlainResponse {
+  status: number;
+  body: string;
+}
+
+/** The exchange did not complete: `name` is TimeoutError, or the network error's (e.g. Error with code ECONNREFUSED). */
+export class PlainHttpError extends Error {
+  constructor(
+    override readonly name: 'TimeoutError' | 'NetworkError' | 'TooLargeError',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function exchange(url: string | URL, options: PlainRequest): Promise<PlainResponse> {
+  const target = typeof url === 'string' ? new URL(url) : url;
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const maxBytes = options.maxBytes ?? 1024 * 1024;
+  const body = options.body === undefined ? undefined : Buffer.from(options.body);
+  return new Promise<PlainResponse>((resolve, reject) => {
+    const req = send(target, {
+      method: options.method ?? (body ? 'POST' : 'GET'),
+      headers: { ...options.headers, ...(body ? { 'Content-Length': String(body.length) } : {}) },
+    });
+    const timer = setTimeout(
+      () => req.destroy(new PlainHttpError('TimeoutError', `no answer within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      reject(
+        error instanceof PlainHttpError
+          ? error
+          : new PlainHttpError('NetworkError', error.message, { cause: error }),
+      );
+    };
+    req.on('error', fail);
+    req.on('response', (response: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) {
+          response.destroy();
+          req.destroy(new PlainHttpError('TooLargeError', `the answer is larger than ${maxBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('error', fail);
+      response.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.end(body);
+  });
+}
