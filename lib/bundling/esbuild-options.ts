@@ -5,12 +5,14 @@
  * The data is JSON so that scripts/build-cli.mjs (plain Node, run by `npm ci` before any TypeScript
  * runner exists) reads the same file. Why each option:
  * - `lambda.target` is the Lambda runtime's Node major (lib/functions.ts checks they agree).
- * - `mainFields: [module, main]`: ESM builds of dependencies first, for tree shaking.
+ * - `mainFields: [module, main]` (both builds): ESM builds of dependencies first, for tree shaking and
+ *   without the CommonJS interop of packages such as @peculiar/asn1-* (measured in bench/cli).
  * - The banner gives the ESM bundle a `require`, which some CommonJS dependencies still call.
  * - Linked source maps without sources: stack traces only (NODE_OPTIONS=--enable-source-maps); without
  *   the sources they are a fraction of the size.
  * - `alias node-forge`: acme-client loads its deprecated node-forge API eagerly; we never call it
- *   (node:crypto instead), so a stub replaces it (−300 KB).
+ *   (node:crypto instead), so a stub replaces it (−300 KB). `alias form-data`: axios loads it for
+ *   multipart bodies, never sent; it brings mime-db (a 134 KB JSON parsed at load).
  * - The AWS SDK is bundled, never external: the versions we test are the versions that run,
  *   tree-shaken; leaving it external was measured to gain nothing at load (bench/cold-start).
  * - `cli.target` is the oldest Node the package supports (package.json `engines`; the tests also run

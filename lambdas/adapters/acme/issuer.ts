@@ -3,7 +3,7 @@
  * `auto()` checks DNS with the system's resolvers, which a private or test DNS does not satisfy).
  * Keys are made with node:crypto: RSA-2048 (the format RS documents) or ECDSA P-256.
  */
-import { generateKeyPair, type KeyObject } from 'node:crypto';
+import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import acme from 'acme-client';
 import type { AcmeConfig, KeyType } from '../../domain/config/types';
@@ -20,6 +20,7 @@ import type { CertificateIssuer, DnsProvider, DnsRecord, IssuedPair, IssueOption
 import { unknownProfile } from '../../domain/renewal/renewal-info';
 import { ACME_ORDER } from '../../domain/retry';
 import type { StateStore } from '../../domain/state';
+import { keyFor } from '../keys';
 import { type AcmeOrderContext, installAcmeHttpGuard, withAcmeContext } from './http-guard';
 
 const generate = promisify(generateKeyPair);
@@ -77,7 +78,7 @@ export class AcmeIssuer implements CertificateIssuer {
   async issue(domains: string[], keyType: KeyType, options: IssueOptions = {}): Promise<IssuedPair> {
     // The key is needed only at finalize: generating it (RSA-2048: 50-500 ms) while the account,
     // order and DNS-01 challenges proceed takes it off the critical path (bench/issuance.bench.ts).
-    const keyAndCsr = this.keyAndCsr(domains, keyType);
+    const keyAndCsr = this.keyAndCsr(domains, keyType, options);
     keyAndCsr.catch(() => undefined); // awaited below; an early order failure must not leave it unhandled
 
     const attempts = this.options.orderAttempts ?? ACME_ORDER.attempts;
@@ -114,12 +115,14 @@ export class AcmeIssuer implements CertificateIssuer {
     }
   }
 
-  private async keyAndCsr(domains: string[], keyType: KeyType): Promise<{ keyPem: string; csr: Buffer }> {
-    const key = await newCertificateKey(keyType);
+  private async keyAndCsr(
+    domains: string[],
+    keyType: KeyType,
+    options: IssueOptions,
+  ): Promise<{ keyPem: string; csr: Buffer }> {
+    const { privateKey, keyPem } = await keyFor(keyType, options);
     // acme-client's CSR (WebCrypto) imports PKCS#8; RS documents PKCS#1 for RSA keys.
-    const csrKeyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const keyPem =
-      keyType === 'rsa-2048' ? key.export({ type: 'pkcs1', format: 'pem' }).toString() : csrKeyPem;
+    const csrKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const [, csr] = await acme.crypto.createCsr({ commonName: domains[0], altNames: domains }, csrKeyPem);
     return { keyPem, csr };
   }
@@ -317,12 +320,4 @@ function byName(records: readonly DnsRecord[]): Map<string, DnsRecord[]> {
     groups.set(key, [...(groups.get(key) ?? []), record]);
   }
   return groups;
-}
-
-async function newCertificateKey(keyType: KeyType): Promise<KeyObject> {
-  const pair =
-    keyType === 'ecdsa-p256'
-      ? await generate('ec', { namedCurve: 'P-256' })
-      : await generate('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
-  return pair.privateKey;
 }

@@ -17,9 +17,9 @@ import {
 } from '@aws-sdk/client-acm-pca';
 import type { AwsPrivateCaIssuerConfig, KeyType } from '../../domain/config/types';
 import { PrivateCaError } from '../../domain/errors';
-import type { CertificateIssuer, IssuedPair } from '../../domain/ports';
+import type { CertificateIssuer, IssuedPair, IssueOptions } from '../../domain/ports';
 import { backoffDelayMs, PRIVATE_CA_ISSUE, sleep as realSleep } from '../../domain/retry';
-import { newCertificateKey } from '../local-ca/keys';
+import { keyFor } from '../keys';
 import { Pkcs10CertificateRequestGenerator } from '../local-ca/x509';
 
 /** The AWS-managed template that takes extensions from ApiPassthrough (and SANs from it too). */
@@ -37,9 +37,9 @@ export class AwsPrivateCaIssuer implements CertificateIssuer {
 
   constructor(private readonly options: AwsPrivateCaOptions) {}
 
-  async issue(domains: string[], keyType: KeyType): Promise<IssuedPair> {
+  async issue(domains: string[], keyType: KeyType, options?: IssueOptions): Promise<IssuedPair> {
     const { config, client } = this.options;
-    const key = await newCertificateKey(keyType);
+    const key = await keyFor(keyType, options);
     const csr = await certificateRequest(domains, keyType, key.privateKey, key.publicKey);
     const input: IssueCertificateCommandInput = {
       CertificateAuthorityArn: config.certificateAuthorityArn,

@@ -11,8 +11,8 @@ type CryptoKey = webcrypto.CryptoKey;
 type SigningAlgorithm = webcrypto.Algorithm | webcrypto.EcdsaParams;
 
 import { PrivateCaError } from '../../domain/errors';
-import type { CertificateIssuer, IssuedPair } from '../../domain/ports';
-import { newCertificateKey } from './keys';
+import type { CertificateIssuer, IssuedPair, IssueOptions } from '../../domain/ports';
+import { keyFor } from '../keys';
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -53,8 +53,8 @@ export class LocalCaIssuer implements CertificateIssuer {
 
   constructor(private readonly options: LocalCaOptions) {}
 
-  async issue(domains: string[], keyType: KeyType): Promise<IssuedPair> {
-    const [ca, key] = await Promise.all([this.loadCa(), newCertificateKey(keyType)]);
+  async issue(domains: string[], keyType: KeyType, options?: IssueOptions): Promise<IssuedPair> {
+    const [ca, key] = await Promise.all([this.loadCa(), keyFor(keyType, options)]);
     const now = (this.options.now ?? (() => new Date()))();
     const notBefore = new Date(now.getTime() - BACKDATE_MS);
     const notAfter = new Date(now.getTime() + this.options.config.validityDays * DAY_MS);

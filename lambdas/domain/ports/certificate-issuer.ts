@@ -3,7 +3,16 @@
  * (adapters/aws-private-ca) or an operator's CA (adapters/local-ca), chosen per certificate by its
  * `issuer` setting. Called only after the caller holds the certificate's lock and found nothing to reuse.
  */
+import type { KeyObject } from 'node:crypto';
 import type { KeyType } from '../config/types';
+
+/** A new certificate key (adapters/keys makes them with node:crypto). */
+export interface CertificateKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** PKCS#1 for RSA (the format RS documents), PKCS#8 for ECDSA. */
+  keyPem: string;
+}
 
 export interface IssuedPair {
   /** Full chain PEM, leaf first. */
@@ -20,6 +29,12 @@ export interface IssueOptions {
    * when the CA answered renewalInfo for it, i.e. it issued it.
    */
   replaces?: string;
+  /**
+   * The certificate's key, already being made (of `keyType`): a caller that loads the issuer's code
+   * on demand starts the key first, so that RSA generation (~150 ms on a thread of its own) overlaps
+   * the load instead of following it. Without it the issuer makes one.
+   */
+  key?: Promise<CertificateKey>;
 }
 
 export interface CertificateIssuer {

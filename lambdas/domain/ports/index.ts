@@ -4,7 +4,7 @@
  * in-memory, slack) so the whole workflow runs on one machine, AWS ones (secrets-manager,
  * secrets-extension, route53, sns), and the network ones (rs-https, tls, acme).
  */
-export type { CertificateIssuer, IssuedPair, IssueOptions } from './certificate-issuer';
+export type { CertificateIssuer, CertificateKey, IssuedPair, IssueOptions } from './certificate-issuer';
 export type {
   ClusterConnector,
   ClusterTransport,

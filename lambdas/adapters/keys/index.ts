@@ -1,16 +1,12 @@
-/** Certificate keys made with node:crypto, exported the way RS shows them (shared by the private-CA issuers). */
-import { generateKeyPair, type KeyObject } from 'node:crypto';
+/** Certificate keys made with node:crypto, exported the way RS shows them (shared by every issuer). */
+import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { KeyType } from '../../domain/config/types';
+import type { CertificateKey } from '../../domain/ports';
 
 const generate = promisify(generateKeyPair);
 
-export interface CertificateKey {
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-  /** PKCS#1 for RSA (the format RS documents), PKCS#8 for ECDSA. */
-  keyPem: string;
-}
+export type { CertificateKey };
 
 export async function newCertificateKey(keyType: KeyType): Promise<CertificateKey> {
   const pair =
@@ -21,4 +17,12 @@ export async function newCertificateKey(keyType: KeyType): Promise<CertificateKe
     .export({ type: keyType === 'rsa-2048' ? 'pkcs1' : 'pkcs8', format: 'pem' })
     .toString();
   return { privateKey: pair.privateKey, publicKey: pair.publicKey, keyPem };
+}
+
+/** The key the caller is already making (IssueOptions.key), or a new one. */
+export function keyFor(
+  keyType: KeyType,
+  options?: { key?: Promise<CertificateKey> | undefined },
+): Promise<CertificateKey> {
+  return options?.key ?? newCertificateKey(keyType);
 }
