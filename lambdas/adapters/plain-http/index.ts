@@ -41,22 +41,29 @@ export function exchange(url: string | URL, options: PlainRequest): Promise<Plai
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   const body = options.body === undefined ? undefined : Buffer.from(options.body);
   return new Promise<PlainResponse>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const fail = (error: Error) =>
+      settle(() =>
+        reject(
+          error instanceof PlainHttpError
+            ? error
+            : new PlainHttpError('NetworkError', error.message, { cause: error }),
+        ),
+      );
     const req = send(target, {
       method: options.method ?? (body ? 'POST' : 'GET'),
       headers: { ...options.headers, ...(body ? { 'Content-Length': String(body.length) } : {}) },
     });
-    const timer = setTimeout(
-      () => req.destroy(new PlainHttpError('TimeoutError', `no answer within ${options.timeoutMs} ms`)),
-      options.timeoutMs,
-    );
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      reject(
-        error instanceof PlainHttpError
-          ? error
-          : new PlainHttpError('NetworkError', error.message, { cause: error }),
-      );
-    };
+    const timer = setTimeout(() => {
+      fail(new PlainHttpError('TimeoutError', `no answer within ${options.timeoutMs} ms`));
+      req.destroy();
+    }, options.timeoutMs);
     req.on('error', fail);
     req.on('response', (response: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -64,17 +71,18 @@ export function exchange(url: string | URL, options: PlainRequest): Promise<Plai
       response.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > maxBytes) {
-          response.destroy();
-          req.destroy(new PlainHttpError('TooLargeError', `the answer is larger than ${maxBytes} bytes`));
+          fail(new PlainHttpError('TooLargeError', `the answer is larger than ${maxBytes} bytes`));
+          req.destroy();
           return;
         }
         chunks.push(chunk);
       });
       response.on('error', fail);
-      response.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-      });
+      response.on('end', () =>
+        settle(() =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        ),
+      );
     });
     req.end(body);
   });
