@@ -144,8 +144,114 @@ export const inspectionCacheStats = { leafHits: 0, leafMisses: 0, keyHits: 0, ke
 export function clearInspectionCache(): void {
   leafCache.clear();
   keyMatchCache.clear();
+  touched.clear();
   lastParsed = undefined;
   Object.assign(inspectionCacheStats, { leafHits: 0, leafMisses: 0, keyHits: 0, keyMisses: 0 });
+}
+
+/**
+ * The inspection memory as JSON, for a process that starts from the last one's (the CLI keeps it in
+ * its stateDir: a daily `check` of 500 clusters then parses only what changed since yesterday).
+ * Only entries this process used are kept, so the memory follows the fleet. Digests, results and
+ * public certificate details only: never a key.
+ */
+export interface InspectionMemory {
+  version: typeof MEMORY_VERSION;
+  leaves: Record<
+    string,
+    Omit<CertificateDetails, 'notBefore' | 'notAfter'> & { notBefore: string; notAfter: string }
+  >;
+  keyMatches: Record<string, boolean>;
+}
+
+const MEMORY_VERSION = 1;
+/** Digests used since the last clear (hits and new entries alike), bounded like the caches. */
+const touched = new Set<string>();
+
+function touch(key: string): void {
+  if (touched.size >= CACHE_LIMIT) touched.clear();
+  touched.add(key);
+}
+
+export function exportInspectionMemory(): InspectionMemory {
+  const leaves: InspectionMemory['leaves'] = {};
+  const keyMatches: InspectionMemory['keyMatches'] = {};
+  for (const key of touched) {
+    const details = leafCache.get(key);
+    if (details)
+      leaves[key] = {
+        ...details,
+        notBefore: details.notBefore.toISOString(),
+        notAfter: details.notAfter.toISOString(),
+      };
+    const match = keyMatchCache.get(key);
+    if (match !== undefined) keyMatches[key] = match;
+  }
+  return { version: MEMORY_VERSION, leaves, keyMatches };
+}
+
+/**
+ * Adds a memory exported by an earlier process. Anything of another version or shape is ignored
+ * (the memory only saves work: a missing entry is parsed again). Returns the entries taken.
+ */
+export function importInspectionMemory(memory: unknown): number {
+  if (!isRecord(memory) || memory.version !== MEMORY_VERSION) return 0;
+  let taken = 0;
+  if (isRecord(memory.leaves)) {
+    for (const [key, value] of Object.entries(memory.leaves)) {
+      const details = revivedDetails(value);
+      if (!details) continue;
+      remember(leafCache, key, details);
+      taken++;
+    }
+  }
+  if (isRecord(memory.keyMatches)) {
+    for (const [key, value] of Object.entries(memory.keyMatches)) {
+      if (typeof value !== 'boolean') continue;
+      remember(keyMatchCache, key, value);
+      taken++;
+    }
+  }
+  return taken;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function revivedDetails(value: unknown): CertificateDetails | undefined {
+  if (!isRecord(value)) return undefined;
+  const strings = ['subject', 'issuer', 'serialNumber', 'fingerprint256', 'keyType'] as const;
+  const lists = ['dnsNames', 'ipAddresses', 'extKeyUsage'] as const;
+  if (!strings.every((k) => typeof value[k] === 'string')) return undefined;
+  if (
+    !lists.every(
+      (k) => Array.isArray(value[k]) && (value[k] as unknown[]).every((v) => typeof v === 'string'),
+    )
+  )
+    return undefined;
+  if (
+    typeof value.chainLength !== 'number' ||
+    (value.keySize !== undefined && typeof value.keySize !== 'number')
+  )
+    return undefined;
+  const notBefore = new Date(String(value.notBefore));
+  const notAfter = new Date(String(value.notAfter));
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) return undefined;
+  return Object.freeze({
+    subject: value.subject as string,
+    issuer: value.issuer as string,
+    dnsNames: Object.freeze([...(value.dnsNames as string[])]) as string[],
+    ipAddresses: Object.freeze([...(value.ipAddresses as string[])]) as string[],
+    serialNumber: value.serialNumber as string,
+    fingerprint256: value.fingerprint256 as string,
+    notBefore,
+    notAfter,
+    keyType: value.keyType as string,
+    keySize: value.keySize as number | undefined,
+    extKeyUsage: Object.freeze([...(value.extKeyUsage as string[])]) as string[],
+    chainLength: value.chainLength,
+  });
 }
 
 /**
@@ -155,6 +261,7 @@ export function clearInspectionCache(): void {
 export function inspectChainPem(pem: string): CertificateDetails {
   if (typeof pem !== 'string') return describeLeaf(parseCertificateChain(pem));
   const key = digest(pem);
+  touch(key);
   const known = leafCache.get(key);
   if (known) {
     inspectionCacheStats.leafHits++;
@@ -178,6 +285,7 @@ export function inspectChainPem(pem: string): CertificateDetails {
  */
 export function keyMatchesLeafPem(certificatePem: string, keyPem: string): boolean {
   const key = digest(certificatePem, keyPem);
+  touch(key);
   const known = keyMatchCache.get(key);
   if (known !== undefined) {
     inspectionCacheStats.keyHits++;

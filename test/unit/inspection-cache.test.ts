@@ -2,9 +2,19 @@
  * The per-process memory of certificate inspections (lambdas/domain/certificate.ts): an unchanged
  * certificate and key are not parsed again, and any change to either is inspected afresh.
  */
+
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  loadInspectionMemory,
+  saveInspectionMemory,
+} from '../../lambdas/adapters/local-directory/inspection-memory';
+import {
   clearInspectionCache,
+  exportInspectionMemory,
+  importInspectionMemory,
   inspectionCacheStats,
   keyMatchesLeafPem,
 } from '../../lambdas/domain/certificate';
@@ -59,5 +69,61 @@ describe('inspection cache', () => {
     }
     expect(inspectionCacheStats.keyMisses).toBe(2);
     expect(inspectionCacheStats.keyHits).toBe(0);
+  });
+
+  it('carries over to a new process through the exported memory: nothing parsed again, the same report', async () => {
+    const ca = await createCa();
+    const leaf = await issueCert({ ca, dnsNames: ['a.example.com'], freshKey: true });
+    const set = new ClusterCertificateSet({ proxy_cert: leaf.chainPem, proxy_key: leaf.keyPem });
+    const before = inspectCertificate('proxy', set, options);
+    const memory = JSON.parse(JSON.stringify(exportInspectionMemory()));
+    const text = JSON.stringify(memory);
+    expect(text).not.toContain('PRIVATE KEY');
+    expect(text).not.toContain(leaf.keyPem.split('\n')[1]);
+
+    clearInspectionCache(); // a new process
+    expect(importInspectionMemory(memory)).toBe(2);
+    const after = inspectCertificate('proxy', set, options);
+    expect(after).toEqual(before);
+    expect(inspectionCacheStats).toMatchObject({ leafMisses: 0, leafHits: 1, keyMisses: 0, keyHits: 1 });
+  });
+
+  it('keeps only what the run used, and ignores a memory of another version or shape', async () => {
+    const ca = await createCa();
+    const a = await issueCert({ ca, dnsNames: ['a.example.com'] });
+    const b = await issueCert({ ca, dnsNames: ['b.example.com'] });
+    inspectCertificate('proxy', new ClusterCertificateSet({ proxy_cert: a.chainPem }), options);
+    const withA = exportInspectionMemory();
+    clearInspectionCache();
+    importInspectionMemory(withA);
+    inspectCertificate('proxy', new ClusterCertificateSet({ proxy_cert: b.chainPem }), options);
+    expect(Object.keys(exportInspectionMemory().leaves)).toHaveLength(1); // b only: a left the fleet
+
+    clearInspectionCache();
+    expect(importInspectionMemory({ ...withA, version: 2 })).toBe(0);
+    expect(importInspectionMemory('not a memory')).toBe(0);
+    const [digest, details] = Object.entries(withA.leaves)[0]!;
+    expect(
+      importInspectionMemory({ version: 1, leaves: { [digest]: { ...details, notAfter: 'soon' } } }),
+    ).toBe(0);
+    inspectCertificate('proxy', new ClusterCertificateSet({ proxy_cert: a.chainPem }), options);
+    expect(inspectionCacheStats.leafMisses).toBe(1);
+  });
+
+  it('lives in the CLI state directory as a 0600 file between runs', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'inspection-memory-'));
+    expect(await loadInspectionMemory(stateDir)).toBe(0); // none yet
+    const ca = await createCa();
+    const leaf = await issueCert({ ca, dnsNames: ['a.example.com'] });
+    const set = new ClusterCertificateSet({ proxy_cert: leaf.chainPem, proxy_key: leaf.keyPem });
+    inspectCertificate('proxy', set, options);
+    await saveInspectionMemory(stateDir);
+    const file = join(stateDir, 'inspection-memory.json');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readFile(file, 'utf8')).not.toContain('PRIVATE KEY');
+    clearInspectionCache();
+    expect(await loadInspectionMemory(stateDir)).toBe(2);
+    inspectCertificate('proxy', set, options);
+    expect(inspectionCacheStats).toMatchObject({ leafMisses: 0, keyMisses: 0 });
   });
 });

@@ -4,12 +4,14 @@ import { scheduleProblem } from '../../domain/policy';
 import { managedLifetimes } from '../../domain/report';
 import { localRenewalContext } from '../local-context';
 import { renderReport } from '../table';
-import { type CommandEnv, configure, emit, warnAdvice } from './shared';
+import { type CommandEnv, configure, emit, warnAdvice, withInspectionMemory } from './shared';
 
 export async function check(cli: CommandEnv, options: { config: string }): Promise<void> {
   const { io, warn, width } = cli;
   const config = configure(options.config, io.env);
-  const report = await checkFleet(config, localRenewalContext(config, io.env, warn));
+  const report = await withInspectionMemory(config.stateDir, warn, () =>
+    checkFleet(config, localRenewalContext(config, io.env, warn)),
+  );
   const problem =
     config.aws &&
     scheduleProblem(

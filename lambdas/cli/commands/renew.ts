@@ -3,7 +3,7 @@ import { alertSeverity } from '../../domain/alerts';
 import { renewFleet } from '../../domain/renewal/runner';
 import { localRenewalContext } from '../local-context';
 import { renderAlerts, renderReport } from '../table';
-import { type CommandEnv, configure, emit, warnAdvice } from './shared';
+import { type CommandEnv, configure, emit, warnAdvice, withInspectionMemory } from './shared';
 
 export interface RenewOptions {
   config: string;
@@ -15,12 +15,14 @@ export async function renew(cli: CommandEnv, options: RenewOptions): Promise<voi
   const { io, warn, width } = cli;
   const config = configure(options.config, io.env);
   const ctx = localRenewalContext(config, io.env, warn);
-  const report = await renewFleet(ctx, {
-    dryRun: options.dryRun === true,
-    force: options.force,
-    pushRetry: config.pushRetry,
-    warn,
-  });
+  const report = await withInspectionMemory(config.stateDir, warn, () =>
+    renewFleet(ctx, {
+      dryRun: options.dryRun === true,
+      force: options.force,
+      pushRetry: config.pushRetry,
+      warn,
+    }),
+  );
   const withSeverity = {
     ...report,
     alerts: report.alerts.map((alert) => ({ ...alert, severity: alertSeverity(alert) })),

@@ -3,6 +3,7 @@
  * stderr warning, and `emit`, which prints the report and sets the exit code from it.
  */
 import { checkLocalInputs, loadConfig } from '../../adapters/config-file';
+import { loadInspectionMemory, saveInspectionMemory } from '../../adapters/local-directory/inspection-memory';
 import type { WatchdogConfig } from '../../domain/config/types';
 import { type FleetReport, needsAttention } from '../../domain/report';
 import { EXIT_ATTENTION, EXIT_OK } from '../exit-codes';
@@ -38,4 +39,23 @@ export function emit(
 ): void {
   cli.io.stdout(cli.json ? `${JSON.stringify(report, null, 2)}\n` : `${text()}\n`);
   cli.setExitCode(needsAttention(report) ? EXIT_ATTENTION : EXIT_OK);
+}
+
+/**
+ * Runs a command that reads the clusters with the last run's inspection memory loaded, and keeps
+ * this run's for the next (stateDir/inspection-memory.json): a daily check parses only what changed.
+ */
+export async function withInspectionMemory<T>(
+  stateDir: string,
+  warn: (line: string) => void,
+  run: () => Promise<T>,
+): Promise<T> {
+  await loadInspectionMemory(stateDir);
+  const result = await run();
+  await saveInspectionMemory(stateDir).catch((error: unknown) =>
+    warn(
+      `warning: the inspection memory was not saved (${(error as Error).message}); the next run parses every certificate`,
+    ),
+  );
+  return result;
 }
