@@ -176,7 +176,8 @@ function touch(key: string): void {
 export function exportInspectionMemory(): InspectionMemory {
   const leaves: InspectionMemory['leaves'] = {};
   const keyMatches: InspectionMemory['keyMatches'] = {};
-  for (const key of touched) {
+  // Sorted: the same fleet gives the same text, whatever order the clusters answered in.
+  for (const key of [...touched].sort()) {
     const details = leafCache.get(key);
     if (details)
       leaves[key] = {

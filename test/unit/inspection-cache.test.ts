@@ -125,5 +125,19 @@ describe('inspection cache', () => {
     expect(await loadInspectionMemory(stateDir)).toBe(2);
     inspectCertificate('proxy', set, options);
     expect(inspectionCacheStats).toMatchObject({ leafMisses: 0, keyMisses: 0 });
+    // Nothing changed: the file is not written again.
+    const written = (await stat(file)).mtimeMs;
+    await saveInspectionMemory(stateDir);
+    expect((await stat(file)).mtimeMs).toBe(written);
+    // A new certificate in the fleet: written.
+    inspectCertificate(
+      'proxy',
+      new ClusterCertificateSet({
+        proxy_cert: (await issueCert({ ca, dnsNames: ['b.example.com'] })).chainPem,
+      }),
+      options,
+    );
+    await saveInspectionMemory(stateDir);
+    expect(Object.keys(JSON.parse(await readFile(file, 'utf8')).leaves)).toHaveLength(2);
   });
 });

@@ -8,17 +8,28 @@ import { LocalDirectoryStore } from './secret-store';
 
 const KEY = 'inspection-memory';
 
+/** The text last loaded or saved per directory: an unchanged memory is not written again. */
+const lastText = new Map<string, string>();
+
 /** Loads the last run's memory; a missing or unreadable file only means parsing everything again. */
 export async function loadInspectionMemory(stateDir: string): Promise<number> {
   try {
     const text = await new LocalDirectoryStore(stateDir).read(KEY);
-    return text === null ? 0 : importInspectionMemory(JSON.parse(text));
+    if (text === null) return 0;
+    lastText.set(stateDir, text);
+    return importInspectionMemory(JSON.parse(text));
   } catch {
     return 0;
   }
 }
 
-/** Saves what this run used. Throws StateStoreError when the directory cannot be written. */
+/**
+ * Saves what this run used, unless the fleet's certificates are the ones already saved. Throws
+ * StateStoreError when the directory cannot be written.
+ */
 export async function saveInspectionMemory(stateDir: string): Promise<void> {
-  await new LocalDirectoryStore(stateDir).write(KEY, JSON.stringify(exportInspectionMemory()));
+  const text = JSON.stringify(exportInspectionMemory());
+  if (lastText.get(stateDir) === text) return;
+  await new LocalDirectoryStore(stateDir).write(KEY, text);
+  lastText.set(stateDir, text);
 }
