@@ -40,7 +40,7 @@ import { type Profile, summarizeProfile } from './support/cpu-profile';
 
 const execFileAsync = promisify(execFile);
 const STARTUP_ROUNDS = 15;
-const RENEW_ROUNDS = 9;
+const RENEW_ROUNDS = 15;
 const CLI = join(REPO_DIR, 'dist', 'cli.mjs');
 
 interface Sample {
@@ -84,6 +84,8 @@ interface Row {
   runs: number;
   wall: Summary;
   cpu: Summary;
+  /** Every successful run's wall time, in run order. */
+  wallSamples: number[];
   errors: string[];
 }
 
@@ -116,6 +118,7 @@ async function interleave(commands: Command[], rounds: number, dir: string): Pro
           runs: rounds,
           wall: summarize(ok.map((s) => s.wallMs)),
           cpu: summarize(ok.map((s) => s.userMs + s.sysMs)),
+          wallSamples: ok.map((s) => s.wallMs),
           errors: errors[c.id] ?? [],
         },
       ];
@@ -271,6 +274,9 @@ export async function run(): Promise<Result> {
     const ours = renew.renew!;
     const lego = renew.lego!;
     const legoFloor = lego.ok ? lego.wall.min : Number.NaN;
+    // lego sleeps 5 s when the challenge is still `processing` at its first look (Pebble sends no
+    // Retry-After), which makes its median bimodal: also compare with its runs that did not wait.
+    const legoNoWait = summarize(lego.wallSamples.filter((ms) => ms < legoFloor + 4500));
 
     const checkBound = 2 * node.wall.median + checkInProcess.median;
     const targets: Target[] = [
@@ -291,6 +297,12 @@ export async function run(): Promise<Result> {
         threshold: '≤ 1.00×',
         measured: ratioText(ours.wall.median / lego.wall.median),
         pass: ours.wall.median <= lego.wall.median,
+      },
+      {
+        name: `Full renewal vs lego order only, lego's ${legoNoWait.n} runs without its 5 s wait: wall`,
+        threshold: '≤ 1.00×',
+        measured: ratioText(ours.wall.median / legoNoWait.median),
+        pass: ours.wall.median <= legoNoWait.median,
       },
       {
         name: 'Full renewal vs lego order only: CPU',
