@@ -4,6 +4,7 @@
  */
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { CertificateParseError } from './errors';
+import { publicKeyMatches, publicPartOfKeyDer } from './key-public-part';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n?([\s\S]*?)-----END \1-----/g;
 
@@ -36,15 +37,20 @@ const KEY_DER_TYPES: Record<string, 'pkcs1' | 'pkcs8' | 'sec1'> = {
   'EC PRIVATE KEY': 'sec1',
 };
 
+/** An unencrypted PEM private key's DER and its type, or undefined (encrypted, unusual armour). */
+function keyDer(pem: string): { der: Buffer; type: 'pkcs1' | 'pkcs8' | 'sec1' } | undefined {
+  const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
+  const type = block ? KEY_DER_TYPES[block[1]!] : undefined;
+  if (!block || !type || block[2]!.includes(':')) return undefined;
+  return { der: Buffer.from(block[2]!, 'base64'), type };
+}
+
 export function parsePrivateKey(pem: string): KeyObject {
   try {
     // Decoding the armour here and handing OpenSSL the DER halves the cost of reading a key
     // (its PEM reader tries several decoders): 37 % of a fleet check's CPU (bench/fleet-check).
-    const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
-    const type = block ? KEY_DER_TYPES[block[1]!] : undefined;
-    if (block && type && !block[2]!.includes(':')) {
-      return createPrivateKey({ key: Buffer.from(block[2]!, 'base64'), format: 'der', type });
-    }
+    const decoded = keyDer(pem);
+    if (decoded) return createPrivateKey({ key: decoded.der, format: 'der', type: decoded.type });
     return createPrivateKey(pem); // encrypted or unusual PEM: let OpenSSL decide
   } catch {
     // The key material itself must never reach a message.
@@ -280,9 +286,10 @@ export function inspectChainPem(pem: string): CertificateDetails {
 }
 
 /**
- * Whether `keyPem` belongs to the leaf of `certificatePem`, remembered by a digest of the pair, so a
- * key is parsed again only when the certificate or the key changed. Throws CertificateParseError
- * when the key does not parse (not cached).
+ * Whether `keyPem` belongs to the leaf of `certificatePem` (its public half is the certificate's
+ * public key), remembered by a digest of the pair, so a key is read again only when the certificate
+ * or the key changed. Throws CertificateParseError when the key does not parse (not cached). This
+ * is the check's question; a push asks OpenSSL to check the whole key (validateForPush).
  */
 export function keyMatchesLeafPem(certificatePem: string, keyPem: string): boolean {
   const key = digest(certificatePem, keyPem);
@@ -296,7 +303,14 @@ export function keyMatchesLeafPem(certificatePem: string, keyPem: string): boole
   const leaf =
     lastParsed?.pem === certificatePem ? lastParsed.leaf : parseCertificateChain(certificatePem)[0]!;
   lastParsed = undefined;
-  return remember(keyMatchCache, key, keyMatchesLeaf(leaf, parsePrivateKey(keyPem)));
+  // The public half the key carries (modulus, point) against the certificate's: no private-key
+  // parse (./key-public-part.ts). A key it cannot read that way is parsed in full.
+  const decoded = keyDer(keyPem);
+  const part = decoded && publicPartOfKeyDer(decoded.der, decoded.type);
+  const matches = part
+    ? publicKeyMatches(leaf.publicKey, part)
+    : keyMatchesLeaf(leaf, parsePrivateKey(keyPem));
+  return remember(keyMatchCache, key, matches);
 }
 
 function subjectAltNames(cert: X509Certificate): { dnsNames: string[]; ipAddresses: string[] } {
