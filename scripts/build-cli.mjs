@@ -49,7 +49,9 @@ const axiosWithoutUndici = {
       let source = readFileSync(args.path, 'utf8');
       for (const [find, replacement] of AXIOS_PATCHES) {
         if (source.split(find).length !== 2)
-          throw new Error(`axios changed: ${JSON.stringify(find)} is not in ${args.path} once; review scripts/build-cli.mjs`);
+          throw new Error(
+            `axios changed: ${JSON.stringify(find)} is not in ${args.path} once; review scripts/build-cli.mjs`,
+          );
         source = source.replace(find, replacement);
       }
       return { contents: source, loader: 'js' };

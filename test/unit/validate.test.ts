@@ -51,7 +51,12 @@ describe('validateForPush', () => {
     expect(
       failure(() =>
         validateForPush(
-          { name: 'proxy', certificatePem: next.chainPem, keyPem: next.keyPem, domains: ['redis.example.com'] },
+          {
+            name: 'proxy',
+            certificatePem: next.chainPem,
+            keyPem: next.keyPem,
+            domains: ['redis.example.com'],
+          },
           { certificatePem: old.chainPem },
           { now, trustPems: [root.certPem] },
         ),
