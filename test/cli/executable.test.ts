@@ -4,7 +4,9 @@
  * bundle alone, and the contract holds there too.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetReport } from '../../lambdas/domain/report';
@@ -14,14 +16,24 @@ const run = promisify(execFile);
 
 async function cli(env: NodeJS.ProcessEnv, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['dist/cli.mjs', ...args], {
-      env: { PATH: process.env.PATH, ...env },
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--require', './test/support/loaded-modules.cjs', 'dist/cli.mjs', ...args],
+      { env: { PATH: process.env.PATH, ...env } },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** What a run of the executable loaded: Node's built-in modules, and the bundle's chunks it read. */
+async function loaded(env: NodeJS.ProcessEnv, ...args: string[]) {
+  const file = join(await mkdtemp(join(tmpdir(), 'loaded-')), 'modules.json');
+  const result = await cli({ ...env, LOADED_MODULES_FILE: file }, ...args);
+  const { builtins } = JSON.parse(await readFile(file, 'utf8')) as { builtins: string[] };
+  return { result, builtins: builtins.map((m) => m.replace(/^NativeModule /, '')) };
 }
 
 describe('the bundled executable', () => {
@@ -57,13 +69,25 @@ describe('the bundled executable', () => {
     });
   });
 
+  it('loads no command code for --version and --help: no TLS, no crypto, no child processes', async () => {
+    for (const flag of ['--version', '--help']) {
+      const { result, builtins } = await loaded({}, flag);
+      expect(result.code, flag).toBe(0);
+      for (const heavy of ['tls', 'https', 'crypto', 'child_process', 'internal/deps/undici/undici'])
+        expect(builtins, `${flag} loaded ${heavy}`).not.toContain(heavy);
+    }
+  });
+
   it('renews through ACME from the bundle alone', async () => {
     const config = await world.writeConfig(
       {},
       { 'prod-east': { certificates: { proxy: { domains: ['*.redis.example.com'] } } } },
     );
-    const result = await cli(world.env, 'renew', '--config', config, '--json');
+    const { result, builtins } = await loaded(world.env, 'renew', '--config', config, '--json');
     expect(result.stderr).toBe('');
+    // Neither axios (acme-client's HTTP) nor our adapters make Node load its undici (fetch).
+    expect(builtins).not.toContain('internal/deps/undici/undici');
+    expect(builtins).not.toContain('child_process');
     const report = JSON.parse(result.stdout) as FleetReport;
     const proxy = report.clusters[0]!.certificates.find((c) => c.name === 'proxy')!;
     expect(proxy.action).toBe('renewed');
