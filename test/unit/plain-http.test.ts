@@ -24,6 +24,7 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     }
     if (req.url?.startsWith('/teapot')) {
       res.statusCode = 418;
+      res.setHeader('Retry-After', '120');
       res.end('short and stout');
       return;
     }
@@ -61,6 +62,14 @@ describe('exchange', () => {
       status: 418,
       body: 'short and stout',
     });
+  });
+
+  it('returns the answer headers asked for, and only those', async () => {
+    const answer = await exchange(`${base}/teapot`, {
+      timeoutMs: 2_000,
+      readHeaders: ['retry-after', 'x-absent'],
+    });
+    expect(answer.headers).toEqual({ 'retry-after': '120' });
   });
 
   it('gives up after timeoutMs with a TimeoutError', async () => {

@@ -6,10 +6,11 @@
  *
  * Import this file directly (not through ./index.ts, which loads acme-client).
  */
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { parseRenewalInfo, type RenewalInfoAnswer } from '../../domain/ari';
 import { RenewalInfoError } from '../../domain/errors';
 import type { RenewalInfoSource } from '../../domain/ports';
+import { exchange } from '../plain-http';
 import { trustContext } from '../tls/trust';
 
 /** Marks a 404: the CA does not know the certID (RFC 9773 §4.1), so it did not issue that certificate. */
@@ -99,34 +100,23 @@ export class HttpsRenewalInfoSource implements RenewalInfoSource {
     return this.directory;
   }
 
-  private get(url: string, what = ''): Promise<HttpAnswer> {
-    const timeoutMs = this.options.timeoutMs ?? 10_000;
-    return new Promise((resolve, reject) => {
-      const req = request(url, { method: 'GET', agent: this.agent, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          // A window is a few hundred bytes; a directory a few KB.
-          if (size > 256 * 1024) req.destroy(new Error('answer larger than 256 KB'));
-          else chunks.push(chunk);
-        });
-        res.on('end', () => {
-          const retryAfter = res.headers['retry-after'];
-          resolve({
-            status: res.statusCode ?? 0,
-            retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
-            body: Buffer.concat(chunks).toString('utf8'),
-          });
-        });
-        res.on('error', reject);
+  private async get(url: string, what = ''): Promise<HttpAnswer> {
+    try {
+      // A window is a few hundred bytes; a directory a few KB.
+      const answer = await exchange(url, {
+        agent: this.agent,
+        timeoutMs: this.options.timeoutMs ?? 10_000,
+        maxBytes: 256 * 1024,
+        readHeaders: ['retry-after'],
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', (error) =>
-        reject(new RenewalInfoError(`GET ${what}${url} failed: ${error.message}`, { cause: error })),
-      );
-      req.end();
-    });
+      return {
+        status: answer.status,
+        retryAfter: answer.headers?.['retry-after'] ?? null,
+        body: answer.body,
+      };
+    } catch (error) {
+      throw new RenewalInfoError(`GET ${what}${url} failed: ${(error as Error).message}`, { cause: error });
+    }
   }
 }
 

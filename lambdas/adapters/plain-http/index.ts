@@ -1,12 +1,18 @@
 /**
  * One small HTTP(S) exchange on node:http / node:https, for the adapters that talk to a local or
- * simple endpoint: the httpreq DNS bridge, the Slack webhook, the secrets extension.
+ * simple endpoint: the httpreq DNS bridge, the Slack webhook, the secrets extension, and the ACME
+ * renewalInfo reads of the check (through an agent carrying the ACME CA's trust).
  *
  * fetch() would do the same, but the first fetch in a process makes Node load its bundled undici,
  * ~50 ms of CPU (bench/cli): a renewal from the CLI paid it for one httpreq call, and the check
  * function for one read through the secrets extension at every cold start.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import {
+  type Agent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 export interface PlainRequest {
@@ -17,11 +23,17 @@ export interface PlainRequest {
   timeoutMs: number;
   /** Largest body read; more is an error (default 1 MB). */
   maxBytes?: number;
+  /** The connection pool (and, for HTTPS, its TLS trust); Node's global agent otherwise. */
+  agent?: Agent;
+  /** Answer headers to return (lower case), e.g. `retry-after`; none otherwise. */
+  readHeaders?: readonly string[];
 }
 
 export interface PlainResponse {
   status: number;
   body: string;
+  /** The `readHeaders` the answer carried (a repeated one joined with ", "). */
+  headers?: Record<string, string>;
 }
 
 /** The exchange did not complete: `name` is TimeoutError, or the network error's (e.g. Error with code ECONNREFUSED). */
@@ -58,6 +70,7 @@ export function exchange(url: string | URL, options: PlainRequest): Promise<Plai
       );
     const req = send(target, {
       method: options.method ?? (body ? 'POST' : 'GET'),
+      ...(options.agent ? { agent: options.agent } : {}),
       headers: { ...options.headers, ...(body ? { 'Content-Length': String(body.length) } : {}) },
     });
     const timer = setTimeout(() => {
@@ -80,10 +93,23 @@ export function exchange(url: string | URL, options: PlainRequest): Promise<Plai
       response.on('error', fail);
       response.on('end', () =>
         settle(() =>
-          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ...(options.readHeaders ? { headers: picked(response.headers, options.readHeaders) } : {}),
+          }),
         ),
       );
     });
     req.end(body);
   });
+}
+
+function picked(headers: IncomingHttpHeaders, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = headers[name];
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
 }

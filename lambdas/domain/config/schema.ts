@@ -37,6 +37,18 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or http
 const envName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'));
 const nonEmpty = () => z.string().check(z.minLength(1));
 
+/** Exactly one of these optional fields is set (a secret's sources); the issue sits at the first. */
+function exactlyOneOf<K extends string>(...keys: [K, K, ...K[]]) {
+  const quoted = keys.map((k) => `"${k}"`);
+  return z.refine<Partial<Record<K, unknown>>>(
+    (value) => keys.filter((k) => value[k] !== undefined).length === 1,
+    {
+      message: `set exactly one of ${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`,
+      path: [keys[0]],
+    },
+  );
+}
+
 const KEY_TYPES = ['rsa-2048', 'ecdsa-p256'] as const;
 
 /** An ACME profile name, as in the directory's meta.profiles (Let's Encrypt: classic, tlsserver, shortlived). */
@@ -83,12 +95,7 @@ export const localCaIssuerSchema = z
     ),
     validityDays,
   })
-  .check(
-    z.refine((v) => (v.keyFile === undefined) !== (v.keySecret === undefined), {
-      message: 'set exactly one of "keyFile" or "keySecret"',
-      path: ['keyFile'],
-    }),
-  );
+  .check(exactlyOneOf('keyFile', 'keySecret'));
 
 export const issuerSchema = described(
   z.union([z.literal('acme'), awsPrivateCaIssuerSchema, localCaIssuerSchema]),
@@ -182,17 +189,8 @@ export const clusterSchema = z
     maintenanceWindows: described(maintenanceWindows, "This cluster's windows, instead of the global ones"),
   })
   .check(
+    exactlyOneOf('password', 'passwordEnv', 'credentialsSecret'),
     z.superRefine((value, ctx) => {
-      const sources = [value.password, value.passwordEnv, value.credentialsSecret].filter(
-        (v) => v !== undefined,
-      );
-      if (sources.length !== 1) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['password'],
-          message: 'set exactly one of "password", "passwordEnv" or "credentialsSecret"',
-        });
-      }
       if (value.credentialsSecret === undefined && value.username === undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -228,20 +226,7 @@ export const acmeSchema = z.strictObject({
             'Secrets Manager secret name or ARN whose SecretString is the EAB HMAC key (AWS mode)',
           ),
         })
-        .check(
-          z.superRefine((value, ctx) => {
-            const sources = [value.hmacKey, value.hmacKeyEnv, value.hmacKeySecret].filter(
-              (v) => v !== undefined,
-            );
-            if (sources.length !== 1) {
-              ctx.addIssue({
-                code: 'custom',
-                path: ['hmacKey'],
-                message: 'set exactly one of "hmacKey", "hmacKeyEnv" or "hmacKeySecret"',
-              });
-            }
-          }),
-        ),
+        .check(exactlyOneOf('hmacKey', 'hmacKeyEnv', 'hmacKeySecret')),
     ),
     'External Account Binding, for CAs that require it',
   ),
