@@ -7,6 +7,7 @@
 import packageJson from '../../../package.json' with { type: 'json' };
 import { checkOutputPath, writeFileAtomically } from '../../adapters/output-file';
 import type { WatchdogConfig } from '../../domain/config/types';
+import { ConfigError } from '../../domain/errors';
 import { type MetricsCommand, nextMetricsState, renderMetrics } from '../../domain/metrics';
 import type { FleetReport } from '../../domain/report';
 import { renderHtmlReport } from '../../domain/report-html';
@@ -46,7 +47,8 @@ export async function recordingFailure<T>(
   try {
     return await run();
   } catch (error) {
-    if (options.metricsFile !== undefined)
+    // A usage error (an unknown --force name) is not a run: exit 2, nothing written, as before any run.
+    if (options.metricsFile !== undefined && !(error instanceof ConfigError))
       await writeMetrics(cli, config, command, options.metricsFile, startedAt, undefined);
     throw error;
   }
