@@ -56,7 +56,10 @@ export function renderHtmlReport(report: HtmlReportInput, options: HtmlReportOpt
   const axis = axisFor(report, today);
   const certificates = report.clusters.flatMap((c) => c.certificates);
   const unreachable = report.clusters.filter((c) => c.error !== null).length;
-  const kind = typeof report.dryRun === 'boolean' ? (report.dryRun ? 'renew --dry-run' : 'renew') : 'check';
+  const run =
+    typeof report.dryRun === 'boolean'
+      ? ` by <code>${report.dryRun ? 'renew --dry-run' : 'renew'}</code>`
+      : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -70,7 +73,7 @@ export function renderHtmlReport(report: HtmlReportInput, options: HtmlReportOpt
 <body>
 <header>
 <h1>${esc(title)}</h1>
-<p class="generated">Read by <code>${kind}</code> at <time datetime="${esc(report.generatedAt)}">${esc(when(report.generatedAt))}</time>: ${report.clusters.length} cluster${plural(report.clusters.length)}, ${certificates.length} certificate${plural(certificates.length)}.</p>
+<p class="generated">Read${run} at <time datetime="${esc(report.generatedAt)}">${esc(when(report.generatedAt))}</time>: ${report.clusters.length} cluster${plural(report.clusters.length)}, ${certificates.length} certificate${plural(certificates.length)}.</p>
 ${summaryTable(report, unreachable)}
 ${legend()}
 ${report.scheduleProblem ? `<p class="problem"><strong>Schedule refused:</strong> ${esc(report.scheduleProblem.message)}</p>` : ''}
@@ -224,10 +227,10 @@ function xOf(axis: Axis, t: number): number {
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
-/** Tick dates: the first of every Nth month (UTC), N chosen for at most 12 ticks. */
+/** Tick dates: the first of every Nth month (UTC), N chosen for at most 8 ticks (their labels never overlap). */
 function ticks(axis: Axis): Array<{ t: number; label: string }> {
   const months = (axis.end - axis.start) / (30.44 * DAY_MS);
-  const step = [1, 2, 3, 6, 12, 24].find((s) => months / s <= 12) ?? 24;
+  const step = [1, 2, 3, 6, 12, 24].find((s) => months / s <= 8) ?? 24;
   const first = new Date(axis.start);
   const out: Array<{ t: number; label: string }> = [];
   for (let m = first.getUTCFullYear() * 12 + first.getUTCMonth() + 1; ; m++) {
