@@ -144,8 +144,24 @@ describe('--metrics-file', () => {
 
   it('renew: counts what it renewed and failed, per cluster, and marks the failed certificate', async () => {
     world.sims.staging!.injectFault({ kind: 'status', method: 'PUT', status: 400, times: 1 });
-    const run = await cli('renew', '--config', config, '--json', '--metrics-file', metricsFile);
+    const page = join(world.dir, 'renew.html');
+    const run = await cli(
+      'renew',
+      '--config',
+      config,
+      '--json',
+      '--metrics-file',
+      metricsFile,
+      '--html',
+      page,
+    );
     expect(run.code).toBe(1);
+    // The same run's page shows the renewal: the new certificate's validity drawn from today.
+    const html = await readFile(page, 'utf8');
+    expect(html).toContain('Read by <code>renew</code>');
+    expect(html).toMatch(
+      /<rect class="renewed-bar"[^>]*><title>proxy: renewed, the new certificate is valid until/,
+    );
     const report = JSON.parse(run.stdout) as RenewJsonReport;
     const proxy = (cluster: string) =>
       report.clusters.find((c) => c.name === cluster)!.certificates.find((c) => c.name === 'proxy')!;
