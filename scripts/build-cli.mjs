@@ -59,13 +59,15 @@ const axiosWithoutUndici = {
   },
 };
 
-rmSync('dist/cli-chunks', { recursive: true, force: true });
+// CLI_OUTDIR: a test builds its own copy elsewhere, so it never races another test's build of dist/.
+const outdir = process.env.CLI_OUTDIR ?? 'dist';
+rmSync(`${outdir}/cli-chunks`, { recursive: true, force: true });
 await build({
   ...cli,
   absWorkingDir: fileURLToPath(new URL('..', import.meta.url)), // the aliases are relative to the repository
   plugins: [commanderWithoutChildProcess, axiosWithoutUndici],
   entryPoints: { cli: 'lambdas/cli/bin.ts' },
-  outdir: 'dist',
+  outdir,
   logLevel: 'warning',
 });
-chmodSync('dist/cli.mjs', 0o755);
+chmodSync(`${outdir}/cli.mjs`, 0o755);

@@ -65,7 +65,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     .description("report every cluster's certificates and when they renew; never writes to a cluster")
     .requiredOption('-c, --config <file>', 'configuration file (JSON)')
     .option('--json', 'print one JSON document instead of tables')
-    .action(async (options: { config: string }) => {
+    .option('--metrics-file <file>', "write Prometheus metrics there (node_exporter's textfile collector)")
+    .option('--html <file>', 'write the HTML expiry report there')
+    .action(async (options: { config: string; metricsFile?: string; html?: string }) => {
       // Each command's code is imported when it runs: --help, --version and usage errors load none of it.
       const { check } = await import('./commands/check');
       await check(cli, options);
@@ -86,9 +88,33 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       collect,
       [],
     )
-    .action(async (options: { config: string; dryRun?: boolean; force: string[] }) => {
-      const { renew } = await import('./commands/renew');
-      await renew(cli, options);
+    .option('--metrics-file <file>', "write Prometheus metrics there (node_exporter's textfile collector)")
+    .option('--html <file>', 'write the HTML expiry report there')
+    .action(
+      async (options: {
+        config: string;
+        dryRun?: boolean;
+        force: string[];
+        metricsFile?: string;
+        html?: string;
+      }) => {
+        const { renew } = await import('./commands/renew');
+        await renew(cli, options);
+      },
+    );
+
+  program
+    .command('report')
+    .description(
+      'write the HTML expiry report: a timeline and the details of every certificate; never writes to a cluster',
+    )
+    .option('-c, --config <file>', 'configuration file (JSON): read the fleet now')
+    .option('--from <file>', 'render a report saved from check --json or renew --json instead')
+    .requiredOption('--html <file>', 'the page to write (one self-contained HTML file)')
+    .option('--json', 'print the report as one JSON document (as check --json)')
+    .action(async (options: { config?: string; from?: string; html: string }) => {
+      const { report } = await import('./commands/report');
+      await report(cli, options);
     });
 
   // rs7.22: rollback (self-contained, ./rollback.ts)

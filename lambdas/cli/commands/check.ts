@@ -1,14 +1,32 @@
 /** `rs-cert-watchdog check`: loaded only when that command runs (main.ts imports it on demand). */
+
 import { checkFleet } from '../../domain/check';
+import type { WatchdogConfig } from '../../domain/config/types';
 import { scheduleProblem } from '../../domain/policy';
-import { managedLifetimes } from '../../domain/report';
+import { type FleetReport, managedLifetimes } from '../../domain/report';
 import { localRenewalContext } from '../local-context';
 import { renderReport } from '../table';
+import { checkOutputs, type OutputOptions, recordingFailure, writeOutputs } from './outputs';
 import { type CommandEnv, configure, emit, warnAdvice, withInspectionMemory } from './shared';
 
-export async function check(cli: CommandEnv, options: { config: string }): Promise<void> {
-  const { io, warn, width } = cli;
-  const config = configure(options.config, io.env);
+export interface CheckOptions extends OutputOptions {
+  config: string;
+}
+
+export async function check(cli: CommandEnv, options: CheckOptions): Promise<void> {
+  const startedAt = new Date();
+  const config = configure(options.config, cli.io.env);
+  await checkOutputs(cli, options);
+  const report = await recordingFailure(cli, config, 'check', options, startedAt, () =>
+    readFleet(cli, config),
+  );
+  emit(cli, report, () => renderReport(report, { width: cli.width }));
+  await writeOutputs(cli, config, 'check', options, startedAt, report);
+}
+
+/** Reads every cluster as `check` does (and `report`): never writes to a cluster, alerts nobody. */
+export async function readFleet(cli: CommandEnv, config: WatchdogConfig): Promise<FleetReport> {
+  const { io, warn } = cli;
   const report = await withInspectionMemory(config.stateDir, warn, () =>
     checkFleet(config, localRenewalContext(config, io.env, warn)),
   );
@@ -25,5 +43,5 @@ export async function check(cli: CommandEnv, options: { config: string }): Promi
     warn(`schedule refused: ${problem.message}`);
   }
   warnAdvice(report, warn);
-  emit(cli, report, () => renderReport(report, { width }));
+  return report;
 }

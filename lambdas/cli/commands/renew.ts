@@ -1,11 +1,14 @@
 /** `rs-cert-watchdog renew`: loaded only when that command runs (main.ts imports it on demand). */
 import { alertSeverity } from '../../domain/alerts';
+import { ConfigError } from '../../domain/errors';
 import { renewFleet } from '../../domain/renewal/runner';
+import type { RenewJsonReport } from '../json-documents';
 import { localRenewalContext } from '../local-context';
 import { renderAlerts, renderReport } from '../table';
+import { checkOutputs, type OutputOptions, recordingFailure, writeOutputs } from './outputs';
 import { type CommandEnv, configure, emit, warnAdvice, withInspectionMemory } from './shared';
 
-export interface RenewOptions {
+export interface RenewOptions extends OutputOptions {
   config: string;
   dryRun?: boolean;
   force: string[];
@@ -13,17 +16,25 @@ export interface RenewOptions {
 
 export async function renew(cli: CommandEnv, options: RenewOptions): Promise<void> {
   const { io, warn, width } = cli;
+  const startedAt = new Date();
   const config = configure(options.config, io.env);
+  if (options.dryRun === true && options.metricsFile !== undefined)
+    throw new ConfigError('--metrics-file cannot be used with --dry-run', {
+      hint: 'a dry run changes nothing, metrics included: run check --metrics-file to record what it reads',
+    });
+  await checkOutputs(cli, options);
   const ctx = localRenewalContext(config, io.env, warn);
-  const report = await withInspectionMemory(config.stateDir, warn, () =>
-    renewFleet(ctx, {
-      dryRun: options.dryRun === true,
-      force: options.force,
-      pushRetry: config.pushRetry,
-      warn,
-    }),
+  const report = await recordingFailure(cli, config, 'renew', options, startedAt, () =>
+    withInspectionMemory(config.stateDir, warn, () =>
+      renewFleet(ctx, {
+        dryRun: options.dryRun === true,
+        force: options.force,
+        pushRetry: config.pushRetry,
+        warn,
+      }),
+    ),
   );
-  const withSeverity = {
+  const withSeverity: RenewJsonReport = {
     ...report,
     alerts: report.alerts.map((alert) => ({ ...alert, severity: alertSeverity(alert) })),
   };
@@ -39,4 +50,5 @@ export async function renew(cli: CommandEnv, options: RenewOptions): Promise<voi
       : tables;
   });
   if (options.dryRun === true) warnAdvice(report, warn);
+  await writeOutputs(cli, config, 'renew', options, startedAt, withSeverity);
 }
