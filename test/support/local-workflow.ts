@@ -60,7 +60,13 @@ export interface TaskCall {
 export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
   return {
     ...config,
-    dns: { provider: 'route53', hostedZoneId: 'Z0TEST' },
+    dns: {
+      provider: 'route53',
+      hostedZoneId: 'Z0TEST',
+      privateZone: false,
+      followCnames: true,
+      propagationTimeoutSeconds: 120,
+    },
     clusters: config.clusters.map(({ password: _p, passwordEnv: _e, ...c }) => ({
       ...c,
       credentialsSecret: `rs/${c.name}`,
@@ -92,6 +98,11 @@ export interface LocalWorkflowOptions {
   notifier?: Notifier;
   /** The AWS Private CA client of the issue task (default: the SDK's, which aws-sdk-client-mock can mock). */
   pca?: (region: string) => ACMPCAClient;
+  /**
+   * The issue task publishes DNS-01 records through the providers the config names (wiring/dns01, as
+   * on AWS: secrets read through Secrets Manager) instead of the httpreq bridge.
+   */
+  dnsFromConfig?: boolean;
   /** Retry interval overrides (milliseconds) by state, over the defaults below. */
   retryIntervalOverrides?: Record<string, number>;
 }
@@ -105,7 +116,7 @@ export async function localWorkflow(
   const definition = synthesizedDefinition(asDeployedConfig(config)) as unknown as StateMachineDefinition;
   const notifier = new CollectingNotifier();
   const acmeTrustPem = config.acme?.caFile ? await readFile(config.acme.caFile, 'utf8') : undefined;
-  const dns = new HttpReqDnsProvider({ endpoint: world.bridge!.url });
+  const dns = world.bridge && new HttpReqDnsProvider({ endpoint: world.bridge.url });
   const ctx: RenewalContext = {
     config,
     credentials: new ConfigCredentialsProvider(world.env),
@@ -133,7 +144,7 @@ export async function localWorkflow(
   const issue = createIssueHandler(
     withIssuer(
       () => ctx,
-      (c, settings) => issuerFor(c, settings, dns, options.pca),
+      (c, settings) => issuerFor(c, settings, options.dnsFromConfig ? undefined : dns, options.pca),
     ),
   );
   const push = createPushHandler(() => ctx);
