@@ -89,19 +89,22 @@ export function dnsProviderFor(
 }
 
 /**
- * The domains of ACME certificates that no provider serves, with their certificate's key path:
+ * The domains of ACME certificates that no provider serves, at their certificate's key path:
  * the config is refused (a ConfigError before any order) when any are left.
  */
-export function unservedDomains(config: Pick<WatchdogConfig, 'dns' | 'clusters'>): string[] {
-  const problems: string[] = [];
+export function unservedDomains(
+  config: Pick<WatchdogConfig, 'dns' | 'clusters'>,
+): Array<{ path: PropertyKey[]; message: string }> {
+  const problems: Array<{ path: PropertyKey[]; message: string }> = [];
   config.clusters.forEach((cluster, i) => {
     for (const [name, settings] of Object.entries(cluster.certificates ?? {})) {
       if (typeof settings.issuer === 'object') continue;
       const unserved = settings.domains.filter((d) => !dnsProviderFor(config, cluster.name, name, d));
       if (unserved.length > 0)
-        problems.push(
-          `clusters[${i}].certificates.${name}: no dns provider serves ${unserved.join(', ')} (set dns globally, on the cluster or on the certificate, or list a provider without zones)`,
-        );
+        problems.push({
+          path: ['clusters', i, 'certificates', name, 'domains'],
+          message: `no dns provider serves ${unserved.join(', ')} (set dns globally, on the cluster or on the certificate, or list a provider without zones)`,
+        });
     }
   });
   return problems;

@@ -529,7 +529,7 @@ export function checkConfig(document: unknown): ConfigCheck {
   }
   if (needsAcme) {
     const unserved = unservedDomains(config);
-    if (unserved.length > 0) return { ok: false, issues: unserved.map((message) => ({ path: [], message })) };
+    if (unserved.length > 0) return { ok: false, issues: unserved };
   }
   return { ok: true, config };
 }
@@ -581,6 +581,16 @@ function operatorIssues(issue: z.core.$ZodIssue, document: unknown): ConfigIssue
       return [{ path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
     case 'invalid_union': {
       if (own) break;
+      // A union of forms (`dns`: one provider, or a list of them): the form the value has speaks,
+      // i.e. the option whose issues are not "this is not even my type" at the value itself.
+      const branches = ((issue as { errors?: z.core.$ZodIssue[][] }).errors ?? []).filter(
+        (branch) =>
+          branch.length > 0 && !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0),
+      );
+      if (branches.length === 1)
+        return (branches[0] as z.core.$ZodIssue[]).flatMap((sub) =>
+          operatorIssues({ ...sub, path: [...path, ...sub.path] } as z.core.$ZodIssue, document),
+        );
       const discriminator = (issue as { discriminator?: string }).discriminator;
       const options = discriminator ? constValues([...path.slice(0, -1)], discriminator, document) : [];
       return [
