@@ -264,6 +264,7 @@ export class CertificateWatchdog extends Construct {
       stateGrants,
       stateArnPattern: (area) => this.state.arnPattern(area),
       route53ChangePollers,
+      route53Access: route53,
       topicPublisher: notify,
     });
     acknowledgeCustomResourceProvider(alarms.deployedHeartbeat);

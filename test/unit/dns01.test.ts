@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExecDnsProvider } from '../../lambdas/adapters/exec';
 import { parseConfig } from '../../lambdas/domain/config/schema';
-import { Dns01Challenges, type Dns01Route, followChain, MAX_CNAME_LINKS } from '../../lambdas/domain/dns01';
 import { dnsProviderFor, longestPropagationMs } from '../../lambdas/domain/dns-settings';
+import { Dns01Challenges, type Dns01Route, followChain, MAX_CNAME_LINKS } from '../../lambdas/domain/dns01';
 import type { DnsLookup, DnsProvider, DnsRecord } from '../../lambdas/domain/ports';
 
 /** A zone in memory: CNAMEs, TXT values written through the provider, visible after `delayPolls` checks. */
@@ -26,7 +26,10 @@ function fakeDns(cnames: Record<string, string> = {}, delayPolls = 0) {
     },
     async cleanup(fqdn, value) {
       calls.push(`cleanup ${fqdn} ${value}`);
-      txt.set(fqdn, (txt.get(fqdn) ?? []).filter((v) => v !== value));
+      txt.set(
+        fqdn,
+        (txt.get(fqdn) ?? []).filter((v) => v !== value),
+      );
     },
   };
   const lookup: DnsLookup = {
@@ -45,7 +48,16 @@ function fakeDns(cnames: Record<string, string> = {}, delayPolls = 0) {
 function clock() {
   let now = 0;
   const sleeps: number[] = [];
-  return { sleeps, clock: { now: () => now, sleep: async (ms: number) => void sleeps.push(ms) ?? (now += ms) } };
+  return {
+    sleeps,
+    clock: {
+      now: () => now,
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+    },
+  };
 }
 
 const route = (dns: ReturnType<typeof fakeDns>, extra: Partial<Dns01Route> = {}): Dns01Route => ({
@@ -59,7 +71,9 @@ const route = (dns: ReturnType<typeof fakeDns>, extra: Partial<Dns01Route> = {})
 
 describe('DNS-01 challenges', () => {
   it('writes each record where its CNAME chain ends, through the provider of its name, and cleans up there', async () => {
-    const corp = fakeDns({ '_acme-challenge.app.corp.example.com.': '_acme-challenge.app.acme.example.net.' });
+    const corp = fakeDns({
+      '_acme-challenge.app.corp.example.com.': '_acme-challenge.app.acme.example.net.',
+    });
     const cloud = fakeDns();
     const { clock: c } = clock();
     const challenges = new Dns01Challenges(
@@ -97,8 +111,12 @@ describe('DNS-01 challenges', () => {
     });
     const links = (n: number) =>
       Object.fromEntries(Array.from({ length: n }, (_, i) => [`l${i}.example.`, `l${i + 1}.example.`]));
-    expect(await followChain(fakeDns(links(MAX_CNAME_LINKS)).lookup, 'l0.example.')).toBe(`l${MAX_CNAME_LINKS}.example.`);
-    await expect(followChain(fakeDns(links(MAX_CNAME_LINKS + 1)).lookup, 'l0.example.')).rejects.toMatchObject({
+    expect(await followChain(fakeDns(links(MAX_CNAME_LINKS)).lookup, 'l0.example.')).toBe(
+      `l${MAX_CNAME_LINKS}.example.`,
+    );
+    await expect(
+      followChain(fakeDns(links(MAX_CNAME_LINKS + 1)).lookup, 'l0.example.'),
+    ).rejects.toMatchObject({
       name: 'DnsCnameChainTooLongError',
       message: expect.stringContaining(`l${MAX_CNAME_LINKS + 1}.example.`),
     });
@@ -123,11 +141,16 @@ describe('DNS-01 challenges', () => {
     await expect(challenges.present('_acme-challenge.a.example.com.', 'v')).rejects.toMatchObject({
       name: 'DnsPropagationTimeoutError',
       records: ['_acme-challenge.a.example.com.'],
-      message: expect.stringContaining('_acme-challenge.a.example.com. at 192.0.2.53:53: 1 of the values missing'),
+      message: expect.stringContaining(
+        '_acme-challenge.a.example.com. at 192.0.2.53:53: 1 of the values missing',
+      ),
     });
     expect(dns.polls()).toBe(4); // at 0, 1, 2 and 3 s
     await challenges.cleanup('_acme-challenge.a.example.com.', 'v');
-    expect(dns.provider.calls).toEqual(['present _acme-challenge.a.example.com. v', 'cleanup _acme-challenge.a.example.com. v']);
+    expect(dns.provider.calls).toEqual([
+      'present _acme-challenge.a.example.com. v',
+      'cleanup _acme-challenge.a.example.com. v',
+    ]);
   });
 
   it('cleans up a record whose provider failed after asking, and nothing never asked for', async () => {
@@ -138,8 +161,14 @@ describe('DNS-01 challenges', () => {
       },
       cleanup: dns.provider.cleanup,
     };
-    const challenges = new Dns01Challenges(() => ({ ...route(dns), provider: failing }), clock().clock, 1_000);
-    await expect(challenges.present('_acme-challenge.a.example.com.', 'v')).rejects.toThrow('connection dropped');
+    const challenges = new Dns01Challenges(
+      () => ({ ...route(dns), provider: failing }),
+      clock().clock,
+      1_000,
+    );
+    await expect(challenges.present('_acme-challenge.a.example.com.', 'v')).rejects.toThrow(
+      'connection dropped',
+    );
     await challenges.cleanup('_acme-challenge.a.example.com.', 'v');
     await challenges.cleanup('_acme-challenge.never.example.com.', 'x');
     expect(dns.provider.calls).toEqual(['cleanup _acme-challenge.a.example.com. v']);
@@ -203,7 +232,9 @@ describe('the exec hook (lego contract)', () => {
 
   it('fails with DnsHookError carrying the end of its output, escaped, and its exit code', async () => {
     const { path } = await script('echo "token rejected \\033[2J"; exit 3');
-    await expect(new ExecDnsProvider({ command: [path], timeoutMs: 5_000 }).present('x.', 'v')).rejects.toMatchObject({
+    await expect(
+      new ExecDnsProvider({ command: [path], timeoutMs: 5_000 }).present('x.', 'v'),
+    ).rejects.toMatchObject({
       name: 'DnsHookError',
       message: expect.stringMatching(/exited with 3; its output ended with: token rejected \\u001b\[2J$/),
     });
@@ -211,7 +242,9 @@ describe('the exec hook (lego contract)', () => {
 
   it('ends a hook that outlives its timeout, with what it started', async () => {
     const { dir, path } = await script('sleep 30 & echo $! > "$(dirname "$0")/child"; wait');
-    await expect(new ExecDnsProvider({ command: [path], timeoutMs: 300 }).present('x.', 'v')).rejects.toMatchObject({
+    await expect(
+      new ExecDnsProvider({ command: [path], timeoutMs: 300 }).present('x.', 'v'),
+    ).rejects.toMatchObject({
       name: 'DnsHookError',
       message: expect.stringContaining('did not finish within 0.3 s'),
     });
