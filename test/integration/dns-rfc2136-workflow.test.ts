@@ -69,7 +69,7 @@ describe('RFC 2136 from the issue function, in the executed state machine', () =
   it('renews: the wildcard and its apex share one name, both values go in one signed update, both are removed', async () => {
     secrets.on(GetSecretValueCommand, { SecretId: TSIG_SECRET_ID }).resolves({ SecretString: key.secret });
     const before = world.sims.east!.certificate('proxy')!.fingerprint256;
-    const workflow = await localWorkflow(world, await config(), { dnsFromConfig: true });
+    const workflow = await localWorkflow(world, await config());
     await workflow.execute();
 
     expect(workflow.alerts.map((a) => a.kind)).toEqual(['renewed']);
@@ -92,7 +92,7 @@ describe('RFC 2136 from the issue function, in the executed state machine', () =
       .resolves({ SecretString: newTsigKey().secret });
     const puts = () => world.sims.east!.requests.filter((r) => r.method === 'PUT').length;
     const putsBefore = puts();
-    const workflow = await localWorkflow(world, await config(), { dnsFromConfig: true });
+    const workflow = await localWorkflow(world, await config());
     await workflow.execute({ force: ['east/proxy'] });
 
     const failed = workflow.alerts.find((a) => a.kind === 'renewal-failed');
