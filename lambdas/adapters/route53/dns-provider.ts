@@ -10,7 +10,8 @@
  *   merged into the record set rather than overwritten, and cleanup removes only our value. An
  *   order's records go in one change batch per zone, with one INSYNC wait each, in parallel.
  * - Calls are paced (Route 53 allows five a second per account) and `Throttling` /
- *   `PriorRequestNotComplete` are retried with backoff (retry.ts ROUTE53_CALLS).
+ *   `PriorRequestNotComplete` (what Route 53 answers, and what the SDK itself classes as throttling)
+ *   are retried with backoff (retry.ts ROUTE53_CALLS); the SDK's own retries are off.
  */
 import {
   ChangeResourceRecordSetsCommand,
@@ -69,7 +70,9 @@ export class Route53DnsProvider implements DnsProvider {
   private readonly byName = new Map<string, Promise<HostedZone[]>>();
 
   constructor(private readonly options: Route53Options = {}) {
-    this.client = options.client ?? new Route53Client({});
+    // One retry policy, ours (paced, with backoff): the SDK's own retries would send unpaced requests
+    // into the same throttle.
+    this.client = options.client ?? new Route53Client({ maxAttempts: 1 });
     this.pacer = options.pacer ?? processPacer;
   }
 
