@@ -6,6 +6,14 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLocalInputs } from '../../lambdas/adapters/config-file';
 import { parseConfig } from '../../lambdas/domain/config/schema';
@@ -69,6 +77,85 @@ describe('httpreq with Basic authentication', () => {
       { path: '/cleanup', authorization: basic },
     ]);
     expect(reads).toEqual(['rs-cert-watchdog/dns/httpreq']);
+  });
+});
+
+describe('providers per cluster, with the AWS SDK mocked', () => {
+  it("sends each cluster's challenges to its own provider: Route 53 zones by name for one, httpreq for the other", async () => {
+    const route53 = mockClient(Route53Client);
+    route53.on(ListHostedZonesByNameCommand).callsFake((input: { DNSName?: string }) => ({
+      HostedZones:
+        input.DNSName === 'east.example.com.'
+          ? [
+              {
+                Id: '/hostedzone/ZEAST',
+                Name: 'east.example.com.',
+                CallerReference: 'x',
+                Config: { PrivateZone: false },
+              },
+            ]
+          : [],
+      IsTruncated: false,
+    }));
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C', Status: 'PENDING', SubmittedAt: new Date() } });
+    route53
+      .on(GetChangeCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C', Status: 'INSYNC', SubmittedAt: new Date() } });
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        seen.push(`${req.url} ${(JSON.parse(body) as { fqdn: string }).fqdn}`);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const cluster = (name: string, dns?: unknown) => ({
+        name,
+        endpoint: `https://${name}.example.com:9443`,
+        credentialsSecret: `rs/${name}`,
+        ...(dns ? { dns } : {}),
+        certificates: { proxy: { domains: [`*.${name}.example.com`] } },
+      });
+      const config = parseConfig({
+        acme: { email: 'ops@example.com' },
+        dns: { provider: 'httpreq', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+        clusters: [cluster('east', { provider: 'route53' }), cluster('west')],
+      });
+      const dnsFor = dns01For(config, {
+        env: {},
+        allowExec: false,
+        lookupFor: () => visible,
+        readSecret: async () => '',
+      });
+      await dnsFor({ cluster: 'east', certificate: 'proxy' }).present(
+        '_acme-challenge.east.example.com.',
+        'v1',
+      );
+      await dnsFor({ cluster: 'west', certificate: 'proxy' }).present(
+        '_acme-challenge.west.example.com.',
+        'v2',
+      );
+      expect(
+        route53
+          .commandCalls(ChangeResourceRecordSetsCommand)
+          .map((c) => [
+            c.args[0].input.HostedZoneId,
+            c.args[0].input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet?.Name,
+          ]),
+      ).toEqual([['ZEAST', '_acme-challenge.east.example.com.']]);
+      expect(seen).toEqual(['/present _acme-challenge.west.example.com.']);
+    } finally {
+      route53.restore();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
 
