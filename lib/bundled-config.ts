@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPemFile } from '../lambdas/adapters/config-file';
 import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../lambdas/domain/config/types';
+import { everyDnsProvider } from '../lambdas/domain/dns-settings';
 import { ConfigError } from '../lambdas/domain/errors';
 
 /** Where the handlers find the config inside every bundle. */
@@ -52,6 +53,21 @@ export function assertDeployable(config: WatchdogConfig): void {
             'would ship in the bundle); use keySecret',
         );
     }
+  }
+  // DNS-01 on AWS: the issue function has no environment of the operator's and runs no hook.
+  for (const { path, provider } of everyDnsProvider(config)) {
+    if (provider.provider === 'exec')
+      problems.push(
+        `${path}.provider: "exec" runs a program on the machine of the CLI; on AWS use rfc2136, route53 or httpreq`,
+      );
+    if (provider.provider === 'httpreq' && provider.passwordEnv !== undefined)
+      problems.push(
+        `${path}.passwordEnv: not allowed in AWS mode (the function has no such variable, and every order would fail with 401); use passwordSecret`,
+      );
+    if (provider.provider === 'rfc2136' && provider.tsigSecretEnv !== undefined)
+      problems.push(
+        `${path}.tsigSecretEnv: not allowed in AWS mode (the function has no such variable); use tsigSecretSecret`,
+      );
   }
   if (problems.length > 0) {
     throw new ConfigError(

@@ -25,6 +25,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { awsSchema } from '../lambdas/domain/config/schema';
+import { everyDnsProvider } from '../lambdas/domain/dns-settings';
 import { ConfigError } from '../lambdas/domain/errors';
 import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
 import { watchdogAlarms } from './alarms';
@@ -37,14 +38,14 @@ import { paramsAndSecretsLayer } from './params-and-secrets';
 import { analyzeSchedule, assertScheduleSafe, defaultHeartbeatWindow, watchdogSchedules } from './schedule';
 import {
   FUNCTION_STATE_ACCESS,
-  grantAcmeChallenges,
   grantIssuers,
   grantSecretRead,
+  route53Access,
   type StateArea,
   StateSecrets,
 } from './secret-access';
 import { vpcPlacement } from './vpc';
-import { renewalWorkflow, STEP_TIMEOUTS } from './workflow';
+import { issueStepTimeout, renewalWorkflow, STEP_TIMEOUTS } from './workflow';
 
 export { logicalIdOf } from './nag';
 
@@ -141,8 +142,15 @@ export class CertificateWatchdog extends Construct {
       paramsAndSecrets: paramsAndSecretsLayer(this, props.paramsAndSecretsLayerArn),
       ...inVpc,
     });
-    // 1,769 MB is one full vCPU: RSA key generation takes seconds at 128 MB.
-    const issue = fn('issue', { timeout: STEP_TIMEOUTS.issue, memorySize: 1769 });
+    // 1,769 MB is one full vCPU: RSA key generation takes seconds at 128 MB. Its timeout follows the
+    // longest DNS propagation wait the config allows. An RFC 2136 nameserver is usually private:
+    // with aws.vpc, issue then runs in the VPC too (it needs a NAT gateway to reach the ACME CA).
+    const rfc2136 = everyDnsProvider(config).some(({ provider }) => provider.provider === 'rfc2136');
+    const issue = fn('issue', {
+      timeout: issueStepTimeout(config),
+      memorySize: 1769,
+      ...(rfc2136 ? inVpc : undefined),
+    });
     const push = fn('push', { timeout: STEP_TIMEOUTS.push, ...inVpc });
     const verify = fn('verify', { timeout: STEP_TIMEOUTS.verify, ...inVpc });
     const activeActive = fn('active-active', { timeout: STEP_TIMEOUTS.activeActive, ...inVpc });
@@ -178,10 +186,10 @@ export class CertificateWatchdog extends Construct {
     // The issuers the config names: AWS Private CA on those CAs only, local CA keys, the EAB key.
     grantIssuers(this, config, issue);
     this.alertTopic.grantPublish(notify);
-    // Issue publishes and removes its challenges; notify removes them after a failed issue.
-    const route53ChangePollers = config.dns?.provider === 'route53' ? [issue, notify] : [];
-    for (const f of route53ChangePollers)
-      grantAcmeChallenges(this, f, (config.dns as { hostedZoneId: string }).hostedZoneId);
+    // Issue publishes and removes its challenges (on every path, in its own finally): the DNS-01
+    // grants (Route 53, the providers' secrets) are its alone, in grantIssuers.
+    const route53 = route53Access(config);
+    const route53ChangePollers = route53 ? [issue] : [];
 
     // Workflow.
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
@@ -256,6 +264,7 @@ export class CertificateWatchdog extends Construct {
       stateGrants,
       stateArnPattern: (area) => this.state.arnPattern(area),
       route53ChangePollers,
+      route53Access: route53,
       topicPublisher: notify,
     });
     acknowledgeCustomResourceProvider(alarms.deployedHeartbeat);

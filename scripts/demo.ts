@@ -42,7 +42,8 @@ async function main(): Promise<number> {
       renewBeforeDays: 30,
       stateDir: 'state',
       acme: { directoryUrl: pebble.directoryUrl, email: 'ops@example.com', caFile: pebble.caFile },
-      dns: { provider: 'httpreq', endpoint: bridge.url },
+      // The propagation check asks pebble-challtestsrv, the DNS server Pebble validates against.
+      dns: { provider: 'httpreq', endpoint: bridge.url, resolvers: [pebble.dns.dnsAddress] },
       clusters: [
         {
           name: 'demo-cluster',

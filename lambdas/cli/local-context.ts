@@ -1,6 +1,7 @@
 /**
  * Wires the local adapters for the CLI: directory state, config-file credentials (Secrets Manager
- * on demand), httpreq or Route 53, Slack, node:https to the clusters, TLS probes.
+ * on demand), the DNS-01 providers the config names (wiring/dns01), Slack, node:https to the clusters,
+ * TLS probes.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -19,7 +20,6 @@ import { ConfigError } from '../domain/errors';
 import type {
   CertificateIssuer,
   CredentialsProvider,
-  DnsProvider,
   IssuedPair,
   IssueOptions,
   Notifier,
@@ -135,20 +135,24 @@ function localIssuer(
       return new AwsPrivateCaIssuer({ config: issuer, client: new ACMPCAClient({ region }) });
     });
   }
-  const { acme, dns } = config;
-  if (!acme || !dns) throw new ConfigError('acme and dns must be configured to renew certificates');
+  const { acme } = config;
+  if (!acme) throw new ConfigError('acme and dns must be configured to renew certificates');
+  // Like credentialsSecret: the CLI reads Secrets Manager with the caller's AWS credentials.
+  const readSecret = async (id: string) => (await import('../adapters/secrets-manager')).readSecretString(id);
   // Loaded here only: acme-client is the largest module, and only an order needs it.
   return new LazyIssuer(async () => {
-    const [{ AcmeIssuer }, provider] = await Promise.all([import('../adapters/acme'), dnsProvider(dns, env)]);
+    const [{ AcmeIssuer }, { dns01For }] = await Promise.all([
+      import('../adapters/acme'),
+      import('../wiring/dns01'),
+    ]);
     return new AcmeIssuer({
       acme,
       trustPem,
-      dns: provider,
+      dns: dns01For(config, { env, readSecret, allowExec: true }),
       state,
       env,
       log,
-      // Like credentialsSecret: the CLI reads Secrets Manager with the caller's AWS credentials.
-      readSecret: async (id) => (await import('../adapters/secrets-manager')).readSecretString(id),
+      readSecret,
     });
   });
 }
@@ -164,21 +168,6 @@ class LazyIssuer implements CertificateIssuer {
     this.loaded ??= this.load();
     return (await this.loaded).issue(domains, keyType, { ...options, key });
   }
-}
-
-async function dnsProvider(
-  dns: NonNullable<WatchdogConfig['dns']>,
-  env: NodeJS.ProcessEnv,
-): Promise<DnsProvider> {
-  if (dns.provider === 'route53') {
-    const { Route53DnsProvider } = await import('../adapters/route53');
-    return new Route53DnsProvider({ hostedZoneId: dns.hostedZoneId });
-  }
-  const password = dns.passwordEnv ? env[dns.passwordEnv] : undefined;
-  if (dns.passwordEnv && password === undefined)
-    throw new ConfigError(`dns.passwordEnv: ${dns.passwordEnv} is not set`);
-  const { HttpReqDnsProvider } = await import('../adapters/httpreq');
-  return new HttpReqDnsProvider({ endpoint: dns.endpoint, username: dns.username, password });
 }
 
 /** Config and environment first; Secrets Manager (loaded on demand) for clusters with credentialsSecret. */

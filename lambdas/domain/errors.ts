@@ -228,6 +228,66 @@ export class DnsProviderError extends WatchdogError {
   override readonly name = 'DnsProviderError';
 }
 
+/**
+ * The challenge records were published but not every server the check asks (`dns.resolvers`, or
+ * the zone's authoritative servers) showed every value within `dns.propagationTimeoutSeconds`. The
+ * CA was not asked to validate, so no failed authorization counts against its rate limits.
+ */
+export class DnsPropagationTimeoutError extends WatchdogError {
+  override readonly name = 'DnsPropagationTimeoutError';
+  /** The TXT names still incomplete somewhere. */
+  readonly records: string[];
+  constructor(records: string[], message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options);
+    this.records = records;
+  }
+}
+
+/** An `_acme-challenge` CNAME chain comes back to a name it already passed. */
+export class DnsCnameLoopError extends WatchdogError {
+  override readonly name = 'DnsCnameLoopError';
+}
+
+/** An `_acme-challenge` CNAME chain is longer than 8 links. */
+export class DnsCnameChainTooLongError extends WatchdogError {
+  override readonly name = 'DnsCnameChainTooLongError';
+}
+
+/**
+ * RFC 2136: TSIG failed. The server refused our signature (BADSIG: wrong secret; BADKEY: it does not
+ * know the key name or algorithm; BADTIME: the clocks differ by more than the fudge), or its answer
+ * does not carry a valid signature of the key (it may not come from the server).
+ */
+export class DnsTsigError extends WatchdogError {
+  override readonly name = 'DnsTsigError';
+  /** BADSIG, BADKEY, BADTIME when the server said so; absent when its answer failed our check. */
+  readonly tsigError: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; hint?: string; tsigError?: string }) {
+    super(message, options);
+    this.tsigError = options?.tsigError;
+  }
+}
+
+/** RFC 2136: the server refused the update (REFUSED, NOTAUTH, NOTZONE): policy or the wrong server. */
+export class DnsUpdateRefusedError extends WatchdogError {
+  override readonly name = 'DnsUpdateRefusedError';
+  readonly rcode: string;
+  constructor(rcode: string, message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options);
+    this.rcode = rcode;
+  }
+}
+
+/** No zone to write a challenge name into: no matching Route 53 hosted zone, or one not allowed. */
+export class DnsZoneNotFoundError extends WatchdogError {
+  override readonly name = 'DnsZoneNotFoundError';
+}
+
+/** The exec provider's hook failed: a non-zero exit, a signal, a timeout, or it could not start. */
+export class DnsHookError extends WatchdogError {
+  override readonly name = 'DnsHookError';
+}
+
 /** The state store (directory or Secrets Manager) cannot be read or written. */
 export class StateStoreError extends WatchdogError {
   override readonly name = 'StateStoreError';

@@ -181,10 +181,36 @@ const faults: Fault[] = [
   },
   {
     fault: 'the DNS record never appears',
-    expected: 'AcmeValidationError naming the record; record cleaned up',
-    outcome: { result: 'failed', error: 'AcmeValidationError', alert: 'renewal-failed' },
+    expected:
+      'DnsPropagationTimeoutError naming the record, before the CA is asked to validate (no failed authorization); record cleaned up',
+    outcome: { result: 'failed', error: 'DnsPropagationTimeoutError', alert: 'renewal-failed' },
+    acmeProxy: true,
+    configOverrides: ({ world }) => ({
+      dns: {
+        provider: 'httpreq',
+        endpoint: world.bridge!.url,
+        resolvers: [world.pebble!.dns.dnsAddress],
+        propagationTimeoutSeconds: 2,
+      },
+    }),
     arrange: ({ world }) => {
       world.bridge!.dropRecords = true;
+    },
+    after: ({ world, proxy }) => {
+      // The challenges were never answered at the CA, and what was published is removed.
+      expect(proxy!.hits.filter((h) => h.method === 'POST' && /chalZ/.test(h.path))).toEqual([]);
+      const calls = world.bridge!.calls;
+      expect(
+        calls
+          .filter((c) => c.op === 'cleanup')
+          .map((c) => c.fqdn)
+          .sort(),
+      ).toEqual(
+        calls
+          .filter((c) => c.op === 'present')
+          .map((c) => c.fqdn)
+          .sort(),
+      );
     },
   },
   {

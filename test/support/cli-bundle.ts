@@ -26,7 +26,7 @@ export interface CliBundle {
 
 export async function buildCliBundle(): Promise<CliBundle> {
   const outdir = await mkdtemp(join(tmpdir(), 'rs-cli-bundle-'));
-  await exec(process.execPath, ['scripts/build-cli.mjs'], { env: { ...process.env, CLI_OUTDIR: outdir } });
+  await exec(process.execPath, ['scripts/build-cli.mjs', '--outdir', outdir]);
   const path = join(outdir, 'cli.mjs');
   return {
     path,

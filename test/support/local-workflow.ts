@@ -1,7 +1,8 @@
 /**
  * Runs the state machine that CDK synthesizes, locally (aws-local-stepfunctions), with each Lambda
  * task overridden by our real handler factories wired to local adapters: the simulator's
- * credentials, a state directory, the httpreq DNS bridge to Pebble, and collected alerts.
+ * credentials, a state directory, and collected alerts. The issue task publishes DNS-01 records as
+ * on AWS, through the providers the config names (the world's: the httpreq bridge to Pebble).
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -9,7 +10,6 @@ import type { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { HttpsRenewalInfoSource } from '../../lambdas/adapters/acme/renewal-info';
 import { ConfigCredentialsProvider, loadConfig } from '../../lambdas/adapters/config-file';
-import { HttpReqDnsProvider } from '../../lambdas/adapters/httpreq/dns-provider';
 import { CollectingNotifier } from '../../lambdas/adapters/in-memory/notifier';
 import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
 import { connectCluster } from '../../lambdas/adapters/rs-https';
@@ -60,7 +60,13 @@ export interface TaskCall {
 export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
   return {
     ...config,
-    dns: { provider: 'route53', hostedZoneId: 'Z0TEST' },
+    dns: {
+      provider: 'route53',
+      hostedZoneId: 'Z0TEST',
+      privateZone: false,
+      followCnames: true,
+      propagationTimeoutSeconds: 120,
+    },
     clusters: config.clusters.map(({ password: _p, passwordEnv: _e, ...c }) => ({
       ...c,
       credentialsSecret: `rs/${c.name}`,
@@ -105,7 +111,6 @@ export async function localWorkflow(
   const definition = synthesizedDefinition(asDeployedConfig(config)) as unknown as StateMachineDefinition;
   const notifier = new CollectingNotifier();
   const acmeTrustPem = config.acme?.caFile ? await readFile(config.acme.caFile, 'utf8') : undefined;
-  const dns = new HttpReqDnsProvider({ endpoint: world.bridge!.url });
   const ctx: RenewalContext = {
     config,
     credentials: new ConfigCredentialsProvider(world.env),
@@ -133,7 +138,7 @@ export async function localWorkflow(
   const issue = createIssueHandler(
     withIssuer(
       () => ctx,
-      (c, settings) => issuerFor(c, settings, dns, options.pca),
+      (c, settings) => issuerFor(c, settings, undefined, options.pca),
     ),
   );
   const push = createPushHandler(() => ctx);

@@ -69,7 +69,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         ...(pebble && bridge
           ? {
               acme: { directoryUrl: pebble.directoryUrl, email: 'ops@example.com', caFile: pebble.caFile },
-              dns: { provider: 'httpreq', endpoint: bridge.url },
+              // The propagation check asks pebble-challtestsrv, the server Pebble validates against.
+              dns: { provider: 'httpreq', endpoint: bridge.url, resolvers: [pebble.dns.dnsAddress] },
               pushRetry: {
                 maxAttempts: 3,
                 intervalSeconds: 0.05,

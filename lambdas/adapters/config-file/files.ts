@@ -6,11 +6,13 @@
  * to) a secret, and a JSON error quoted "around the error" can be part of a password. Errors give
  * the file, the line and column, and the key path.
  */
+
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { resolveConfigPaths } from '../../domain/config/paths';
 import { checkConfig, formatPath, invalidConfig } from '../../domain/config/schema';
 import type { ClusterConfig, WatchdogConfig } from '../../domain/config/types';
+import { everyDnsProvider } from '../../domain/dns-settings';
 import { ConfigError, WatchdogError } from '../../domain/errors';
 import { locateJson } from './json-locate';
 import { readAcmeTrust, readPemFile, unreadable } from './pem';
@@ -79,12 +81,16 @@ export function checkLocalInputs(config: WatchdogConfig, env: NodeJS.ProcessEnv)
     if (cluster.caFile) attempt(() => readPemFile(cluster.caFile as string, `clusters[${i}].caFile`));
   });
   if (config.acme?.caFile) attempt(() => readAcmeTrust(config));
-  if (
-    config.dns?.provider === 'httpreq' &&
-    config.dns.passwordEnv &&
-    env[config.dns.passwordEnv] === undefined
-  )
-    problems.push(`dns.passwordEnv: the environment variable ${config.dns.passwordEnv} is not set`);
+  for (const { path, provider } of everyDnsProvider(config)) {
+    const variable =
+      provider.provider === 'httpreq'
+        ? { field: 'passwordEnv', name: provider.passwordEnv }
+        : provider.provider === 'rfc2136'
+          ? { field: 'tsigSecretEnv', name: provider.tsigSecretEnv }
+          : undefined;
+    if (variable?.name !== undefined && env[variable.name] === undefined)
+      problems.push(`${path}.${variable.field}: the environment variable ${variable.name} is not set`);
+  }
   if (problems.length === 1) throw new ConfigError(problems[0] as string);
   if (problems.length > 1)
     throw new ConfigError(`the configuration cannot be used:\n${problems.map((p) => `  ${p}`).join('\n')}`);

@@ -35,6 +35,11 @@ export interface IssueOptions {
    * the load instead of following it. Without it the issuer makes one.
    */
   key?: Promise<CertificateKey>;
+  /**
+   * ACME: the cluster and managed certificate the order is for, so that each name's DNS-01
+   * challenge goes to the provider configured for it (global, cluster or certificate `dns`).
+   */
+  scope?: { cluster: string; certificate: string };
 }
 
 export interface CertificateIssuer {

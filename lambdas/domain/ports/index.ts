@@ -13,6 +13,7 @@ export type {
   RsConnection,
 } from './cluster-transport';
 export type { ClusterAccess, CredentialsProvider } from './credentials';
+export type { DnsLookup, TxtVisibility } from './dns-lookup';
 export type { DnsProvider, DnsRecord } from './dns-provider';
 export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';
 export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, Notifier } from './notifier';

@@ -55,6 +55,7 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
     ...(profile ? { profile } : {}),
     // `replaces` only for a renewal of the certificate the cluster holds, which the CA answered ARI for.
     ...(acme && due.ariCertId ? { replaces: due.ariCertId } : {}),
+    scope: { cluster: due.cluster, certificate: due.certificate },
   });
   const details = describeLeaf(parseCertificateChain(pair.certificatePem));
   const certificate: StoredCertificate = {

@@ -64,7 +64,17 @@ export function nextStep(error: ErrorInfo): string {
       return 'wait until the time given; the schedule retries by itself';
     case 'AcmeValidationError':
     case 'DnsProviderError':
+    case 'DnsZoneNotFoundError':
+    case 'DnsHookError':
       return 'check the DNS provider settings and that the _acme-challenge record can be published';
+    case 'DnsPropagationTimeoutError':
+      return 'nothing was asked of the CA (no failed authorization); check why the record is slow to reach every server named, or raise dns.propagationTimeoutSeconds';
+    case 'DnsTsigError':
+    case 'DnsUpdateRefusedError':
+      return "nothing was published and nothing pushed; fix the TSIG key or the server's update policy as the hint says, then run renew again";
+    case 'DnsCnameLoopError':
+    case 'DnsCnameChainTooLongError':
+      return 'fix the _acme-challenge CNAME records named above (or set dns.followCnames to false)';
     case 'AuthenticationError':
       return "update the cluster's credentials";
     default:

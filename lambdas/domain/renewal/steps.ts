@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { type CheckDependencies, checkFleet } from '../check';
 import type { WatchdogConfig } from '../config/types';
+import { longestPropagationMs } from '../dns-settings';
 import {
   type ErrorInfo,
   NodesNotUpdatedError,
@@ -25,7 +26,7 @@ import {
 } from '../errors';
 import type { Alert } from '../ports';
 import type { FleetReport } from '../report';
-import { lockLeaseMs } from '../retry';
+import { issueTimeoutMs, lockLeaseMs } from '../retry';
 import type { LockHandle, PushRecord, StateStore } from '../state';
 import { ACTIVE_ACTIVE_CERTIFICATES, activeActiveFailedAlert, followUpActiveActive } from './active-active';
 import {
@@ -152,7 +153,8 @@ async function issueOne(ctx: RenewalContext, item: DueCertificate): Promise<Rene
   if (!item.rollback) renewalSettings(clusterByName(ctx.config, item.cluster), item.certificate);
   const lock = await ctx.state.lock(item.cluster, item.certificate, {
     owner: ctx.lockOwner,
-    leaseMs: lockLeaseMs('issue'),
+    // The lease covers the longest DNS propagation wait the config allows, as the issue timeout does.
+    leaseMs: lockLeaseMs('issue', undefined, issueTimeoutMs(longestPropagationMs(ctx.config))),
     now: ctx.now(),
     ...(ctx.ownerAlive ? { ownerAlive: ctx.ownerAlive } : {}),
   });

@@ -1,0 +1,105 @@
+/**
+ * RFC 2136 from the issue function, through the executed state machine: the issue task builds its
+ * DNS-01 providers from the config as on AWS (wiring/dns01 through wiring/issuers), reads the TSIG
+ * secret from Secrets Manager (`tsigSecretSecret`, the SDK mocked), updates a real BIND on loopback
+ * that Pebble validates against, and removes the record on success and on failure alike.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ask, RRTYPE } from '../../lambdas/adapters/dns-wire';
+import { type BindServer, newTsigKey, startBind } from '../support/bind';
+import { localWorkflow } from '../support/local-workflow';
+import { daysFromNow, startWorld, type World } from '../support/world';
+
+const secrets = mockClient(SecretsManagerClient);
+const TSIG_SECRET_ID = 'rs-cert-watchdog/dns/tsig';
+
+describe('RFC 2136 from the issue function, in the executed state machine', () => {
+  let bind: BindServer;
+  let world: World;
+  const key = newTsigKey('watchdog-key', 'hmac-sha512');
+
+  beforeAll(async () => {
+    bind = await startBind({ key, recursive: true, zones: [{ name: 'example.com' }] });
+    world = await startWorld({
+      clusters: {
+        east: {
+          certificates: {
+            proxy: {
+              dnsNames: ['*.redis.example.com'],
+              notBefore: daysFromNow(-85),
+              notAfter: daysFromNow(5),
+            },
+          },
+        },
+      },
+      pebble: { dnsServer: bind.address },
+    });
+  });
+  afterAll(async () => {
+    await world?.close();
+    await bind?.stop();
+  });
+  beforeEach(() => secrets.reset());
+
+  const config = (secretId = TSIG_SECRET_ID) =>
+    world.writeConfig(
+      {
+        dns: {
+          provider: 'rfc2136',
+          nameserver: bind.address,
+          tsigKeyName: key.name,
+          tsigAlgorithm: 'hmac-sha512',
+          tsigSecretSecret: secretId,
+          resolvers: [bind.address],
+        },
+      },
+      { east: { certificates: { proxy: { domains: ['*.redis.example.com', 'redis.example.com'] } } } },
+    );
+
+  const txt = async (name: string) =>
+    (
+      await ask({ host: '127.0.0.1', port: bind.port }, name, RRTYPE.TXT, {
+        recursionDesired: false,
+        timeoutMs: 2_000,
+      })
+    ).answers.map((r) => r.value);
+
+  it('renews: the wildcard and its apex share one name, both values go in one signed update, both are removed', async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: TSIG_SECRET_ID }).resolves({ SecretString: key.secret });
+    const before = world.sims.east!.certificate('proxy')!.fingerprint256;
+    const workflow = await localWorkflow(world, await config());
+    await workflow.execute();
+
+    expect(workflow.alerts.map((a) => a.kind)).toEqual(['renewed']);
+    expect(world.sims.east!.certificate('proxy')!.fingerprint256).not.toBe(before);
+    const adds = [...bind.log().matchAll(/updating zone 'example\.com\/IN': adding an RR at '([^']+)' TXT/g)];
+    expect(adds.map((m) => m[1])).toEqual([
+      '_acme-challenge.redis.example.com',
+      '_acme-challenge.redis.example.com',
+    ]);
+    expect(await txt('_acme-challenge.redis.example.com')).toEqual([]);
+    // Read once, by the issue task, from the secret the config names.
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([
+      TSIG_SECRET_ID,
+    ]);
+  });
+
+  it('fails the item with DnsTsigError when the secret holds another key: a failure alert, nothing pushed', async () => {
+    secrets
+      .on(GetSecretValueCommand, { SecretId: TSIG_SECRET_ID })
+      .resolves({ SecretString: newTsigKey().secret });
+    const puts = () => world.sims.east!.requests.filter((r) => r.method === 'PUT').length;
+    const putsBefore = puts();
+    const workflow = await localWorkflow(world, await config());
+    await workflow.execute({ force: ['east/proxy'] });
+
+    const failed = workflow.alerts.find((a) => a.kind === 'renewal-failed');
+    expect(failed).toMatchObject({
+      error: { name: 'DnsTsigError', message: expect.stringContaining('BADSIG') },
+    });
+    expect(puts()).toBe(putsBefore);
+    expect(await txt('_acme-challenge.redis.example.com')).toEqual([]);
+  });
+});
