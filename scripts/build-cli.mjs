@@ -59,13 +59,17 @@ const axiosWithoutUndici = {
   },
 };
 
-rmSync('dist/cli-chunks', { recursive: true, force: true });
+// `--outdir DIR` builds elsewhere (tests build their own copy, so that test files running side by
+// side never replace each other's dist/ mid-run); the default is dist/, what `npm ci` builds.
+const at = process.argv.indexOf('--outdir');
+const outdir = at > 0 && process.argv[at + 1] ? process.argv[at + 1] : 'dist';
+rmSync(`${outdir}/cli-chunks`, { recursive: true, force: true });
 await build({
   ...cli,
   absWorkingDir: fileURLToPath(new URL('..', import.meta.url)), // the aliases are relative to the repository
   plugins: [commanderWithoutChildProcess, axiosWithoutUndici],
   entryPoints: { cli: 'lambdas/cli/bin.ts' },
-  outdir: 'dist',
+  outdir,
   logLevel: 'warning',
 });
-chmodSync('dist/cli.mjs', 0o755);
+chmodSync(`${outdir}/cli.mjs`, 0o755);

@@ -35,6 +35,12 @@ export interface IssueOptions {
    * the load instead of following it. Without it the issuer makes one.
    */
   key?: Promise<CertificateKey>;
+  /**
+   * Private CAs: the new certificate copies this certificate's subject (PEM), attribute for
+   * attribute (the client certificate: RS matches certificate users by it). Without it the subject
+   * is CN=<first domain>. With no domains, the certificate has no subjectAltName.
+   */
+  sameSubjectAs?: string;
 }
 
 export interface CertificateIssuer {
