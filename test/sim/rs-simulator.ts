@@ -825,7 +825,7 @@ class Simulator implements RsSimulator {
   async #issueDatabaseCertificate(db: DatabaseState, spec: SimCertificateSpec): Promise<StoredCert> {
     const pair = await issueSimCertificate(
       this.ca,
-      'proxy',
+      `bdb-${db.uid}`,
       { dnsNames: [dnsAddress(db)], ipAddresses: ['127.0.0.1'], ...spec },
       this.#nodes.length,
       this.#now(),

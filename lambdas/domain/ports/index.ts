@@ -12,7 +12,7 @@ export type {
   RawResponse,
   RsConnection,
 } from './cluster-transport';
-export type { ClusterAccess, CredentialsProvider } from './credentials';
+export type { ClientCertificatePair, ClusterAccess, CredentialsProvider } from './credentials';
 export type { DnsProvider, DnsRecord } from './dns-provider';
 export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';
 export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, Notifier } from './notifier';
