@@ -11,6 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
+import { issuerSettings } from './bundled-config';
 
 export type StateArea = 'acme' | 'certificates' | 'locks' | 'pending' | 'pushes';
 export type StateAccess = 'read' | 'readWrite';
@@ -129,6 +130,32 @@ export function grantSecretRead(
   }
 }
 
+/**
+ * PutSecretValue (nothing else) on a secret named in the config: the push function writes a renewed
+ * client certificate as a new version of `clientCertificate.keySecret`. Granted like
+ * grantSecretRead (name or ARN, any region). A secret encrypted with a customer KMS key needs that
+ * key's kms:GenerateDataKey too (README).
+ */
+export function grantSecretWrite(
+  scope: Construct,
+  nameOrArn: string,
+  writers: readonly iam.IGrantable[],
+): void {
+  const arn = nameOrArn.startsWith('arn:')
+    ? nameOrArn
+    : Stack.of(scope).formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: nameOrArn,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+  const resourceArns = [`${arn}-??????`];
+  if (nameOrArn.startsWith('arn:') && /-[A-Za-z0-9]{6}$/.test(nameOrArn)) resourceArns.unshift(nameOrArn);
+  for (const grantee of writers) {
+    iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:PutSecretValue'], resourceArns });
+  }
+}
+
 /** DNS-01 challenges: TXT records named `_acme-challenge.*` in the one configured zone. */
 export function grantAcmeChallenges(scope: Construct, grantee: iam.IGrantable, hostedZoneId: string): void {
   const route53Arn = (resource: string, resourceName: string) =>
@@ -170,7 +197,8 @@ export function grantIssuers(scope: Construct, config: WatchdogConfig, issue: ia
   const authorities = new Set<string>();
   const keySecrets = new Set<string>();
   for (const cluster of config.clusters) {
-    for (const settings of Object.values(cluster.certificates ?? {})) {
+    // Its certificates, its databases (RS 8.x) and its client certificate's issuer.
+    for (const [, settings] of issuerSettings(cluster)) {
       const issuer = settings.issuer;
       if (typeof issuer !== 'object') continue;
       if (issuer.type === 'aws-private-ca') authorities.add(issuer.certificateAuthorityArn);
