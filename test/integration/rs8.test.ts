@@ -136,6 +136,32 @@ describe('per-database certificates (bdb:<uid>)', () => {
     expect(table.stdout).toMatch(/bdb:1 +expiring/);
   });
 
+  it('a listing the cluster refuses is its databaseError: the rest is reported, exit 1, alerted', async () => {
+    world = await startWorld({
+      clusters: {
+        east: { softwareVersion: V80, databases: [{ uid: 2, name: 'carts', certificate: expiring }] },
+      },
+    });
+    world.sims.east!.injectFault({ kind: 'status', status: 403, path: '/v1/bdbs/certificates', times: 2 });
+    const config = await world.writeConfig({});
+    const check = await json<FleetReport>(world, 'check', '--config', config);
+    expect(check.code).toBe(1);
+    expect(check.body.clusters[0]).toMatchObject({
+      error: null,
+      databaseError: { name: 'PermissionDeniedError', hint: expect.stringMatching(/view_all_bdbs_info/) },
+    });
+    expect(rowsOf(check.body).map((c) => c.name)).toContain('api');
+    const renew = await json<RenewReport>(world, 'renew', '--config', config, '--dry-run');
+    expect(renew.body.alerts).toEqual([
+      expect.objectContaining({
+        kind: 'cluster-unreachable',
+        error: expect.objectContaining({
+          message: expect.stringMatching(/^the database certificates could not be listed/),
+        }),
+      }),
+    ]);
+  });
+
   it('a cluster without the routes (404) has none; a database listed there is alerted on, never ordered', async () => {
     world = await startWorld({
       clusters: {
@@ -668,6 +694,22 @@ describe('certificate login, Basic turned off, and the client certificate', () =
     world!.sims.east!.requests.length = 0;
     expect((await cli(world!, 'check', '--config', config)).code).toBe(0);
     expect(world!.sims.east!.requests[0]).toMatchObject({ clientCertificate: leaf.fingerprint256 });
+
+    // rollback --certificate client puts the kept pair back, through the same login and write.
+    const back = await json<RollbackResult>(
+      world!,
+      'rollback',
+      '--config',
+      config,
+      '--cluster',
+      'east',
+      '--certificate',
+      'client',
+    );
+    expect(back.body).toMatchObject({ rolledBack: true, fingerprint256: client.fingerprint256 });
+    expect(new X509Certificate(await readFile(join(world!.dir, 'client.pem'), 'utf8')).fingerprint256).toBe(
+      client.fingerprint256,
+    );
   });
 
   it('never writes a client certificate the cluster would refuse: the files stay as they were', async () => {

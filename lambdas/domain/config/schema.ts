@@ -492,9 +492,13 @@ function operatorIssues(issue: z.core.$ZodIssue, document: unknown): ConfigIssue
     case 'invalid_format':
       if (own) break;
       return [{ path, message: `is not a valid ${issue.format}` }];
-    case 'invalid_key':
+    case 'invalid_key': {
       if (own) break;
-      return [{ path, message: 'has an invalid key' }];
+      // A record key our schema words (database uids, certificate names) says what is expected.
+      const inner = (issue as { issues?: Array<{ message?: string }> }).issues?.[0]?.message;
+      const worded = inner !== undefined && !/^(Invalid|Too (small|big)|Expected)/.test(inner);
+      return [{ path, message: worded ? `invalid key: ${inner}` : 'has an invalid key' }];
+    }
     default:
       break;
   }

@@ -462,7 +462,7 @@ export class RsClient {
     if (method === 'GET' && status === 400)
       return new UnexpectedStatusError(`${what}: the cluster refused the request's parameters`, {
         status,
-        hint: 'the database certificates of this cluster cannot be listed; report it with the RS version',
+        hint: "the cluster refused the request's parameters (page, page_size): its database certificates cannot be listed; report it with the RS version",
       });
     return this.statusError(method, path, response, certificate);
   }
