@@ -20,7 +20,7 @@ import {
   readClientCertificateFiles,
   writeClientCertificateFiles,
 } from '../../lambdas/adapters/config-file/client-certificate';
-import { connectCluster } from '../../lambdas/adapters/rs-https';
+import { connectCluster, RsTransport } from '../../lambdas/adapters/rs-https';
 import { SecretsManagerCredentialsProvider } from '../../lambdas/adapters/secrets-manager/credentials';
 import { checkCluster } from '../../lambdas/domain/check';
 import { checkConfig, formatPath } from '../../lambdas/domain/config/schema';
@@ -455,6 +455,147 @@ describe("a cluster answer naming the watchdog's own rows", () => {
       });
     } finally {
       await sim.close();
+    }
+  });
+});
+
+describe('the transport presents the client certificate', () => {
+  it('a TLS alert about it (the server refused it in the handshake) is ClientCertificateRefusedError', async () => {
+    // openssl s_server as the server: it answers a client certificate it cannot verify with a TLS
+    // alert (unknown CA), as a TLS terminator in front of an API does (Node's server just hangs up).
+    const { spawn } = await import('node:child_process');
+    const { createServer, connect } = await import('node:net');
+    const dir = await mkdtemp(join(tmpdir(), 'rs8-alert-'));
+    const serverCa = await createCa({ commonName: 'server CA' });
+    const server = await issueCert({ ca: serverCa, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    const trustedClients = await createCa({ commonName: 'trusted clients' });
+    const stranger = await issueCert({
+      ca: await createCa({ commonName: 'stranger' }),
+      dnsNames: [],
+      extKeyUsage: ['clientAuth'],
+    });
+    await writeFile(join(dir, 'server.pem'), server.chainPem);
+    await writeFile(join(dir, 'server.key'), server.keyPem);
+    await writeFile(join(dir, 'clients.pem'), trustedClients.certPem);
+    // TLS 1.3 (the alert arrives after the client's handshake) and TLS 1.2 (during it).
+    for (const version of ['-tls1_3', '-tls1_2']) {
+      const port = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const { port: free } = probe.address() as { port: number };
+          probe.close(() => resolve(free));
+        });
+      });
+      const opensslServer = spawn(
+        'openssl',
+        ['s_server', version, '-accept', `127.0.0.1:${port}`, '-cert', join(dir, 'server.pem')]
+          .concat(['-key', join(dir, 'server.key'), '-Verify', '1', '-verify_return_error'])
+          .concat(['-CAfile', join(dir, 'clients.pem'), '-www', '-quiet']),
+        { stdio: 'ignore' },
+      );
+      try {
+        for (let ready = false; !ready; ) {
+          ready = await new Promise<boolean>((resolve) => {
+            const socket = connect(port, '127.0.0.1', () => {
+              socket.destroy();
+              resolve(true);
+            });
+            socket.on('error', () => setTimeout(() => resolve(false), 50));
+          });
+        }
+        const transport = new RsTransport({
+          cluster: 'c',
+          baseUrl: new URL(`https://127.0.0.1:${port}`),
+          username: '',
+          password: '',
+          clientCertificate: { certificatePem: stranger.chainPem, keyPem: stranger.keyPem },
+          extraCa: [serverCa.certPem],
+          connectTimeoutMs: 5_000,
+          requestTimeoutMs: 5_000,
+          getRetries: 0,
+          retryBackoff: { baseMs: 1, rate: 1, maxMs: 1 },
+        });
+        try {
+          await expect(transport.send('GET', '/v1/nodes'), version).rejects.toMatchObject({
+            name: 'ClientCertificateRefusedError',
+            message: expect.stringMatching(/refused the client certificate during the TLS handshake/),
+            hint: expect.stringMatching(/mtls_trusted_ca/),
+          });
+        } finally {
+          transport.close();
+        }
+      } finally {
+        opensslServer.kill();
+      }
+    }
+  });
+
+  it("a key that is not the certificate's is ClientCertificateStoreError before any connection", async () => {
+    const ca = await createCa();
+    const a = await issueCert({ ca, dnsNames: ['a.example.com'], freshKey: true });
+    const b = await issueCert({ ca, dnsNames: ['b.example.com'], freshKey: true });
+    let error: unknown;
+    try {
+      connectCluster({
+        cluster: 'c',
+        endpoint: 'https://127.0.0.1:9',
+        username: '',
+        password: '',
+        clientCertificate: { certificatePem: a.chainPem, keyPem: b.keyPem },
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ name: 'ClientCertificateStoreError' });
+    expect((error as Error).message).not.toContain(keyBody(b.keyPem));
+  });
+});
+
+describe('the check function reads the client key through the Parameters and Secrets extension', () => {
+  it('with the certificate from the bundled certFile, no SDK', async () => {
+    const { createServer } = await import('node:http');
+    const { SecretsExtensionCredentialsProvider } = await import('../../lambdas/adapters/secrets-extension');
+    const dir = await mkdtemp(join(tmpdir(), 'rs8-extension-'));
+    const ca = await createCa();
+    const client = await issueCert({
+      ca,
+      dnsNames: [],
+      subject: [{ CN: ['rs-cert-watchdog'] }],
+      freshKey: true,
+    });
+    await writeFile(join(dir, 'client.pem'), client.chainPem);
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(decodeURIComponent(req.url ?? ''));
+      const id = new URL(req.url ?? '', 'http://x').searchParams.get('secretId');
+      res.end(
+        JSON.stringify({
+          SecretString: id === 'rs/prod-east' ? JSON.stringify({ caPem: ca.certPem }) : client.keyPem,
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const provider = new SecretsExtensionCredentialsProvider({ port, sessionToken: 'tok' });
+      const config = {
+        ...cluster,
+        username: undefined,
+        passwordEnv: undefined,
+        credentialsSecret: 'rs/prod-east',
+        clientCertificate: { certFile: join(dir, 'client.pem'), keySecret: 'rs/prod-east/client-key' },
+      } as unknown as ClusterConfig;
+      expect(await provider.resolve(config)).toEqual({
+        username: '',
+        password: '',
+        caPem: ca.certPem,
+        clientCertificate: { certificatePem: client.chainPem, keyPem: client.keyPem },
+      });
+      expect(asked).toEqual([
+        '/secretsmanager/get?secretId=rs/prod-east',
+        '/secretsmanager/get?secretId=rs/prod-east/client-key',
+      ]);
+    } finally {
+      server.close();
     }
   });
 });
