@@ -60,6 +60,12 @@ describe('the state machine on RS 8.x', () => {
           databases: [
             { uid: 2, name: 'carts', certificate: { dnsNames: ['carts.example.com'], ...expiring } },
             { uid: 5, name: 'orders', certificate: { dnsNames: ['orders.example.com'], ...expiring } },
+            {
+              uid: 7,
+              name: 'legacy',
+              certificate: { dnsNames: ['legacy.example.com'], ...expiring },
+              listen: false,
+            },
           ],
         },
       },
@@ -89,10 +95,20 @@ describe('the state machine on RS 8.x', () => {
     const workflow = await localWorkflow(world, config);
     await workflow.execute();
 
-    expect(checkOutput(workflow).batches.map((b) => b.items.map((i) => i.certificate))).toEqual([
+    const checked = checkOutput(workflow);
+    expect(checked.batches.map((b) => b.items.map((i) => i.certificate))).toEqual([
       ['proxy'],
       ['bdb:2'],
       ['bdb:5'],
+    ]);
+    // Every database certificate is a row of the cluster; the unlisted one is a finding.
+    expect(checked.clusters[0]).toMatchObject({ certificates: 5, statuses: { ok: 1, expiring: 4 } });
+    expect(checked.findings).toEqual([
+      expect.objectContaining({
+        kind: 'alert-only',
+        certificate: 'bdb:7',
+        reason: expect.stringMatching(/"databases"/),
+      }),
     ]);
     expect(posts(world, 2)).toEqual([
       ['dry_run=true', 200],
@@ -105,7 +121,12 @@ describe('the state machine on RS 8.x', () => {
     expect(
       sim.requests.filter((r) => r.method === 'PUT').map((r) => r.putCertificates?.map((c) => c.name)),
     ).toEqual([['proxy']]);
-    expect(kinds(workflow.alerts)).toEqual(['renewal-failed:bdb:5', 'renewed:bdb:2', 'renewed:proxy']);
+    expect(kinds(workflow.alerts)).toEqual([
+      'alert-only:bdb:7',
+      'renewal-failed:bdb:5',
+      'renewed:bdb:2',
+      'renewed:proxy',
+    ]);
     expect(workflow.alerts.find((a) => a.kind === 'renewal-failed')).toMatchObject({
       error: { name: 'ClusterServerError' },
     });
@@ -121,7 +142,7 @@ describe('the state machine on RS 8.x', () => {
       ['dry_run=true', 200],
       ['', 200],
     ]);
-    expect(kinds(workflow.alerts)).toEqual(['renewed:bdb:5']);
+    expect(kinds(workflow.alerts)).toEqual(['alert-only:bdb:7', 'renewed:bdb:5']);
 
     // --force and rollback from the execution input, as the CLI's.
     await workflow.execute({ force: ['east/bdb:2'] });
@@ -132,7 +153,12 @@ describe('the state machine on RS 8.x', () => {
     expect(sim.databaseCertificate(2)!.fingerprint256).not.toBe(renewedTwice);
   });
 
-  it('renews an internode certificate (private CA, RSA) in the cluster push', async () => {
+  it('renews an internode certificate (private CA, RSA) in the cluster push; a keyless one is alerted on', async () => {
+    const ssoIssuer = await createCa({
+      commonName: 'SSO issuer',
+      notBefore: daysFromNow(-700),
+      notAfter: daysFromNow(3),
+    });
     world = await startWorld({
       clusters: {
         east: {
@@ -141,6 +167,7 @@ describe('the state machine on RS 8.x', () => {
             api: fresh,
             proxy: fresh,
             ccs_internode_encryption: { dnsNames: ['internode.cluster.local'], ...expiring },
+            sso_issuer: { certPem: ssoIssuer.certPem, keyless: true },
           },
         },
       },
@@ -159,7 +186,11 @@ describe('the state machine on RS 8.x', () => {
     );
     const workflow = await localWorkflow(world, config);
     await workflow.execute();
-    expect(kinds(workflow.alerts)).toEqual(['renewed:ccs_internode_encryption']);
+    expect(kinds(workflow.alerts)).toEqual(['alert-only:sso_issuer', 'renewed:ccs_internode_encryption']);
+    expect(workflow.alerts.find((a) => a.kind === 'alert-only')).toMatchObject({
+      status: 'expiring',
+      reason: expect.stringMatching(/sso_issuer comes without a key/),
+    });
     const leaf = new X509Certificate(world.sims.east!.certificate('ccs_internode_encryption')!.certPem);
     expect(leaf.publicKey.asymmetricKeyType).toBe('rsa');
   });
