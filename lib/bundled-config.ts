@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPemFile } from '../lambdas/adapters/config-file';
-import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../lambdas/domain/config/types';
+import { certificateBlocks } from '../lambdas/adapters/config-file/client-certificate';
+import {
+  type ClusterConfig,
+  DEPLOYED_CONFIG_MARKER,
+  type IssuerConfig,
+  type WatchdogConfig,
+} from '../lambdas/domain/config/types';
 import { everyDnsProvider } from '../lambdas/domain/dns-settings';
 import { ConfigError } from '../lambdas/domain/errors';
 
@@ -26,9 +32,13 @@ export function assertDeployable(config: WatchdogConfig): void {
       problems.push(`${where}.password: not allowed in AWS mode; use credentialsSecret`);
     if (cluster.passwordEnv !== undefined)
       problems.push(`${where}.passwordEnv: not allowed in AWS mode; use credentialsSecret`);
-    if (cluster.credentialsSecret === undefined)
+    if (cluster.credentialsSecret === undefined && cluster.clientCertificate === undefined)
       problems.push(
         `${where}.credentialsSecret: required in AWS mode (a Secrets Manager secret name or ARN)`,
+      );
+    if (cluster.clientCertificate?.keyFile !== undefined)
+      problems.push(
+        `${where}.clientCertificate.keyFile: not allowed in AWS mode (the key would ship in the bundle); use keySecret`,
       );
   }
   if (config.alerts.slackWebhookUrl !== undefined) {
@@ -45,11 +55,11 @@ export function assertDeployable(config: WatchdogConfig): void {
       );
   }
   for (const cluster of config.clusters) {
-    for (const [name, settings] of Object.entries(cluster.certificates ?? {})) {
+    for (const [field, settings] of issuerSettings(cluster)) {
       const issuer = settings.issuer;
       if (typeof issuer === 'object' && issuer.type === 'local-ca' && issuer.keyFile !== undefined)
         problems.push(
-          `clusters["${cluster.name}"].certificates.${name}.issuer.keyFile: not allowed in AWS mode (the CA key ` +
+          `clusters["${cluster.name}"].${field}.issuer.keyFile: not allowed in AWS mode (the CA key ` +
             'would ship in the bundle); use keySecret',
         );
     }
@@ -77,6 +87,31 @@ export function assertDeployable(config: WatchdogConfig): void {
   }
 }
 
+/**
+ * Every issuer setting of a cluster, with its field path: its certificates, its databases (RS 8.x)
+ * and its client certificate's issuer.
+ */
+export function issuerSettings(
+  cluster: ClusterConfig,
+): Array<[string, { issuer?: IssuerConfig | undefined }]> {
+  return [
+    ...Object.entries(cluster.certificates ?? {}).map(
+      ([name, s]) => [`certificates.${name}`, s] as [string, typeof s],
+    ),
+    ...Object.entries(cluster.databases ?? {}).map(
+      ([uid, s]) => [`databases.${uid}`, s] as [string, typeof s],
+    ),
+    ...(cluster.clientCertificate?.issuer
+      ? [
+          ['clientCertificate', { issuer: cluster.clientCertificate.issuer }] as [
+            string,
+            { issuer: IssuerConfig },
+          ],
+        ]
+      : []),
+  ];
+}
+
 const bundledConfigDirs: string[] = [];
 
 /**
@@ -97,6 +132,12 @@ export function writeBundledConfig(config: WatchdogConfig): string {
     writeFileSync(join(dir, name), readPemFile(path, field));
     return name;
   };
+  // The client certificate's file may hold its key too (certFile = keyFile): only its certificates
+  // ship in the bundle.
+  const copyCertificates = (path: string, field: string, name: string): string => {
+    writeFileSync(join(dir, name), certificateBlocks(readPemFile(path, field)));
+    return name;
+  };
   const bundled: WatchdogConfig = {
     ...config,
     $schema: undefined,
@@ -106,26 +147,56 @@ export function writeBundledConfig(config: WatchdogConfig): string {
       ...config.acme,
       caFile: copyPem(config.acme.caFile, 'acme.caFile', 'acme-ca.pem'),
     },
-    clusters: config.clusters.map((c) => ({
-      ...c,
-      caFile: copyPem(c.caFile, `clusters["${c.name}"].caFile`, `cluster-${c.name}-ca.pem`),
-      ...(c.certificates && {
-        certificates: Object.fromEntries(
-          Object.entries(c.certificates).map(([name, settings]) => {
-            const issuer = settings.issuer;
-            if (typeof issuer !== 'object' || issuer.type !== 'local-ca') return [name, settings];
-            // The local CA's certificate (not its key: keySecret) travels beside the config. The
-            // issuer reads it by path, so the path is where the bundle lands.
-            const file = copyPem(
-              issuer.certFile,
-              `clusters["${c.name}"].certificates.${name}.issuer.certFile`,
-              `local-ca-${c.name}-${name}.pem`,
-            ) as string;
-            return [name, { ...settings, issuer: { ...issuer, certFile: `${BUNDLE_ROOT}/${file}` } }];
-          }),
-        ),
-      }),
-    })),
+    clusters: config.clusters.map((c) => {
+      // A local CA's certificate (not its key: keySecret) travels beside the config. The issuer
+      // reads it by path, so the path is where the bundle lands.
+      const bundledIssuer = <S extends { issuer?: IssuerConfig | undefined }>(
+        settings: S,
+        field: string,
+        file: string,
+      ): S => {
+        const issuer = settings.issuer;
+        if (typeof issuer !== 'object' || issuer.type !== 'local-ca') return settings;
+        const name = copyPem(
+          issuer.certFile,
+          `clusters["${c.name}"].${field}.issuer.certFile`,
+          file,
+        ) as string;
+        return { ...settings, issuer: { ...issuer, certFile: `${BUNDLE_ROOT}/${name}` } };
+      };
+      const client = c.clientCertificate;
+      return {
+        ...c,
+        caFile: copyPem(c.caFile, `clusters["${c.name}"].caFile`, `cluster-${c.name}-ca.pem`),
+        ...(c.certificates && {
+          certificates: Object.fromEntries(
+            Object.entries(c.certificates).map(([name, settings]) => [
+              name,
+              bundledIssuer(settings, `certificates.${name}`, `local-ca-${c.name}-${name}.pem`),
+            ]),
+          ),
+        }),
+        ...(c.databases && {
+          databases: Object.fromEntries(
+            Object.entries(c.databases).map(([uid, settings]) => [
+              uid,
+              bundledIssuer(settings, `databases.${uid}`, `local-ca-${c.name}-bdb-${uid}.pem`),
+            ]),
+          ),
+        }),
+        // The client certificate (public) travels too; its key stays in keySecret.
+        ...(client && {
+          clientCertificate: bundledIssuer(
+            {
+              ...client,
+              certFile: `${BUNDLE_ROOT}/${copyCertificates(client.certFile, `clusters["${c.name}"].clientCertificate.certFile`, `client-${c.name}.pem`)}`,
+            },
+            'clientCertificate',
+            `local-ca-${c.name}-client.pem`,
+          ),
+        }),
+      };
+    }),
   };
   const document = { marker: DEPLOYED_CONFIG_MARKER, config: bundled };
   writeFileSync(join(dir, BUNDLED_CONFIG_FILE), `${JSON.stringify(document, null, 2)}\n`);

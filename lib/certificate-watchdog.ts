@@ -24,7 +24,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { awsSchema } from '../lambdas/domain/config/schema';
+import { kindProblems } from '../lambdas/domain/certificate-kinds';
+import { awsSchema, formatPath } from '../lambdas/domain/config/schema';
 import { everyDnsProvider } from '../lambdas/domain/dns-settings';
 import { ConfigError } from '../lambdas/domain/errors';
 import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
@@ -40,6 +41,7 @@ import {
   FUNCTION_STATE_ACCESS,
   grantIssuers,
   grantSecretRead,
+  grantSecretWrite,
   route53Access,
   type StateArea,
   StateSecrets,
@@ -97,6 +99,16 @@ export class CertificateWatchdog extends Construct {
     );
     if (missed)
       throw new ConfigError(`aws.schedule: ${missed.message}`, { hint: 'schedule runs more often' });
+    // RS 8.x: internode certificates (private CA, RSA, renewed more than 5 days plus the longest gap
+    // between runs before they expire) and what must never be managed; the same rules as at load.
+    const kinds = kindProblems(config, schedule.maxGapWithDst.toMilliseconds());
+    if (kinds.length > 0)
+      throw new ConfigError(
+        `the configuration cannot be deployed:\n${kinds.map((k) => `  ${formatPath(k.path)}: ${k.message}`).join('\n')}`,
+        {
+          hint: 'fix each line above; the README section "Internode encryption certificates" explains the rules',
+        },
+      );
     const projectRoot = props.projectRoot ?? fileURLToPath(new URL('..', import.meta.url));
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     this.stateSecretPrefix = props.stateSecretPrefix ?? `rs-cert-watchdog/${stack.stackName}`;
@@ -132,10 +144,12 @@ export class CertificateWatchdog extends Construct {
     // Cluster secrets in another region need the SDK (the extension reads its own region only): only
     // then does the check function carry it.
     const region = Stack.of(this).region;
-    const foreignSecrets = config.clusters.some((c) => {
-      const secretRegion = c.credentialsSecret?.match(/^arn:[^:]+:secretsmanager:([^:]+):/)?.[1];
-      return secretRegion !== undefined && (Token.isUnresolved(region) || secretRegion !== region);
-    });
+    const foreignSecrets = config.clusters.some((c) =>
+      [c.credentialsSecret, c.clientCertificate?.keySecret].some((id) => {
+        const secretRegion = id?.match(/^arn:[^:]+:secretsmanager:([^:]+):/)?.[1];
+        return secretRegion !== undefined && (Token.isUnresolved(region) || secretRegion !== region);
+      }),
+    );
     const check = fn('check', {
       ...(foreignSecrets ? { handlerFile: 'check-any-region.ts' } : {}),
       timeout: STEP_TIMEOUTS.check,
@@ -173,8 +187,17 @@ export class CertificateWatchdog extends Construct {
     this.functions = { ...workflowFunctions, ...(slackForwarder ? { slackForwarder } : {}) };
 
     // Permissions: cluster credentials for the functions that talk to the clusters; state by area.
+    const talkToClusters = [check, push, verify, activeActive, notify];
     for (const cluster of config.clusters) {
-      grantSecretRead(this, cluster.credentialsSecret as string, [check, push, verify, activeActive, notify]);
+      if (cluster.credentialsSecret !== undefined)
+        grantSecretRead(this, cluster.credentialsSecret, talkToClusters);
+      // Certificate login: every connection presents the client certificate, whose key is this
+      // secret; push writes a renewed one there as a new version.
+      const keySecret = cluster.clientCertificate?.keySecret;
+      if (keySecret !== undefined) {
+        grantSecretRead(this, keySecret, talkToClusters);
+        if (cluster.clientCertificate?.issuer) grantSecretWrite(this, keySecret, [push]);
+      }
     }
     const stateGrants = (Object.keys(FUNCTION_STATE_ACCESS) as (keyof typeof FUNCTION_STATE_ACCESS)[]).map(
       (role) => {

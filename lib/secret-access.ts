@@ -12,6 +12,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { everyDnsProvider } from '../lambdas/domain/dns-settings';
+import { issuerSettings } from './bundled-config';
 
 export type StateArea = 'acme' | 'certificates' | 'locks' | 'pending' | 'pushes';
 export type StateAccess = 'read' | 'readWrite';
@@ -131,6 +132,32 @@ export function grantSecretRead(
 }
 
 /**
+ * PutSecretValue (nothing else) on a secret named in the config: the push function writes a renewed
+ * client certificate as a new version of `clientCertificate.keySecret`. Granted like
+ * grantSecretRead (name or ARN, any region). A secret encrypted with a customer KMS key needs that
+ * key's kms:GenerateDataKey too (README).
+ */
+export function grantSecretWrite(
+  scope: Construct,
+  nameOrArn: string,
+  writers: readonly iam.IGrantable[],
+): void {
+  const arn = nameOrArn.startsWith('arn:')
+    ? nameOrArn
+    : Stack.of(scope).formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: nameOrArn,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+  const resourceArns = [`${arn}-??????`];
+  if (nameOrArn.startsWith('arn:') && /-[A-Za-z0-9]{6}$/.test(nameOrArn)) resourceArns.unshift(nameOrArn);
+  for (const grantee of writers) {
+    iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:PutSecretValue'], resourceArns });
+  }
+}
+
+/**
  * DNS-01 challenges in Route 53: TXT records named `_acme-challenge.*` only, in the zones the config
  * allows (`zoneIds`), or in any zone of the account when a route53 provider finds zones by name
  * without a `hostedZoneIds` list (`zoneIds` undefined). Finding zones by name needs
@@ -218,7 +245,8 @@ export function grantIssuers(scope: Construct, config: WatchdogConfig, issue: ia
   const authorities = new Set<string>();
   const keySecrets = new Set<string>();
   for (const cluster of config.clusters) {
-    for (const settings of Object.values(cluster.certificates ?? {})) {
+    // Its certificates, its databases (RS 8.x) and its client certificate's issuer.
+    for (const [, settings] of issuerSettings(cluster)) {
       const issuer = settings.issuer;
       if (typeof issuer !== 'object') continue;
       if (issuer.type === 'aws-private-ca') authorities.add(issuer.certificateAuthorityArn);

@@ -40,7 +40,9 @@ export function localRenewalContext(
   const acmeTrustPem = readAcmeTrust(config);
   const log = logOnce(warn);
   const usesAcme = config.clusters.some((c) =>
-    Object.values(c.certificates).some((cert) => issuerTypeOf(cert) === 'acme'),
+    [...Object.values(c.certificates), ...Object.values(c.databases ?? {})].some(
+      (cert) => issuerTypeOf(cert) === 'acme',
+    ),
   );
   return {
     config,
@@ -170,15 +172,48 @@ class LazyIssuer implements CertificateIssuer {
   }
 }
 
-/** Config and environment first; Secrets Manager (loaded on demand) for clusters with credentialsSecret. */
+/**
+ * Config and environment first; Secrets Manager (loaded on demand) for clusters with
+ * credentialsSecret and for client certificates whose key is a keySecret.
+ */
 export function localCredentials(env: NodeJS.ProcessEnv): ConfigCredentialsProvider {
   let fromSecrets: Promise<CredentialsProvider> | undefined;
-  return new ConfigCredentialsProvider(env, () => ({
-    resolve: async (cluster) => {
-      fromSecrets ??= import('../adapters/secrets-manager').then(
-        (m) => new m.SecretsManagerCredentialsProvider(),
-      );
-      return (await fromSecrets).resolve(cluster);
-    },
-  }));
+  let loaded: CredentialsProvider | undefined;
+  const sdk = () => import('../adapters/secrets-manager');
+  const secretsProvider = () => {
+    fromSecrets ??= sdk().then((m) => {
+      loaded = new m.SecretsManagerCredentialsProvider();
+      return loaded;
+    });
+    return fromSecrets;
+  };
+  return new ConfigCredentialsProvider(
+    env,
+    () => ({
+      resolve: async (cluster) => (await secretsProvider()).resolve(cluster),
+      writeClientCertificate: async (cluster, pair) => {
+        const provider = await secretsProvider();
+        if (!provider.writeClientCertificate) throw new ConfigError('cannot write the client certificate');
+        return provider.writeClientCertificate(cluster, pair);
+      },
+      forget: (cluster) => loaded?.forget?.(cluster),
+    }),
+    () => ({
+      read: async (cluster) => {
+        const m = await sdk();
+        return m.clientPairFromSecret(
+          cluster,
+          await m.readSecretString(cluster.clientCertificate?.keySecret ?? ''),
+        );
+      },
+      write: async (cluster, pair) => {
+        const m = await sdk();
+        return m.writeClientCertificateSecret(
+          new m.RegionalSecretsClients(),
+          cluster.clientCertificate?.keySecret ?? '',
+          pair,
+        );
+      },
+    }),
+  );
 }

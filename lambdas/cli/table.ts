@@ -49,8 +49,11 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
         ),
       );
       if (cluster.error.hint) out.push(...fitLine(`  hint: ${forTerminal(cluster.error.hint)}`, width));
-      out.push('');
-      continue;
+      // Only the client certificate (read locally) can be reported for an unreadable cluster.
+      if (cluster.certificates.length === 0) {
+        out.push('');
+        continue;
+      }
     }
     const rows = cluster.certificates.map((c) => rowOf(report, cluster, c, renew, options));
     out.push(...fitTable(rows, renew, width));

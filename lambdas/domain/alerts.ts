@@ -2,6 +2,7 @@
  * What an alert says. One formatter serves every channel (stdout, Slack, SNS email), so an
  * operator reads the same words everywhere. Alerts name the cluster and certificate, never a secret.
  */
+import { CLIENT_CERTIFICATE, databaseUid, isKeyless } from './certificate-kinds';
 import { humanDuration } from './policy';
 import type { Alert } from './ports';
 
@@ -94,7 +95,7 @@ export function formatAlert(alert: Alert): FormattedAlert {
               ? '.'
               : ` (${humanDuration(alert.daysLeft)} left${alert.lifetimeDays ? ` of its ${humanDuration(alert.lifetimeDays)} lifetime` : ''}, expires ${day(alert.notAfter)}).`),
           `It is not renewed automatically: ${alert.reason}`,
-          'What to do: replace it by hand (PUT /v1/cluster/update_cert or rladmin), or list it under the cluster\'s "certificates" with its domains so that ACME renews it.',
+          `What to do: ${whatToDo(alert.certificate)}`,
         ].join('\n'),
       };
     case 'cluster-unreachable':
@@ -108,6 +109,18 @@ export function formatAlert(alert: Alert): FormattedAlert {
         ].join('\n'),
       };
   }
+}
+
+/** The fix an alert-only certificate calls for, by its kind (cluster, database, client, keyless). */
+function whatToDo(certificate: string): string {
+  const uid = databaseUid(certificate);
+  if (uid !== null)
+    return `replace it (POST /v1/bdbs/${uid}/certificates), or list "${uid}" under the cluster's "databases" with its domains so that the watchdog renews it.`;
+  if (certificate === CLIENT_CERTIFICATE)
+    return 'issue a new client certificate with the same subject and install it where clientCertificate points, or give clientCertificate an "issuer" (a private CA) so that the watchdog renews it.';
+  if (isKeyless(certificate))
+    return `upload a new ${certificate} certificate (PUT /v1/cluster/certificates, no key); the watchdog never replaces it.`;
+  return 'replace it by hand (PUT /v1/cluster/update_cert or rladmin), or list it under the cluster\'s "certificates" with its domains so that ACME renews it.';
 }
 
 function formatActiveActive(alert: Extract<Alert, { kind: 'active-active' }>): FormattedAlert {

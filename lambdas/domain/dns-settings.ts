@@ -5,6 +5,7 @@
  * provider whose `zones` hold the longest suffix of the name, else the one without `zones`. One
  * order may so mix providers across its names. Pure: the CLI, the Lambdas and synth all read it.
  */
+import { databaseCertificateName, managedSettings } from './certificate-kinds';
 import type { DnsConfig, DnsProviderConfig, WatchdogConfig } from './config/types';
 import { DNS_PROPAGATION } from './retry';
 
@@ -35,6 +36,8 @@ export function everyDnsProvider(config: Pick<WatchdogConfig, 'dns' | 'clusters'
     add(cluster.dns, `clusters[${i}].dns`);
     for (const [name, settings] of Object.entries(cluster.certificates ?? {}))
       add(settings.dns, `clusters[${i}].certificates.${name}.dns`);
+    for (const [uid, settings] of Object.entries(cluster.databases ?? {}))
+      add(settings.dns, `clusters[${i}].databases.${uid}.dns`);
   });
   return placed;
 }
@@ -80,7 +83,9 @@ export function dnsProviderFor(
 ): DnsProviderConfig | undefined {
   const clusterConfig = cluster === undefined ? undefined : config.clusters.find((c) => c.name === cluster);
   const certificateConfig =
-    certificate === undefined ? undefined : clusterConfig?.certificates?.[certificate];
+    certificate === undefined || clusterConfig === undefined
+      ? undefined
+      : managedSettings(clusterConfig, certificate);
   return (
     providerInLevel(certificateConfig?.dns, name) ??
     providerInLevel(clusterConfig?.dns, name) ??
@@ -97,12 +102,24 @@ export function unservedDomains(
 ): Array<{ path: PropertyKey[]; message: string }> {
   const problems: Array<{ path: PropertyKey[]; message: string }> = [];
   config.clusters.forEach((cluster, i) => {
-    for (const [name, settings] of Object.entries(cluster.certificates ?? {})) {
+    const managed = [
+      ...Object.entries(cluster.certificates ?? {}).map(([name, settings]) => ({
+        name,
+        settings,
+        path: ['clusters', i, 'certificates', name, 'domains'],
+      })),
+      ...Object.entries(cluster.databases ?? {}).map(([uid, settings]) => ({
+        name: databaseCertificateName(uid),
+        settings,
+        path: ['clusters', i, 'databases', uid, 'domains'],
+      })),
+    ];
+    for (const { name, settings, path } of managed) {
       if (typeof settings.issuer === 'object') continue;
       const unserved = settings.domains.filter((d) => !dnsProviderFor(config, cluster.name, name, d));
       if (unserved.length > 0)
         problems.push({
-          path: ['clusters', i, 'certificates', name, 'domains'],
+          path,
           message: `no dns provider serves ${unserved.join(', ')} (set dns globally, on the cluster or on the certificate, or list a provider without zones)`,
         });
     }

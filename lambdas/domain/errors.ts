@@ -126,6 +126,61 @@ export class BadResponseError extends ClusterApiError {
   override readonly name = 'BadResponseError';
 }
 
+// --- RS 8.x: certificate login, per-database certificates, upload checks (rs8) --------------------
+
+/**
+ * 401 to a Basic request because the cluster turned Basic authentication off (RS 8.2.0+,
+ * `control_plane_basic_authentication: false`): no password works any more. The fix is a client
+ * certificate (`clientCertificate` in the cluster's config).
+ */
+export class BasicAuthDisabledError extends ClusterApiError {
+  override readonly name = 'BasicAuthDisabledError';
+}
+
+/**
+ * The cluster refused the watchdog's client certificate (a 401 to a request that presented it, or
+ * a TLS alert about it): not issued by a CA of `mtls_trusted_ca`, expired, no certificate user with
+ * its subject, or certificate login (`mtls_certificate_authentication`) off.
+ */
+export class ClientCertificateRefusedError extends ClusterApiError {
+  override readonly name = 'ClientCertificateRefusedError';
+}
+
+/**
+ * RS 8.2.0+ refused an upload because the certificate's key does not suit the cluster's cipher
+ * suites (an ECDSA key with RSA-only suites): the certificate's `keyType` must change.
+ */
+export class CipherSuiteMismatchError extends ClusterApiError {
+  override readonly name = 'CipherSuiteMismatchError';
+}
+
+/** 404 for a database (GET /v1/bdbs/{uid}, POST /v1/bdbs/{uid}/certificates): no database has that uid. */
+export class DatabaseNotFoundError extends ClusterApiError {
+  override readonly name = 'DatabaseNotFoundError';
+}
+
+/**
+ * A database listed under `databases` has no certificate of its own (GET
+ * /v1/bdbs/{uid}/certificates answers 404): its clients are served the cluster's proxy certificate.
+ * Reported on its row; a renewal installs its first certificate.
+ */
+export class DatabaseCertificateMissingError extends ClusterApiError {
+  override readonly name = 'DatabaseCertificateMissingError';
+}
+
+/**
+ * Databases are listed under `databases`, but the cluster does not serve per-database certificates
+ * (GET /v1/bdbs/certificates answers 404, or every node runs RS 7.x). Reported on their rows.
+ */
+export class DatabaseCertificatesUnavailableError extends ClusterApiError {
+  override readonly name = 'DatabaseCertificatesUnavailableError';
+}
+
+/** The client certificate (`clientCertificate`) could not be read or written where it lives. */
+export class ClientCertificateStoreError extends WatchdogError {
+  override readonly name = 'ClientCertificateStoreError';
+}
+
 // --- Certificates ---------------------------------------------------------------------------------
 
 /** A PEM field that does not parse. */
@@ -141,7 +196,11 @@ export type ValidationFailure =
   | 'expired'
   | 'domains-missing'
   | 'not-later'
-  | 'usage-dropped';
+  | 'usage-dropped'
+  /** RS requires an RSA key (internode encryption certificates). */
+  | 'key-type'
+  /** A client certificate must keep its subject: RS matches users by it. */
+  | 'subject-changed';
 
 /** A certificate we were about to push would break the cluster; nothing was pushed. */
 export class CertificateValidationError extends WatchdogError {

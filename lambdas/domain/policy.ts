@@ -206,7 +206,14 @@ export const DEFAULT_ACME_LIFETIME_DAYS = 45;
  */
 export function configuredLifetimes(config: Pick<WatchdogConfig, 'acme' | 'clusters'>): ManagedLifetime[] {
   return config.clusters.flatMap((cluster) =>
-    Object.entries(cluster.certificates ?? {}).map(([name, settings]) => {
+    [
+      ...Object.entries(cluster.certificates ?? {}),
+      // RS 8.x: databases (bdb:<uid>) and the client certificate renew on the same schedule.
+      ...Object.entries(cluster.databases ?? {}).map(([uid, s]) => [`bdb:${uid}`, s] as const),
+      ...(cluster.clientCertificate?.issuer
+        ? [['client', { issuer: cluster.clientCertificate.issuer, profile: undefined }] as const]
+        : []),
+    ].map(([name, settings]) => {
       const issuer = settings.issuer;
       const profile = settings.profile ?? config.acme?.profile;
       const lifetimeDays =

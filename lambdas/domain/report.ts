@@ -64,6 +64,8 @@ export interface CertificateReport {
    * waits for `nextOpen` (`wait`), or is pushed at once because it expires first (`override`).
    */
   window?: { decision: 'push' | 'wait' | 'override'; nextOpen: string | null; closesAt: string | null };
+  /** RS 8.x `bdb:<uid>` rows: the database (its name from GET /v1/bdbs, null when unknown). */
+  database?: { uid: string; name: string | null };
 }
 
 export interface RenewalInfoReport {
@@ -89,6 +91,13 @@ export interface ClusterReport {
   push?: { id: string; api: string; fellBack?: string; certificates: string[] };
   /** `renew` only: the Active-Active follow-up of that push. */
   activeActive?: unknown;
+  /**
+   * RS 8.x: true when the database certificates were listed (GET /v1/bdbs/certificates), false when
+   * the cluster does not serve them (404); absent when not asked (every node on RS 7.x).
+   */
+  databaseCertificatesApi?: boolean;
+  /** The database certificates could not be listed: the cluster's other rows are still reported. */
+  databaseError?: ErrorInfo;
 }
 
 export interface FleetReport {
@@ -188,6 +197,7 @@ export function needsAttention(report: FleetReport): boolean {
   return report.clusters.some(
     (c) =>
       c.error !== null ||
+      c.databaseError !== undefined ||
       c.certificates.some(
         (cert) =>
           cert.action === 'failed' ||

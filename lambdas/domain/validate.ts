@@ -13,6 +13,7 @@ import {
   parseCertificateChain,
   parsePrivateKey,
 } from './certificate';
+import { isInternode } from './certificate-kinds';
 import { CertificateParseError, CertificateValidationError } from './errors';
 
 /** RS certificates whose holder acts as a TLS client: Active-Active syncer, LDAP client. */
@@ -47,7 +48,8 @@ export interface ReplacedCertificate {
  *  5. it expires no earlier than the replaced certificate (the same second is a re-key: a forced
  *     renewal at a CA that issues fixed lifetimes, within one second of the last one);
  *  6. it keeps the extended key usage the cluster relies on: serverAuth for certificates RS serves,
- *     clientAuth for syncer and ldap_client (public CAs are dropping clientAuth).
+ *     clientAuth for syncer and ldap_client (public CAs are dropping clientAuth);
+ *  7. an internode encryption certificate has an RSA key and clientAuth (RS refuses others).
  */
 export function validateForPush(
   candidate: PushCandidate,
@@ -166,6 +168,27 @@ export function validateForPush(
     throw new CertificateValidationError('domains-missing', `${name}: does not cover ${missing.join(', ')}`, {
       hint: 'add every name clients use (including those of the current certificate) to the certificate\'s "domains"',
     });
+  }
+
+  // 7. (RS 8.x) Internode encryption certificates: RS refuses any without an RSA key or clientAuth
+  //    at upload (RS176474, 7.22.2-79 and 8.0.10-64): never send it one.
+  if (isInternode(name)) {
+    if (details.keyType !== 'rsa')
+      throw new CertificateValidationError(
+        'key-type',
+        `${name}: RS requires an RSA key for internode encryption (this one is ${details.keyType})`,
+        {
+          hint: 'nothing was pushed; set "keyType": "rsa-2048" for it',
+        },
+      );
+    if (!allows(details.extKeyUsage, EKU_CLIENT_AUTH))
+      throw new CertificateValidationError(
+        'usage-dropped',
+        `${name}: RS requires the clientAuth usage for internode encryption`,
+        {
+          hint: 'nothing was pushed; use a private CA issuer (local-ca or aws-private-ca), which issues clientAuth',
+        },
+      );
   }
 
   if (replacedDetails) {

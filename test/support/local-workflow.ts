@@ -70,6 +70,18 @@ export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
     clusters: config.clusters.map(({ password: _p, passwordEnv: _e, ...c }) => ({
       ...c,
       credentialsSecret: `rs/${c.name}`,
+      // rs8: keys never ship in the bundle: the client certificate's key and CA keys are secrets.
+      ...(c.clientCertificate && {
+        clientCertificate: deployedClientCertificate(c.name, c.clientCertificate),
+      }),
+      ...(c.databases && {
+        databases: Object.fromEntries(
+          Object.entries(c.databases).map(([uid, s]) => [
+            uid,
+            { ...s, issuer: deployedIssuer(s.issuer, `ca/${c.name}/bdb-${uid}`) },
+          ]),
+        ),
+      }),
       // A CA key never ships in the bundle: the deployment reads it from a secret.
       ...(c.certificates && {
         certificates: Object.fromEntries(
@@ -83,6 +95,26 @@ export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
         ),
       }),
     })),
+  };
+}
+
+type IssuerSetting = WatchdogConfig['clusters'][number]['certificates'][string]['issuer'];
+
+function deployedIssuer<I extends IssuerSetting | undefined>(issuer: I, secret: string): I {
+  if (typeof issuer !== 'object' || issuer.type !== 'local-ca' || issuer.keyFile === undefined) return issuer;
+  const { keyFile: _k, ...rest } = issuer;
+  return { ...rest, keySecret: secret } as I;
+}
+
+function deployedClientCertificate(
+  cluster: string,
+  client: NonNullable<WatchdogConfig['clusters'][number]['clientCertificate']>,
+): NonNullable<WatchdogConfig['clusters'][number]['clientCertificate']> {
+  const { keyFile: _k, ...rest } = client;
+  return {
+    ...rest,
+    ...(client.keyFile !== undefined ? { keySecret: `rs/${cluster}/client-key` } : {}),
+    ...(client.issuer ? { issuer: deployedIssuer(client.issuer, `ca/${cluster}/client`) } : {}),
   };
 }
 

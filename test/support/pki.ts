@@ -91,6 +91,8 @@ export interface IssueCertOptions {
   chain?: TestCa[];
   /** Generate a new key instead of taking one from the per-process pool. */
   freshKey?: boolean;
+  /** The whole subject (a client certificate's CN, OU, O...); default CN=commonName. */
+  subject?: JsonName;
 }
 
 const DAY_MS = 86_400_000;
@@ -253,7 +255,7 @@ export async function issueCert(opts: IssueCertOptions): Promise<IssuedCert> {
   const cert = await X509CertificateGenerator.create(
     {
       serialNumber: randomSerial(),
-      subject: [{ CN: [commonName] }],
+      subject: opts.subject ?? [{ CN: [commonName] }],
       issuer: ca.cert.subjectName,
       notBefore,
       notAfter,

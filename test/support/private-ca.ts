@@ -36,12 +36,17 @@ export async function signAsPrivateCa(input: IssueCertificateCommandInput, ca: T
       extensions: [
         new BasicConstraintsExtension(false, undefined, true),
         new ExtendedKeyUsageExtension(ekus),
-        new SubjectAlternativeNameExtension(
-          (extensions?.SubjectAlternativeNames ?? []).map((n) => ({
-            type: 'dns' as const,
-            value: n.DnsName ?? '',
-          })),
-        ),
+        // A request without names gets no SAN extension (GeneralNames cannot be empty).
+        ...((extensions?.SubjectAlternativeNames ?? []).length > 0
+          ? [
+              new SubjectAlternativeNameExtension(
+                (extensions?.SubjectAlternativeNames ?? []).map((n) => ({
+                  type: 'dns' as const,
+                  value: n.DnsName ?? '',
+                })),
+              ),
+            ]
+          : []),
         ...(caKeyId ? [new AuthorityKeyIdentifierExtension(caKeyId)] : []),
       ],
     },

@@ -14,6 +14,7 @@ import { checkConfig, formatPath, invalidConfig } from '../../domain/config/sche
 import type { ClusterConfig, WatchdogConfig } from '../../domain/config/types';
 import { everyDnsProvider } from '../../domain/dns-settings';
 import { ConfigError, WatchdogError } from '../../domain/errors';
+import { readClientCertificateFiles } from './client-certificate';
 import { locateJson } from './json-locate';
 import { readAcmeTrust, readPemFile, unreadable } from './pem';
 
@@ -61,7 +62,8 @@ export function loadConfig(path: string): WatchdogConfig {
 
 /**
  * Everything local a run will need from outside the config file, checked before any network call:
- * each cluster's passwordEnv is set and its caFile is a readable PEM, acme.caFile likewise, and
+ * each cluster's passwordEnv is set, its caFile is a readable PEM, its client certificate files
+ * (clientCertificate certFile and keyFile) hold a certificate and its key, acme.caFile likewise, and
  * dns.passwordEnv is set. All problems are reported together, as one ConfigError (CLI exit 2), so a
  * typo never turns into a "cluster unreachable" alert. Clusters read through credentialsSecret are
  * checked when the secret is read.
@@ -79,6 +81,9 @@ export function checkLocalInputs(config: WatchdogConfig, env: NodeJS.ProcessEnv)
   config.clusters.forEach((cluster, i) => {
     attempt(() => clusterPassword(cluster, env, `clusters[${i}]`));
     if (cluster.caFile) attempt(() => readPemFile(cluster.caFile as string, `clusters[${i}].caFile`));
+    const client = cluster.clientCertificate;
+    if (client?.keyFile !== undefined)
+      attempt(() => readClientCertificateFiles(client, `clusters[${i}].clientCertificate`));
   });
   if (config.acme?.caFile) attempt(() => readAcmeTrust(config));
   for (const { path, provider } of everyDnsProvider(config)) {

@@ -10,21 +10,11 @@ import type { KeyType, LocalCaIssuerConfig } from '../../domain/config/types';
 type CryptoKey = webcrypto.CryptoKey;
 type SigningAlgorithm = webcrypto.Algorithm | webcrypto.EcdsaParams;
 
+import type { X509Certificate } from '@peculiar/x509';
 import { PrivateCaError } from '../../domain/errors';
 import type { CertificateIssuer, IssuedPair, IssueOptions } from '../../domain/ports';
 import { keyFor } from '../keys';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509Certificate,
-  X509CertificateGenerator,
-} from './x509';
+import { loadX509 } from './x509';
 
 const DAY_MS = 86_400_000;
 /** Backdated so a cluster node whose clock runs a little behind accepts the certificate at once. */
@@ -54,7 +44,19 @@ export class LocalCaIssuer implements CertificateIssuer {
   constructor(private readonly options: LocalCaOptions) {}
 
   async issue(domains: string[], keyType: KeyType, options?: IssueOptions): Promise<IssuedPair> {
-    const [ca, key] = await Promise.all([this.loadCa(), keyFor(keyType, options)]);
+    const [ca, key, x509] = await Promise.all([this.loadCa(), keyFor(keyType, options), loadX509()]);
+    const {
+      AuthorityKeyIdentifierExtension,
+      BasicConstraintsExtension,
+      ExtendedKeyUsage,
+      ExtendedKeyUsageExtension,
+      KeyUsageFlags,
+      KeyUsagesExtension,
+      SubjectAlternativeNameExtension,
+      SubjectKeyIdentifierExtension,
+      X509Certificate,
+      X509CertificateGenerator,
+    } = x509;
     const now = (this.options.now ?? (() => new Date()))();
     const notBefore = new Date(now.getTime() - BACKDATE_MS);
     const notAfter = new Date(now.getTime() + this.options.config.validityDays * DAY_MS);
@@ -80,7 +82,10 @@ export class LocalCaIssuer implements CertificateIssuer {
       const leaf = await X509CertificateGenerator.create(
         {
           serialNumber: serial.toString('hex'),
-          subject: [{ CN: [domains[0] ?? ''] }],
+          // The client certificate keeps its subject attribute for attribute (RS matches users by it).
+          subject: options?.sameSubjectAs
+            ? new X509Certificate(options.sameSubjectAs).subjectName
+            : [{ CN: [domains[0] ?? ''] }],
           issuer: ca.certificate.subjectName,
           notBefore,
           notAfter,
@@ -97,7 +102,14 @@ export class LocalCaIssuer implements CertificateIssuer {
             ),
             // Both: RS acts as a TLS server and, for syncer, ldap_client and internode, as a client.
             new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
-            new SubjectAlternativeNameExtension(domains.map((value) => ({ type: 'dns' as const, value }))),
+            // GeneralNames is SIZE (1..MAX): a certificate without names has no SAN extension.
+            ...(domains.length > 0
+              ? [
+                  new SubjectAlternativeNameExtension(
+                    domains.map((value) => ({ type: 'dns' as const, value })),
+                  ),
+                ]
+              : []),
             await SubjectKeyIdentifierExtension.create(publicKey, false, webcrypto),
             ...(caKeyId ? [new AuthorityKeyIdentifierExtension(caKeyId)] : []),
           ],
@@ -107,7 +119,7 @@ export class LocalCaIssuer implements CertificateIssuer {
       return { certificatePem: `${leaf.toString('pem')}\n${ca.chainPem}`, keyPem: key.keyPem };
     } catch (error) {
       throw new PrivateCaError(
-        `the local CA could not sign for ${domains.join(', ')}: ${(error as Error).message}`,
+        `the local CA could not sign for ${domains.join(', ') || 'the client certificate'}: ${(error as Error).message}`,
         {
           cause: error,
         },
@@ -163,6 +175,7 @@ export class LocalCaIssuer implements CertificateIssuer {
       throw new PrivateCaError(`the local CA key does not belong to ${config.certFile}`);
     const pkcs8 = nodeKey.export({ type: 'pkcs8', format: 'der' });
     const { signingKey, signingAlgorithm } = await importSigningKey(pkcs8, nodeKey);
+    const { X509Certificate } = await loadX509();
     return {
       certificate: new X509Certificate(first),
       chainPem: `${blocks.join('\n')}\n`,

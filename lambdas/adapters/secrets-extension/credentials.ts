@@ -5,11 +5,13 @@
  * most of the cold start, for one read per cluster.
  */
 import type { ClusterConfig } from '../../domain/config/types';
-import { AuthenticationError, ConfigError } from '../../domain/errors';
+import { AuthenticationError, ClientCertificateStoreError, ConfigError } from '../../domain/errors';
 import type { ClusterAccess, CredentialsProvider } from '../../domain/ports';
+import { readClientCertificateFiles } from '../config-file/client-certificate';
 import { exchange, type PlainResponse } from '../plain-http';
 import { secretRegion } from '../secrets-manager/arn';
-import { accessFromSecret } from '../secrets-manager/cluster-secret';
+import { clientPairFromSecret } from '../secrets-manager/client-secret';
+import { accessFromSecret, configuredCa } from '../secrets-manager/cluster-secret';
 
 export interface SecretsExtensionOptions {
   /**
@@ -36,15 +38,17 @@ export class SecretsExtensionCredentialsProvider implements CredentialsProvider 
 
   async resolve(cluster: ClusterConfig): Promise<ClusterAccess> {
     const secretId = cluster.credentialsSecret;
-    if (!secretId)
+    if (!secretId && !cluster.clientCertificate)
       throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
     // The extension asks Secrets Manager in this function's region, which answers only for its own
     // secrets: a secret of another region is read with an SDK client for that region.
-    const region = secretRegion(secretId);
-    if (region !== undefined && region !== (process.env.AWS_REGION ?? region)) {
+    const foreign = [secretId, cluster.clientCertificate?.keySecret]
+      .map((id) => (id === undefined ? undefined : secretRegion(id)))
+      .find((region) => region !== undefined && region !== (process.env.AWS_REGION ?? region));
+    if (foreign !== undefined) {
       if (!this.options.otherRegions) {
         throw new ConfigError(
-          `cluster "${cluster.name}": credentialsSecret is in ${region}, and this check function reads its own region only`,
+          `cluster "${cluster.name}": a secret of it is in ${foreign}, and this check function reads its own region only`,
           {
             hint: 'a deployment error: the construct deploys check-any-region when a secret is in another region; redeploy',
           },
@@ -53,11 +57,35 @@ export class SecretsExtensionCredentialsProvider implements CredentialsProvider 
       this.otherRegions ??= this.options.otherRegions();
       return this.otherRegions.resolve(cluster);
     }
-    const read = await getSecretString(secretId, this.port, this.token, this.options.timeoutMs);
-    if (!read.ok) {
-      throw new AuthenticationError(`cluster "${cluster.name}": ${read.reason}`, { hint: read.hint });
+    let access: ClusterAccess;
+    if (secretId) {
+      const read = await getSecretString(secretId, this.port, this.token, this.options.timeoutMs);
+      if (!read.ok) {
+        throw new AuthenticationError(`cluster "${cluster.name}": ${read.reason}`, { hint: read.hint });
+      }
+      access = accessFromSecret(cluster, secretId, read.value);
+    } else {
+      access = { username: '', password: '', caPem: configuredCa(cluster) };
     }
-    return accessFromSecret(cluster, secretId, read.value);
+    const client = cluster.clientCertificate;
+    if (!client) return access;
+    if (client.keySecret === undefined)
+      return {
+        ...access,
+        clientCertificate: readClientCertificateFiles(
+          client,
+          `clusters["${cluster.name}"].clientCertificate`,
+        ),
+      };
+    const key = await getSecretString(client.keySecret, this.port, this.token, this.options.timeoutMs);
+    if (!key.ok)
+      throw new ClientCertificateStoreError(
+        `cluster "${cluster.name}": clientCertificate.keySecret: ${key.reason}`,
+        {
+          hint: key.hint,
+        },
+      );
+    return { ...access, clientCertificate: clientPairFromSecret(cluster, key.value) };
   }
 }
 

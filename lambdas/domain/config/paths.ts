@@ -36,6 +36,25 @@ export function resolveConfigPaths<C extends WatchdogConfig>(config: C, baseDir:
           { ...cert, issuer: issuerAt(cert.issuer), dns: dnsAt(cert.dns) },
         ]),
       ),
+      ...(c.databases && {
+        databases: Object.fromEntries(
+          Object.entries(c.databases).map(([uid, cert]) => [uid, { ...cert, issuer: issuerAt(cert.issuer) }]),
+        ),
+      }),
+      ...(c.clientCertificate && {
+        clientCertificate: {
+          ...c.clientCertificate,
+          certFile: at(c.clientCertificate.certFile) as string,
+          ...(c.clientCertificate.keyFile !== undefined ? { keyFile: at(c.clientCertificate.keyFile) } : {}),
+          ...(c.clientCertificate.issuer
+            ? {
+                issuer: issuerAt(c.clientCertificate.issuer) as NonNullable<
+                  typeof c.clientCertificate.issuer
+                >,
+              }
+            : {}),
+        },
+      }),
     })),
   };
 }

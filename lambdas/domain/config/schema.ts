@@ -7,12 +7,14 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { kindProblems } from '../certificate-kinds';
 import { unservedDomains } from '../dns-settings';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
 import { containsUserInfoUrl, hasUserInfo } from '../redact';
 import { windowProblem } from '../renewal/windows';
 import { DEFAULT_PUSH_RETRY, DNS_PROPAGATION, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
+import { measureSchedule } from '../schedule';
 import { resolveConfigPaths } from './paths';
 
 // zod/mini: the same validator and JSON Schema as classic zod at a fraction of its start-up cost
@@ -299,6 +301,29 @@ export const managedCertificateSchema = z.strictObject({
   ),
 });
 
+/** RS 8.x: the certificate the watchdog presents to the REST API (certificate login). */
+export const clientCertificateSchema = z
+  .strictObject({
+    certFile: described(
+      nonEmpty(),
+      'PEM of the client certificate (leaf first, then its chain) presented on every connection to the REST API',
+    ),
+    keyFile: described(z.optional(nonEmpty()), 'PEM of its private key (unencrypted; local mode)'),
+    keySecret: described(
+      z.optional(nonEmpty()),
+      'Secrets Manager secret name or ARN holding its private key PEM (AWS mode); a renewal writes the new key and certificate there as a new version',
+    ),
+    issuer: described(
+      z.optional(z.union([awsPrivateCaIssuerSchema, localCaIssuerSchema])),
+      'A private CA that renews it with the same subject before it expires; without one it is watched and alerted on only',
+    ),
+    keyType: described(
+      z.optional(z.enum(KEY_TYPES)),
+      "Key of the renewed certificate; defaults to the current certificate's key type",
+    ),
+  })
+  .check(exactlyOneOf('keyFile', 'keySecret'));
+
 export const maintenanceWindowSchema = z
   .strictObject({
     cron: described(nonEmpty(), '5-field cron of each opening: minute hour day-of-month month day-of-week'),
@@ -333,7 +358,10 @@ export const clusterSchema = z
       z.optional(hostname),
       'Name to verify the TLS certificate against (and send as SNI) when the endpoint is an IP or another name',
     ),
-    username: z.optional(nonEmpty()),
+    username: described(
+      z.optional(nonEmpty()),
+      'REST API user (Basic authentication); optional with clientCertificate',
+    ),
     password: described(z.optional(nonEmpty()), 'Prefer passwordEnv or credentialsSecret'),
     passwordEnv: z.optional(envName),
     credentialsSecret: described(
@@ -378,15 +406,49 @@ export const clusterSchema = z
     ),
     maintenanceWindows: described(maintenanceWindows, "This cluster's windows, instead of the global ones"),
     dns: described(z.optional(dnsSchema), "This cluster's DNS-01 provider(s), over the global ones"),
+    databases: described(
+      z._default(
+        z.record(
+          z.string().check(z.regex(/^[1-9][0-9]{0,9}$/, 'database uids are positive integers such as "12"')),
+          managedCertificateSchema,
+        ),
+        {},
+      ),
+      'RS 8.x: databases whose own proxy certificate is renewed (POST /v1/bdbs/{uid}/certificates), by uid; every database certificate is watched as bdb:<uid>',
+    ),
+    clientCertificate: described(
+      z.optional(clientCertificateSchema),
+      'RS 7.8.4+: log in to the REST API with this client certificate (required once RS 8.2 turns Basic authentication off); username and password become optional',
+    ),
   })
   .check(
-    exactlyOneOf('password', 'passwordEnv', 'credentialsSecret'),
     z.superRefine((value, ctx) => {
-      if (value.credentialsSecret === undefined && value.username === undefined) {
+      // A password source is required, exactly one, unless a client certificate logs in (then at most one).
+      const sources = (['password', 'passwordEnv', 'credentialsSecret'] as const).filter(
+        (k) => value[k] !== undefined,
+      );
+      if (sources.length > 1 || (sources.length === 0 && value.clientCertificate === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['password'],
+          message: value.clientCertificate
+            ? 'set at most one of "password", "passwordEnv" or "credentialsSecret" (optional with clientCertificate)'
+            : 'set exactly one of "password", "passwordEnv" or "credentialsSecret" (or log in with "clientCertificate")',
+        });
+      }
+      const needsUsername = value.password !== undefined || value.passwordEnv !== undefined;
+      if (needsUsername && value.username === undefined) {
         ctx.addIssue({
           code: 'custom',
           path: ['username'],
-          message: 'is required unless credentialsSecret is set',
+          message: 'is required unless credentialsSecret is set (password and passwordEnv need it)',
+        });
+      }
+      if (!needsUsername && value.credentialsSecret === undefined && value.clientCertificate === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['username'],
+          message: 'is required unless credentialsSecret or clientCertificate is set',
         });
       }
     }),
@@ -511,13 +573,19 @@ export function checkConfig(document: unknown): ConfigCheck {
   }
   if (issues.length > 0 || !result.success) return { ok: false, issues };
   const config = result.data;
+  const kinds = kindProblems(config, longestGapMs(config.aws));
+  if (kinds.length > 0) return { ok: false, issues: kinds };
   const needsAcme = config.clusters.some((c) =>
-    Object.values(c.certificates).some((cert) => cert.issuer === 'acme'),
+    [...Object.values(c.certificates), ...Object.values(c.databases)].some((cert) => cert.issuer === 'acme'),
   );
   const anyDns =
     config.dns !== undefined ||
     config.clusters.some(
-      (c) => c.dns !== undefined || Object.values(c.certificates).some((cert) => cert.dns !== undefined),
+      (c) =>
+        c.dns !== undefined ||
+        [...Object.values(c.certificates), ...Object.values(c.databases)].some(
+          (cert) => cert.dns !== undefined,
+        ),
     );
   if (needsAcme && (!config.acme || !anyDns)) {
     return {
@@ -532,6 +600,23 @@ export function checkConfig(document: unknown): ConfigCheck {
     if (unserved.length > 0) return { ok: false, issues: unserved };
   }
   return { ok: true, config };
+}
+
+/**
+ * The longest time between two runs, for the internode renewal rule: aws.schedule in its time zone
+ * (daylight saving included); without an aws section, the daily default a CLI's cron is expected
+ * to match. An expression that does not measure is reported by the schedule checks (synth, check),
+ * not here: 0.
+ */
+function longestGapMs(aws: z.output<typeof awsSchema> | undefined): number {
+  try {
+    return (
+      measureSchedule(aws?.schedule ?? 'cron(0 6 * * ? *)', aws?.timeZone ?? 'UTC').maxGapWithDstSeconds *
+      1000
+    );
+  } catch {
+    return 0;
+  }
 }
 
 /** Validates a parsed document. Relative paths are resolved against `baseDir`. */
@@ -605,9 +690,13 @@ function operatorIssues(issue: z.core.$ZodIssue, document: unknown): ConfigIssue
     case 'invalid_format':
       if (own) break;
       return [{ path, message: `is not a valid ${issue.format}` }];
-    case 'invalid_key':
+    case 'invalid_key': {
       if (own) break;
-      return [{ path, message: 'has an invalid key' }];
+      // A record key our schema words (database uids, certificate names) says what is expected.
+      const inner = (issue as { issues?: Array<{ message?: string }> }).issues?.[0]?.message;
+      const worded = inner !== undefined && !/^(Invalid|Too (small|big)|Expected)/.test(inner);
+      return [{ path, message: worded ? `invalid key: ${inner}` : 'has an invalid key' }];
+    }
     default:
       break;
   }

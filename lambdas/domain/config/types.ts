@@ -6,6 +6,7 @@ import type * as z from 'zod';
 import type {
   acmeSchema,
   awsPrivateCaIssuerSchema,
+  clientCertificateSchema,
   clusterSchema,
   configSchema,
   dnsProviderSchema,
@@ -33,6 +34,7 @@ export type ExecDnsConfig = z.output<typeof execDnsSchema>;
 export type IssuerConfig = z.output<typeof issuerSchema>;
 export type AwsPrivateCaIssuerConfig = z.output<typeof awsPrivateCaIssuerSchema>;
 export type LocalCaIssuerConfig = z.output<typeof localCaIssuerSchema>;
+export type ClientCertificateConfig = z.output<typeof clientCertificateSchema>;
 export type KeyType = 'rsa-2048' | 'ecdsa-p256';
 
 /** Marks a config file written by the deployment after validation (see lib/). */

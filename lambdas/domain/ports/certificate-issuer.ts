@@ -40,6 +40,12 @@ export interface IssueOptions {
    * challenge goes to the provider configured for it (global, cluster or certificate `dns`).
    */
   scope?: { cluster: string; certificate: string };
+  /**
+   * Private CAs: the new certificate copies this certificate's subject (PEM), attribute for
+   * attribute (the client certificate: RS matches certificate users by it). Without it the subject
+   * is CN=<first domain>. With no domains, the certificate has no subjectAltName.
+   */
+  sameSubjectAs?: string;
 }
 
 export interface CertificateIssuer {

@@ -12,7 +12,7 @@ export type {
   RawResponse,
   RsConnection,
 } from './cluster-transport';
-export type { ClusterAccess, CredentialsProvider } from './credentials';
+export type { ClientCertificatePair, ClusterAccess, CredentialsProvider } from './credentials';
 export type { DnsLookup, TxtVisibility } from './dns-lookup';
 export type { DnsProvider, DnsRecord } from './dns-provider';
 export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';

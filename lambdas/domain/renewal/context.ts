@@ -1,4 +1,5 @@
 /** What every renewal step needs, built once per process by the CLI or a Lambda handler. */
+import { managedSettings } from '../certificate-kinds';
 import type { ClusterConfig, ManagedCertificateConfig, WatchdogConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import type {
@@ -63,6 +64,11 @@ export interface DueCertificate {
   renewalWindow?: { start: string; end: string; explanationURL?: string };
   /** An operator's rollback: the kept previous certificate goes back instead of a renewal. */
   rollback?: boolean;
+  /**
+   * `client` only: the current client certificate (its leaf, PEM; public). The renewal copies its
+   * subject and names, so the Issue step needs no access to the client key.
+   */
+  sameSubjectAs?: string;
 }
 
 /** One issuer per distinct `issuer` setting, made on first use (the ACME issuer is shared by all "acme"). */
@@ -87,9 +93,12 @@ export function clusterByName(config: WatchdogConfig, name: string): ClusterConf
   return cluster;
 }
 
-/** The renewal settings of a certificate listed under a cluster's `certificates`. */
+/**
+ * The renewal settings of a managed certificate: listed under the cluster's `certificates`, a
+ * database under `databases` (`bdb:<uid>`), or the client certificate with an issuer (`client`).
+ */
 export function renewalSettings(cluster: ClusterConfig, name: string): ManagedCertificateConfig {
-  const settings = cluster.certificates[name];
+  const settings = managedSettings(cluster, name);
   if (!settings) {
     throw new ConfigError(
       `certificate "${name}" of cluster "${cluster.name}" is not configured for ACME renewal`,

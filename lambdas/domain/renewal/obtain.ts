@@ -4,8 +4,9 @@
  * retry after this point never orders twice. The caller holds the certificate's lock.
  */
 import { describeLeaf, parseCertificateChain } from '../certificate';
+import { CLIENT_CERTIFICATE, databaseUid, kindOf } from '../certificate-kinds';
 import type { KeyType } from '../config/types';
-import { AlreadyRenewedError } from '../errors';
+import { AlreadyRenewedError, ConfigError } from '../errors';
 import { decideRenewal } from '../policy';
 import type { StoredCertificate } from '../state';
 import {
@@ -25,8 +26,11 @@ export interface ObtainResult {
 
 export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate): Promise<ObtainResult> {
   const cluster = clusterByName(ctx.config, due.cluster);
-  const settings = renewalSettings(cluster, due.certificate);
-  const keyType = settings.keyType ?? ctx.config.acme?.keyType ?? 'rsa-2048';
+  const configured = renewalSettings(cluster, due.certificate);
+  // The client certificate is renewed with the subject, names and key type of the current one.
+  const same = due.certificate === CLIENT_CERTIFICATE ? sameAs(due) : undefined;
+  const settings = same ? { ...configured, domains: same.domains } : configured;
+  const keyType = settings.keyType ?? same?.keyType ?? ctx.config.acme?.keyType ?? 'rsa-2048';
   const saved = await ctx.state.issued(due.cluster, due.certificate);
 
   if (due.resume && saved && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256)
@@ -34,9 +38,21 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
 
   // Another run may have finished this renewal between our check and taking the lock: the cluster
   // then holds the saved, verified certificate. One GET tells, and nothing is pushed twice.
-  if (saved?.verifiedAt && !due.forced && saved.fingerprint256 !== due.currentFingerprint256) {
+  // (The client certificate is not on the cluster: a run that renewed it wrote it where it is kept,
+  // and the lock kept this run from ordering meanwhile.)
+  const kind = kindOf(due.certificate);
+  if (
+    saved?.verifiedAt &&
+    !due.forced &&
+    kind !== 'client' &&
+    saved.fingerprint256 !== due.currentFingerprint256
+  ) {
     const held = await withCluster(ctx, cluster, async (client) =>
-      fingerprintOf((await client.getCertificates()).certificate(due.certificate)),
+      kind === 'database'
+        ? fingerprintOf(
+            (await client.getDatabaseCertificate(databaseUid(due.certificate) ?? ''))?.certificatePem,
+          )
+        : fingerprintOf((await client.getCertificates()).certificate(due.certificate)),
     );
     if (held === saved.fingerprint256) {
       throw new AlreadyRenewedError(
@@ -56,6 +72,7 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
     // `replaces` only for a renewal of the certificate the cluster holds, which the CA answered ARI for.
     ...(acme && due.ariCertId ? { replaces: due.ariCertId } : {}),
     scope: { cluster: due.cluster, certificate: due.certificate },
+    ...(same ? { sameSubjectAs: same.pem } : {}),
   });
   const details = describeLeaf(parseCertificateChain(pair.certificatePem));
   const certificate: StoredCertificate = {
@@ -71,8 +88,26 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
     issuedAt: ctx.now().toISOString(),
     pushedAt: null,
   };
+  // RS never returns a database certificate's key: the one this watchdog issued and the database
+  // holds is kept (with its key) for rollback before the new one takes its place.
+  if (kind === 'database' && saved && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256)
+    await ctx.state.savePrevious(saved);
   await ctx.state.saveIssued(certificate);
   return { certificate, reused: false };
+}
+
+/** The names, key type and PEM of the client certificate a renewal copies (DueCertificate.sameSubjectAs). */
+function sameAs(due: DueCertificate): { pem: string; domains: string[]; keyType: KeyType } {
+  if (!due.sameSubjectAs)
+    throw new ConfigError(
+      `cluster "${due.cluster}": the current client certificate was not handed to the renewal (run renew again)`,
+    );
+  const details = describeLeaf(parseCertificateChain(due.sameSubjectAs));
+  return {
+    pem: due.sameSubjectAs,
+    domains: details.dnsNames,
+    keyType: details.keyType.startsWith('ecdsa') ? 'ecdsa-p256' : 'rsa-2048',
+  };
 }
 
 /**

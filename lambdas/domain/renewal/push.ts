@@ -6,6 +6,7 @@
  */
 
 import { describeLeaf, parseCertificateChain } from '../certificate';
+import { managedSettings } from '../certificate-kinds';
 import type { ClusterConfig } from '../config/types';
 import {
   BadResponseError,
@@ -304,7 +305,7 @@ export async function clientTrust(
   // to trust (the peer cluster for syncer, the LDAP server for ldap_client): the root it returned
   // with the chain is that anchor. Not for `api`, whose client is the watchdog: its trust must come
   // from the cluster's caFile, or the next run is locked out.
-  const settings = clusterByName(ctx.config, input.cluster).certificates[input.certificate];
+  const settings = managedSettings(clusterByName(ctx.config, input.cluster), input.certificate);
   if (input.certificate !== 'api' && settings && typeof settings.issuer === 'object') {
     const saved = await ctx.state.issued(input.cluster, input.certificate);
     const chain = saved ? parseCertificateChain(saved.certificatePem) : [];
@@ -373,7 +374,7 @@ export async function describeHalfUpdate(
 }
 
 /** What the cluster held before our first push, kept for rollback (key included: it is a state secret). */
-function asPrevious(
+export function asPrevious(
   input: { cluster: string; certificate: string },
   certificatePem: string,
   keyPem: string,
@@ -399,7 +400,7 @@ function asPrevious(
   };
 }
 
-function safeNotAfter(pem: string): string | null {
+export function safeNotAfter(pem: string): string | null {
   try {
     const leaf = parseCertificateChain(pem)[0];
     return leaf ? new Date(leaf.validTo).toISOString() : null;

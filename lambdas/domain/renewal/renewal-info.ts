@@ -9,6 +9,7 @@
 
 import { certIdOf, type RenewalWindow, storedWindowFresh, windowFromAnswer } from '../ari';
 import { parseCertificateChain } from '../certificate';
+import { managedSettings } from '../certificate-kinds';
 import type { ClusterConfig, ManagedCertificateConfig, WatchdogConfig } from '../config/types';
 import { AcmeProfileError, RenewalInfoError, toErrorInfo } from '../errors';
 import { decideRenewal } from '../policy';
@@ -97,7 +98,8 @@ export async function annotateManaged(
   ari: RenewalInfoDependencies | undefined,
 ): Promise<void> {
   for (const cert of report.certificates) {
-    const settings = cluster.certificates[cert.name];
+    // A cluster certificate, a database (bdb:<uid>) or the client certificate.
+    const settings = managedSettings(cluster, cert.name);
     if (!cert.managed || !settings) continue;
     const issuerType = issuerTypeOf(settings);
     cert.issuerType = issuerType;

@@ -8,9 +8,11 @@
  * does not validate.
  */
 import { parseCertificateChain } from '../certificate';
+import { kindOf } from '../certificate-kinds';
 import { ConfigError, RollbackRefusedError } from '../errors';
 import type { StoredCertificate } from '../state';
 import { clusterByName, type DueCertificate, type RenewalContext } from './context';
+import { isNoCertificate, refuseKeylessDatabaseRollback } from './database';
 import { clientTrust, validateRollback } from './push';
 
 export interface RollbackRequest {
@@ -44,6 +46,19 @@ export function rollbackItems(
 export async function prepareRollback(ctx: RenewalContext, item: DueCertificate): Promise<StoredCertificate> {
   const cluster = clusterByName(ctx.config, item.cluster);
   const kept = await ctx.state.previous(item.cluster, item.certificate);
+  const kind = kindOf(item.certificate);
+  if (kind === 'database' && kept) {
+    refuseKeylessDatabaseRollback(item, kept);
+    // What the database holds now was issued here (its key is only in the state store): kept in
+    // turn before the rollback takes its slot, so the rollback can be undone and no key is lost.
+    const replaced = await ctx.state.issued(item.cluster, item.certificate);
+    if (replaced?.keyPem && replaced.fingerprint256 !== kept.fingerprint256)
+      await ctx.state.savePrevious({ ...replaced, rollback: false });
+    if (isNoCertificate(kept)) {
+      await ctx.state.saveIssued({ ...kept, pushedAt: null, verifiedAt: null, rollback: true });
+      return kept;
+    }
+  }
   if (!kept?.certificatePem || !kept.keyPem) {
     throw new RollbackRefusedError(
       `cluster "${item.cluster}": nothing is kept for ${item.certificate}: no renewal by this watchdog has replaced it`,
@@ -65,7 +80,8 @@ export async function prepareRollback(ctx: RenewalContext, item: DueCertificate)
       { hint: 'nothing was pushed; renew instead (rs-cert-watchdog renew --force)' },
     );
   }
-  validateRollback(ctx, cluster, kept, await clientTrust(ctx, item, true));
+  // The client certificate's trust is the cluster's mtls_trusted_ca: its Push logs in with it first.
+  if (kind !== 'client') validateRollback(ctx, cluster, kept, await clientTrust(ctx, item, true));
   await ctx.state.saveIssued({
     ...kept,
     pushedAt: null,

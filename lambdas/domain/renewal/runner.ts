@@ -17,7 +17,7 @@ import {
 } from '../retry';
 import type { RenewalContext } from './context';
 import * as steps from './steps';
-import { batchesOf, type ClusterBatch, RENEWAL_STEPS } from './steps';
+import { batchesOf, batchKind, type ClusterBatch, RENEWAL_STEPS } from './steps';
 
 export interface RenewOptions {
   dryRun: boolean;
@@ -145,7 +145,8 @@ function reportOf(report: FleetReport, cluster: string, certificate: string): Ce
 function recordBatch(report: FleetReport, outcome: BatchOutcome): void {
   const { batch } = outcome;
   const cluster = report.clusters.find((c) => c.name === batch.cluster);
-  if (cluster && batch.push) cluster.push = { ...batch.push };
+  // The cluster's one push; a database's POST and the client certificate's write are on their rows.
+  if (cluster && batch.push && batchKind(batch) === 'cluster') cluster.push = { ...batch.push };
   for (const step of batch.steps ?? []) {
     const cert = reportOf(report, batch.cluster, step.certificate);
     if (!cert) continue;
