@@ -20,7 +20,7 @@ import { PrivateCaError } from '../../domain/errors';
 import type { CertificateIssuer, IssuedPair, IssueOptions } from '../../domain/ports';
 import { backoffDelayMs, PRIVATE_CA_ISSUE, sleep as realSleep } from '../../domain/retry';
 import { keyFor } from '../keys';
-import { Pkcs10CertificateRequestGenerator } from '../local-ca/x509';
+import { loadX509 } from '../local-ca/x509';
 
 /** The AWS-managed template that takes extensions from ApiPassthrough (and SANs from it too). */
 export const PASSTHROUGH_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/EndEntityCertificate_APIPassthrough/V1';
@@ -163,6 +163,7 @@ async function certificateRequest(
       ['verify'],
     ),
   };
+  const { Pkcs10CertificateRequestGenerator } = await loadX509();
   const csr = await Pkcs10CertificateRequestGenerator.create(
     { name: `CN=${domains[0] ?? ''}`, keys, signingAlgorithm: algorithm },
     webcrypto,

@@ -10,21 +10,12 @@ import type { KeyType, LocalCaIssuerConfig } from '../../domain/config/types';
 type CryptoKey = webcrypto.CryptoKey;
 type SigningAlgorithm = webcrypto.Algorithm | webcrypto.EcdsaParams;
 
+// Types only (erased): the library itself loads through loadX509, after its polyfill.
+import type { X509Certificate } from '@peculiar/x509';
 import { PrivateCaError } from '../../domain/errors';
 import type { CertificateIssuer, IssuedPair, IssueOptions } from '../../domain/ports';
 import { keyFor } from '../keys';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509Certificate,
-  X509CertificateGenerator,
-} from './x509';
+import { loadX509 } from './x509';
 
 const DAY_MS = 86_400_000;
 /** Backdated so a cluster node whose clock runs a little behind accepts the certificate at once. */
@@ -54,7 +45,18 @@ export class LocalCaIssuer implements CertificateIssuer {
   constructor(private readonly options: LocalCaOptions) {}
 
   async issue(domains: string[], keyType: KeyType, options?: IssueOptions): Promise<IssuedPair> {
-    const [ca, key] = await Promise.all([this.loadCa(), keyFor(keyType, options)]);
+    const [ca, key, x509] = await Promise.all([this.loadCa(), keyFor(keyType, options), loadX509()]);
+    const {
+      AuthorityKeyIdentifierExtension,
+      BasicConstraintsExtension,
+      ExtendedKeyUsage,
+      ExtendedKeyUsageExtension,
+      KeyUsageFlags,
+      KeyUsagesExtension,
+      SubjectAlternativeNameExtension,
+      SubjectKeyIdentifierExtension,
+      X509CertificateGenerator,
+    } = x509;
     const now = (this.options.now ?? (() => new Date()))();
     const notBefore = new Date(now.getTime() - BACKDATE_MS);
     const notAfter = new Date(now.getTime() + this.options.config.validityDays * DAY_MS);
@@ -164,7 +166,7 @@ export class LocalCaIssuer implements CertificateIssuer {
     const pkcs8 = nodeKey.export({ type: 'pkcs8', format: 'der' });
     const { signingKey, signingAlgorithm } = await importSigningKey(pkcs8, nodeKey);
     return {
-      certificate: new X509Certificate(first),
+      certificate: new (await loadX509()).X509Certificate(first),
       chainPem: `${blocks.join('\n')}\n`,
       signingKey,
       signingAlgorithm,
