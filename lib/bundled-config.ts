@@ -4,12 +4,13 @@
  * environment variables). Nothing secret may reach the template or the bundle: `assertDeployable`
  * refuses passwords and webhook URLs at synth.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPemFile } from '../lambdas/adapters/config-file';
+import { parseCaCertificateFile } from '../lambdas/adapters/local-ca/ca-files';
 import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../lambdas/domain/config/types';
-import { ConfigError } from '../lambdas/domain/errors';
+import { ConfigError, type WatchdogError } from '../lambdas/domain/errors';
 
 /** Where the handlers find the config inside every bundle. */
 export const BUNDLED_CONFIG_FILE = 'watchdog-config.json';
@@ -100,11 +101,16 @@ export function writeBundledConfig(config: WatchdogConfig): string {
             if (typeof issuer !== 'object' || issuer.type !== 'local-ca') return [name, settings];
             // The local CA's certificate (not its key: keySecret) travels beside the config. The
             // issuer reads it by path, so the path is where the bundle lands.
-            const file = copyPem(
-              issuer.certFile,
-              `clusters["${c.name}"].certificates.${name}.issuer.certFile`,
-              `local-ca-${c.name}-${name}.pem`,
-            ) as string;
+            const field = `clusters["${c.name}"].certificates.${name}.issuer.certFile`;
+            const file = copyPem(issuer.certFile, field, `local-ca-${c.name}-${name}.pem`) as string;
+            // What would fail every renewal of it on AWS fails synth instead: a certificate that does
+            // not parse, or is not a CA.
+            try {
+              parseCaCertificateFile(readFileSync(join(dir, file), 'utf8'), issuer.certFile);
+            } catch (error) {
+              const e = error as WatchdogError;
+              throw new ConfigError(`${field}: ${e.message}`, e.hint ? { hint: e.hint } : undefined);
+            }
             return [name, { ...settings, issuer: { ...issuer, certFile: `${BUNDLE_ROOT}/${file}` } }];
           }),
         ),

@@ -221,6 +221,15 @@ export class PrivateCaError extends WatchdogError {
   override readonly name = 'PrivateCaError';
 }
 
+/**
+ * The local CA's certificate file, key file or key secret does not hold what signing needs: the CA
+ * certificate in PEM (a CA: basicConstraints cA), and its unencrypted PEM private key. The message
+ * names the file (or secret) and what was expected; it never quotes the content.
+ */
+export class LocalCaFileError extends WatchdogError {
+  override readonly name = 'LocalCaFileError';
+}
+
 // --- DNS, state, notifications --------------------------------------------------------------------
 
 /** The DNS provider refused or failed to publish or remove the challenge record. */

@@ -10,8 +10,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { resolveConfigPaths } from '../../domain/config/paths';
 import { checkConfig, formatPath, invalidConfig } from '../../domain/config/schema';
-import type { ClusterConfig, WatchdogConfig } from '../../domain/config/types';
+import type { ClusterConfig, LocalCaIssuerConfig, WatchdogConfig } from '../../domain/config/types';
 import { ConfigError, WatchdogError } from '../../domain/errors';
+import { parseCaCertificateFile, parseCaKey } from '../local-ca/ca-files';
 import { locateJson } from './json-locate';
 import { readAcmeTrust, readPemFile, unreadable } from './pem';
 
@@ -59,8 +60,9 @@ export function loadConfig(path: string): WatchdogConfig {
 
 /**
  * Everything local a run will need from outside the config file, checked before any network call:
- * each cluster's passwordEnv is set and its caFile is a readable PEM, acme.caFile likewise, and
- * dns.passwordEnv is set. All problems are reported together, as one ConfigError (CLI exit 2), so a
+ * each cluster's passwordEnv is set and its caFile is a readable PEM, acme.caFile likewise,
+ * dns.passwordEnv is set, and each local CA's certFile and keyFile hold a CA certificate and its
+ * unencrypted key. All problems are reported together, as one ConfigError (CLI exit 2), so a
  * typo never turns into a "cluster unreachable" alert. Clusters read through credentialsSecret are
  * checked when the secret is read.
  */
@@ -77,6 +79,11 @@ export function checkLocalInputs(config: WatchdogConfig, env: NodeJS.ProcessEnv)
   config.clusters.forEach((cluster, i) => {
     attempt(() => clusterPassword(cluster, env, `clusters[${i}]`));
     if (cluster.caFile) attempt(() => readPemFile(cluster.caFile as string, `clusters[${i}].caFile`));
+    for (const [name, settings] of Object.entries(cluster.certificates ?? {})) {
+      const issuer = settings.issuer;
+      if (typeof issuer === 'object' && issuer.type === 'local-ca')
+        attempt(() => checkLocalCaFiles(issuer, `clusters[${i}].certificates.${name}.issuer`));
+    }
   });
   if (config.acme?.caFile) attempt(() => readAcmeTrust(config));
   if (
@@ -88,6 +95,20 @@ export function checkLocalInputs(config: WatchdogConfig, env: NodeJS.ProcessEnv)
   if (problems.length === 1) throw new ConfigError(problems[0] as string);
   if (problems.length > 1)
     throw new ConfigError(`the configuration cannot be used:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}
+
+/** A local CA's certFile (and keyFile, when the key is not a secret) hold what signing needs. */
+function checkLocalCaFiles(issuer: LocalCaIssuerConfig, field: string): void {
+  const read = (path: string, key: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw unreadable(error, `${field}.${key}:`, path);
+    }
+  };
+  const file = parseCaCertificateFile(read(issuer.certFile, 'certFile'), issuer.certFile);
+  if (issuer.keyFile !== undefined)
+    parseCaKey(read(issuer.keyFile, 'keyFile'), issuer.keyFile, { ca: file.ca, file: issuer.certFile });
 }
 
 /** The password of a cluster in local mode (password or passwordEnv). */

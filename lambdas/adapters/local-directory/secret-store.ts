@@ -1,19 +1,29 @@
 /** SecretStore in a local directory: one file per key, 0600, written atomically (write, fsync, rename). */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StateStoreError } from '../../domain/errors';
 import type { SecretStore } from '../../domain/ports';
+import { NotRegularFileError, readRegularFile } from './regular-file';
 
 export class LocalDirectoryStore implements SecretStore {
   constructor(private readonly root: string) {}
 
+  /**
+   * Only a regular file is read, opened without blocking (./regular-file.ts): a named pipe, a
+   * directory or a link to a device in its place is a StateStoreError saying so, never a hang.
+   */
   async read(key: string): Promise<string | null> {
     try {
-      return await readFile(this.path(key), 'utf8');
+      return await readRegularFile(this.path(key));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (error instanceof NotRegularFileError) {
+        throw new StateStoreError(`state ${key} in ${this.root}: ${error.message}; it was not read`, {
+          cause: error,
+          hint: `remove ${error.path} (or move it aside): the watchdog writes its state files itself, as regular files`,
+        });
+      }
       throw this.failure('read', key, error);
     }
   }

@@ -146,7 +146,12 @@ async function applyWindow(
   try {
     const leaf = parseCertificateChain(pem)[0]!;
     const certId = certIdOf(leaf.raw);
-    const stored = await ari.windows.read(clusterName, cert.name).catch(() => null);
+    const stored = await ari.windows.read(clusterName, cert.name).catch((error: unknown) => {
+      ari.log(
+        `ARI: the stored window of ${clusterName}/${cert.name} could not be read (${(error as Error).message}); the CA is asked again`,
+      );
+      return null;
+    });
     if (stored && storedWindowFresh(stored, certId, now)) {
       window = stored;
     } else {
