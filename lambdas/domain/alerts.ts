@@ -38,6 +38,7 @@ export function formatAlert(alert: Alert): FormattedAlert {
             ? [
                 `Renewal window (ARI, from the CA): ${day(alert.renewalWindow.start)} to ${day(alert.renewalWindow.end)}` +
                   (alert.renewalWindow.explanationURL ? `; why: ${alert.renewalWindow.explanationURL}` : ''),
+                ...(alert.renewalWindow.ignored ? [`Window ignored: ${alert.renewalWindow.ignored}`] : []),
               ]
             : []),
           ...(alert.pushedWith ? [`Pushed with: ${alert.pushedWith}`] : []),

@@ -71,10 +71,17 @@ export interface RenewalInfoReport {
   start: string;
   end: string;
   explanationURL?: string;
-  /** The moment picked inside the window; renewalTime equals it. */
+  /** The moment picked inside the window; renewalTime equals it unless `ignored`. */
   renewAt: string;
   /** When the CA may be asked again (its Retry-After). */
   nextFetchAt: string;
+  /** The lifetime backstop: the latest moment ARI may set (two thirds of the lifetime, half under 10 days). */
+  backstop?: string;
+  /**
+   * Set when renewAt is after the backstop: the window was ignored, renewalTime is the backstop
+   * (renewalBasis `two-thirds` or `half`), and this says why.
+   */
+  ignored?: string;
 }
 
 export interface ClusterReport {

@@ -67,6 +67,8 @@ export interface AlertRenewalWindow {
   start: string;
   end: string;
   explanationURL?: string;
+  /** Set when the window was ignored: it would have renewed after the lifetime backstop (why). */
+  ignored?: string;
 }
 
 export interface ActiveActiveDatabase {

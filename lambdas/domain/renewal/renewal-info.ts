@@ -11,7 +11,7 @@ import { certIdOf, type RenewalWindow, storedWindowFresh, windowFromAnswer } fro
 import { parseCertificateChain } from '../certificate';
 import type { ClusterConfig, ManagedCertificateConfig, WatchdogConfig } from '../config/types';
 import { AcmeProfileError, RenewalInfoError, toErrorInfo } from '../errors';
-import { decideRenewal } from '../policy';
+import { decideRenewal, lifetimeBackstop } from '../policy';
 import type { RenewalInfoSource, SecretStore } from '../ports';
 import type { CertificateReport, ClusterReport } from '../report';
 import type { ClusterCertificateSet } from '../rs/client';
@@ -185,6 +185,12 @@ async function applyWindow(
   cert.status = decision.status;
   cert.renewalTime = decision.renewalTime.toISOString();
   cert.renewalBasis = decision.basis;
+  const backstop = lifetimeBackstop(new Date(cert.notBefore as string), new Date(cert.notAfter as string));
+  const ignored = decision.ariIgnored
+    ? `the CA's window (${window.start} to ${window.end}) would renew at ${window.renewAt}, after the lifetime backstop ` +
+      `${backstop.at.toISOString()} (${backstop.basis === 'half' ? 'half' : 'two thirds'} of its lifetime; it expires ${cert.notAfter}): ` +
+      'ARI never postpones a renewal past it, so it renews at the backstop'
+    : undefined;
   cert.renewalInfo = {
     certId: window.certId,
     start: window.start,
@@ -192,5 +198,12 @@ async function applyWindow(
     ...(window.explanationURL ? { explanationURL: window.explanationURL } : {}),
     renewAt: window.renewAt,
     nextFetchAt: window.nextFetchAt,
+    backstop: backstop.at.toISOString(),
+    ...(ignored ? { ignored } : {}),
   };
+  if (ignored) {
+    const warning = `${clusterName}/${cert.name}: ARI window ignored: ${ignored}`;
+    cert.warnings = [...(cert.warnings ?? []), warning];
+    ari.log(warning);
+  }
 }
