@@ -117,6 +117,7 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
           width,
         ),
       );
+    if (cluster.activeActive) out.push(...activeActiveLines(cluster.activeActive, width));
     if (report.dryRun) {
       out.push(...fitLine('  plan (dry run: nothing was ordered, pushed or alerted):', width));
       for (const c of cluster.certificates)
@@ -131,6 +132,29 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
     out.push('');
   }
   return out.map(forTerminal).join('\n');
+}
+
+/** The Active-Active follow-up of a renew run: what was done, and what a person must still do. */
+function activeActiveLines(followUp: unknown, width: number | undefined): string[] {
+  const aa = followUp as Partial<Extract<Alert, { kind: 'active-active' }>>;
+  const databases = aa.databases ?? [];
+  const head =
+    aa.mode === 'updated'
+      ? `  Active-Active: ${databases.length} database(s) force-updated, one at a time`
+      : aa.mode === 'alert'
+        ? `  Active-Active: force-update ${databases.length} database(s), one at a time, with no other update in between:`
+        : `  Active-Active follow-up FAILED (needs attention)${aa.error ? `: ${aa.error.name}: ${redactUrlsIn(aa.error.message)}` : ''}`;
+  const lines = [head];
+  for (const d of databases) {
+    if (aa.mode === 'updated') continue;
+    const state = d.error ? `${d.status ?? 'failed'}: ${d.error}` : (d.status ?? '');
+    lines.push(`    ${d.name} (${d.guid})${state ? `: ${state}` : ''}${d.command ? `: ${d.command}` : ''}`);
+  }
+  if (aa.mode === 'failed' && databases.length === 0)
+    lines.push(
+      '    list them with `crdb-cli crdb list` and run `crdb-cli crdb update --crdb-guid <guid> --force` for each',
+    );
+  return lines.flatMap((line) => fitLine(line, width));
 }
 
 /** " (RS 7.22.2-14, push API certificates)" when the nodes were read. */

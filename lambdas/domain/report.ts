@@ -94,7 +94,11 @@ export interface ClusterReport {
   pushApi?: 'certificates' | 'update_cert';
   /** `renew` only: the one push this run made to the cluster. */
   push?: { id: string; api: string; fellBack?: string; certificates: string[] };
-  /** `renew` only: the Active-Active follow-up of that push. */
+  /**
+   * `renew` only: the Active-Active follow-up of that push, as its alert (`mode` alert, updated or
+   * failed). `failed` (a task failed, a database could not be updated or listed, a value that is not a
+   * GUID, or the step itself failed: `error`) needs attention.
+   */
   activeActive?: unknown;
 }
 
@@ -195,6 +199,7 @@ export function needsAttention(report: FleetReport): boolean {
   return report.clusters.some(
     (c) =>
       c.error !== null ||
+      (c.activeActive as { mode?: unknown } | undefined)?.mode === 'failed' ||
       c.certificates.some(
         (cert) =>
           cert.action === 'failed' ||

@@ -72,10 +72,11 @@ export interface AlertRenewalWindow {
 }
 
 export interface ActiveActiveDatabase {
+  /** The database's GUID; for a value the cluster returned that is not GUID-shaped, that value quoted (status `refused`). */
   guid: string;
   name: string;
-  /** The by-hand equivalent: crdb-cli crdb update --crdb-guid <guid> --force */
-  command: string;
+  /** The by-hand equivalent: crdb-cli crdb update --crdb-guid <guid> --force. Absent for a `refused` value. */
+  command?: string;
   taskId?: string;
   status?: string;
   /** The task's errors[].description (or why it was not started). */
