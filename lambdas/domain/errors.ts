@@ -141,7 +141,17 @@ export type ValidationFailure =
   | 'expired'
   | 'domains-missing'
   | 'not-later'
-  | 'usage-dropped';
+  | 'usage-dropped'
+  /** A chain certificate that issues another is not a CA (no cA, or no keyCertSign). */
+  | 'not-a-ca'
+  /** The leaf lacks an extended key usage its role needs (serverAuth to serve, clientAuth to connect). */
+  | 'usage-missing'
+  /** A CA's name constraints exclude (or do not permit) a name of the leaf. */
+  | 'name-constraints'
+  /** More CAs below a CA than its pathLenConstraint allows. */
+  | 'path-length'
+  /** A TLS peer with the peers' trust refused it in the handshake for another reason (OpenSSL's words say which). */
+  | 'refused-by-peers';
 
 /** A certificate we were about to push would break the cluster; nothing was pushed. */
 export class CertificateValidationError extends WatchdogError {

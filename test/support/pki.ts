@@ -62,6 +62,14 @@ export interface CreateCaOptions {
   /** Makes an intermediate signed by this CA. */
   issuer?: TestCa;
   freshKey?: boolean;
+  /** basicConstraints pathLenConstraint (none by default). */
+  pathLength?: number;
+  /** basicConstraints cA; false makes a "CA" that signs but may not (default true). */
+  isCa?: boolean;
+  /** Key usage flags (@peculiar/x509 KeyUsageFlags); default keyCertSign | cRLSign | digitalSignature. */
+  keyUsage?: number;
+  /** A critical nameConstraints extension with these dNSName subtrees. */
+  nameConstraints?: { permitted?: string[]; excluded?: string[] };
 }
 
 export interface IssueCertOptions {
@@ -192,13 +200,15 @@ export async function createCa(opts: CreateCaOptions = {}): Promise<TestCa> {
     opts.commonName ??
     (issuer ? `RS Watchdog Test Intermediate CA ${suffix}` : `RS Watchdog Test Root CA ${suffix}`);
   const extensions: Extension[] = [
-    new BasicConstraintsExtension(true, undefined, true),
+    new BasicConstraintsExtension(opts.isCa ?? true, opts.pathLength, true),
     new KeyUsagesExtension(
-      KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature,
+      opts.keyUsage ?? KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature,
       true,
     ),
     await SubjectKeyIdentifierExtension.create(key.spkiDer, false, webcrypto),
   ];
+  if (opts.nameConstraints)
+    extensions.push(new x509.Extension('2.5.29.30', true, nameConstraintsDer(opts.nameConstraints)));
   const issuerKeyId = issuer ? subjectKeyId(x509, issuer.cert) : undefined;
   if (issuerKeyId) extensions.push(new AuthorityKeyIdentifierExtension(issuerKeyId));
   const signer = issuer ? issuer.key : key;
@@ -283,4 +293,28 @@ export async function issueCert(opts: IssueCertOptions): Promise<IssuedCert> {
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
   };
+}
+
+/**
+ * NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees OPTIONAL, excludedSubtrees
+ * [1] GeneralSubtrees OPTIONAL }, each GeneralSubtree a SEQUENCE { base GeneralName } with base a
+ * dNSName ([2] IA5String): DER, by hand (RFC 5280 §4.2.1.10).
+ */
+function nameConstraintsDer(constraints: { permitted?: string[]; excluded?: string[] }): ArrayBuffer {
+  const tlv = (tag: number, content: Buffer): Buffer => {
+    const n = content.length;
+    const length =
+      n < 0x80 ? Buffer.of(n) : n < 0x100 ? Buffer.of(0x81, n) : Buffer.of(0x82, n >> 8, n & 0xff);
+    return Buffer.concat([Buffer.of(tag), length, content]);
+  };
+  const subtrees = (tag: number, names: string[]) =>
+    tlv(tag, Buffer.concat(names.map((name) => tlv(0x30, tlv(0x82, Buffer.from(name, 'ascii'))))));
+  const der = tlv(
+    0x30,
+    Buffer.concat([
+      ...(constraints.permitted?.length ? [subtrees(0xa0, constraints.permitted)] : []),
+      ...(constraints.excluded?.length ? [subtrees(0xa1, constraints.excluded)] : []),
+    ]),
+  );
+  return der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength) as ArrayBuffer;
 }

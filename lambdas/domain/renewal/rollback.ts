@@ -11,7 +11,7 @@ import { parseCertificateChain } from '../certificate';
 import { ConfigError, RollbackRefusedError } from '../errors';
 import type { StoredCertificate } from '../state';
 import { clusterByName, type DueCertificate, type RenewalContext } from './context';
-import { clientTrust, validateRollback } from './push';
+import { clientTrust, rollbackWithPeers, validateRollback } from './push';
 
 export interface RollbackRequest {
   cluster: string;
@@ -65,7 +65,9 @@ export async function prepareRollback(ctx: RenewalContext, item: DueCertificate)
       { hint: 'nothing was pushed; renew instead (rs-cert-watchdog renew --force)' },
     );
   }
-  validateRollback(ctx, cluster, kept, await clientTrust(ctx, item, true));
+  const trust = await clientTrust(ctx, item, true);
+  validateRollback(ctx, cluster, kept, trust);
+  await rollbackWithPeers(ctx, cluster, kept, trust);
   await ctx.state.saveIssued({
     ...kept,
     pushedAt: null,
