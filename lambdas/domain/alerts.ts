@@ -198,7 +198,8 @@ export function slackMessage(alert: Alert): SlackMessage {
     text: escapeMrkdwn(formatted.subject),
     blocks: [
       headerBlock(formatted.subject.replace('[rs-cert-watchdog] ', '')),
-      ...mrkdwnSections([`${icon} ${first ?? ''}`, ...rest]),
+      // The headline in a section of its own, the details below it.
+      ...mrkdwnSections([`${icon} ${first ?? ''}`, ...rest], undefined, { firstAlone: true }),
       {
         type: 'context',
         elements: [
@@ -262,7 +263,11 @@ function fittedLine(raw: string, budget: number): string {
  * most 3,000 characters, all of them within the message's text budget; what does not fit is counted
  * in a last "… and N more lines" section. `wrap` frames each section (a code block), its length counted.
  */
-function mrkdwnSections(lines: string[], wrap: (text: string) => string = (t) => t): unknown[] {
+function mrkdwnSections(
+  lines: string[],
+  wrap: (text: string) => string = (t) => t,
+  options: { firstAlone?: boolean } = {},
+): unknown[] {
   const frame = wrap('').length;
   const sectionBudget = SLACK_LIMITS.sectionText - frame;
   const textBudget = SLACK_LIMITS.totalText - RESERVED_TEXT;
@@ -275,12 +280,13 @@ function mrkdwnSections(lines: string[], wrap: (text: string) => string = (t) =>
   for (const raw of lines) {
     const line = fittedLine(raw, sectionBudget);
     const joined = current === '' ? line : `${current}\n${line}`;
-    if (joined.length <= sectionBudget) {
+    const newSection = options.firstAlone === true && shown === 1;
+    if (!newSection && joined.length <= sectionBudget) {
       if (total + line.length + frame > textBudget) break;
       current = joined;
     } else {
       if (sections.length + 1 >= maxSections || total + line.length + 2 * frame > textBudget) break;
-      sections.push(current);
+      if (current !== '') sections.push(current);
       current = line;
     }
     total += line.length + 1;

@@ -70,7 +70,11 @@ export interface PrivateCaStandIn {
  */
 export async function startPrivateCaStandIn(
   ca: TestCa,
-  options: { pendingPolls?: number } = {},
+  options: {
+    pendingPolls?: number;
+    /** Issue these extended key usages whatever the request asks for (a CA whose template overrides them). */
+    extKeyUsage?: Array<'SERVER_AUTH' | 'CLIENT_AUTH'>;
+  } = {},
 ): Promise<PrivateCaStandIn> {
   const { createServer } = await import('node:http');
   const calls: PrivateCaStandIn['calls'] = [];
@@ -97,10 +101,19 @@ export async function startPrivateCaStandIn(
         if (operation === 'IssueCertificate') {
           const arn = `${String(input.CertificateAuthorityArn)}/certificate/${issued.size + 1}`;
           const csr = Buffer.from(String(input.Csr), 'base64');
-          issued.set(
-            arn,
-            await signAsPrivateCa({ ...input, Csr: csr } as unknown as IssueCertificateCommandInput, ca),
-          );
+          const asked = input as { ApiPassthrough?: { Extensions?: Record<string, unknown> } };
+          const extensions = {
+            ...asked.ApiPassthrough?.Extensions,
+            ...(options.extKeyUsage
+              ? {
+                  ExtendedKeyUsage: options.extKeyUsage.map((ExtendedKeyUsageType) => ({
+                    ExtendedKeyUsageType,
+                  })),
+                }
+              : {}),
+          };
+          const request = { ...input, Csr: csr, ApiPassthrough: { Extensions: extensions } };
+          issued.set(arn, await signAsPrivateCa(request as unknown as IssueCertificateCommandInput, ca));
           reply(200, { CertificateArn: arn });
         } else if (operation === 'GetCertificate') {
           if (pending > 0) {
