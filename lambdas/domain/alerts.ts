@@ -116,7 +116,7 @@ function formatActiveActive(alert: Extract<Alert, { kind: 'active-active' }>): F
   const lines = alert.databases.map(
     (d) =>
       `  ${d.name} (${d.guid})` +
-      (d.status ? `: task ${d.taskId ?? '?'} ${d.status}` : '') +
+      (d.status ? `: ${d.taskId ? `task ${d.taskId} ` : ''}${d.status}` : '') +
       (d.error ? `: ${d.error}` : '') +
       (alert.mode === 'updated' || !d.command ? '' : `\n    ${d.command}`),
   );

@@ -110,18 +110,29 @@ export function validateForPush(
   for (let i = 0; i + 1 < chain.length; i++) {
     const child = chain[i]!;
     const parent = chain[i + 1]!;
-    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) {
+    const parentName = parent.subject.replace(/\n/g, ', ');
+    // Signed by it and named after it: the chain is in order. Whether it may issue is asked next.
+    if (child.issuer !== parent.subject || !child.verify(parent.publicKey)) {
       throw new CertificateValidationError(
         'chain-incomplete',
-        `${name}: chain certificate #${i + 2} (${parent.subject.replace(/\n/g, ', ')}) did not issue #${i + 1}; the chain is out of order or mixed`,
+        `${name}: chain certificate #${i + 2} (${parentName}) did not issue #${i + 1}; the chain is out of order or mixed`,
         { hint: 'nothing was pushed' },
       );
     }
     if (!parent.ca) {
       throw new CertificateValidationError(
         'not-a-ca',
-        `${name}: chain certificate #${i + 2} (${parent.subject.replace(/\n/g, ', ')}) issued #${i + 1} but is not a CA (basicConstraints cA is not set): every client refuses the chain`,
+        `${name}: chain certificate #${i + 2} (${parentName}) issued #${i + 1} but is not a CA (basicConstraints cA is not set, or its key usage does not include certificate signing): every client refuses the chain`,
         { hint: 'nothing was pushed; the CA issued from a certificate that may not issue' },
+      );
+    }
+    // OpenSSL's issuer check: the CA's key usage allows certificate signing, and #i+1's authority
+    // key identifier names the CA's key.
+    if (!child.checkIssued(parent)) {
+      throw new CertificateValidationError(
+        'not-a-ca',
+        `${name}: chain certificate #${i + 2} (${parentName}) signed #${i + 1}, but clients do not accept it as its issuer: its key usage does not include certificate signing (keyCertSign), or #${i + 1}'s authority key identifier names another key`,
+        { hint: 'nothing was pushed; the CA certificate must allow keyCertSign' },
       );
     }
   }

@@ -44,8 +44,8 @@ export function parseCaCertificateFile(text: string, file: string): CaCertificat
   const ca = parsed[0] as X509Certificate;
   if (!ca.ca) {
     throw new LocalCaFileError(
-      `${what}: its first certificate (${ca.subject.replace(/\n/g, ', ')}) is not a CA (basicConstraints cA is not set); ${expected}`,
-      { hint: 'the first certificate must be the CA that signs, not a leaf certificate' },
+      `${what}: its first certificate (${ca.subject.replace(/\n/g, ', ')}) is not a CA (basicConstraints cA is not set, or its key usage does not include certificate signing); ${expected}`,
+      { hint: 'the first certificate must be the CA that signs (cA set, keyCertSign allowed), not a leaf certificate' },
     );
   }
   return { ca, blocks };
