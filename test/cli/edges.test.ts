@@ -551,9 +551,7 @@ describe('local CA files, chains clients reject, and state files', () => {
       expect(run.code).toBe(1);
       expect(certOf(JSON.parse(run.stdout) as RenewReport, 'proxy').error).toMatchObject({
         name: 'CertificateValidationError',
-        message: expect.stringMatching(
-          /^proxy: the new certificate .*serverAuth/,
-        ),
+        message: expect.stringMatching(/^proxy: the new certificate .*serverAuth/),
       });
       expect(puts().length).toBe(putsBefore);
     } finally {
