@@ -45,7 +45,9 @@ export function parseCaCertificateFile(text: string, file: string): CaCertificat
   if (!ca.ca) {
     throw new LocalCaFileError(
       `${what}: its first certificate (${ca.subject.replace(/\n/g, ', ')}) is not a CA (basicConstraints cA is not set, or its key usage does not include certificate signing); ${expected}`,
-      { hint: 'the first certificate must be the CA that signs (cA set, keyCertSign allowed), not a leaf certificate' },
+      {
+        hint: 'the first certificate must be the CA that signs (cA set, keyCertSign allowed), not a leaf certificate',
+      },
     );
   }
   return { ca, blocks };

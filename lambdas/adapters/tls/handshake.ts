@@ -10,12 +10,13 @@
  * (rejectUnauthorized false): each reads its verdict (`authorized`, `authorizationError`) once the
  * handshake is done. Names are not checked here (the domain does, per configured domain).
  *
- * Trust is the public roots plus `trust`, built as adapters/tls/trust.ts builds it (the default
- * context's shared root store, the extras added), so a check costs a handshake, not a root store.
+ * A client verifying the candidate trusts the public roots plus `trust`, built as adapters/tls/trust.ts
+ * builds it (the default context's shared root store, the extras added), so a check costs a
+ * handshake, not a root store. A server verifying it as a client trusts `trust` alone.
  */
 
 import { performance } from 'node:perf_hooks';
-import { connect, createSecureContext, createServer, rootCertificates, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, createServer, type TLSSocket } from 'node:tls';
 import type { HandshakeOutcome, HandshakeRejection, HandshakeVerifier } from '../../domain/ports';
 import { trustContext } from './trust';
 
@@ -32,15 +33,15 @@ export const verifyByHandshake: HandshakeVerifier = async (check) => {
   const clientContext = asClient
     ? withClientCertificate(trust, keyPem, certificatePem)
     : trustContext([...trust]);
-  // The server side: the candidate, and to verify it as a client, the peers' trust. (A server's
-  // trust for client certificates comes from its options: the public roots are parsed again here,
-  // ~20 ms, only for certificates that act as clients.)
+  // The server side: the candidate and, to verify it as a client, `trust` alone: the servers a client
+  // certificate meets (an Active-Active peer, an LDAP server) trust the CA they were set up with, not
+  // the public roots (which no longer issue clientAuth certificates anyway).
   const server = createServer({
     key: keyPem,
     cert: certificatePem,
     requestCert: asClient,
     rejectUnauthorized: false,
-    ...(asClient ? { ca: [...rootCertificates, ...trust] } : {}),
+    ...(asClient ? { ca: [...trust] } : {}),
   });
   try {
     const serverVerdict = new Promise<HandshakeRejection | null>((resolve, reject) => {

@@ -9,7 +9,10 @@ export interface HandshakeCheck {
   /** The candidate: leaf first, then its chain, as it would be pushed. */
   certificatePem: string;
   keyPem: string;
-  /** PEM roots the peers trust beyond the public roots (which they always trust). */
+  /**
+   * PEM roots the peers trust. Its clients trust these beyond the public roots; the servers it
+   * connects to as a client trust these alone (they trust the CA they were set up with).
+   */
   trust: readonly string[];
   /** Check it as a TLS server (its clients verify it, purpose serverAuth). */
   asServer: boolean;
