@@ -53,8 +53,8 @@ describe('state files that are not regular files', () => {
   it('reads a regular file, and a symlink to one; a missing file is null', async () => {
     await writeFile(join(dir, 'plain.json'), '{"a":1}');
     await symlink(join(dir, 'plain.json'), join(dir, 'link.json'));
-    expect(await readRegularFile(join(dir, 'plain.json'))).toBe('{"a":1}');
-    expect(await readRegularFile(join(dir, 'link.json'))).toBe('{"a":1}');
-    expect(await readRegularFile(join(dir, 'none.json'))).toBeNull();
+    expect(await readRegularFile(join(dir, 'plain.json'))).toEqual({ kind: 'file', text: '{"a":1}' });
+    expect(await readRegularFile(join(dir, 'link.json'))).toEqual({ kind: 'file', text: '{"a":1}' });
+    expect(await readRegularFile(join(dir, 'none.json'))).toEqual({ kind: 'missing' });
   });
 });

@@ -5,7 +5,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StateStoreError } from '../../domain/errors';
 import type { SecretStore } from '../../domain/ports';
-import { NotRegularFileError, readRegularFile } from './regular-file';
+import { type RegularFileRead, readRegularFile } from './regular-file';
 
 export class LocalDirectoryStore implements SecretStore {
   constructor(private readonly root: string) {}
@@ -15,17 +15,23 @@ export class LocalDirectoryStore implements SecretStore {
    * directory or a link to a device in its place is a StateStoreError saying so, never a hang.
    */
   async read(key: string): Promise<string | null> {
+    const path = this.path(key);
+    let read: RegularFileRead;
     try {
-      return await readRegularFile(this.path(key));
+      read = await readRegularFile(path);
     } catch (error) {
-      if (error instanceof NotRegularFileError) {
-        throw new StateStoreError(`state ${key} in ${this.root}: ${error.message}; it was not read`, {
-          cause: error,
-          hint: `remove ${error.path} (or move it aside): the watchdog writes its state files itself, as regular files`,
-        });
-      }
       throw this.failure('read', key, error);
     }
+    if (read.kind === 'missing') return null;
+    if (read.kind === 'not-regular') {
+      throw new StateStoreError(
+        `state ${key} in ${this.root}: ${path} is ${read.what}, not a regular file; it was not read`,
+        {
+          hint: `remove ${path} (or move it aside): the watchdog writes its state files itself, as regular files`,
+        },
+      );
+    }
+    return read.text;
   }
 
   async write(key: string, value: string): Promise<void> {
