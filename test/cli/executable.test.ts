@@ -74,7 +74,12 @@ describe('the bundled executable', () => {
     expect(result.stderr).toBe('');
     // Neither axios (acme-client's HTTP) nor our adapters make Node load its undici (fetch).
     expect(builtins).not.toContain('internal/deps/undici/undici');
-    expect(builtins).not.toContain('child_process');
+    // A renewal listens on 127.0.0.1 once, for the peers' check before its push
+    // (adapters/tls/handshake.ts): Node's net.Server loads its cluster module, which loads
+    // child_process as it loads. Nothing else may (commander's executable subcommands are stubbed).
+    const childProcess = builtins.indexOf('child_process');
+    if (childProcess >= 0)
+      expect(builtins.slice(childProcess + 1, childProcess + 4)).toContain('internal/cluster/utils');
     const report = JSON.parse(result.stdout) as FleetReport;
     const proxy = report.clusters[0]!.certificates.find((c) => c.name === 'proxy')!;
     expect(proxy.action).toBe('renewed');

@@ -238,7 +238,12 @@ describe('LocalCaIssuer (@peculiar/x509)', () => {
       'KEY',
       /holds no PEM certificate \(it holds a private key: certFile and keyFile swapped\?\)/,
     ],
-    ['a leaf instead of the CA', 'ca.pem', 'LEAF', /is not a CA \(basicConstraints cA is not set\)/],
+    [
+      'a leaf instead of the CA',
+      'ca.pem',
+      'LEAF',
+      /is not a CA \(basicConstraints cA is not set, or its key usage does not include certificate signing\)/,
+    ],
     [
       'garbage between key markers',
       'ca.key',
