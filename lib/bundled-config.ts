@@ -4,11 +4,12 @@
  * environment variables). Nothing secret may reach the template or the bundle: `assertDeployable`
  * refuses passwords and webhook URLs at synth.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPemFile } from '../lambdas/adapters/config-file';
 import { certificateBlocks } from '../lambdas/adapters/config-file/client-certificate';
+import { parseCaCertificateFile } from '../lambdas/adapters/local-ca/ca-files';
 import {
   type ClusterConfig,
   DEPLOYED_CONFIG_MARKER,
@@ -16,7 +17,7 @@ import {
   type WatchdogConfig,
 } from '../lambdas/domain/config/types';
 import { everyDnsProvider } from '../lambdas/domain/dns-settings';
-import { ConfigError } from '../lambdas/domain/errors';
+import { ConfigError, type WatchdogError } from '../lambdas/domain/errors';
 
 /** Where the handlers find the config inside every bundle. */
 export const BUNDLED_CONFIG_FILE = 'watchdog-config.json';
@@ -157,11 +158,16 @@ export function writeBundledConfig(config: WatchdogConfig): string {
       ): S => {
         const issuer = settings.issuer;
         if (typeof issuer !== 'object' || issuer.type !== 'local-ca') return settings;
-        const name = copyPem(
-          issuer.certFile,
-          `clusters["${c.name}"].${field}.issuer.certFile`,
-          file,
-        ) as string;
+        const path = `clusters["${c.name}"].${field}.issuer.certFile`;
+        const name = copyPem(issuer.certFile, path, file) as string;
+        // What would fail every renewal of it on AWS fails synth instead: a certificate that does
+        // not parse, or is not a CA.
+        try {
+          parseCaCertificateFile(readFileSync(join(dir, name), 'utf8'), issuer.certFile);
+        } catch (error) {
+          const e = error as WatchdogError;
+          throw new ConfigError(`${path}: ${e.message}`, e.hint ? { hint: e.hint } : undefined);
+        }
         return { ...settings, issuer: { ...issuer, certFile: `${BUNDLE_ROOT}/${name}` } };
       };
       const client = c.clientCertificate;

@@ -49,6 +49,8 @@ export function localRenewalContext(
     credentials: localCredentials(env),
     connect: connectCluster,
     probe: probeEndpoint,
+    // Loaded by the first push only: check never pays for it.
+    handshake: async (check) => (await import('../adapters/tls/handshake')).verifyByHandshake(check),
     state,
     notifier: new FanOutNotifier(notifiers, (error) =>
       warn(`alert not delivered: ${(error as Error).message}`),

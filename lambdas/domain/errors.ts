@@ -200,7 +200,18 @@ export type ValidationFailure =
   /** RS requires an RSA key (internode encryption certificates). */
   | 'key-type'
   /** A client certificate must keep its subject: RS matches users by it. */
-  | 'subject-changed';
+  | 'subject-changed'
+
+  /** A chain certificate that issues another is not a CA (no cA, or no keyCertSign). */
+  | 'not-a-ca'
+  /** The leaf lacks an extended key usage its role needs (serverAuth to serve, clientAuth to connect). */
+  | 'usage-missing'
+  /** A CA's name constraints exclude (or do not permit) a name of the leaf. */
+  | 'name-constraints'
+  /** More CAs below a CA than its pathLenConstraint allows. */
+  | 'path-length'
+  /** A TLS peer with the peers' trust refused it in the handshake for another reason (OpenSSL's words say which). */
+  | 'refused-by-peers';
 
 /** A certificate we were about to push would break the cluster; nothing was pushed. */
 export class CertificateValidationError extends WatchdogError {
@@ -278,6 +289,15 @@ export class RenewalInfoError extends WatchdogError {
 /** A private CA (AWS Private CA or the local CA) refused or failed to issue a certificate. */
 export class PrivateCaError extends WatchdogError {
   override readonly name = 'PrivateCaError';
+}
+
+/**
+ * The local CA's certificate file, key file or key secret does not hold what signing needs: the CA
+ * certificate in PEM (a CA: basicConstraints cA), and its unencrypted PEM private key. The message
+ * names the file (or secret) and what was expected; it never quotes the content.
+ */
+export class LocalCaFileError extends WatchdogError {
+  override readonly name = 'LocalCaFileError';
 }
 
 // --- DNS, state, notifications --------------------------------------------------------------------

@@ -73,10 +73,17 @@ export interface RenewalInfoReport {
   start: string;
   end: string;
   explanationURL?: string;
-  /** The moment picked inside the window; renewalTime equals it. */
+  /** The moment picked inside the window; renewalTime equals it unless `ignored`. */
   renewAt: string;
   /** When the CA may be asked again (its Retry-After). */
   nextFetchAt: string;
+  /** The lifetime backstop: the latest moment ARI may set (two thirds of the lifetime, half under 10 days). */
+  backstop?: string;
+  /**
+   * Set when renewAt is after the backstop: the window was ignored, renewalTime is the backstop
+   * (renewalBasis `two-thirds` or `half`), and this says why.
+   */
+  ignored?: string;
 }
 
 export interface ClusterReport {
@@ -89,7 +96,11 @@ export interface ClusterReport {
   pushApi?: 'certificates' | 'update_cert';
   /** `renew` only: the one push this run made to the cluster. */
   push?: { id: string; api: string; fellBack?: string; certificates: string[] };
-  /** `renew` only: the Active-Active follow-up of that push. */
+  /**
+   * `renew` only: the Active-Active follow-up of that push, as its alert (`mode` alert, updated or
+   * failed). `failed` (a task failed, a database could not be updated or listed, a value that is not a
+   * GUID, or the step itself failed: `error`) needs attention.
+   */
   activeActive?: unknown;
   /**
    * RS 8.x: true when the database certificates were listed (GET /v1/bdbs/certificates), false when
@@ -198,6 +209,7 @@ export function needsAttention(report: FleetReport): boolean {
     (c) =>
       c.error !== null ||
       c.databaseError !== undefined ||
+      (c.activeActive as { mode?: unknown } | undefined)?.mode === 'failed' ||
       c.certificates.some(
         (cert) =>
           cert.action === 'failed' ||

@@ -6,6 +6,7 @@ import { SecretsManagerCredentialsProvider } from '../adapters/secrets-manager/c
 import { SecretsManagerStore } from '../adapters/secrets-manager/secret-store';
 import { SnsNotifier } from '../adapters/sns/notifier';
 import { probeEndpoint, publicRootPems } from '../adapters/tls';
+import { verifyByHandshake } from '../adapters/tls/handshake';
 import type { ManagedCertificateConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
 import type { CertificateIssuer } from '../domain/ports';
@@ -29,6 +30,7 @@ export function awsContext(): RenewalContext {
     credentials: new SecretsManagerCredentialsProvider(secrets),
     connect: connectCluster,
     probe: probeEndpoint,
+    handshake: verifyByHandshake,
     state: new StateStore(
       new SecretsManagerStore({
         prefix: requiredEnv('STATE_SECRET_PREFIX'),

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, loadDeployedConfig } from '../../lambdas/adapters/config-file';
 import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../../lambdas/domain/config/types';
 import { BUNDLED_CONFIG_FILE, writeBundledConfig } from '../../lib/bundled-config';
+import { createCa } from '../support/pki';
 
 const example = loadConfig(fileURLToPath(new URL('../../config.example.json', import.meta.url)));
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
@@ -48,8 +49,9 @@ describe('writeBundledConfig', () => {
     });
   });
 
-  it("copies a local CA's certFile beside the config, where the bundle lands in Lambda", () => {
-    writeFileSync(join(source, 'lab-ca.pem'), `lab ${PEM}`);
+  it("copies a local CA's certFile beside the config, where the bundle lands in Lambda, and refuses one that is no CA", async () => {
+    const lab = await createCa({ commonName: 'Lab CA', keyKind: 'ecdsa' });
+    writeFileSync(join(source, 'lab-ca.pem'), lab.certPem);
     const issuer = {
       type: 'local-ca' as const,
       certFile: join(source, 'lab-ca.pem'),
@@ -66,7 +68,27 @@ describe('writeBundledConfig', () => {
       ...issuer,
       certFile: '/var/task/local-ca-prod-east-syncer.pem',
     });
-    expect(readFileSync(join(dir, 'local-ca-prod-east-syncer.pem'), 'utf8')).toBe(`lab ${PEM}`);
+    expect(readFileSync(join(dir, 'local-ca-prod-east-syncer.pem'), 'utf8')).toBe(lab.certPem);
+    // What would fail every renewal on AWS fails synth: PEM markers around something that is no certificate.
+    writeFileSync(join(source, 'fake-ca.pem'), PEM);
+    expect(() =>
+      writeBundledConfig({
+        ...withCa,
+        clusters: [
+          {
+            ...east,
+            certificates: {
+              syncer: {
+                domains: ['s.example.com'],
+                issuer: { ...issuer, certFile: join(source, 'fake-ca.pem') },
+              },
+            },
+          },
+        ],
+      }),
+    ).toThrow(
+      /issuer\.certFile: the local CA certificate file .*fake-ca\.pem: certificate #1 does not parse as X\.509/,
+    );
     const missing = {
       ...withCa,
       clusters: [

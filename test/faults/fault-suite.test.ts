@@ -18,6 +18,7 @@ import type { Alert } from '../../lambdas/domain/ports';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { StoredCertificate } from '../../lambdas/domain/state';
 import { type AcmeFaultProxy, startAcmeFaultProxy } from '../support/acme-fault-proxy';
+import { CLI_PATH } from '../support/cli-process';
 import { localWorkflow } from '../support/local-workflow';
 import type { PebbleOptions } from '../support/pebble';
 import { createCa, issueCert } from '../support/pki';
@@ -626,14 +627,10 @@ async function startOldTlsServer(dir: string): Promise<OldTlsServer> {
 
 /** Runs the real CLI in a child process and SIGKILLs it as soon as `when` holds. */
 async function killCliWhen(ctx: Ctx, when: () => boolean): Promise<void> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'lambdas/cli/bin.ts', 'renew', '--config', ctx.config],
-    {
-      env: { ...process.env, ...ctx.world.env },
-      stdio: 'ignore',
-    },
-  );
+  const child = spawn(process.execPath, [CLI_PATH, 'renew', '--config', ctx.config], {
+    env: { PATH: process.env.PATH, ...ctx.world.env },
+    stdio: 'ignore',
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const deadline = Date.now() + 30_000;
   while (!when() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -14,6 +14,7 @@ import { CollectingNotifier } from '../../lambdas/adapters/in-memory/notifier';
 import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
 import { connectCluster } from '../../lambdas/adapters/rs-https';
 import { probeEndpoint, publicRootPems } from '../../lambdas/adapters/tls';
+import { verifyByHandshake } from '../../lambdas/adapters/tls/handshake';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import type { Notifier } from '../../lambdas/domain/ports';
 import type { RenewalContext } from '../../lambdas/domain/renewal/context';
@@ -148,6 +149,7 @@ export async function localWorkflow(
     credentials: new ConfigCredentialsProvider(world.env),
     connect: connectCluster,
     probe: probeEndpoint,
+    handshake: verifyByHandshake,
     state: new StateStore(new LocalDirectoryStore(config.stateDir)),
     notifier: options.notifier ?? notifier,
     issuer: () => {

@@ -16,6 +16,12 @@ export type { ClientCertificatePair, ClusterAccess, CredentialsProvider } from '
 export type { DnsLookup, TxtVisibility } from './dns-lookup';
 export type { DnsProvider, DnsRecord } from './dns-provider';
 export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';
+export type {
+  HandshakeCheck,
+  HandshakeOutcome,
+  HandshakeRejection,
+  HandshakeVerifier,
+} from './handshake-verifier';
 export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, Notifier } from './notifier';
 export type { RenewalInfoSource } from './renewal-info';
 export type { SecretStore } from './secret-store';

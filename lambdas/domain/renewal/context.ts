@@ -7,6 +7,7 @@ import type {
   ClusterConnector,
   CredentialsProvider,
   EndpointProber,
+  HandshakeVerifier,
   Notifier,
 } from '../ports';
 import { openRsClient, type RsClient } from '../rs/client';
@@ -21,6 +22,8 @@ export interface RenewalContext {
   connect: ClusterConnector;
   /** Reads what a TLS endpoint serves (adapters/tls). */
   probe: EndpointProber;
+  /** Has a candidate verified by TLS peers with its peers' trust, before any push (adapters/tls/handshake.ts). */
+  handshake: HandshakeVerifier;
   state: StateStore;
   notifier: Notifier;
   /**

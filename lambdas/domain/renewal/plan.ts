@@ -71,6 +71,7 @@ export function dueCertificate(cluster: string, cert: CertificateReport, forced:
             start: cert.renewalInfo.start,
             end: cert.renewalInfo.end,
             ...(cert.renewalInfo.explanationURL ? { explanationURL: cert.renewalInfo.explanationURL } : {}),
+            ...(cert.renewalInfo.ignored ? { ignored: cert.renewalInfo.ignored } : {}),
           },
         }
       : {}),

@@ -13,7 +13,7 @@ import { ConfigError, RollbackRefusedError } from '../errors';
 import type { StoredCertificate } from '../state';
 import { clusterByName, type DueCertificate, type RenewalContext } from './context';
 import { isNoCertificate, refuseKeylessDatabaseRollback } from './database';
-import { clientTrust, validateRollback } from './push';
+import { clientTrust, rollbackWithPeers, validateRollback } from './push';
 
 export interface RollbackRequest {
   cluster: string;
@@ -81,7 +81,11 @@ export async function prepareRollback(ctx: RenewalContext, item: DueCertificate)
     );
   }
   // The client certificate's trust is the cluster's mtls_trusted_ca: its Push logs in with it first.
-  if (kind !== 'client') validateRollback(ctx, cluster, kept, await clientTrust(ctx, item, true));
+  if (kind !== 'client') {
+    const trust = await clientTrust(ctx, item, true);
+    validateRollback(ctx, cluster, kept, trust);
+    await rollbackWithPeers(ctx, cluster, kept, trust);
+  }
   await ctx.state.saveIssued({
     ...kept,
     pushedAt: null,

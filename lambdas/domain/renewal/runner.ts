@@ -15,6 +15,7 @@ import {
   type RetryPolicy,
   retryDelayMs,
 } from '../retry';
+import { activeActiveFailedAlert } from './active-active';
 import type { RenewalContext } from './context';
 import * as steps from './steps';
 import { batchesOf, batchKind, type ClusterBatch, RENEWAL_STEPS } from './steps';
@@ -76,6 +77,8 @@ export interface BatchOutcome {
   batch: ClusterBatch;
   /** Set when the batch failed as a whole (NotifyFailed ran). */
   error?: ErrorInfo;
+  /** Set when the ActiveActive step itself failed (after its Retry): the certificates stay renewed. */
+  activeActiveError?: ErrorInfo;
   alerts: Alert[];
 }
 
@@ -112,15 +115,13 @@ export async function renewBatch(
   } catch (error) {
     activeActiveError = toErrorInfo(error);
   }
+  const aa = activeActiveError ? { activeActiveError } : {};
   try {
-    return {
-      batch,
-      alerts: await steps.notifyRenewed(ctx, batch, activeActiveError ? { activeActiveError } : {}),
-    };
+    return { batch, ...aa, alerts: await steps.notifyRenewed(ctx, batch, aa) };
   } catch (error) {
     // RenewedNotReported: the renewal happened; a failed alert never turns into a failure alert.
     warn(`${RENEWAL_STEPS.renewedNotReported}: ${toErrorInfo(error).message}`);
-    return { batch, alerts: [] };
+    return { batch, ...aa, alerts: [] };
   }
 }
 
@@ -185,5 +186,15 @@ function recordBatch(report: FleetReport, outcome: BatchOutcome): void {
       cert.error = failure.error;
     }
   }
-  if (cluster && batch.activeActive) cluster.activeActive = batch.activeActive;
+  // The follow-up's outcome, failed included: a failed one needs attention (report.ts needsAttention).
+  const followUp =
+    batch.activeActive ??
+    (outcome.activeActiveError
+      ? activeActiveFailedAlert(
+          batch.cluster,
+          (batch.steps ?? []).map((s) => s.certificate),
+          outcome.activeActiveError,
+        )
+      : undefined);
+  if (cluster && followUp) cluster.activeActive = followUp;
 }

@@ -253,11 +253,15 @@ export class RsClient {
     const parsed = await this.getJson('/v1/crdbs');
     if (!Array.isArray(parsed))
       throw new BadResponseError(`cluster "${this.cluster}": GET /v1/crdbs did not return a list`);
-    return parsed.flatMap((c: unknown) => {
-      if (c === null || typeof c !== 'object') return [];
-      const r = c as Record<string, unknown>;
-      if (typeof r.guid !== 'string') return [];
-      return [{ guid: r.guid, name: typeof r.name === 'string' ? r.name : r.guid }];
+    // Every entry is kept, whatever its shape: one without a string GUID keeps what it had in its
+    // place (its JSON), which the Active-Active follow-up refuses as not GUID-shaped, so it is reported.
+    return parsed.map((c: unknown) => {
+      const r = (c !== null && typeof c === 'object' ? c : {}) as Record<string, unknown>;
+      const guid =
+        typeof r.guid === 'string'
+          ? r.guid
+          : (JSON.stringify(c !== null && typeof c === 'object' ? r.guid : c) ?? 'null');
+      return { guid, name: typeof r.name === 'string' ? r.name : guid };
     });
   }
 
