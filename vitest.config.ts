@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
+    // Node 24 and the Lambda bundles (one cdk synth), made once before the workers start.
+    globalSetup: ['test/global-setup.ts'],
     // Handlers log and publish metrics through Powertools; tests assert on results, not on stdout.
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
     testTimeout: 60_000,

@@ -8,13 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPemFile } from '../lambdas/adapters/config-file';
+import { DEPLOYED_CONFIG_FILE } from '../lambdas/adapters/config-file/deployed';
 import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../lambdas/domain/config/types';
 import { ConfigError } from '../lambdas/domain/errors';
 
-/** Where the handlers find the config inside every bundle. */
-export const BUNDLED_CONFIG_FILE = 'watchdog-config.json';
-/** The bundle's root in the Lambda runtime. */
-export const BUNDLE_ROOT = '/var/task';
+/** Where the handlers find the config: beside their code, in every bundle. */
+export const BUNDLED_CONFIG_FILE = DEPLOYED_CONFIG_FILE;
 
 /** Config checks only the AWS deployment needs: nothing secret may reach the template or bundle. */
 export function assertDeployable(config: WatchdogConfig): void {
@@ -98,14 +97,14 @@ export function writeBundledConfig(config: WatchdogConfig): string {
           Object.entries(c.certificates).map(([name, settings]) => {
             const issuer = settings.issuer;
             if (typeof issuer !== 'object' || issuer.type !== 'local-ca') return [name, settings];
-            // The local CA's certificate (not its key: keySecret) travels beside the config. The
-            // issuer reads it by path, so the path is where the bundle lands.
+            // The local CA's certificate (not its key: keySecret) travels beside the config, named
+            // relatively: the handler resolves it against the config's directory, wherever the bundle lands.
             const file = copyPem(
               issuer.certFile,
               `clusters["${c.name}"].certificates.${name}.issuer.certFile`,
               `local-ca-${c.name}-${name}.pem`,
             ) as string;
-            return [name, { ...settings, issuer: { ...issuer, certFile: `${BUNDLE_ROOT}/${file}` } }];
+            return [name, { ...settings, issuer: { ...issuer, certFile: file } }];
           }),
         ),
       }),

@@ -2,9 +2,11 @@
  * What every handler shares: Powertools Logger and Metrics, and the configuration the deployment
  * validated and bundled. No AWS SDK client here, so the check function stays small.
  */
+
+import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { loadDeployedConfig } from '../adapters/config-file/deployed';
+import { DEPLOYED_CONFIG_FILE, loadDeployedConfig } from '../adapters/config-file/deployed';
 import { readAcmeTrust } from '../adapters/config-file/pem';
 import type { WatchdogConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
@@ -17,8 +19,12 @@ export const metrics = new Metrics();
 
 let config: WatchdogConfig | undefined;
 
+/**
+ * The config the deployment bundled beside this function's code (the bundle is one file, so
+ * `import.meta.url` is that file: /var/task/index.mjs on Lambda).
+ */
 export function deployedConfig(): WatchdogConfig {
-  config ??= loadDeployedConfig(process.env.WATCHDOG_CONFIG_FILE ?? '/var/task/watchdog-config.json');
+  config ??= loadDeployedConfig(fileURLToPath(new URL(DEPLOYED_CONFIG_FILE, import.meta.url)));
   return config;
 }
 

@@ -62,11 +62,15 @@ describe('writeBundledConfig', () => {
     };
     const dir = writeBundledConfig(withCa);
     const document = JSON.parse(readFileSync(join(dir, BUNDLED_CONFIG_FILE), 'utf8'));
+    // Named relatively: the handler resolves it beside the config, wherever the bundle lands.
     expect(document.config.clusters[0].certificates.syncer.issuer).toEqual({
       ...issuer,
-      certFile: '/var/task/local-ca-prod-east-syncer.pem',
+      certFile: 'local-ca-prod-east-syncer.pem',
     });
     expect(readFileSync(join(dir, 'local-ca-prod-east-syncer.pem'), 'utf8')).toBe(`lab ${PEM}`);
+    expect(
+      loadDeployedConfig(join(dir, BUNDLED_CONFIG_FILE)).clusters[0]?.certificates.syncer?.issuer,
+    ).toMatchObject({ certFile: join(dir, 'local-ca-prod-east-syncer.pem') });
     const missing = {
       ...withCa,
       clusters: [

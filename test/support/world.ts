@@ -33,6 +33,8 @@ export interface World {
     clusterOverrides?: Record<string, Record<string, unknown>>,
   ): Promise<string>;
   cli(...args: string[]): Promise<CliRun>;
+  /** Something to stop before the world closes (e.g. the loopback AWS account of its workflows). */
+  onClose(stop: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   }
 
   let configPath = join(dir, 'config.json');
+  const stops: Array<() => Promise<void>> = [];
   return {
     dir,
     sims,
@@ -108,7 +111,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       });
       return { code, stdout, stderr };
     },
+    onClose(stop) {
+      stops.push(stop);
+    },
     async close() {
+      await Promise.all(stops.splice(0).map((stop) => stop()));
       await Promise.all(entries.map(([, sim]) => sim.close()));
       await bridge?.close();
       await pebble?.stop();

@@ -1,0 +1,23 @@
+/**
+ * Before any worker starts: when this run includes tests that execute the Lambda bundles
+ * (test/integration, test/faults, test/lambda), fetch Node 24 and build the bundles with one real
+ * `cdk synth` (both cached in node_modules/.cache/ until a source changes), so that no test pays
+ * for it inside its own timeout.
+ */
+import type { TestProject } from 'vitest/node';
+
+const RUNS_BUNDLES = /[\\/]test[\\/](integration|faults|lambda)[\\/]/;
+
+export default async function setup(project: TestProject): Promise<void> {
+  // The file filters of this run (`vitest run test/unit/x.test.ts`): vitest keeps them here.
+  const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern;
+  const { testFiles } = await project.globTestFiles(filters);
+  if (!testFiles.some((file) => RUNS_BUNDLES.test(file))) return;
+  // Loaded only then: the CDK is a large import.
+  const [{ node24Binary }, { lambdaBundles }] = await Promise.all([
+    import('./support/lambda/invoke'),
+    import('./support/lambda/bundles'),
+  ]);
+  node24Binary();
+  lambdaBundles();
+}
