@@ -36,7 +36,7 @@ export async function checkCluster(
     const report = reportFor(config, cluster, set, now);
     await annotateManaged(config, cluster, set, report, now, deps.renewalInfo);
     annotateWindows(report, windowsFor(config, cluster), now);
-    return { ...report, ...(await describePushApi(cluster, client)) };
+    return { ...report, checkedAt: now.toISOString(), ...(await describePushApi(cluster, client)) };
   } catch (error) {
     return { name: cluster.name, error: toErrorInfo(error), certificates: [] };
   } finally {

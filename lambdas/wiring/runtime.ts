@@ -43,8 +43,12 @@ export function count(name: string, cluster: string): void {
   metric.addMetric(name, MetricUnit.Count, 1);
 }
 
-export function requiredEnv(name: string): string {
-  const value = process.env[name];
+/**
+ * A variable the construct sets, read by its literal name at the call site
+ * (`requiredEnv('X', process.env.X)`): a test reads every name a bundle uses from its text and
+ * checks that the template sets it for that function.
+ */
+export function requiredEnv(name: string, value: string | undefined): string {
   if (!value) throw new ConfigError(`environment variable ${name} is not set (deployment error)`);
   return value;
 }

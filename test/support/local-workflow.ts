@@ -55,6 +55,8 @@ export interface LocalWorkflow {
   aws: WatchdogAws;
   /** Every IAM decision made for this deployment's functions, in order. */
   readonly awsCalls: AwsCall[];
+  /** The identity a function of this deployment calls AWS with (its role's policies). */
+  principal(role: FunctionRole): AwsPrincipal;
   /** The deployment as synthesized: functions, environments, policies. */
   deployment: ReturnType<typeof describeDeployment>;
 }
@@ -73,8 +75,9 @@ export interface TaskCall {
 }
 
 /**
- * The same config as the CLI's, made deployable: a credentials secret per cluster, Route 53, local
- * CA keys and the EAB key in secrets (the loopback Secrets Manager holds what the files held).
+ * The same config as the CLI's, made deployable: a credentials secret per cluster (with the
+ * cluster's CA), Route 53, local CA keys and the EAB key in secrets (the loopback Secrets Manager
+ * holds what the files held).
  */
 export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
   const eab = config.acme?.eab;
@@ -89,7 +92,8 @@ export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
         }
       : {}),
     dns: { provider: 'route53', hostedZoneId: 'Z0TEST' },
-    clusters: config.clusters.map(({ password: _p, passwordEnv: _e, ...c }) => ({
+    // As deployed: the cluster's own CA travels in its credentials secret (`caPem`), not in the bundle.
+    clusters: config.clusters.map(({ password: _p, passwordEnv: _e, caFile: _ca, ...c }) => ({
       ...c,
       credentialsSecret: clusterSecret(c.name),
       // A CA key never ships in the bundle: the deployment reads it from a secret.
@@ -195,9 +199,10 @@ export async function localWorkflow(
   const seedSecrets = () => {
     for (const cluster of config.clusters) {
       const password = cluster.password ?? (cluster.passwordEnv ? world.env[cluster.passwordEnv] : undefined);
+      const caPem = cluster.caFile ? readFileSync(cluster.caFile, 'utf8') : undefined;
       aws.secretsManager.seed(
         clusterSecret(cluster.name),
-        JSON.stringify({ username: cluster.username, password }),
+        JSON.stringify({ username: cluster.username, password, ...(caPem ? { caPem } : {}) }),
       );
       for (const [name, settings] of Object.entries(cluster.certificates ?? {})) {
         const issuer = settings.issuer;
@@ -297,6 +302,11 @@ export async function localWorkflow(
     deployment,
     get awsCalls() {
       return aws.aws.calls.filter((c) => c.deployment === id);
+    },
+    principal(role) {
+      const principal = principals.get(role);
+      if (!principal) throw new Error(`this deployment has no ${role} function`);
+      return principal;
     },
     async execute(input: CheckEvent = {}) {
       events.length = 0;

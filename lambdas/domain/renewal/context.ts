@@ -63,6 +63,11 @@ export interface DueCertificate {
   renewalWindow?: { start: string; end: string; explanationURL?: string };
   /** An operator's rollback: the kept previous certificate goes back instead of a renewal. */
   rollback?: boolean;
+  /**
+   * When the check read this certificate on the cluster (ISO time). Issue decides with it, without
+   * reading the cluster itself (on AWS it has neither the cluster's credentials nor its network).
+   */
+  checkedAt?: string;
 }
 
 /** One issuer per distinct `issuer` setting, made on first use (the ACME issuer is shared by all "acme"). */

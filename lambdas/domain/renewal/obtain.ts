@@ -8,13 +8,7 @@ import type { KeyType } from '../config/types';
 import { AlreadyRenewedError } from '../errors';
 import { decideRenewal } from '../policy';
 import type { StoredCertificate } from '../state';
-import {
-  clusterByName,
-  type DueCertificate,
-  type RenewalContext,
-  renewalSettings,
-  withCluster,
-} from './context';
+import { clusterByName, type DueCertificate, type RenewalContext, renewalSettings } from './context';
 import { issuerTypeOf } from './renewal-info';
 
 export interface ObtainResult {
@@ -32,18 +26,22 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
   if (due.resume && saved && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256)
     return { certificate: saved, reused: true };
 
-  // Another run may have finished this renewal between our check and taking the lock: the cluster
-  // then holds the saved, verified certificate. One GET tells, and nothing is pushed twice.
-  if (saved?.verifiedAt && !due.forced && saved.fingerprint256 !== due.currentFingerprint256) {
-    const held = await withCluster(ctx, cluster, async (client) =>
-      fingerprintOf((await client.getCertificates()).certificate(due.certificate)),
+  // Another run may have finished this renewal between our check and taking the lock: it verified
+  // the saved certificate on the cluster AFTER our check read another one there. The times tell,
+  // without reading the cluster again (Issue may not: on AWS it has neither the cluster's credentials
+  // nor its network). Verified BEFORE our check, yet the cluster served another: that one was put
+  // there since (by hand, a rollback), and this run renews, reusing the saved certificate if it fits.
+  if (
+    saved?.verifiedAt &&
+    !due.forced &&
+    saved.fingerprint256 !== due.currentFingerprint256 &&
+    due.checkedAt !== undefined &&
+    Date.parse(saved.verifiedAt) > Date.parse(due.checkedAt)
+  ) {
+    throw new AlreadyRenewedError(
+      `${due.certificate} on cluster "${due.cluster}" was renewed by another run since this run's check (serial ${saved.serialNumber}, verified ${saved.verifiedAt}, after the check at ${due.checkedAt})`,
+      { hint: 'nothing to do: that run pushed, verified and reported it' },
     );
-    if (held === saved.fingerprint256) {
-      throw new AlreadyRenewedError(
-        `${due.certificate} on cluster "${due.cluster}" was renewed by another run since this run's check (serial ${saved.serialNumber}, verified ${saved.verifiedAt})`,
-        { hint: 'nothing to do: that run pushed, verified and reported it' },
-      );
-    }
   }
 
   if (saved && reusable(ctx, saved, settings.domains, keyType, due))

@@ -1,8 +1,9 @@
 /**
  * Rollback: put back the certificate and key that the last renewal replaced (kept in state as
- * `previous` by the push step). It is the Issue step of a rollback: what follows is the same Push,
- * Verify, Active-Active and Notify as a renewal, so the previous certificate is validated, pushed in
- * one call, verified and alerted on like any other. The certificate it replaces is kept in turn.
+ * `previous` by the push step). It runs the renewal's steps: Issue takes the lock and checks what is
+ * kept (`keptForRollback`); Push validates it against the cluster's trust and stages it
+ * (`stageRollback`), then pushes it in one call; Verify, Active-Active and Notify follow as for a
+ * renewal. The certificate it replaces is kept in turn.
  *
  * Refused, before anything is pushed, when nothing is kept, or the kept certificate has expired or
  * does not validate.
@@ -40,9 +41,12 @@ export function rollbackItems(
   });
 }
 
-/** Checks the kept certificate, then makes it the one the Push step sends. Returns it. */
-export async function prepareRollback(ctx: RenewalContext, item: DueCertificate): Promise<StoredCertificate> {
-  const cluster = clusterByName(ctx.config, item.cluster);
+/**
+ * Issue's part of a rollback: the kept certificate exists with its key, parses and has not expired.
+ * Nothing here needs the cluster (on AWS, Issue has neither its credentials nor its network): the
+ * checks that need the cluster's own CA, and the staging, are Push's (`stageRollback`).
+ */
+export async function keptForRollback(ctx: RenewalContext, item: DueCertificate): Promise<StoredCertificate> {
   const kept = await ctx.state.previous(item.cluster, item.certificate);
   if (!kept?.certificatePem || !kept.keyPem) {
     throw new RollbackRefusedError(
@@ -65,7 +69,33 @@ export async function prepareRollback(ctx: RenewalContext, item: DueCertificate)
       { hint: 'nothing was pushed; renew instead (rs-cert-watchdog renew --force)' },
     );
   }
-  validateRollback(ctx, cluster, kept, await clientTrust(ctx, item, true));
+  return kept;
+}
+
+/**
+ * Push's part of a rollback, before the push: the kept certificate that Issue checked is validated
+ * as its clients will see it (key, chain anchored in the public roots, the ACME CA's or the
+ * cluster's own CA, which the cluster's credentials secret may hold; for `api`, the name the watchdog
+ * connects by), then staged as the certificate Push sends. A retried Push finds it staged already
+ * (the kept slot then holds what the first attempt replaced): it is not staged twice.
+ */
+export async function stageRollback(
+  ctx: RenewalContext,
+  step: { cluster: string; certificate: string; fingerprint256: string },
+): Promise<void> {
+  const staged = await ctx.state.issued(step.cluster, step.certificate);
+  if (staged?.rollback && staged.fingerprint256 === step.fingerprint256) return;
+  const kept = await ctx.state.previous(step.cluster, step.certificate);
+  if (!kept?.certificatePem || !kept.keyPem || kept.fingerprint256 !== step.fingerprint256) {
+    throw new RollbackRefusedError(
+      `cluster "${step.cluster}": the kept ${step.certificate} certificate changed since this rollback started`,
+      {
+        hint: 'nothing was pushed; another run replaced it in the meantime: check the cluster, then roll back again',
+      },
+    );
+  }
+  const cluster = clusterByName(ctx.config, step.cluster);
+  validateRollback(ctx, cluster, kept, await clientTrust(ctx, step, true));
   await ctx.state.saveIssued({
     ...kept,
     pushedAt: null,
@@ -73,5 +103,4 @@ export async function prepareRollback(ctx: RenewalContext, item: DueCertificate)
     rollback: true,
     issuedAt: kept.issuedAt || ctx.now().toISOString(),
   });
-  return kept;
 }

@@ -139,6 +139,12 @@ function build(dir: string): void {
       JSON.stringify(Object.fromEntries(Object.entries(entries).map(([e, d]) => [e, join(dir, d)])), null, 2),
     );
     renameSync(staging, dir);
+    // Builds of older sources: keep the previous one (a run may still be using it), drop the rest.
+    const older = readdirSync(CACHE)
+      .filter((d) => /^bundles-[0-9a-f]+$/.test(d) && join(CACHE, d) !== dir)
+      .map((d) => join(CACHE, d))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    for (const old of older.slice(1)) rmSync(old, { recursive: true, force: true });
   } finally {
     rmSync(outdir, { recursive: true, force: true });
     rmSync(staging, { recursive: true, force: true });
