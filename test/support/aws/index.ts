@@ -14,6 +14,7 @@ import { SecretsManagerStandIn } from './secrets-manager';
 import { SnsStandIn } from './sns';
 
 export type { PrivateCaBackend } from './acm-pca';
+export { type ForwardedCall, ForwardingJsonService, type ForwardingOptions } from './forwarding';
 export type { AwsCall, AwsPrincipal, LoopbackService } from './loopback-aws';
 export { LoopbackAws } from './loopback-aws';
 export { AwsServiceError } from './protocols';

@@ -40,9 +40,13 @@ export interface Deployment {
   /** The alert topic and the key that encrypts it (and the state secrets). */
   topicArn: string;
   keyArn: string;
+  /** The template's resources, by logical ID (e.g. to create a table a stand-in serves). */
+  resources: Record<string, CfnResource>;
+  /** Resolves a template value (Ref, Fn::GetAtt, Fn::Join, pseudo parameters) as deployed here. */
+  resolve(value: unknown): unknown;
 }
 
-interface CfnResource {
+export interface CfnResource {
   Type: string;
   Properties: Record<string, unknown>;
 }
@@ -64,6 +68,10 @@ export function describeDeployment(synth: SynthesizedWatchdog, keyArn: string): 
       topicArn = `arn:aws:sns:${TEST_REGION}:${TEST_ACCOUNT}:${TEST_STACK_NAME}-${id}`;
       refs[id] = topicArn;
       refs[`${id}.TopicArn`] = topicArn;
+    } else if (resource.Type === 'AWS::DynamoDB::Table' || resource.Type === 'AWS::DynamoDB::GlobalTable') {
+      const name = String(resource.Properties.TableName ?? `${TEST_STACK_NAME}-${id}`);
+      refs[id] = name;
+      refs[`${id}.Arn`] = `arn:aws:dynamodb:${TEST_REGION}:${TEST_ACCOUNT}:table/${name}`;
     } else if (resource.Type === 'AWS::IAM::Role') {
       refs[`${id}.Arn`] = `arn:aws:iam::${TEST_ACCOUNT}:role/${TEST_STACK_NAME}-${id}`;
     } else if (resource.Type === 'AWS::Lambda::Function' && roleOfFunction.has(id)) {
@@ -112,5 +120,12 @@ export function describeDeployment(synth: SynthesizedWatchdog, keyArn: string): 
       statements: (statementsOfRole.get(roleId) ?? []).map((s) => resolve(s, pseudo, refs) as Statement),
     };
   }
-  return { definition: definitionOf(synth), functions, topicArn, keyArn };
+  return {
+    definition: definitionOf(synth),
+    functions,
+    topicArn,
+    keyArn,
+    resources,
+    resolve: (value) => resolve(value, pseudo, refs),
+  };
 }
