@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { vi } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
 import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager/secret-store';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
@@ -367,6 +368,11 @@ function synthesized(config: WatchdogConfig): SynthesizedWatchdog {
   }
   return synth;
 }
+
+// Every task is a process (six to eight per execution, up to three executions per test): on a
+// machine shared with other test runs that takes longer than the default 60 s. A safety net for the
+// files that execute the bundles, never a measure: no assertion depends on time.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 // The first synth of a process loads and compiles most of aws-cdk-lib: tens of seconds on a busy
 // machine. Done while a test file is collected, not inside its first test's timeout.
