@@ -399,5 +399,6 @@ async function bridgeCall(
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ fqdn, value }),
+    signal: AbortSignal.timeout(15_000),
   }).catch(() => undefined);
 }

@@ -8,7 +8,7 @@
  * without the right token.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LoopbackAws } from './loopback-aws';
 import { AwsServiceError } from './protocols';
@@ -25,6 +25,7 @@ const MODELED = new Set([
 
 export class SecretsExtensionStandIn {
   private server: Server | undefined;
+  private v6: Server | undefined;
   port = 0;
 
   constructor(
@@ -33,7 +34,7 @@ export class SecretsExtensionStandIn {
   ) {}
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => {
+    const handler: RequestListener = (req, res) => {
       const send = (status: number, body: string, type = 'text/plain') => {
         res.writeHead(status, { 'content-type': type });
         res.end(body);
@@ -67,20 +68,37 @@ export class SecretsExtensionStandIn {
             `RequestID: ${randomUUID()}, ${MODELED.has(error.code) ? '' : 'api error '}${error.code}: ${error.message}`,
         );
       }
-    });
-    // The functions reach it as `localhost`: both loopback families.
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    };
+    const server = createServer(handler);
+    // The functions reach it as `localhost`, which may resolve to ::1 first: the same port on both
+    // loopback families, so that no other process's [::1]:port can answer in its place.
+    for (let attempt = 0; ; attempt++) {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const v6 = createServer(handler);
+      const bound = await new Promise<string | null>((resolve) => {
+        v6.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+        v6.listen(port, '::1', () => resolve(null));
+      });
+      if (bound === null) this.v6 = v6;
+      if (bound === null || bound === 'EADDRNOTAVAIL' || bound === 'EAFNOSUPPORT' || attempt >= 10) break;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
     return this;
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await Promise.all(
+      [this.server, this.v6].map(
+        (server) =>
+          server &&
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
   }
 }
