@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPemFile } from '../lambdas/adapters/config-file';
 import { certificateBlocks } from '../lambdas/adapters/config-file/client-certificate';
+import { DEPLOYED_CONFIG_FILE } from '../lambdas/adapters/config-file/deployed';
 import { parseCaCertificateFile } from '../lambdas/adapters/local-ca/ca-files';
 import {
   type ClusterConfig,
@@ -19,10 +20,8 @@ import {
 import { everyDnsProvider } from '../lambdas/domain/dns-settings';
 import { ConfigError, type WatchdogError } from '../lambdas/domain/errors';
 
-/** Where the handlers find the config inside every bundle. */
-export const BUNDLED_CONFIG_FILE = 'watchdog-config.json';
-/** The bundle's root in the Lambda runtime. */
-export const BUNDLE_ROOT = '/var/task';
+/** Where the handlers find the config: beside their code, in every bundle. */
+export const BUNDLED_CONFIG_FILE = DEPLOYED_CONFIG_FILE;
 
 /** Config checks only the AWS deployment needs: nothing secret may reach the template or bundle. */
 export function assertDeployable(config: WatchdogConfig): void {
@@ -149,8 +148,8 @@ export function writeBundledConfig(config: WatchdogConfig): string {
       caFile: copyPem(config.acme.caFile, 'acme.caFile', 'acme-ca.pem'),
     },
     clusters: config.clusters.map((c) => {
-      // A local CA's certificate (not its key: keySecret) travels beside the config. The issuer
-      // reads it by path, so the path is where the bundle lands.
+      // A local CA's certificate (not its key: keySecret) travels beside the config, named
+      // relatively: the handler resolves it against the config's directory, wherever the bundle lands.
       const bundledIssuer = <S extends { issuer?: IssuerConfig | undefined }>(
         settings: S,
         field: string,
@@ -168,7 +167,7 @@ export function writeBundledConfig(config: WatchdogConfig): string {
           const e = error as WatchdogError;
           throw new ConfigError(`${path}: ${e.message}`, e.hint ? { hint: e.hint } : undefined);
         }
-        return { ...settings, issuer: { ...issuer, certFile: `${BUNDLE_ROOT}/${name}` } };
+        return { ...settings, issuer: { ...issuer, certFile: name } };
       };
       const client = c.clientCertificate;
       return {
@@ -195,7 +194,11 @@ export function writeBundledConfig(config: WatchdogConfig): string {
           clientCertificate: bundledIssuer(
             {
               ...client,
-              certFile: `${BUNDLE_ROOT}/${copyCertificates(client.certFile, `clusters["${c.name}"].clientCertificate.certFile`, `client-${c.name}.pem`)}`,
+              certFile: copyCertificates(
+                client.certFile,
+                `clusters["${c.name}"].clientCertificate.certFile`,
+                `client-${c.name}.pem`,
+              ) as string,
             },
             'clientCertificate',
             `local-ca-${c.name}-client.pem`,

@@ -31,7 +31,7 @@ import { ConfigError } from '../lambdas/domain/errors';
 import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
 import { watchdogAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
-import { assertDeployable, BUNDLE_ROOT, BUNDLED_CONFIG_FILE, writeBundledConfig } from './bundled-config';
+import { assertDeployable, writeBundledConfig } from './bundled-config';
 import { watchdogDashboard } from './dashboard';
 import { type WatchdogFunctionOptions, watchdogFunction } from './functions';
 import { acknowledgeCustomResourceProvider, acknowledgeNagFindings } from './nag';
@@ -129,8 +129,8 @@ export class CertificateWatchdog extends Construct {
       projectRoot,
       logRetention,
       configDir,
+      // The config is beside each function's code (lambdas/wiring/runtime.ts finds it there).
       environment: {
-        WATCHDOG_CONFIG_FILE: `${BUNDLE_ROOT}/${BUNDLED_CONFIG_FILE}`,
         STATE_SECRET_PREFIX: this.stateSecretPrefix,
         STATE_KMS_KEY_ID: this.key.keyArn,
         ALERT_TOPIC_ARN: this.alertTopic.topicArn,

@@ -90,6 +90,7 @@ export async function checkCluster(
       : ({} as Awaited<ReturnType<typeof describePushApi>>);
     return {
       ...report,
+      checkedAt: now.toISOString(),
       ...versions,
       ...(databases.api === undefined ? {} : { databaseCertificatesApi: databases.api }),
       ...(databases.error ? { databaseError: databases.error } : {}),

@@ -94,6 +94,12 @@ export interface ClusterReport {
   softwareVersions?: Array<string | null>;
   /** The push API a renewal would use now (`pushApi`, resolved from the versions for `auto`). */
   pushApi?: 'certificates' | 'update_cert';
+  /**
+   * When its certificates were read (just after the answer): the renewal steps compare it with the
+   * state's times (a certificate verified since was renewed by another run) without reading the
+   * cluster again.
+   */
+  checkedAt?: string;
   /** `renew` only: the one push this run made to the cluster. */
   push?: { id: string; api: string; fellBack?: string; certificates: string[] };
   /**

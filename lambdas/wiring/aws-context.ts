@@ -33,7 +33,7 @@ export function awsContext(): RenewalContext {
     handshake: verifyByHandshake,
     state: new StateStore(
       new SecretsManagerStore({
-        prefix: requiredEnv('STATE_SECRET_PREFIX'),
+        prefix: requiredEnv('STATE_SECRET_PREFIX', process.env.STATE_SECRET_PREFIX),
         kmsKeyId: process.env.STATE_KMS_KEY_ID,
         client: secrets,
       }),
@@ -68,6 +68,6 @@ let notifier: SnsNotifier | undefined;
 
 /** Created on first use: only notify sends alerts, the other steps never configure an SNS client. */
 function snsNotifier(): SnsNotifier {
-  notifier ??= new SnsNotifier(requiredEnv('ALERT_TOPIC_ARN'));
+  notifier ??= new SnsNotifier(requiredEnv('ALERT_TOPIC_ARN', process.env.ALERT_TOPIC_ARN));
   return notifier;
 }

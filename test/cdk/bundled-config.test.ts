@@ -64,11 +64,15 @@ describe('writeBundledConfig', () => {
     };
     const dir = writeBundledConfig(withCa);
     const document = JSON.parse(readFileSync(join(dir, BUNDLED_CONFIG_FILE), 'utf8'));
+    // Named relatively: the handler resolves it beside the config, wherever the bundle lands.
     expect(document.config.clusters[0].certificates.syncer.issuer).toEqual({
       ...issuer,
-      certFile: '/var/task/local-ca-prod-east-syncer.pem',
+      certFile: 'local-ca-prod-east-syncer.pem',
     });
     expect(readFileSync(join(dir, 'local-ca-prod-east-syncer.pem'), 'utf8')).toBe(lab.certPem);
+    expect(
+      loadDeployedConfig(join(dir, BUNDLED_CONFIG_FILE)).clusters[0]?.certificates.syncer?.issuer,
+    ).toMatchObject({ certFile: join(dir, 'local-ca-prod-east-syncer.pem') });
     // What would fail every renewal on AWS fails synth: PEM markers around something that is no certificate.
     writeFileSync(join(source, 'fake-ca.pem'), PEM);
     expect(() =>

@@ -444,8 +444,9 @@ describe('functions', () => {
         template.findResources('AWS::Lambda::Function')[
           idOf(watchdog.functions[role as FunctionRole] as never)
         ];
+      // The config is beside the code in the bundle: no variable names it.
+      expect(fn?.Properties.Environment.Variables.WATCHDOG_CONFIG_FILE).toBeUndefined();
       expect(fn?.Properties.Environment.Variables).toMatchObject({
-        WATCHDOG_CONFIG_FILE: '/var/task/watchdog-config.json',
         STATE_SECRET_PREFIX: `rs-cert-watchdog/${TEST_STACK_NAME}`,
         STATE_KMS_KEY_ID: { 'Fn::GetAtt': [idOf(watchdog.key), 'Arn'] },
         ALERT_TOPIC_ARN: { Ref: idOf(watchdog.alertTopic) },

@@ -19,7 +19,7 @@ import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { StoredCertificate } from '../../lambdas/domain/state';
 import { type AcmeFaultProxy, startAcmeFaultProxy } from '../support/acme-fault-proxy';
 import { CLI_PATH } from '../support/cli-process';
-import { localWorkflow } from '../support/local-workflow';
+import { localWorkflow, watchdogAwsOf, workflowState } from '../support/local-workflow';
 import type { PebbleOptions } from '../support/pebble';
 import { createCa, issueCert } from '../support/pki';
 import { daysFromNow, startWorld, type World } from '../support/world';
@@ -266,7 +266,7 @@ const faults: Fault[] = [
       const renewed = [a, b].filter((o) => o.result === 'renewed');
       expect(renewed).toHaveLength(1);
       expect([...a.alerts, ...b.alerts].filter((kind) => kind === 'renewed')).toHaveLength(1);
-      // The CLI says so in its report; the state machine ends that iteration in LockHeld, silently.
+      // The CLI says so in its report; the state machine's Issue sets it aside, silently.
       expect([a, b].find((o) => o.result !== 'renewed')).toMatchObject({
         result: ctx.mode === 'cli' ? 'skipped' : 'none',
         alerts: [],
@@ -275,10 +275,19 @@ const faults: Fault[] = [
     },
   },
   {
-    fault: 'unwritable state directory',
+    fault: 'unwritable state (CLI: the state directory; AWS: a KMS key Secrets Manager cannot encrypt with)',
     expected: 'StateStoreError before any order; nothing pushed',
     outcome: { result: 'failed', error: 'StateStoreError', alert: 'renewal-failed' },
     configOverrides: ({ world }) => ({ stateDir: join(world.dir, 'config.json', 'state') }),
+    // On AWS the state lives in Secrets Manager (the config's stateDir means nothing there).
+    arrange: async ({ world, mode }) => {
+      if (mode !== 'sfn') return;
+      (await watchdogAwsOf(world)).secretsManager.refuseWrites = {
+        code: 'EncryptionFailure',
+        message: "Secrets Manager can't encrypt the protected secret text using the provided KMS key.",
+      };
+    },
+    puts: 0,
   },
   {
     fault: 'GET /v1/cluster/certificates answers 7 MB of nested arrays',
@@ -513,7 +522,7 @@ describe.each(['cli', 'sfn'] as const)('fault suite via %s', (mode) => {
 
       // 2. Nothing lost: an issued certificate is in the state store with its key; the cluster holds
       //    either its old certificate or the stored one.
-      const stored = await readStored(world);
+      const stored = await readStored(ctx);
       if (orders(world) > 0 && stored) {
         const key = parsePrivateKey(stored.keyPem);
         expect(parseCertificateChain(stored.certificatePem).some((cert) => keyMatchesLeaf(cert, key))).toBe(
@@ -644,9 +653,11 @@ function orders(w: World): number {
   return w.bridge!.calls.filter((c) => c.op === 'present').length;
 }
 
-async function readStored(w: World): Promise<StoredCertificate | null> {
+/** What the mode's state store holds for east/proxy: the CLI's state directory, or Secrets Manager on AWS. */
+async function readStored(ctx: Ctx): Promise<StoredCertificate | null> {
+  if (ctx.mode === 'sfn') return (await workflowState(ctx.world)).issued('east', 'proxy');
   try {
-    return JSON.parse(await readFile(statePath(w), 'utf8')) as StoredCertificate;
+    return JSON.parse(await readFile(statePath(ctx.world), 'utf8')) as StoredCertificate;
   } catch {
     return null;
   }

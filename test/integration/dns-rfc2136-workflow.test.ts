@@ -1,18 +1,15 @@
 /**
  * RFC 2136 from the issue function, through the executed state machine: the issue task builds its
  * DNS-01 providers from the config as on AWS (wiring/dns01 through wiring/issuers), reads the TSIG
- * secret from Secrets Manager (`tsigSecretSecret`, the SDK mocked), updates a real BIND on loopback
+ * secret from Secrets Manager (`tsigSecretSecret`, the loopback Secrets Manager), updates a real BIND on loopback
  * that Pebble validates against, and removes the record on success and on failure alike.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, RRTYPE } from '../../lambdas/adapters/dns-wire';
 import { type BindServer, newTsigKey, startBind } from '../support/bind';
-import { localWorkflow } from '../support/local-workflow';
+import { localWorkflow, watchdogAwsOf } from '../support/local-workflow';
 import { daysFromNow, startWorld, type World } from '../support/world';
 
-const secrets = mockClient(SecretsManagerClient);
 const TSIG_SECRET_ID = 'rs-cert-watchdog/dns/tsig';
 
 describe('RFC 2136 from the issue function, in the executed state machine', () => {
@@ -41,7 +38,8 @@ describe('RFC 2136 from the issue function, in the executed state machine', () =
     await world?.close();
     await bind?.stop();
   });
-  beforeEach(() => secrets.reset());
+  const storeTsigSecret = async (secret: string) =>
+    (await watchdogAwsOf(world)).secretsManager.seed(TSIG_SECRET_ID, secret);
 
   const config = (secretId = TSIG_SECRET_ID) =>
     world.writeConfig(
@@ -67,7 +65,7 @@ describe('RFC 2136 from the issue function, in the executed state machine', () =
     ).answers.map((r) => r.value);
 
   it('renews: the wildcard and its apex share one name, both values go in one signed update, both are removed', async () => {
-    secrets.on(GetSecretValueCommand, { SecretId: TSIG_SECRET_ID }).resolves({ SecretString: key.secret });
+    await storeTsigSecret(key.secret);
     const before = world.sims.east!.certificate('proxy')!.fingerprint256;
     const workflow = await localWorkflow(world, await config());
     await workflow.execute();
@@ -80,16 +78,15 @@ describe('RFC 2136 from the issue function, in the executed state machine', () =
       '_acme-challenge.redis.example.com',
     ]);
     expect(await txt('_acme-challenge.redis.example.com')).toEqual([]);
-    // Read once, by the issue task, from the secret the config names.
-    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([
-      TSIG_SECRET_ID,
-    ]);
+    // Read once, by the issue function, from the secret the config names (its role allows that).
+    const reads = workflow.awsCalls.filter(
+      (c) => c.action === 'secretsmanager:GetSecretValue' && c.resource.includes(`:secret:${TSIG_SECRET_ID}`),
+    );
+    expect(reads.map((c) => [c.role, c.decision])).toEqual([['issue', 'allowed']]);
   });
 
   it('fails the item with DnsTsigError when the secret holds another key: a failure alert, nothing pushed', async () => {
-    secrets
-      .on(GetSecretValueCommand, { SecretId: TSIG_SECRET_ID })
-      .resolves({ SecretString: newTsigKey().secret });
+    await storeTsigSecret(newTsigKey().secret);
     const puts = () => world.sims.east!.requests.filter((r) => r.method === 'PUT').length;
     const putsBefore = puts();
     const workflow = await localWorkflow(world, await config());

@@ -30,6 +30,8 @@ export interface World {
   ): Promise<string>;
   /** Runs dist/cli.mjs in its own process, with `env` (and PATH) as its whole environment. */
   cli(...args: string[]): Promise<CliRun>;
+  /** Something to stop before the world closes (e.g. the loopback AWS account of its workflows). */
+  onClose(stop: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   }
 
   let configPath = join(dir, 'config.json');
+  const stops: Array<() => Promise<void>> = [];
   return {
     dir,
     sims,
@@ -95,7 +98,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     cli(...args) {
       return runBuiltCli(args, env);
     },
+    onClose(stop) {
+      stops.push(stop);
+    },
     async close() {
+      await Promise.all(stops.splice(0).map((stop) => stop()));
       await Promise.all(entries.map(([, sim]) => sim.close()));
       await bridge?.close();
       await pebble?.stop();

@@ -38,7 +38,10 @@ export function resolveConfigPaths<C extends WatchdogConfig>(config: C, baseDir:
       ),
       ...(c.databases && {
         databases: Object.fromEntries(
-          Object.entries(c.databases).map(([uid, cert]) => [uid, { ...cert, issuer: issuerAt(cert.issuer) }]),
+          Object.entries(c.databases).map(([uid, cert]) => [
+            uid,
+            { ...cert, issuer: issuerAt(cert.issuer), dns: dnsAt(cert.dns) },
+          ]),
         ),
       }),
       ...(c.clientCertificate && {

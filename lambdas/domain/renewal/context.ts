@@ -72,6 +72,11 @@ export interface DueCertificate {
    * subject and names, so the Issue step needs no access to the client key.
    */
   sameSubjectAs?: string;
+  /**
+   * When the check read this certificate on the cluster (ISO time). Issue decides with it, without
+   * reading the cluster itself (on AWS it has neither the cluster's credentials nor its network).
+   */
+  checkedAt?: string;
 }
 
 /** One issuer per distinct `issuer` setting, made on first use (the ACME issuer is shared by all "acme"). */

@@ -4,18 +4,12 @@
  * retry after this point never orders twice. The caller holds the certificate's lock.
  */
 import { describeLeaf, parseCertificateChain } from '../certificate';
-import { CLIENT_CERTIFICATE, databaseUid, kindOf } from '../certificate-kinds';
+import { CLIENT_CERTIFICATE, kindOf } from '../certificate-kinds';
 import type { KeyType } from '../config/types';
 import { AlreadyRenewedError, ConfigError } from '../errors';
 import { decideRenewal } from '../policy';
 import type { StoredCertificate } from '../state';
-import {
-  clusterByName,
-  type DueCertificate,
-  type RenewalContext,
-  renewalSettings,
-  withCluster,
-} from './context';
+import { clusterByName, type DueCertificate, type RenewalContext, renewalSettings } from './context';
 import { issuerTypeOf } from './renewal-info';
 
 export interface ObtainResult {
@@ -36,30 +30,22 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
   if (due.resume && saved && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256)
     return { certificate: saved, reused: true };
 
-  // Another run may have finished this renewal between our check and taking the lock: the cluster
-  // then holds the saved, verified certificate. One GET tells, and nothing is pushed twice.
-  // (The client certificate is not on the cluster: a run that renewed it wrote it where it is kept,
-  // and the lock kept this run from ordering meanwhile.)
-  const kind = kindOf(due.certificate);
+  // Another run may have finished this renewal between our check and taking the lock: it verified
+  // the saved certificate on the cluster AFTER our check read another one there. The times tell,
+  // without reading the cluster again (Issue may not: on AWS it has neither the cluster's credentials
+  // nor its network). Verified BEFORE our check, yet the cluster served another: that one was put
+  // there since (by hand, a rollback), and this run renews, reusing the saved certificate if it fits.
   if (
     saved?.verifiedAt &&
     !due.forced &&
-    kind !== 'client' &&
-    saved.fingerprint256 !== due.currentFingerprint256
+    saved.fingerprint256 !== due.currentFingerprint256 &&
+    due.checkedAt !== undefined &&
+    Date.parse(saved.verifiedAt) > Date.parse(due.checkedAt)
   ) {
-    const held = await withCluster(ctx, cluster, async (client) =>
-      kind === 'database'
-        ? fingerprintOf(
-            (await client.getDatabaseCertificate(databaseUid(due.certificate) ?? ''))?.certificatePem,
-          )
-        : fingerprintOf((await client.getCertificates()).certificate(due.certificate)),
+    throw new AlreadyRenewedError(
+      `${due.certificate} on cluster "${due.cluster}" was renewed by another run since this run's check (serial ${saved.serialNumber}, verified ${saved.verifiedAt}, after the check at ${due.checkedAt})`,
+      { hint: 'nothing to do: that run pushed, verified and reported it' },
     );
-    if (held === saved.fingerprint256) {
-      throw new AlreadyRenewedError(
-        `${due.certificate} on cluster "${due.cluster}" was renewed by another run since this run's check (serial ${saved.serialNumber}, verified ${saved.verifiedAt})`,
-        { hint: 'nothing to do: that run pushed, verified and reported it' },
-      );
-    }
   }
 
   if (saved && reusable(ctx, saved, settings.domains, keyType, due))
@@ -90,7 +76,12 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
   };
   // RS never returns a database certificate's key: the one this watchdog issued and the database
   // holds is kept (with its key) for rollback before the new one takes its place.
-  if (kind === 'database' && saved && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256)
+  if (
+    kindOf(due.certificate) === 'database' &&
+    saved &&
+    !saved.rejected &&
+    saved.fingerprint256 === due.currentFingerprint256
+  )
     await ctx.state.savePrevious(saved);
   await ctx.state.saveIssued(certificate);
   return { certificate, reused: false };

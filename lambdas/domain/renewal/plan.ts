@@ -54,7 +54,12 @@ export function planFor(cert: CertificateReport, forced: boolean): Plan {
   return cert.managed ? 'renew' : 'alert-only';
 }
 
-export function dueCertificate(cluster: string, cert: CertificateReport, forced: boolean): DueCertificate {
+export function dueCertificate(
+  cluster: string,
+  cert: CertificateReport,
+  forced: boolean,
+  checkedAt?: string,
+): DueCertificate {
   const sameSubjectAs = cert.name === CLIENT_CERTIFICATE ? clientLeafOf(cert) : undefined;
   return {
     cluster,
@@ -64,6 +69,7 @@ export function dueCertificate(cluster: string, cert: CertificateReport, forced:
     currentNotAfter: cert.notAfter,
     currentFingerprint256: cert.fingerprint256,
     ...(sameSubjectAs ? { sameSubjectAs } : {}),
+    ...(checkedAt ? { checkedAt } : {}),
     ...(cert.renewalInfo
       ? {
           ariCertId: cert.renewalInfo.certId,
@@ -140,13 +146,13 @@ export async function planRenewals(
       const forced = isForced(force, cluster.name, cert.name);
       const plan = planFor(cert, forced);
       cert.plan = plan;
-      if (plan === 'renew') due.push(dueCertificate(cluster.name, cert, forced));
+      if (plan === 'renew') due.push(dueCertificate(cluster.name, cert, forced, cluster.checkedAt));
       if (plan === 'alert-only') findings.push(alertOnly(cluster.name, cert));
       if (plan === 'none' && cert.managed && cert.fingerprint256) {
         const marker = await pending(cluster.name, cert.name);
         if (marker?.fingerprint256 === cert.fingerprint256) {
           cert.plan = 'renew';
-          due.push({ ...dueCertificate(cluster.name, cert, false), resume: marker.phase });
+          due.push({ ...dueCertificate(cluster.name, cert, false, cluster.checkedAt), resume: marker.phase });
         }
       }
     }

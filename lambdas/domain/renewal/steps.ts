@@ -43,7 +43,7 @@ import { obtainCertificate } from './obtain';
 import { failedAlert, renewedAlert } from './outcome';
 import { planRenewals, type RenewalPlan, validateForce } from './plan';
 import { type BatchPushResult, describeHalfUpdate, type PushApi, pushSavedCertificates } from './push';
-import { prepareRollback, type RollbackRequest, rollbackItems } from './rollback';
+import { keptForRollback, type RollbackRequest, rollbackItems, stageRollback } from './rollback';
 import { type VerificationResult, verifyPushed } from './verify';
 import { pushTiming, windowsFor } from './windows';
 
@@ -192,7 +192,7 @@ async function issueOne(ctx: RenewalContext, item: DueCertificate): Promise<Rene
   });
   try {
     const { certificate, reused } = item.rollback
-      ? { certificate: await prepareRollback(ctx, item), reused: true }
+      ? { certificate: await keptForRollback(ctx, item), reused: true }
       : await obtainCertificate(ctx, item);
     return {
       ...item,
@@ -214,10 +214,28 @@ async function issueOne(ctx: RenewalContext, item: DueCertificate): Promise<Rene
  * next window opens: then it goes now and Notify alerts the override. A rollback goes at once. A
  * 409 throws NodesNotUpdatedError for the runner's Retry, which calls this again with the same batch.
  */
-export async function push(ctx: RenewalContext, batch: ClusterBatch): Promise<ClusterBatch> {
-  const steps = batch.steps ?? [];
-  if (steps.length === 0) return batch;
-  const cluster = clusterByName(ctx.config, batch.cluster);
+export async function push(ctx: RenewalContext, received: ClusterBatch): Promise<ClusterBatch> {
+  if ((received.steps ?? []).length === 0) return received;
+  const cluster = clusterByName(ctx.config, received.cluster);
+  // A rollback's kept certificate is validated with the cluster's trust and staged here (Issue
+  // cannot read the cluster's credentials); one that cannot go back is set aside, the others go on.
+  const steps: RenewalStep[] = [];
+  const refused: CertificateFailure[] = [];
+  for (const step of received.steps ?? []) {
+    if (!step.rollback) {
+      steps.push(step);
+      continue;
+    }
+    try {
+      await stageRollback(ctx, step);
+      steps.push(step);
+    } catch (error) {
+      refused.push({ item: step, error: toErrorInfo(error) });
+    }
+  }
+  const batch =
+    refused.length > 0 ? { ...received, failures: [...(received.failures ?? []), ...refused] } : received;
+  if (steps.length === 0) return { ...batch, steps: [] };
   const windows = windowsFor(ctx.config, cluster);
   const now: RenewalStep[] = [];
   const waiting: NonNullable<ClusterBatch['waiting']> = [];
