@@ -26,6 +26,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
+import { parseConfig } from '../../../lambdas/domain/config/schema';
 import type { WatchdogConfig } from '../../../lambdas/domain/config/types';
 import { WatchdogStack } from '../../../lib/watchdog-stack';
 
@@ -177,7 +178,8 @@ function walk(dir: string): string[] {
 }
 
 function representativeConfig(credentialsSecret: string): WatchdogConfig {
-  return {
+  // Through the product's parser: the defaults (DNS propagation, retries…) are what a deployed config has.
+  return parseConfig({
     renewBeforeDays: 30,
     stateDir: '.rs-cert-watchdog',
     concurrency: 8,
@@ -197,5 +199,5 @@ function representativeConfig(credentialsSecret: string): WatchdogConfig {
         certificates: { proxy: { domains: ['*.redis.example.com'] } },
       },
     ],
-  } as unknown as WatchdogConfig;
+  });
 }
