@@ -187,6 +187,8 @@ const wholeSeconds = (ms: number) => Math.ceil(ms / 1000) * 1000;
  */
 export const STEP_TIMEOUT_MS = {
   check: 120_000,
+  // The one-time move of earlier versions' state: it stops a minute before this and is retried.
+  migrateState: 300_000,
   issue: wholeSeconds(
     DNS_PROPAGATION.timeoutMs +
       ACME_ORDER.attempts * (ACME_ORDER.requestTimeoutMs + ACME_ORDER.maxRetryAfterSeconds * 1000) +
@@ -215,6 +217,23 @@ export function lockLeaseMs(
   const nextStepWait = step === 'push' ? push.maxDelaySeconds * 1000 : 0;
   return STEP_TIMEOUT_MS[step] + nextStepWait + transient + AWS_CALLS_MS;
 }
+
+/** The largest `pushRetry.maxDelaySeconds` the configuration accepts (config/schema.ts). */
+const LARGEST_PUSH_DELAY_SECONDS = 3600;
+
+/**
+ * The longest lease any step sets under this push policy (without one: under any policy the
+ * configuration accepts). A lock whose lease runs longer than this (plus CLOCK_SKEW_MS) was not
+ * written by this product, or by a clock far off: it is invalid, and the next taker takes it over.
+ */
+export function maxLockLeaseMs(
+  push: PushRetryPolicy = { ...DEFAULT_PUSH_RETRY, maxDelaySeconds: LARGEST_PUSH_DELAY_SECONDS },
+): number {
+  return Math.max(...(['issue', 'push', 'verify', 'activeActive'] as const).map((s) => lockLeaseMs(s, push)));
+}
+
+/** How far apart two hosts' clocks may be before a lease read on one looks invalid on the other. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
 /**
  * AWS Private CA issues asynchronously: GetCertificate answers RequestInProgressException until the
  * certificate exists (usually well under a second). Polled with backoff, for at most `timeoutMs`
@@ -247,4 +266,18 @@ export const ACTIVE_ACTIVE_RETRY: RetryPolicy = {
   backoffRate: 2,
   maxDelaySeconds: 20,
   jitter: 'FULL',
+};
+
+/**
+ * MigrateState: a migration that ran out of time saved its progress and throws
+ * StateMigrationIncompleteError; it is run again at once, from where it stopped. Twenty runs of
+ * four minutes move the state of the largest fleet the README promises.
+ */
+export const MIGRATION_RETRY: RetryPolicy = {
+  errors: ['StateMigrationIncompleteError'],
+  maxAttempts: 20,
+  intervalSeconds: 1,
+  backoffRate: 1,
+  maxDelaySeconds: 1,
+  jitter: 'NONE',
 };

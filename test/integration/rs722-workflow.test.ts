@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import type { Alert } from '../../lambdas/domain/ports';
 import { RUNNER_STATES } from '../../lambdas/domain/renewal/runner';
 import { StateStore } from '../../lambdas/domain/state';

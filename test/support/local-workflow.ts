@@ -11,7 +11,7 @@ import { HttpsRenewalInfoSource } from '../../lambdas/adapters/acme/renewal-info
 import { ConfigCredentialsProvider, loadConfig } from '../../lambdas/adapters/config-file';
 import { HttpReqDnsProvider } from '../../lambdas/adapters/httpreq/dns-provider';
 import { CollectingNotifier } from '../../lambdas/adapters/in-memory/notifier';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { connectCluster } from '../../lambdas/adapters/rs-https';
 import { probeEndpoint, publicRootPems } from '../../lambdas/adapters/tls';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';

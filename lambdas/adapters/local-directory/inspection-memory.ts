@@ -4,9 +4,9 @@
  * from it and parses only the certificates and keys that changed since the last run.
  */
 import { exportInspectionMemory, importInspectionMemory } from '../../domain/certificate';
-import { LocalDirectoryStore } from './secret-store';
+import { StateFiles } from './files';
 
-const KEY = 'inspection-memory';
+const FILE = 'inspection-memory.json';
 
 /** The text last loaded or saved per directory: an unchanged memory is not written again. */
 const lastText = new Map<string, string>();
@@ -14,7 +14,7 @@ const lastText = new Map<string, string>();
 /** Loads the last run's memory; a missing or unreadable file only means parsing everything again. */
 export async function loadInspectionMemory(stateDir: string): Promise<number> {
   try {
-    const text = await new LocalDirectoryStore(stateDir).read(KEY);
+    const text = await new StateFiles(stateDir).read(FILE);
     if (text === null) return 0;
     lastText.set(stateDir, text);
     return importInspectionMemory(JSON.parse(text));
@@ -30,6 +30,6 @@ export async function loadInspectionMemory(stateDir: string): Promise<number> {
 export async function saveInspectionMemory(stateDir: string): Promise<void> {
   const text = JSON.stringify(exportInspectionMemory());
   if (lastText.get(stateDir) === text) return;
-  await new LocalDirectoryStore(stateDir).write(KEY, text);
+  await new StateFiles(stateDir).write(FILE, text);
   lastText.set(stateDir, text);
 }

@@ -1,4 +1,4 @@
 export { accessFromSecret } from './cluster-secret';
 export { SecretsManagerCredentialsProvider } from './credentials';
+export { SecretsManagerLegacyState, type SecretsManagerLegacyStateOptions } from './legacy-state';
 export { RegionalSecretsClients, readSecretString, secretRegion } from './regional';
-export { SecretsManagerStore, type SecretsManagerStoreOptions } from './secret-store';

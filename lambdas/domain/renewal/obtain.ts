@@ -7,7 +7,7 @@ import { describeLeaf, parseCertificateChain } from '../certificate';
 import type { KeyType } from '../config/types';
 import { AlreadyRenewedError } from '../errors';
 import { decideRenewal } from '../policy';
-import type { StoredCertificate } from '../state';
+import type { CertificateRecord, StoredCertificate } from '../state';
 import {
   clusterByName,
   type DueCertificate,
@@ -18,7 +18,8 @@ import {
 import { issuerTypeOf } from './renewal-info';
 
 export interface ObtainResult {
-  certificate: StoredCertificate;
+  /** The certificate to push (its key stays in the state: Push reads it). */
+  certificate: CertificateRecord;
   /** True when a saved certificate was reused: no ACME order was placed. */
   reused: boolean;
 }
@@ -27,7 +28,7 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
   const cluster = clusterByName(ctx.config, due.cluster);
   const settings = renewalSettings(cluster, due.certificate);
   const keyType = settings.keyType ?? ctx.config.acme?.keyType ?? 'rsa-2048';
-  const saved = await ctx.state.issued(due.cluster, due.certificate);
+  const saved = await ctx.state.issuedRecord(due.cluster, due.certificate);
 
   if (due.resume && saved && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256)
     return { certificate: saved, reused: true };
@@ -81,7 +82,7 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
  */
 function reusable(
   ctx: RenewalContext,
-  saved: StoredCertificate,
+  saved: CertificateRecord,
   domains: string[],
   keyType: KeyType,
   due: DueCertificate,

@@ -23,6 +23,7 @@ import {
   toErrorInfo,
   VerificationError,
 } from '../errors';
+import type { InspectionMemoryStore } from '../inspection-memory-records';
 import type { Alert } from '../ports';
 import type { FleetReport } from '../report';
 import { lockLeaseMs } from '../retry';
@@ -112,8 +113,13 @@ export function batchesOf(due: readonly DueCertificate[]): ClusterBatch[] {
 
 export interface CheckContext extends CheckDependencies {
   config: WatchdogConfig;
-  /** Only the keyless pending markers are read (the check function may not read keys). */
-  state: Pick<StateStore, 'pending'>;
+  /**
+   * Only the keyless pending markers are read (the check function may not read keys): all at once
+   * when the store offers it (one read), else one by one.
+   */
+  state: Pick<StateStore, 'pending'> & Partial<Pick<StateStore, 'pendingMarkers'>>;
+  /** Where the inspection memory lives between runs (the check function: the state table). */
+  inspectionMemory?: InspectionMemoryStore;
 }
 
 /**
@@ -126,7 +132,10 @@ export async function checkAndPlan(
 ): Promise<{ report: FleetReport; plan: RenewalPlan }> {
   validateForce(ctx.config, force);
   const report = await checkFleet(ctx.config, ctx);
-  const plan = await planRenewals(report.clusters, force, (c, n) => ctx.state.pending(c, n));
+  const markers = ctx.state.pendingMarkers ? await ctx.state.pendingMarkers() : undefined;
+  const plan = await planRenewals(report.clusters, force, async (c, n) =>
+    markers ? markers(c, n) : ctx.state.pending(c, n),
+  );
   return { report, plan };
 }
 
@@ -273,7 +282,7 @@ export async function verify(ctx: RenewalContext, batch: ClusterBatch): Promise<
     for (const step of steps) {
       try {
         const lock = await extendLock(ctx, step.lock, lockLeaseMs('verify'));
-        const saved = await ctx.state.issued(step.cluster, step.certificate);
+        const saved = await ctx.state.issuedRecord(step.cluster, step.certificate);
         if (!saved || saved.fingerprint256 !== step.fingerprint256) {
           throw new VerificationError(
             `the saved ${step.certificate} certificate of "${step.cluster}" is not the one pushed`,
@@ -319,7 +328,7 @@ export async function notifyRenewed(
   try {
     const pushedWith = describePush(batch);
     for (const step of batch.steps ?? []) {
-      const saved = await ctx.state.issued(step.cluster, step.certificate);
+      const saved = await ctx.state.issuedRecord(step.cluster, step.certificate);
       const verification = step.verification ?? 'not verified';
       alerts.push(
         step.rollback

@@ -11,7 +11,7 @@ import { VerificationError } from '../errors';
 import type { ProbeResult } from '../ports';
 import { VERIFY_PROBE } from '../retry';
 import type { RsClient } from '../rs/client';
-import type { StoredCertificate } from '../state';
+import type { CertificateRecord } from '../state';
 import { clusterByName, type RenewalContext } from './context';
 import { fingerprintOf } from './obtain';
 import { apiPort, clientTrust } from './push';
@@ -25,7 +25,7 @@ export interface VerificationResult {
 export async function verifyPushed(
   ctx: RenewalContext,
   client: RsClient,
-  certificate: StoredCertificate,
+  certificate: CertificateRecord,
 ): Promise<VerificationResult> {
   const cluster = clusterByName(ctx.config, certificate.cluster);
   const set = await client.getCertificates();
@@ -82,7 +82,9 @@ export async function verifyPushed(
       { hint: 'the node may need its services restarted; the new certificate is installed and saved' },
     );
   }
-  await ctx.state.saveIssued({ ...certificate, verifiedAt: ctx.now().toISOString() });
+  await ctx.state.updateIssued(certificate.cluster, certificate.name, certificate.fingerprint256, {
+    verifiedAt: ctx.now().toISOString(),
+  });
   await ctx.state.clearPending(certificate.cluster, certificate.name);
   const served = probes.length - unreachable.length;
   const summary =
