@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { keyMatchesLeaf, parseCertificateChain, parsePrivateKey } from '../../lambdas/domain/certificate';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { StateStore, type StoredCertificate } from '../../lambdas/domain/state';
 import { daysFromNow, secretsOf, startWorld, type World } from '../support/world';
 
