@@ -3,8 +3,11 @@
  * then renew the due certificates of each cluster in its own Map iteration (one push per cluster), so
  * that one failure never stops the others.
  *
- *   Check → HasFindings ─true→ NotifyFindings ─┐  (a failed NotifyFindings continues too)
- *                        └─────────────────────┴→ RenewDue [ item processor, per cluster ] → Done
+ *   [MigrateState →] Check → HasFindings ─true→ NotifyFindings ─┐  (a failed NotifyFindings continues too)
+ *                                         └─────────────────────┴→ RenewDue [ item processor, per cluster ] → Done
+ *
+ * MigrateState (present while the construct's `migrateLegacyState` is on) moves the state secrets
+ * of versions before 0.2 into the state table, once; afterwards it reads one item and returns.
  *
  *   Issue → Push → Verify → ActiveActive → NotifyRenewed ─→ (end)
  *     │       │       │         │               └─ any error → RenewedNotReported (Succeed: renewed)
@@ -26,6 +29,7 @@ import type { Construct } from 'constructs';
 import { RENEWAL_STEPS } from '../lambdas/domain/renewal/steps';
 import {
   ACTIVE_ACTIVE_RETRY,
+  MIGRATION_RETRY,
   type PushRetryPolicy,
   pushRetry,
   type RetryPolicy,
@@ -41,6 +45,8 @@ export interface WorkflowFunctions {
   readonly verify: IFunction;
   readonly activeActive: IFunction;
   readonly notify: IFunction;
+  /** Moves the state of versions before 0.2 into the table; without it there is no MigrateState. */
+  readonly migrateState?: IFunction;
 }
 
 export interface WorkflowOptions {
@@ -55,6 +61,7 @@ export interface WorkflowOptions {
  * renewal steps the CLI's runner runs (lambdas/domain/renewal/steps.ts), named once there.
  */
 export const STATE_NAMES = {
+  migrateState: 'MigrateState',
   check: 'Check',
   hasFindings: 'HasFindings',
   notifyFindings: 'NotifyFindings',
@@ -65,6 +72,7 @@ export const STATE_NAMES = {
 
 /** The Lambda timeouts: lambdas/domain/retry.ts derives them from the waits each step may make. */
 export const STEP_TIMEOUTS = {
+  migrateState: Duration.millis(STEP_TIMEOUT_MS.migrateState),
   check: Duration.millis(STEP_TIMEOUT_MS.check),
   issue: Duration.millis(STEP_TIMEOUT_MS.issue),
   push: Duration.millis(STEP_TIMEOUT_MS.push),
@@ -173,5 +181,14 @@ export function renewalWorkflow(
     .otherwise(renewDue);
   renewDue.next(succeed(STATE_NAMES.done));
 
-  return sfn.Chain.start(check).next(hasFindings);
+  const run = sfn.Chain.start(check).next(hasFindings);
+  if (!functions.migrateState) return run;
+  // Its input is the execution's; its output is dropped, so Check gets the execution input as ever.
+  const migrate = invoke(
+    STATE_NAMES.migrateState,
+    functions.migrateState,
+    { payload: sfn.TaskInput.fromObject({}), resultPath: sfn.JsonPath.DISCARD },
+    [MIGRATION_RETRY],
+  );
+  return sfn.Chain.start(migrate).next(run);
 }

@@ -12,15 +12,17 @@ import { type AddressInfo, createServer as createTcpServer, connect as tcpConnec
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { formatAlert, slackMessage } from '../../lambdas/domain/alerts';
 import { keyMatchesLeaf, parseCertificateChain, parsePrivateKey } from '../../lambdas/domain/certificate';
 import type { Alert } from '../../lambdas/domain/ports';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
-import type { StoredCertificate } from '../../lambdas/domain/state';
+import { StateStore, type StoredCertificate } from '../../lambdas/domain/state';
 import { type AcmeFaultProxy, startAcmeFaultProxy } from '../support/acme-fault-proxy';
 import { localWorkflow } from '../support/local-workflow';
 import type { PebbleOptions } from '../support/pebble';
 import { createCa, issueCert } from '../support/pki';
+import { stateBackend, tableFor } from '../support/state-backend';
 import { daysFromNow, startWorld, type World } from '../support/world';
 
 type Mode = 'cli' | 'sfn';
@@ -64,7 +66,6 @@ const DOMAINS = ['*.redis.example.com'];
 /** A certificate name an attacker controlling a cluster's answers might choose. */
 const HOSTILE = 'evil\u001b[2J\u0007\r\n<!channel>';
 const put = (w: World) => w.sims.east!.requests.filter((r) => r.method === 'PUT');
-const statePath = (w: World) => join(w.dir, 'state', 'certificates', 'east', 'proxy', 'current.json');
 
 const faults: Fault[] = [
   ...(
@@ -248,10 +249,24 @@ const faults: Fault[] = [
     },
   },
   {
-    fault: 'unwritable state directory',
+    fault:
+      'unwritable state (CLI: a state directory it cannot create; AWS: the table refuses the lock with AccessDeniedException)',
     expected: 'StateStoreError before any order; nothing pushed',
     outcome: { result: 'failed', error: 'StateStoreError', alert: 'renewal-failed' },
-    configOverrides: ({ world }) => ({ stateDir: join(world.dir, 'config.json', 'state') }),
+    puts: 0,
+    configOverrides: ({ world, mode }) =>
+      mode === 'cli' ? { stateDir: join(world.dir, 'config.json', 'state') } : {},
+    arrange: async ({ world, mode }) => {
+      if (mode !== 'sfn') return;
+      const backend = await stateBackend();
+      backend.refuse({
+        table: tableFor(join(world.dir, 'state')),
+        operation: 'PutItem',
+        body: /"S":"locks\//,
+        error: 'AccessDeniedException',
+      });
+    },
+    after: ({ world }) => expect(orders(world)).toBe(0),
   },
   {
     fault: 'GET /v1/cluster/certificates answers 7 MB of nested arrays',
@@ -438,6 +453,7 @@ const faults: Fault[] = [
 let world: World | undefined;
 let proxy: AcmeFaultProxy | undefined;
 afterEach(async () => {
+  (await stateBackend()).clearFaults();
   await Promise.all(oldTlsServers.splice(0).map((server) => server.close()));
   await proxy?.close();
   await world?.close();
@@ -486,7 +502,7 @@ describe.each(['cli', 'sfn'] as const)('fault suite via %s', (mode) => {
 
       // 2. Nothing lost: an issued certificate is in the state store with its key; the cluster holds
       //    either its old certificate or the stored one.
-      const stored = await readStored(world);
+      const stored = await readStored(world, mode);
       if (orders(world) > 0 && stored) {
         const key = parsePrivateKey(stored.keyPem);
         expect(parseCertificateChain(stored.certificatePem).some((cert) => keyMatchesLeaf(cert, key))).toBe(
@@ -621,10 +637,12 @@ function orders(w: World): number {
   return w.bridge!.calls.filter((c) => c.op === 'present').length;
 }
 
-async function readStored(w: World): Promise<StoredCertificate | null> {
-  try {
-    return JSON.parse(await readFile(statePath(w), 'utf8')) as StoredCertificate;
-  } catch {
-    return null;
-  }
+/** What the state holds for east/proxy, key included: the CLI's directory, or the table the state machine used. */
+async function readStored(w: World, mode: Mode): Promise<StoredCertificate | null> {
+  const dir = join(w.dir, 'state');
+  const state =
+    mode === 'cli'
+      ? new StateStore(new LocalDirectoryStore(dir))
+      : (await stateBackend()).store(tableFor(dir));
+  return state.issued('east', 'proxy').catch(() => null);
 }

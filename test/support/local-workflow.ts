@@ -1,7 +1,9 @@
 /**
  * Runs the state machine that CDK synthesizes, locally (aws-local-stepfunctions), with each Lambda
  * task overridden by our real handler factories wired to local adapters: the simulator's
- * credentials, a state directory, the httpreq DNS bridge to Pebble, and collected alerts.
+ * credentials, the state on the DynamoDB adapter against dynalite (keys sealed by a KMS stand-in:
+ * ./state-backend.ts, one table per config stateDir), the httpreq DNS bridge to Pebble, and
+ * collected alerts.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -11,26 +13,28 @@ import { HttpsRenewalInfoSource } from '../../lambdas/adapters/acme/renewal-info
 import { ConfigCredentialsProvider, loadConfig } from '../../lambdas/adapters/config-file';
 import { HttpReqDnsProvider } from '../../lambdas/adapters/httpreq/dns-provider';
 import { CollectingNotifier } from '../../lambdas/adapters/in-memory/notifier';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { connectCluster } from '../../lambdas/adapters/rs-https';
 import { probeEndpoint, publicRootPems } from '../../lambdas/adapters/tls';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
+import { recordInspectionMemory } from '../../lambdas/domain/inspection-memory-records';
 import type { Notifier } from '../../lambdas/domain/ports';
 import type { RenewalContext } from '../../lambdas/domain/renewal/context';
-import { logOnce, memoryWindows } from '../../lambdas/domain/renewal/renewal-info';
+import { logOnce, recordWindows } from '../../lambdas/domain/renewal/renewal-info';
 import { RENEWAL_STEPS } from '../../lambdas/domain/renewal/steps';
-import { sleep } from '../../lambdas/domain/retry';
-import { StateStore } from '../../lambdas/domain/state';
+import { maxLockLeaseMs, sleep } from '../../lambdas/domain/retry';
+import type { StateStore } from '../../lambdas/domain/state';
 import { createActiveActiveHandler } from '../../lambdas/handlers/active-active';
 import { createCheckHandler } from '../../lambdas/handlers/check';
 import type { CheckEvent } from '../../lambdas/handlers/events';
 import { createIssueHandler } from '../../lambdas/handlers/issue';
+import { createMigrateStateHandler } from '../../lambdas/handlers/migrate-state';
 import { createNotifyHandler } from '../../lambdas/handlers/notify';
 import { createPushHandler } from '../../lambdas/handlers/push';
 import { createVerifyHandler } from '../../lambdas/handlers/verify';
 import { withIssuer } from '../../lambdas/wiring/aws-context';
 import { issuerFor } from '../../lambdas/wiring/issuers';
 import { STATE_NAMES } from '../../lib/workflow';
+import { type StateBackend, stateBackend, tableFor } from './state-backend';
 import { synthesizedDefinition } from './synthesized-definition';
 import type { World } from './world';
 
@@ -40,8 +44,11 @@ export interface LocalWorkflow {
   calls: TaskCall[];
   /** The event log of the last execution (StateEntered, StateRetried, StateCaught, ...). */
   events: EventLog[];
-  /** The state store the handlers use (the config's stateDir). */
+  /** The state store the handlers use: the DynamoDB table of the config's stateDir. */
   state: StateStore;
+  /** The loopback AWS state the handlers use (dynalite, KMS and Secrets Manager stand-ins), and their table. */
+  backend: StateBackend;
+  table: string;
   /** Runs one execution to its end and returns its output; rejects when the execution fails. */
   execute(input?: CheckEvent): Promise<unknown>;
 }
@@ -81,8 +88,11 @@ export function asDeployedConfig(config: WatchdogConfig): WatchdogConfig {
 }
 
 export interface LocalWorkflowOptions {
-  /** Makes a task fail as a crashed Lambda does (error `Lambda.Unknown`), this many times. */
-  crash?: { state: string; times: number };
+  /**
+   * Makes a task fail after it ran, as a crashed Lambda does (error `Lambda.Unknown`, or `error`,
+   * e.g. `Lambda.ServiceException`, which the task's Retry retries), this many times.
+   */
+  crash?: { state: string; times: number; error?: string };
   /**
    * Makes a task throw this error instead of running, `times` times: a Lambda service error such as
    * `Lambda.ServiceException`, or a step failing.
@@ -96,22 +106,38 @@ export interface LocalWorkflowOptions {
   retryIntervalOverrides?: Record<string, number>;
 }
 
+const definitions = new Map<string, StateMachineDefinition>();
+
 export async function localWorkflow(
   world: World,
   configPath: string,
   options: LocalWorkflowOptions = {},
 ): Promise<LocalWorkflow> {
   const config = loadConfig(configPath);
-  const definition = synthesizedDefinition(asDeployedConfig(config)) as unknown as StateMachineDefinition;
+  // A synth takes seconds: runs of one world (a crash, then the run that resumes) share it.
+  const deployed = JSON.stringify(asDeployedConfig(config));
+  let definition = definitions.get(deployed);
+  if (!definition) {
+    definition = synthesizedDefinition(JSON.parse(deployed)) as unknown as StateMachineDefinition;
+    definitions.set(deployed, definition);
+  }
   const notifier = new CollectingNotifier();
   const acmeTrustPem = config.acme?.caFile ? await readFile(config.acme.caFile, 'utf8') : undefined;
   const dns = new HttpReqDnsProvider({ endpoint: world.bridge!.url });
+  // ── The state, chosen here only: the DynamoDB adapter on dynalite, as wiring/state.ts on AWS. ──
+  const backend = await stateBackend();
+  const table = tableFor(config.stateDir);
+  await backend.createTable(table);
+  const state = backend.store(table, { maxLeaseMs: maxLockLeaseMs(config.pushRetry) });
+  // The check function has no key sealer (it never reads a key).
+  const checkState = backend.store(table, { keys: false });
+  // ─────────────────────────────────────────────────────────────────────────────────────────────
   const ctx: RenewalContext = {
     config,
     credentials: new ConfigCredentialsProvider(world.env),
     connect: connectCluster,
     probe: probeEndpoint,
-    state: new StateStore(new LocalDirectoryStore(config.stateDir)),
+    state,
     notifier: options.notifier ?? notifier,
     issuer: () => {
       throw new Error('only the issue task orders');
@@ -123,13 +149,25 @@ export async function localWorkflow(
     now: () => new Date(),
     sleep,
   };
-  // As the check handler on AWS: ARI over plain HTTPS, windows kept while the "container" is warm.
+  // As the check handler on AWS: ARI over plain HTTPS, windows and the inspection memory in the table.
   const renewalInfo = config.acme && {
     source: new HttpsRenewalInfoSource({ directoryUrl: config.acme.directoryUrl, trustPem: acmeTrustPem }),
-    windows: memoryWindows(),
+    windows: recordWindows(checkState.records),
     log: logOnce(() => undefined),
   };
-  const check = createCheckHandler(() => ({ ...ctx, ...(renewalInfo ? { renewalInfo } : {}) }));
+  const inspectionMemory = recordInspectionMemory(checkState.records);
+  const check = createCheckHandler(() => ({
+    ...ctx,
+    state: checkState,
+    inspectionMemory,
+    ...(renewalInfo ? { renewalInfo } : {}),
+  }));
+  const migrateState = createMigrateStateHandler(() => ({
+    config,
+    legacy: backend.legacy(),
+    state,
+    now: () => new Date(),
+  }));
   const issue = createIssueHandler(
     withIssuer(
       () => ctx,
@@ -166,8 +204,9 @@ export async function localWorkflow(
       if (crash && crash.state === state && crash.times > 0) {
         // The work is done (e.g. the PUT went through) but the function dies before returning.
         crash.times--;
+        call.error = crash.error ?? 'Lambda.Unknown';
         throw Object.assign(new Error('Process exited before completing request'), {
-          name: 'Lambda.Unknown',
+          name: crash.error ?? 'Lambda.Unknown',
         });
       }
       return output;
@@ -179,7 +218,9 @@ export async function localWorkflow(
     alerts: notifier.alerts,
     calls,
     events,
-    state: ctx.state,
+    state,
+    backend,
+    table,
     async execute(input: CheckEvent = {}) {
       events.length = 0;
       // The context object Step Functions gives every execution: the Map names the execution as the
@@ -189,6 +230,10 @@ export async function localWorkflow(
         context: { Execution: { Id: id, Name: id.split(':').pop() } } as never,
         overrides: {
           taskResourceLocalHandlers: {
+            [STATE_NAMES.migrateState]: json(
+              (event: unknown) => migrateState(event),
+              STATE_NAMES.migrateState,
+            ),
             [STATE_NAMES.check]: json(check, STATE_NAMES.check),
             [STATE_NAMES.notifyFindings]: json(notify, STATE_NAMES.notifyFindings),
             [STATE_NAMES.issue]: json(issue, STATE_NAMES.issue),

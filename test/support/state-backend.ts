@@ -32,6 +32,8 @@ export const LEGACY_PREFIX = 'rs-cert-watchdog/RsCertWatchdog';
 export interface DynamoDbFault {
   table?: string;
   operation?: string;
+  /** Only requests whose body matches (e.g. /"S":"locks\//: the lock items). */
+  body?: RegExp;
   error: string;
   status?: number;
   times?: number;
@@ -86,16 +88,19 @@ async function startStateBackend(): Promise<StateBackend> {
           .split('.')
           .pop() ?? '';
       let table = '';
+      const text = body.toString('utf8');
       try {
-        table = String(
-          (JSON.parse(body.toString('utf8') || '{}') as { TableName?: unknown }).TableName ?? '',
-        );
+        table = String((JSON.parse(text || '{}') as { TableName?: unknown }).TableName ?? '');
       } catch {
         // dynalite answers the malformed body itself
       }
       calls.push({ operation, table });
       const fault = faults.find(
-        (f) => f.times > 0 && (!f.table || f.table === table) && (!f.operation || f.operation === operation),
+        (f) =>
+          f.times > 0 &&
+          (!f.table || f.table === table) &&
+          (!f.operation || f.operation === operation) &&
+          (!f.body || f.body.test(text)),
       );
       if (fault) {
         fault.times--;

@@ -1,12 +1,11 @@
 export { type AwsCredentials, DynamoDbClient, type DynamoDbClientOptions, DynamoDbError } from './client';
-export { STATE_TABLE, stateTableDefinition } from './schema';
+export { KEY_CONTEXT, STATE_TABLE, stateTableDefinition } from './schema';
 export {
   DynamoDbKeys,
   DynamoDbLocks,
   DynamoDbRecords,
   type DynamoDbStateOptions,
   dynamoDbState,
-  KEY_CONTEXT,
   type KeySealer,
   type SealedKey,
 } from './state-table';

@@ -24,6 +24,9 @@ export const STATE_TABLE = {
   timeToLiveAttribute: 'ttl',
 } as const;
 
+/** The KMS encryption context key that names the item a sealed key belongs to (IAM conditions use it). */
+export const KEY_CONTEXT = 'rs-cert-watchdog-key';
+
 /** The DynamoDB CreateTable input of the state table (tests; the CDK table matches it, see test/cdk). */
 export function stateTableDefinition(tableName: string) {
   return {

@@ -27,6 +27,7 @@ import type {
 } from '../../domain/ports';
 import type { StatePorts } from '../../domain/state';
 import { type DynamoDbClient, DynamoDbError } from './client';
+import { KEY_CONTEXT } from './schema';
 
 type AttributeValue = { S: string } | { N: string };
 type Item = Record<string, AttributeValue>;
@@ -45,9 +46,6 @@ export interface KeySealer {
   seal(plaintext: string, context: Record<string, string>): Promise<SealedKey>;
   open(sealed: SealedKey, context: Record<string, string>): Promise<string>;
 }
-
-/** The encryption context key that names the item a sealed key belongs to (IAM conditions use it). */
-export const KEY_CONTEXT = 'rs-cert-watchdog-key';
 
 export interface DynamoDbStateOptions {
   client: DynamoDbClient;

@@ -132,10 +132,13 @@ export async function checkAndPlan(
 ): Promise<{ report: FleetReport; plan: RenewalPlan }> {
   validateForce(ctx.config, force);
   const report = await checkFleet(ctx.config, ctx);
-  const markers = ctx.state.pendingMarkers ? await ctx.state.pendingMarkers() : undefined;
-  const plan = await planRenewals(report.clusters, force, async (c, n) =>
-    markers ? markers(c, n) : ctx.state.pending(c, n),
-  );
+  // Read on the first question only (a run with nothing to resume may never ask), then all at once.
+  let markers: ReturnType<NonNullable<typeof ctx.state.pendingMarkers>> | undefined;
+  const plan = await planRenewals(report.clusters, force, async (c, n) => {
+    if (!ctx.state.pendingMarkers) return ctx.state.pending(c, n);
+    markers ??= ctx.state.pendingMarkers();
+    return (await markers)(c, n);
+  });
   return { report, plan };
 }
 
