@@ -69,7 +69,7 @@ export class CertificateWatchdog extends Construct {
   public readonly notifyErrorsAlarm: cloudwatch.Alarm;
   public readonly dashboard: cloudwatch.Dashboard;
   /**
-   * Name prefix of the state secrets of versions before 0.2 (moved into the table by the first run)
+   * Name prefix of the state secrets of version 0.1 (moved into the table by the first run)
    * and of the alarms.
    */
   public readonly stateSecretPrefix: string;
@@ -164,7 +164,7 @@ export class CertificateWatchdog extends Construct {
       grantSecretRead(this, webhook, [slackForwarder]);
       this.alertTopic.addSubscription(new subscriptions.LambdaSubscription(slackForwarder));
     }
-    // Reads the state secrets of versions before 0.2 and moves them into the table, once.
+    // Reads the state secrets of version 0.1 and moves them into the table, once.
     const migrateState = migrateLegacyState
       ? fn('migrate-state', {
           timeout: STEP_TIMEOUTS.migrateState,

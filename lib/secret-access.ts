@@ -1,6 +1,6 @@
 /**
  * Who may read which secret: the cluster credentials and the issuers' secrets the config names, and
- * (once, for the migration) the state secrets of versions before 0.2. Nothing here writes a secret.
+ * (once, for the migration) the state secrets of version 0.1. Nothing here writes a secret.
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,7 +22,7 @@ export function legacyStateArn(scope: Construct, prefix: string, area: string): 
 }
 
 /**
- * GetSecretValue on the state secrets of versions before 0.2 (ACME account, certificates, pending
+ * GetSecretValue on the state secrets of version 0.1 (ACME account, certificates, pending
  * markers), and kms:Decrypt of the stack key only through Secrets Manager and only for those secrets.
  */
 export function grantLegacyStateRead(

@@ -7,7 +7,7 @@
  *                                         └─────────────────────┴→ RenewDue [ item processor, per cluster ] → Done
  *
  * MigrateState (present while the construct's `migrateLegacyState` is on) moves the state secrets
- * of versions before 0.2 into the state table, once; afterwards it reads one item and returns.
+ * of version 0.1 into the state table, once; afterwards it reads one item and returns.
  *
  *   Issue → Push → Verify → ActiveActive → NotifyRenewed ─→ (end)
  *     │       │       │         │               └─ any error → RenewedNotReported (Succeed: renewed)
@@ -45,7 +45,7 @@ export interface WorkflowFunctions {
   readonly verify: IFunction;
   readonly activeActive: IFunction;
   readonly notify: IFunction;
-  /** Moves the state of versions before 0.2 into the table; without it there is no MigrateState. */
+  /** Moves the state of version 0.1 into the table; without it there is no MigrateState. */
   readonly migrateState?: IFunction;
 }
 

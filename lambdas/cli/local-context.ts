@@ -36,7 +36,10 @@ export function localRenewalContext(
   const notifiers: Notifier[] = [];
   if (config.alerts.slackWebhookUrl) notifiers.push(new SlackWebhookNotifier(config.alerts.slackWebhookUrl));
   const directory = new LocalDirectoryStore(config.stateDir);
-  const state = new StateStore(directory, { maxLeaseMs: maxLockLeaseMs(config.pushRetry), warn });
+  const state = new StateStore(directory, {
+    maxLeaseMs: maxLockLeaseMs(config.pushRetry),
+    warn: (message) => warn(`warning: ${message}`),
+  });
   const acmeTrustPem = readAcmeTrust(config);
   const log = logOnce(warn);
   const usesAcme = config.clusters.some((c) =>

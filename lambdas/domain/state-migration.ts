@@ -1,5 +1,5 @@
 /**
- * The move from the state of versions before 0.2 (one Secrets Manager secret per entry) into the
+ * The move from the state of version 0.1 (one Secrets Manager secret per entry) into the
  * current stores, run once by the first execution after the upgrade (the MigrateState task, before
  * Check) and a no-op afterwards.
  *

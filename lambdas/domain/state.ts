@@ -60,13 +60,13 @@ export type CertificateRecord = Omit<StoredCertificate, 'keyPem'>;
 /** What the records hold for a certificate: its key only by reference. */
 interface CertificateEntry extends CertificateRecord {
   keyRef: string | null;
-  /** Written by versions before 0.2 in a local state directory: the key inline. */
+  /** Written by version 0.1 in a local state directory: the key inline. */
   keyPem?: string;
 }
 
 interface AccountEntry extends Omit<AcmeAccountState, 'accountKeyPem'> {
   keyRef: string;
-  /** Written by versions before 0.2 in a local state directory: the key inline. */
+  /** Written by version 0.1 in a local state directory: the key inline. */
   accountKeyPem?: string;
 }
 
@@ -415,7 +415,7 @@ function withoutKey(entry: CertificateEntry | null): CertificateRecord | null {
 }
 
 function livePending(marker: PendingVerification | { cleared: true } | null): PendingVerification | null {
-  // `{cleared: true}` is how versions before 0.2 cleared a marker.
+  // `{cleared: true}` is how version 0.1 cleared a marker.
   return marker && 'fingerprint256' in marker ? marker : null;
 }
 
@@ -459,6 +459,3 @@ function certKey(cluster: string, name: string, slot: 'current' | 'previous'): S
 function certKeyKey(cluster: string, name: string, keyRef: string): StateKey {
   return { partition: `keys/certificates/${segment(cluster)}`, sort: `${segment(name)}/${keyRef}` };
 }
-
-/** The names the state uses, for the migration from the layout of versions before 0.2. */
-export const STATE_LAYOUT = { accountKey, certKey, pendingKey, lockKey } as const;

@@ -7,7 +7,7 @@ import { logger } from '../wiring/runtime';
 const MARGIN_MS = 60_000;
 
 /**
- * MigrateState: moves the state of versions before 0.2 from Secrets Manager into the state table,
+ * MigrateState: moves the state of version 0.1 from Secrets Manager into the state table,
  * once (a no-op after it is done). Throws StateMigrationIncompleteError when it must go on in
  * another invocation.
  */

@@ -1,5 +1,5 @@
 /**
- * The MigrateState task's wiring: the state secrets of versions before 0.2 (read-only, under
+ * The MigrateState task's wiring: the state secrets of version 0.1 (read-only, under
  * STATE_SECRET_PREFIX) and the state table with its key sealer.
  */
 import { KmsKeySealer } from '../adapters/kms';

@@ -53,7 +53,7 @@ export interface StateBackend {
   client(): DynamoDbClient;
   ports(table: string, options?: { keys?: boolean }): StatePorts;
   store(table: string, options?: StateStoreOptions & { keys?: boolean }): StateStore;
-  /** The reader of the state secrets of versions before 0.2, in the Secrets Manager stand-in. */
+  /** The reader of the state secrets of version 0.1, in the Secrets Manager stand-in. */
   legacy(prefix?: string): SecretsManagerLegacyState;
   /** The environment a Lambda bundle needs to use this backend for `table`. */
   env(table: string): Record<string, string>;

@@ -16,7 +16,7 @@
  * | `pushes/<cluster>` | `<push id>` | a push record, 90 days |
  * | `renewal-info/<cluster>` | `<certificate>` | an ARI window |
  * | `inspection-memory` | `manifest`, `shard-<n>` | the check's inspection memory |
- * | `migration` | `secrets-manager` | the move from the state secrets of versions before 0.2 |
+ * | `migration` | `secrets-manager` | the move from the state secrets of version 0.1 |
  */
 export const STATE_TABLE = {
   partitionKey: 'pk',

@@ -10,7 +10,7 @@
  *   record judged dead): two takers of one generation cannot both succeed, so the check and the
  *   write are one conditional step, as DynamoDB's condition expressions are on AWS.
  *
- * State written by versions before 0.2 reads as it was (certificate and account keys inline).
+ * State written by version 0.1 reads as it was (certificate and account keys inline).
  */
 import { StateStoreError } from '../../domain/errors';
 import type {

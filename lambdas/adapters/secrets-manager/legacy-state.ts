@@ -1,5 +1,5 @@
 /**
- * The state of versions before 0.2 in Secrets Manager (one secret per entry under the stack's
+ * The state of version 0.1 in Secrets Manager (one secret per entry under the stack's
  * prefix), read once by the migration (domain/state-migration.ts). Read-only: nothing writes there
  * any more.
  *

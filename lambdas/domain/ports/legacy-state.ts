@@ -1,5 +1,5 @@
 /**
- * The state of versions before 0.2 (every entry one Secrets Manager secret under the stack's
+ * The state of version 0.1 (every entry one Secrets Manager secret under the stack's
  * prefix: `acme/account-…`, `certificates/<cluster>/<name>/current|previous`,
  * `pending/<cluster>/<name>`), read once to move it into the current stores (domain/state-migration.ts).
  */
