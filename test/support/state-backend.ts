@@ -44,8 +44,8 @@ export interface StateBackend {
   dynamodbUrl: string;
   kms: KmsStandIn;
   secretsManager: SecretsManagerStandIn;
-  /** Every DynamoDB call that reached the proxy: operation and table. */
-  calls: Array<{ operation: string; table: string }>;
+  /** Every DynamoDB call that reached the proxy: operation, table, the item's partition, the request's size in bytes. */
+  calls: Array<{ operation: string; table: string; partition: string; bytes: number }>;
   refuse(fault: DynamoDbFault): void;
   clearFaults(): void;
   /** Creates the table unless it exists. */
@@ -88,13 +88,21 @@ async function startStateBackend(): Promise<StateBackend> {
           .split('.')
           .pop() ?? '';
       let table = '';
+      let partition = '';
       const text = body.toString('utf8');
       try {
-        table = String((JSON.parse(text || '{}') as { TableName?: unknown }).TableName ?? '');
+        const input = JSON.parse(text || '{}') as {
+          TableName?: string;
+          Key?: { pk?: { S?: string } };
+          Item?: { pk?: { S?: string } };
+          ExpressionAttributeValues?: Record<string, { S?: string }>;
+        };
+        table = String(input.TableName ?? '');
+        partition = input.Key?.pk?.S ?? input.Item?.pk?.S ?? input.ExpressionAttributeValues?.[':p']?.S ?? '';
       } catch {
         // dynalite answers the malformed body itself
       }
-      calls.push({ operation, table });
+      calls.push({ operation, table, partition, bytes: body.length });
       const fault = faults.find(
         (f) =>
           f.times > 0 &&
