@@ -520,6 +520,8 @@ describe.each(['cli', 'sfn'] as const)('fault suite via %s', (mode) => {
       // 4. The row's own checks: what the cluster received, what was alerted, what was printed.
       await fault.after?.(ctx, outcome);
     },
+    // The first state machine row also pays for loading the CDK and the first synth.
+    120_000,
   );
 });
 

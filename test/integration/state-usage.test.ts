@@ -59,7 +59,7 @@ describe('the state calls the cost model counts', () => {
         kms: workflow.backend.kms.calls.slice(k),
       });
     }
-  });
+  }, 300_000);
   afterAll(() => world.close());
 
   it('a run with nothing due: a fixed few reads, and one per managed certificate (its ARI window)', () => {
