@@ -2,20 +2,22 @@
  * CertificateWatchdog: the whole AWS deployment of rs-cert-watchdog as one L3 construct.
  *
  * A schedule starts a Step Functions workflow (./workflow.ts) that checks every cluster, alerts on
- * findings and renews due certificates through ACME. State (ACME account, issued certificates, locks)
- * lives in Secrets Manager under one prefix, encrypted with the construct's KMS key; alerts go to an
+ * findings and renews due certificates through ACME. State (locks, certificates, pending markers,
+ * push records, ARI windows, the inspection memory) lives in one DynamoDB table encrypted with the
+ * construct's KMS key, private keys sealed with the same key (./state-table.ts); alerts go to an
  * SNS topic encrypted with the same key (email, optional Slack webhook forwarder, optional AWS Chatbot).
  * CloudWatch alarms watch the workflow itself, including a dead man's switch on successful runs.
  *
  * This file wires; each concern has its module: functions.ts (defaults and bundling),
- * bundled-config.ts, secret-access.ts (IAM), alert-topic.ts, schedule.ts (checks at synth),
+ * bundled-config.ts, state-table.ts and secret-access.ts (IAM), alert-topic.ts, schedule.ts (checks at synth),
  * alarms.ts (heartbeat), dashboard.ts, nag.ts, params-and-secrets.ts, vpc.ts.
  */
 import { fileURLToPath } from 'node:url';
 import { Aws, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -38,14 +40,13 @@ import { acknowledgeCustomResourceProvider, acknowledgeNagFindings } from './nag
 import { paramsAndSecretsLayer } from './params-and-secrets';
 import { analyzeSchedule, assertScheduleSafe, defaultHeartbeatWindow, watchdogSchedules } from './schedule';
 import {
-  FUNCTION_STATE_ACCESS,
   grantIssuers,
+  grantLegacyStateRead,
   grantSecretRead,
   grantSecretWrite,
   route53Access,
-  type StateArea,
-  StateSecrets,
 } from './secret-access';
+import { FUNCTION_STATE_ACCESS, type StateArea, type StateRole, StateTable } from './state-table';
 import { vpcPlacement } from './vpc';
 import { issueStepTimeout, renewalWorkflow, STEP_TIMEOUTS } from './workflow';
 
@@ -59,7 +60,7 @@ import type { CertificateWatchdogProps, WatchdogFunctions } from './props';
 export type { CertificateWatchdogProps, SlackChannelOptions, WatchdogFunctions } from './props';
 
 export class CertificateWatchdog extends Construct {
-  /** Encrypts the state secrets and the alert topic. */
+  /** Encrypts the state table, seals the private keys in it, and encrypts the alert topic. */
   public readonly key: kms.Key;
   /** Every alert: findings, renewals, failures and the alarms below. */
   public readonly alertTopic: sns.Topic;
@@ -75,9 +76,14 @@ export class CertificateWatchdog extends Construct {
   /** An alert could not be sent. */
   public readonly notifyErrorsAlarm: cloudwatch.Alarm;
   public readonly dashboard: cloudwatch.Dashboard;
-  /** Name prefix of the state secrets. */
+  /**
+   * Name prefix of the state secrets of version 0.1 (moved into the table by the first run)
+   * and of the alarms.
+   */
   public readonly stateSecretPrefix: string;
-  private readonly state: StateSecrets;
+  /** Locks, certificates and their sealed keys, pending markers, push records, ARI windows. */
+  public readonly stateTable: dynamodb.Table;
+  private readonly state: StateTable;
 
   constructor(scope: Construct, id: string, props: CertificateWatchdogProps) {
     super(scope, id);
@@ -120,7 +126,9 @@ export class CertificateWatchdog extends Construct {
     for (const email of config.alerts.emails) {
       this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
     }
-    this.state = new StateSecrets(this, this.stateSecretPrefix, this.key);
+    this.state = new StateTable(this, this.key);
+    this.stateTable = this.state.table;
+    const migrateLegacyState = props.migrateLegacyState ?? true;
 
     // Functions.
     const configDir = writeBundledConfig(config);
@@ -131,7 +139,7 @@ export class CertificateWatchdog extends Construct {
       configDir,
       // The config is beside each function's code (lambdas/wiring/runtime.ts finds it there).
       environment: {
-        STATE_SECRET_PREFIX: this.stateSecretPrefix,
+        STATE_TABLE_NAME: this.stateTable.tableName,
         STATE_KMS_KEY_ID: this.key.keyArn,
         ALERT_TOPIC_ARN: this.alertTopic.topicArn,
       },
@@ -183,7 +191,22 @@ export class CertificateWatchdog extends Construct {
       grantSecretRead(this, webhook, [slackForwarder]);
       this.alertTopic.addSubscription(new subscriptions.LambdaSubscription(slackForwarder));
     }
-    const workflowFunctions = { check, issue, push, verify, activeActive, notify };
+    // Reads the state secrets of version 0.1 and moves them into the table, once.
+    const migrateState = migrateLegacyState
+      ? fn('migrate-state', {
+          timeout: STEP_TIMEOUTS.migrateState,
+          environment: { ...defaults.environment, STATE_SECRET_PREFIX: this.stateSecretPrefix },
+        })
+      : undefined;
+    const workflowFunctions = {
+      check,
+      issue,
+      push,
+      verify,
+      activeActive,
+      notify,
+      ...(migrateState ? { migrateState } : {}),
+    };
     this.functions = { ...workflowFunctions, ...(slackForwarder ? { slackForwarder } : {}) };
 
     // Permissions: cluster credentials for the functions that talk to the clusters; state by area.
@@ -199,16 +222,29 @@ export class CertificateWatchdog extends Construct {
         if (cluster.clientCertificate?.issuer) grantSecretWrite(this, keySecret, [push]);
       }
     }
-    const stateGrants = (Object.keys(FUNCTION_STATE_ACCESS) as (keyof typeof FUNCTION_STATE_ACCESS)[]).map(
-      (role) => {
-        const needs = FUNCTION_STATE_ACCESS[role];
-        this.state.grantFunction(workflowFunctions[role], needs);
-        return { fn: workflowFunctions[role], areas: Object.keys(needs) as StateArea[] };
-      },
-    );
+    const stateGrants = (Object.keys(FUNCTION_STATE_ACCESS) as StateRole[]).flatMap((role) => {
+      const fn = workflowFunctions[role];
+      if (!fn) return [];
+      const needs = FUNCTION_STATE_ACCESS[role];
+      this.state.grantFunction(fn, needs);
+      return [{ fn, areas: Object.keys(needs) as StateArea[] }];
+    });
+    if (migrateState) grantLegacyStateRead(this, this.stateSecretPrefix, this.key, migrateState);
     // The issuers the config names: AWS Private CA on those CAs only, local CA keys, the EAB key.
     grantIssuers(this, config, issue);
-    this.alertTopic.grantPublish(notify);
+    // Not the topic's grantPublish: it allows kms:Decrypt of the stack key for anything, and that key
+    // also seals the private keys. Through SNS only, the key serves the topic and nothing else.
+    iam.Grant.addToPrincipal({
+      grantee: notify,
+      actions: ['sns:Publish'],
+      resourceArns: [this.alertTopic.topicArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee: notify,
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resourceArns: [this.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } },
+    });
     // Issue publishes and removes its challenges (on every path, in its own finally): the DNS-01
     // grants (Route 53, the providers' secrets) are its alone, in grantIssuers.
     const route53 = route53Access(config);
@@ -285,7 +321,7 @@ export class CertificateWatchdog extends Construct {
       workflowFunctions: Object.values(workflowFunctions),
       stateMachine: this.stateMachine,
       stateGrants,
-      stateArnPattern: (area) => this.state.arnPattern(area),
+      legacyStatePrefix: migrateState ? this.stateSecretPrefix : undefined,
       route53ChangePollers,
       route53Access: route53,
       topicPublisher: notify,
@@ -306,18 +342,18 @@ export class CertificateWatchdog extends Construct {
   }
 
   /**
-   * Read access to every state secret (ACME account, certificates with their keys, locks) and the
-   * key for them: for an operator's role that inspects or rolls back (the `previous` certificate).
+   * Read access to every item of the state table (GetItem, Query, Scan) and to the keys sealed in it
+   * (kms:Decrypt for those items): for an operator's role that inspects the state.
    */
   public grantStateRead(grantee: iam.IGrantable): iam.Grant {
-    return this.state.grant(grantee, 'read');
+    return this.state.grantAll(grantee, 'read');
   }
 
   /**
-   * Read and write access to every state secret (never delete), e.g. to roll back by writing the
-   * `previous` certificate as `current`, or to release a lock by hand.
+   * Read and write access to every item of the state table, e.g. to release a lock by hand (delete
+   * its item) or restore an entry. A rollback needs none of it: see grantRollback.
    */
   public grantStateReadWrite(grantee: iam.IGrantable): iam.Grant {
-    return this.state.grant(grantee, 'readWrite');
+    return this.state.grantAll(grantee, 'readWrite');
   }
 }

@@ -6,16 +6,18 @@ import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
-import type { StateArea } from './secret-access';
+import { LEGACY_STATE_AREAS, legacyStateArn } from './secret-access';
+import type { StateArea } from './state-table';
 
 export interface NagSubjects {
   readonly functions: Record<string, nodejs.NodejsFunction | undefined>;
   /** The functions invoked by the state machine. */
   readonly workflowFunctions: nodejs.NodejsFunction[];
   readonly stateMachine: sfn.StateMachine;
-  /** Each function with the state areas it was granted, and the ARN pattern of an area. */
+  /** Each function with the state areas it was granted. */
   readonly stateGrants: { fn: nodejs.NodejsFunction; areas: StateArea[] }[];
-  readonly stateArnPattern: (area: StateArea) => string;
+  /** Where the state secrets of earlier versions are read from by MigrateState, when it is deployed. */
+  readonly legacyStatePrefix: string | undefined;
   /** The function that polls Route 53 changes, if DNS-01 goes through Route 53. */
   readonly route53ChangePollers: nodejs.NodejsFunction[];
   /** What its Route 53 grant spans: any zone (found by name, no hostedZoneIds), and finding zones. */
@@ -43,20 +45,21 @@ export function acknowledgeNagFindings(subjects: NagSubjects): void {
       );
     }
   }
-  for (const { fn, areas } of subjects.stateGrants) {
-    for (const area of areas) {
+  const migrate = subjects.functions.migrateState;
+  if (migrate && subjects.legacyStatePrefix !== undefined) {
+    for (const area of LEGACY_STATE_AREAS) {
       ack(
-        fn,
-        `AwsSolutions-IAM5[Resource::${nagReference(fn, subjects.stateArnPattern(area))}]`,
-        `State secrets are created at run time (one per ACME account, certificate and lock) under the ${area}/ ` +
-          "area of the stack's own prefix; the trailing * also matches Secrets Manager's random 6-character suffix.",
+        migrate,
+        `AwsSolutions-IAM5[Resource::${nagReference(migrate, legacyStateArn(migrate, subjects.legacyStatePrefix, area))}]`,
+        `Read once: the state secrets earlier versions created at run time (one per ACME account, certificate and marker) under the ${area}/ ` +
+          "area of the stack's prefix; the trailing * also matches Secrets Manager's random 6-character suffix.",
       );
     }
   }
   ack(
     subjects.topicPublisher,
     'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-    "CDK's grantPublish on the encrypted topic: GenerateDataKey* on the topic's key only.",
+    "Publishing to the encrypted topic: GenerateDataKey* on the topic's key, only through SNS (kms:ViaService).",
   );
   for (const fn of subjects.route53ChangePollers) {
     const changes = Stack.of(fn).formatArn({

@@ -25,11 +25,20 @@ export interface CertificateWatchdogProps {
    */
   readonly config: WatchdogConfig;
   /**
-   * Name prefix of the state secrets (ACME account, issued certificates, locks). The functions may
-   * only touch secrets under `${stateSecretPrefix}/`. Also names the alarms.
+   * Name prefix under which version 0.1 kept its state secrets (ACME account, issued
+   * certificates, locks); the first run moves them into the state table (`migrateLegacyState`).
+   * Also names the alarms.
    * @default `rs-cert-watchdog/${stackName}`
    */
   readonly stateSecretPrefix?: string;
+  /**
+   * Whether executions start with MigrateState, which moves the state secrets of version 0.1
+   * (under `stateSecretPrefix`) into the state table once, and then only reads one item. Turn it off
+   * for a stack that never ran an earlier version, or once the migration is done (README, "State"):
+   * the function, the state and their read access to the old secrets go away.
+   * @default true
+   */
+  readonly migrateLegacyState?: boolean;
   /**
    * Also deliver alerts to Slack through AWS Chatbot (needs the workspace authorized in the Chatbot
    * console first). Independent of `alerts.slackWebhookSecret`, which posts through a webhook.
@@ -89,6 +98,8 @@ export interface WatchdogFunctions {
   readonly activeActive: nodejs.NodejsFunction;
   /** Turns findings, renewals and failures into alerts on the topic; cleans up after a failure. */
   readonly notify: nodejs.NodejsFunction;
+  /** Moves the state secrets of version 0.1 into the table; only with `migrateLegacyState`. */
+  readonly migrateState?: nodejs.NodejsFunction;
   /** Posts the topic's alerts to a Slack webhook; only with `alerts.slackWebhookSecret`. */
   readonly slackForwarder?: nodejs.NodejsFunction;
 }

@@ -1,16 +1,15 @@
 /**
  * The schedule, checked at synth. EventBridge Scheduler would accept a schedule that starts runs
- * faster than they finish, or faster than the state secrets can take new versions; both fail
- * later, quietly. So the expression is measured (lambdas/domain/schedule.ts, the one reader, which
- * enumerates its firings over two years on the wall clock of its time zone), and limits applied:
+ * faster than they finish; that fails later, quietly. So the expression is measured
+ * (lambdas/domain/schedule.ts, the one reader, which enumerates its firings over two years on the
+ * wall clock of its time zone), and limits applied:
  * 1. runs must not overlap: the shortest gap between two runs is at least the state machine's
  *    maximum duration;
- * 2. Secrets Manager keeps about 100 versions per secret and removes unlabelled ones only once they
- *    are 24 hours old (PutSecretValue documentation: more than one put per 10 minutes, sustained,
- *    reaches the quota). One run writes at most STATE_VERSIONS_PER_RUN versions of any one state
- *    secret; scheduled runs may use half the daily quota, the other half is left to hand-started runs;
- * 3. the dead man's switch must be able to watch it: its longest gap, doubled, fits in the 7 days a
+ * 2. the dead man's switch must be able to watch it: its longest gap, doubled, fits in the 7 days a
  *    CloudWatch alarm evaluates.
+ * (The state table takes any number of writes: the limit on runs a day that Secrets Manager's
+ * version quota imposed on earlier versions is gone with the secrets. Whether the schedule keeps up
+ * with the certificates' renewal points is checked beside this, by policy.ts scheduleGapProblem.)
  */
 import { Duration, TimeZone } from 'aws-cdk-lib';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -23,20 +22,6 @@ import { eventBridgeCron, type MaintenanceWindow } from '../lambdas/domain/renew
 import { measureSchedule } from '../lambdas/domain/schedule';
 
 export { assertTimeZone, parseCron } from '../lambdas/domain/schedule';
-
-/** Versions Secrets Manager keeps per secret before it must have removed some (quota). */
-export const SECRET_VERSION_QUOTA = 100;
-/**
- * Versions one run writes to one state secret, at most: a renewal saves the certificate when issued,
- * when pushed and when verified (3); the lock is claimed and released (2); the account once.
- */
-export const STATE_VERSIONS_PER_RUN = 3;
-/** The share of the daily version quota that scheduled runs may use. */
-export const SCHEDULED_SHARE_OF_QUOTA = 0.5;
-/** Scheduled runs per 24 hours that the state secrets can take. */
-export const MAX_RUNS_PER_DAY = Math.floor(
-  (SECRET_VERSION_QUOTA * SCHEDULED_SHARE_OF_QUOTA) / STATE_VERSIONS_PER_RUN,
-);
 
 export interface ScheduleFacts {
   readonly expression: string;
@@ -63,20 +48,13 @@ export function analyzeSchedule(expression: string, timeZone: string): ScheduleF
   };
 }
 
-/** Limits 1 and 2 of the module comment. */
+/** Limit 1 of the module comment. */
 export function assertScheduleSafe(facts: ScheduleFacts, maxExecution: Duration): void {
   const { expression } = facts;
   if (facts.minGap.toSeconds() < maxExecution.toSeconds()) {
     throw new ConfigError(
       `aws.schedule: ${expression} starts runs ${facts.minGap.toHumanString()} apart, less than an execution may ` +
         `last (${maxExecution.toHumanString()}): runs would overlap. Schedule less often or lower executionTimeout.`,
-    );
-  }
-  if (facts.maxRunsPerDay > MAX_RUNS_PER_DAY) {
-    throw new ConfigError(
-      `aws.schedule: ${expression} starts up to ${facts.maxRunsPerDay} runs a day; the state secrets take at most ` +
-        `${MAX_RUNS_PER_DAY} (each run writes up to ${STATE_VERSIONS_PER_RUN} versions of a secret, and Secrets Manager ` +
-        `keeps about ${SECRET_VERSION_QUOTA}, removing unlabelled ones only after 24 hours).`,
     );
   }
 }

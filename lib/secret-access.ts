@@ -1,10 +1,6 @@
 /**
- * Who may touch which secret. State secrets live under one name prefix, in three areas named by the
- * state store (lambdas/domain/state.ts): `acme/` (the ACME account key), `certificates/` (issued
- * certificates and their private keys, current and previous), `locks/` and `pushes/` (keyless). Each function gets the
- * areas it needs, by name prefix, and the KMS key only through Secrets Manager for those same
- * secrets. Nothing is ever deleted, and nothing needs DescribeSecret or kms:Encrypt (Secrets Manager
- * encrypts with GenerateDataKey and decrypts with Decrypt).
+ * Who may read which secret: the cluster credentials and the issuers' secrets the config names, and
+ * (once, for the migration) the state secrets of version 0.1. Nothing here writes a secret.
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,94 +10,40 @@ import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { everyDnsProvider } from '../lambdas/domain/dns-settings';
 import { issuerSettings } from './bundled-config';
 
-export type StateArea = 'acme' | 'certificates' | 'locks' | 'pending' | 'pushes';
-export type StateAccess = 'read' | 'readWrite';
+/** The areas of the earlier state secrets the migration reads (locks and push records do not move). */
+export const LEGACY_STATE_AREAS = ['acme', 'certificates', 'pending'] as const;
 
-const SECRET_ACTIONS: Record<StateAccess, string[]> = {
-  read: ['secretsmanager:GetSecretValue'],
-  // write() and claim() are PutSecretValue, or CreateSecret (tagged) when the secret does not exist yet.
-  readWrite: [
-    'secretsmanager:GetSecretValue',
-    'secretsmanager:PutSecretValue',
-    'secretsmanager:CreateSecret',
-    'secretsmanager:TagResource',
-  ],
-};
-const KEY_ACTIONS: Record<StateAccess, string[]> = {
-  read: ['kms:Decrypt'],
-  readWrite: ['kms:Decrypt', 'kms:GenerateDataKey'],
-};
+/** The ARN pattern of the earlier state secrets under `${prefix}/${area}/` (the * matches the 6-character suffix too). */
+export function legacyStateArn(scope: Construct, prefix: string, area: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: `${prefix}/${area}/*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
 
 /**
- * What each function needs of the state, and why:
- * - issue takes the lock, uses the ACME account (created on first use) and saves the certificate;
- * - push reads the certificates, extends the locks it runs under, records the replaced certificates
- *   (`previous`, for rollback) and the push (`pushes/`, keyless);
- * - activeActive extends the locks and records the follow-up's tasks in the push record;
- * - verify records verifiedAt and releases the lock after a verified renewal;
- * - notify reads the certificate for the alert and, on the failure path, releases the lock;
- * - check reads no state. None but issue can read the ACME account key.
+ * GetSecretValue on the state secrets of version 0.1 (ACME account, certificates, pending
+ * markers), and kms:Decrypt of the stack key only through Secrets Manager and only for those secrets.
  */
-export const FUNCTION_STATE_ACCESS = {
-  // Only the keyless "pushed, not yet verified" markers: the plan resumes such a push.
-  check: { pending: 'read' },
-  issue: { acme: 'readWrite', certificates: 'readWrite', locks: 'readWrite' },
-  // Push and Verify extend the lock Issue took; Push marks a push pending, Verify clears it.
-  push: { certificates: 'readWrite', locks: 'readWrite', pending: 'readWrite', pushes: 'readWrite' },
-  verify: { certificates: 'readWrite', locks: 'readWrite', pending: 'readWrite' },
-  activeActive: { locks: 'readWrite', pushes: 'readWrite' },
-  notify: { certificates: 'read', locks: 'readWrite' },
-} as const satisfies Record<string, Partial<Record<StateArea, StateAccess>>>;
-
-/** The state secrets: a name prefix and the key that encrypts them. */
-export class StateSecrets {
-  constructor(
-    private readonly scope: Construct,
-    readonly prefix: string,
-    readonly key: kms.IKey,
-  ) {}
-
-  /**
-   * The ARN pattern of the secrets under `${prefix}/${area}/` (all of them without an area). The
-   * trailing * also matches the random 6-character suffix Secrets Manager appends.
-   */
-  arnPattern(area?: StateArea): string {
-    return Stack.of(this.scope).formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: area ? `${this.prefix}/${area}/*` : `${this.prefix}/*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-  }
-
-  /** Grants `access` to the secrets of `areas` (every area when omitted) and to the key for them only. */
-  grant(grantee: iam.IGrantable, access: StateAccess, areas?: readonly StateArea[]): iam.Grant {
-    const patterns = areas ? areas.map((a) => this.arnPattern(a)) : [this.arnPattern()];
-    const secrets = iam.Grant.addToPrincipal({
-      grantee,
-      actions: SECRET_ACTIONS[access],
-      resourceArns: patterns,
-    });
-    const key = iam.Grant.addToPrincipal({
-      grantee,
-      actions: KEY_ACTIONS[access],
-      resourceArns: [this.key.keyArn],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this.scope).region}.amazonaws.com` },
-        // Secrets Manager's encryption context names the secret: the key serves these secrets only.
-        StringLike: { 'kms:EncryptionContext:SecretARN': patterns },
-      },
-    });
-    return secrets.combine(key);
-  }
-
-  /** One function's share, from FUNCTION_STATE_ACCESS: one grant per access level. */
-  grantFunction(grantee: iam.IGrantable, needs: Partial<Record<StateArea, StateAccess>>): void {
-    for (const access of ['read', 'readWrite'] as const) {
-      const areas = (Object.keys(needs) as StateArea[]).filter((a) => needs[a] === access);
-      if (areas.length > 0) this.grant(grantee, access, areas);
-    }
-  }
+export function grantLegacyStateRead(
+  scope: Construct,
+  prefix: string,
+  key: kms.IKey,
+  grantee: iam.IGrantable,
+): void {
+  const patterns = LEGACY_STATE_AREAS.map((area) => legacyStateArn(scope, prefix, area));
+  iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue'], resourceArns: patterns });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['kms:Decrypt'],
+    resourceArns: [key.keyArn],
+    conditions: {
+      StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(scope).region}.amazonaws.com` },
+      StringLike: { 'kms:EncryptionContext:SecretARN': patterns },
+    },
+  });
 }
 
 /**

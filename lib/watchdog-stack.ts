@@ -38,5 +38,6 @@ export class WatchdogStack extends Stack {
     new CfnOutput(this, 'AlertTopicArn', { value: this.watchdog.alertTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.watchdog.dashboard.dashboardName });
     new CfnOutput(this, 'StateSecretPrefix', { value: this.watchdog.stateSecretPrefix });
+    new CfnOutput(this, 'StateTableName', { value: this.watchdog.stateTable.tableName });
   }
 }

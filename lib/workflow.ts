@@ -3,8 +3,11 @@
  * then renew the due certificates of each cluster in its own Map iteration (one push per cluster), so
  * that one failure never stops the others.
  *
- *   Check → HasFindings ─true→ NotifyFindings ─┐  (a failed NotifyFindings continues too)
- *                        └─────────────────────┴→ RenewDue [ item processor, per cluster ] → Done
+ *   [MigrateState →] Check → HasFindings ─true→ NotifyFindings ─┐  (a failed NotifyFindings continues too)
+ *                                         └─────────────────────┴→ RenewDue [ item processor, per cluster ] → Done
+ *
+ * MigrateState (present while the construct's `migrateLegacyState` is on) moves the state secrets
+ * of version 0.1 into the state table, once; afterwards it reads one item and returns.
  *
  *   Issue → Push → Verify → ActiveActive → NotifyRenewed ─→ (end)
  *     │       │       │         │               └─ any error → RenewedNotReported (Succeed: renewed)
@@ -29,6 +32,7 @@ import { RENEWAL_STEPS } from '../lambdas/domain/renewal/steps';
 import {
   ACTIVE_ACTIVE_RETRY,
   issueTimeoutMs,
+  MIGRATION_RETRY,
   type PushRetryPolicy,
   pushRetry,
   type RetryPolicy,
@@ -44,6 +48,8 @@ export interface WorkflowFunctions {
   readonly verify: IFunction;
   readonly activeActive: IFunction;
   readonly notify: IFunction;
+  /** Moves the state of version 0.1 into the table; without it there is no MigrateState. */
+  readonly migrateState?: IFunction;
 }
 
 export interface WorkflowOptions {
@@ -58,6 +64,7 @@ export interface WorkflowOptions {
  * renewal steps the CLI's runner runs (lambdas/domain/renewal/steps.ts), named once there.
  */
 export const STATE_NAMES = {
+  migrateState: 'MigrateState',
   check: 'Check',
   hasFindings: 'HasFindings',
   notifyFindings: 'NotifyFindings',
@@ -73,6 +80,7 @@ export function issueStepTimeout(config: Pick<WatchdogConfig, 'dns' | 'clusters'
 }
 
 export const STEP_TIMEOUTS = {
+  migrateState: Duration.millis(STEP_TIMEOUT_MS.migrateState),
   check: Duration.millis(STEP_TIMEOUT_MS.check),
   issue: Duration.millis(STEP_TIMEOUT_MS.issue),
   push: Duration.millis(STEP_TIMEOUT_MS.push),
@@ -181,5 +189,14 @@ export function renewalWorkflow(
     .otherwise(renewDue);
   renewDue.next(succeed(STATE_NAMES.done));
 
-  return sfn.Chain.start(check).next(hasFindings);
+  const run = sfn.Chain.start(check).next(hasFindings);
+  if (!functions.migrateState) return run;
+  // Its input is the execution's; its output is dropped, so Check gets the execution input as ever.
+  const migrate = invoke(
+    STATE_NAMES.migrateState,
+    functions.migrateState,
+    { payload: sfn.TaskInput.fromObject({}), resultPath: sfn.JsonPath.DISCARD },
+    [MIGRATION_RETRY],
+  );
+  return sfn.Chain.start(migrate).next(run);
 }

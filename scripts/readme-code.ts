@@ -62,6 +62,7 @@ export function deployedExample(
 /** Why each step's timeout is what it is (the numbers come from the template). */
 const TIMEOUT_REASONS: Record<keyof typeof STEP_TIMEOUT_MS, string> = {
   check: 'a fixed bound: every cluster read side by side',
+  migrateState: 'a fixed bound: it stops a minute before it and is retried, moving what is left',
   issue:
     'one DNS propagation wait, the ACME order attempts with their request timeouts and Retry-After waits, the CA’s polling, the AWS calls',
   push: 'a fixed bound: one PUT; a 409 is retried by the state machine, not inside the function',

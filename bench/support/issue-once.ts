@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import acme from 'acme-client';
 import { AcmeIssuer } from '../../lambdas/adapters/acme/issuer';
 import { HttpReqDnsProvider } from '../../lambdas/adapters/httpreq/dns-provider';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { StateStore } from '../../lambdas/domain/state';
 
 export interface IssueOnceOptions {

@@ -4,14 +4,13 @@
  * TLS probes.
  */
 
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { HttpsRenewalInfoSource } from '../adapters/acme/renewal-info';
 import { ConfigCredentialsProvider, readAcmeTrust } from '../adapters/config-file';
 import { FanOutNotifier } from '../adapters/in-memory/notifier';
 import { newCertificateKey } from '../adapters/keys';
-import { LocalDirectoryStore } from '../adapters/local-directory/secret-store';
+import { LocalDirectoryStore } from '../adapters/local-directory/state-directory';
+import { processAlive, processOwner } from '../adapters/local-process';
 import { connectCluster } from '../adapters/rs-https';
 import { SlackWebhookNotifier } from '../adapters/slack/notifier';
 import { probeEndpoint, publicRootPems } from '../adapters/tls';
@@ -25,9 +24,9 @@ import type {
   Notifier,
 } from '../domain/ports';
 import { issuerCache, type RenewalContext } from '../domain/renewal/context';
-import { issuerTypeOf, logOnce, secretStoreWindows } from '../domain/renewal/renewal-info';
-import { sleep } from '../domain/retry';
-import { type LockOwner, StateStore } from '../domain/state';
+import { issuerTypeOf, logOnce, recordWindows } from '../domain/renewal/renewal-info';
+import { maxLockLeaseMs, sleep } from '../domain/retry';
+import { StateStore } from '../domain/state';
 
 export function localRenewalContext(
   config: WatchdogConfig,
@@ -36,7 +35,11 @@ export function localRenewalContext(
 ): RenewalContext {
   const notifiers: Notifier[] = [];
   if (config.alerts.slackWebhookUrl) notifiers.push(new SlackWebhookNotifier(config.alerts.slackWebhookUrl));
-  const state = new StateStore(new LocalDirectoryStore(config.stateDir));
+  const directory = new LocalDirectoryStore(config.stateDir);
+  const state = new StateStore(directory, {
+    maxLeaseMs: maxLockLeaseMs(config.pushRetry),
+    warn: (message) => warn(`warning: ${message}`),
+  });
   const acmeTrustPem = readAcmeTrust(config);
   const log = logOnce(warn);
   const usesAcme = config.clusters.some((c) =>
@@ -69,36 +72,12 @@ export function localRenewalContext(
               directoryUrl: config.acme.directoryUrl,
               trustPem: acmeTrustPem,
             }),
-            windows: secretStoreWindows(new LocalDirectoryStore(config.stateDir)),
+            windows: recordWindows(directory.records),
             log,
           },
         }
       : {}),
   };
-}
-
-/** This CLI process as a lock holder: host, pid and start time, so a crash is recognised at once. */
-function processOwner(): LockOwner {
-  const host = hostname();
-  const startedAt = new Date(Date.now() - process.uptime() * 1000).toISOString();
-  return {
-    id: randomUUID(),
-    description: `rs-cert-watchdog on ${host} (pid ${process.pid}, started ${startedAt})`,
-    host,
-    pid: process.pid,
-    startedAt,
-  };
-}
-
-/** A holder on this host whose process is gone is dead; anywhere else, the lease decides. */
-function processAlive(owner: LockOwner): boolean | undefined {
-  if (owner.host !== hostname() || owner.pid === undefined) return undefined;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The issuer a certificate's `issuer` setting names, its module loaded only when it first issues. */

@@ -367,9 +367,17 @@ export class DnsHookError extends WatchdogError {
   override readonly name = 'DnsHookError';
 }
 
-/** The state store (directory or Secrets Manager) cannot be read or written. */
+/** The state (the local directory, the DynamoDB table or its KMS key) cannot be read or written. */
 export class StateStoreError extends WatchdogError {
   override readonly name = 'StateStoreError';
+}
+
+/**
+ * The move of earlier versions' state secrets stopped before its time ran out, with its progress
+ * saved: the MigrateState task's Retry runs it again from where it stopped.
+ */
+export class StateMigrationIncompleteError extends WatchdogError {
+  override readonly name = 'StateMigrationIncompleteError';
 }
 
 /** Another run holds the lock for this certificate: this run leaves it alone (not a failure). */

@@ -159,6 +159,8 @@ export const ROUTE53_CALLS = {
   retries: 8,
   backoff: { baseMs: 500, rate: 2, maxMs: 10_000 } satisfies BackoffPolicy,
   retryable: ['Throttling', 'ThrottlingException', 'PriorRequestNotComplete'] as readonly string[],
+  /** A record set another run changed between our read and our write: read again, this many times in all. */
+  swapAttempts: 5,
 };
 
 /** The exec provider's hook, and an RFC 2136 update (one TCP exchange), at most. */
@@ -227,6 +229,8 @@ export function issueTimeoutMs(propagationMs: number = DNS_PROPAGATION.timeoutMs
 
 export const STEP_TIMEOUT_MS = {
   check: 120_000,
+  // The one-time move of earlier versions' state: it stops a minute before this and is retried.
+  migrateState: 300_000,
   issue: issueTimeoutMs(),
   push: 60_000,
   verify: 60_000,
@@ -251,6 +255,23 @@ export function lockLeaseMs(
   const nextStepWait = step === 'push' ? push.maxDelaySeconds * 1000 : 0;
   return stepTimeoutMs + nextStepWait + transient + AWS_CALLS_MS;
 }
+
+/** The largest `pushRetry.maxDelaySeconds` the configuration accepts (config/schema.ts). */
+const LARGEST_PUSH_DELAY_SECONDS = 3600;
+
+/**
+ * The longest lease any step sets under this push policy (without one: under any policy the
+ * configuration accepts). A lock whose lease runs longer than this (plus CLOCK_SKEW_MS) was not
+ * written by this product, or by a clock far off: it is invalid, and the next taker takes it over.
+ */
+export function maxLockLeaseMs(
+  push: PushRetryPolicy = { ...DEFAULT_PUSH_RETRY, maxDelaySeconds: LARGEST_PUSH_DELAY_SECONDS },
+): number {
+  return Math.max(...(['issue', 'push', 'verify', 'activeActive'] as const).map((s) => lockLeaseMs(s, push)));
+}
+
+/** How far apart two hosts' clocks may be before a lease read on one looks invalid on the other. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
 /**
  * AWS Private CA issues asynchronously: GetCertificate answers RequestInProgressException until the
  * certificate exists (usually well under a second). Polled with backoff, for at most `timeoutMs`
@@ -283,4 +304,18 @@ export const ACTIVE_ACTIVE_RETRY: RetryPolicy = {
   backoffRate: 2,
   maxDelaySeconds: 20,
   jitter: 'FULL',
+};
+
+/**
+ * MigrateState: a migration that ran out of time saved its progress and throws
+ * StateMigrationIncompleteError; it is run again at once, from where it stopped. Twenty runs of
+ * four minutes move the state of the largest fleet the README promises.
+ */
+export const MIGRATION_RETRY: RetryPolicy = {
+  errors: ['StateMigrationIncompleteError'],
+  maxAttempts: 20,
+  intervalSeconds: 1,
+  backoffRate: 1,
+  maxDelaySeconds: 1,
+  jitter: 'NONE',
 };

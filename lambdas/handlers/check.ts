@@ -10,7 +10,15 @@ export function createCheckHandler(context: () => CheckContext) {
     // An operator's rollback: no fleet check, the named certificates go back.
     if (event.rollback)
       return { ...rollbackPlan(context(), event.rollback), generatedAt: new Date().toISOString() };
-    const { report, plan } = await checkAndPlan(context(), event.force ?? []);
+    const ctx = context();
+    await ctx.inspectionMemory?.load();
+    const { report, plan } = await checkAndPlan(ctx, event.force ?? []);
+    // Only saves work for the next run: a failure to save is logged, never the check's failure.
+    await ctx.inspectionMemory
+      ?.save()
+      .catch((error: unknown) =>
+        logger.warn('inspection memory not saved', { error: (error as Error).message }),
+      );
     publishCheckMetrics(report);
     // The full report goes to the log (it holds no secret); the state machine gets a summary.
     logger.info('check done', { report, due: plan.due.length, findings: plan.findings.length });

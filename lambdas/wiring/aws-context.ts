@@ -1,9 +1,12 @@
-/** The AWS wiring of the renewal steps: credentials and state in Secrets Manager, alerts to SNS. */
+/**
+ * The AWS wiring of the renewal steps: credentials in Secrets Manager, state in the DynamoDB table
+ * (keys sealed with KMS), alerts to SNS.
+ */
 import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { KmsKeySealer } from '../adapters/kms';
 import { connectCluster } from '../adapters/rs-https';
 import { SecretsManagerCredentialsProvider } from '../adapters/secrets-manager/credentials';
-import { SecretsManagerStore } from '../adapters/secrets-manager/secret-store';
 import { SnsNotifier } from '../adapters/sns/notifier';
 import { probeEndpoint, publicRootPems } from '../adapters/tls';
 import { verifyByHandshake } from '../adapters/tls/handshake';
@@ -12,8 +15,8 @@ import { ConfigError } from '../domain/errors';
 import type { CertificateIssuer } from '../domain/ports';
 import { issuerCache, type RenewalContext } from '../domain/renewal/context';
 import { sleep } from '../domain/retry';
-import { StateStore } from '../domain/state';
 import { acmeTrust, deployedConfig, requiredEnv } from './runtime';
+import { awsState } from './state';
 
 let cached: RenewalContext | undefined;
 
@@ -31,12 +34,8 @@ export function awsContext(): RenewalContext {
     connect: connectCluster,
     probe: probeEndpoint,
     handshake: verifyByHandshake,
-    state: new StateStore(
-      new SecretsManagerStore({
-        prefix: requiredEnv('STATE_SECRET_PREFIX', process.env.STATE_SECRET_PREFIX),
-        kmsKeyId: process.env.STATE_KMS_KEY_ID,
-        client: secrets,
-      }),
+    state: awsState(
+      () => new KmsKeySealer({ keyId: requiredEnv('STATE_KMS_KEY_ID', process.env.STATE_KMS_KEY_ID) }),
     ),
     notifier: { send: (alert) => snsNotifier().send(alert) },
     issuer: () => {

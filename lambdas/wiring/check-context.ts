@@ -1,31 +1,34 @@
 /**
- * The check function's wiring: credentials through the Parameters and Secrets extension (no SDK),
- * keyless pending markers read the same way, ARI over plain HTTPS. Secrets of other regions only
- * through `otherRegions` (handlers/check-any-region.ts carries the SDK for them).
+ * The check function's wiring: credentials through the Parameters and Secrets extension (no SDK);
+ * from the state table (no SDK either: adapters/dynamodb), the keyless pending markers, the ARI
+ * windows and the inspection memory, so both survive a cold start; ARI over plain HTTPS. Secrets of
+ * other regions only through `otherRegions` (handlers/check-any-region.ts carries the SDK for them).
  */
 import { HttpsRenewalInfoSource } from '../adapters/acme/renewal-info';
 import { connectCluster } from '../adapters/rs-https';
-import { SecretsExtensionCredentialsProvider, SecretsExtensionStore } from '../adapters/secrets-extension';
+import { SecretsExtensionCredentialsProvider } from '../adapters/secrets-extension';
+import { recordInspectionMemory } from '../domain/inspection-memory-records';
 import type { CredentialsProvider } from '../domain/ports';
-import { logOnce, memoryWindows } from '../domain/renewal/renewal-info';
+import { logOnce, recordWindows } from '../domain/renewal/renewal-info';
 import type { CheckContext } from '../domain/renewal/steps';
-import { StateStore } from '../domain/state';
-import { acmeTrust, deployedConfig, logger, requiredEnv } from './runtime';
+import { acmeTrust, deployedConfig, logger } from './runtime';
+import { awsState } from './state';
 
 let aws: CheckContext | undefined;
 
 /** The AWS wiring; `otherRegions` reads credentials secrets of other regions (check-any-region.ts). */
 export function awsCheckContext(otherRegions?: () => CredentialsProvider): () => CheckContext {
   return () => {
+    if (aws) return aws;
     const config = deployedConfig();
     const acmeTrustPem = acmeTrust(config);
-    aws ??= {
+    const state = awsState();
+    aws = {
       config,
       credentials: new SecretsExtensionCredentialsProvider(otherRegions ? { otherRegions } : {}),
       connect: connectCluster,
-      state: new StateStore(
-        new SecretsExtensionStore(requiredEnv('STATE_SECRET_PREFIX', process.env.STATE_SECRET_PREFIX)),
-      ),
+      state,
+      inspectionMemory: recordInspectionMemory(state.records),
       ...(acmeTrustPem ? { acmeTrustPem } : {}),
       ...(config.acme
         ? {
@@ -35,8 +38,8 @@ export function awsCheckContext(otherRegions?: () => CredentialsProvider): () =>
                 directoryUrl: config.acme.directoryUrl,
                 trustPem: acmeTrustPem,
               }),
-              // Its state is read-only (keyless markers): windows live while the container is warm.
-              windows: memoryWindows(),
+              // In the state table: a cold start keeps the CA's Retry-After and the picked moment.
+              windows: recordWindows(state.records),
               log: logOnce((message) => logger.warn(message)),
             },
           }

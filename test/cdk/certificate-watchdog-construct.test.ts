@@ -7,6 +7,7 @@ import { Annotations as AssertionAnnotations, Match, Template } from 'aws-cdk-li
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
+import { stateTableDefinition } from '../../lambdas/adapters/dynamodb/schema';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import { issueTimeoutMs } from '../../lambdas/domain/retry';
 import { logicalIdOf } from '../../lib/certificate-watchdog';
@@ -64,14 +65,20 @@ const actionsOf = (statements: Statement[]) => statements.flatMap((s) => list(s.
 
 const KEY_ARN = `arn:aws:kms:${TEST_REGION}:${TEST_ACCOUNT}:key/state`;
 const TOPIC_ARN = `arn:aws:sns:${TEST_REGION}:${TEST_ACCOUNT}:alerts`;
+const TABLE_ARN = `arn:aws:dynamodb:${TEST_REGION}:${TEST_ACCOUNT}:table/state`;
 const resolved = (value: unknown) =>
   resolve(
     value,
     { 'AWS::Partition': 'aws', 'AWS::Region': TEST_REGION, 'AWS::AccountId': TEST_ACCOUNT },
-    { [`${idOf(watchdog.key)}.Arn`]: KEY_ARN, [idOf(watchdog.alertTopic)]: TOPIC_ARN },
+    {
+      [`${idOf(watchdog.key)}.Arn`]: KEY_ARN,
+      [idOf(watchdog.alertTopic)]: TOPIC_ARN,
+      [`${idOf(watchdog.stateTable)}.Arn`]: TABLE_ARN,
+    },
   );
-const stateArn = (area?: string) =>
-  `arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:rs-cert-watchdog/${TEST_STACK_NAME}/${area ? `${area}/` : ''}*`;
+/** The state secrets of version 0.1, which MigrateState reads once. */
+const legacyArn = (area: string) =>
+  `arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:rs-cert-watchdog/${TEST_STACK_NAME}/${area}/*`;
 
 /** Every "action resource" pair a function's role allows (conditions checked elsewhere). */
 function grantsOf(t: Template, role: FunctionRole, functions = watchdog.functions): string[] {
@@ -87,13 +94,16 @@ const clusterSecrets = [
   'arn:aws:secretsmanager:eu-west-3:123456789012:secret:rs-cert-watchdog/clusters/prod-west-Ab12Cd',
   'arn:aws:secretsmanager:eu-west-3:123456789012:secret:rs-cert-watchdog/clusters/prod-west-Ab12Cd-??????',
 ].map((arn) => `secretsmanager:GetSecretValue ${arn}`);
-const read = (area: string) => [`secretsmanager:GetSecretValue ${stateArn(area)}`];
-const readWrite = (area: string) =>
-  ['GetSecretValue', 'PutSecretValue', 'CreateSecret', 'TagResource'].map(
-    (a) => `secretsmanager:${a} ${stateArn(area)}`,
+const tableRead = ['GetItem', 'Query'].map((a) => `dynamodb:${a} ${TABLE_ARN}`);
+const tableWrite = ['PutItem', 'DeleteItem'].map((a) => `dynamodb:${a} ${TABLE_ARN}`);
+/** What DynamoDB asks KMS for on the function's behalf (the table is encrypted with the stack key). */
+const tableKey = (write: boolean) =>
+  ['Decrypt', 'DescribeKey', ...(write ? ['Encrypt', 'GenerateDataKey'] : [])].map(
+    (a) => `kms:${a} ${KEY_ARN}`,
   );
-const keyRead = [`kms:Decrypt ${KEY_ARN}`];
-const keyReadWrite = [`kms:Decrypt ${KEY_ARN}`, `kms:GenerateDataKey ${KEY_ARN}`];
+/** Opening and sealing private keys itself (envelope encryption). */
+const openKeys = [`kms:Decrypt ${KEY_ARN}`];
+const sealKeys = [`kms:GenerateDataKey ${KEY_ARN}`];
 const challenges = (zone: string) => [
   `route53:ChangeResourceRecordSets arn:aws:route53:::hostedzone/${zone}`,
   `route53:ListResourceRecordSets arn:aws:route53:::hostedzone/${zone}`,
@@ -101,48 +111,82 @@ const challenges = (zone: string) => [
 ];
 
 /**
- * Issue 11.6: what each function may do, exhaustively. Only issue reads the ACME account key; check
- * reads only the keyless pending markers; push and verify extend the lock issue took and mark or clear
- * a pending push; notify releases the lock (success and failure paths). Only issue touches DNS.
+ * Issue 11.6 and 20: what each function may do, exhaustively (the partitions and key items each may
+ * touch are asserted below). Only issue, push and migrateState use private keys; check, verify,
+ * activeActive and notify never open one.
  */
 const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: string) => string[]> = {
-  check: () => [...clusterSecrets, ...read('pending'), ...keyRead],
+  check: () => [...clusterSecrets, ...tableRead, ...tableWrite, ...tableKey(true)],
   issue: (zone) => [
-    ...readWrite('acme'),
-    ...readWrite('certificates'),
-    ...readWrite('locks'),
-    ...keyReadWrite,
+    ...tableRead,
+    ...tableWrite,
+    ...tableKey(true),
+    ...openKeys,
+    ...sealKeys,
     ...challenges(zone),
   ],
-  // push extends the locks it runs under and records the push (pushes/, keyless).
-  push: () => [
-    ...clusterSecrets,
-    ...readWrite('certificates'),
-    ...readWrite('locks'),
-    ...readWrite('pending'),
-    ...readWrite('pushes'),
-    ...keyReadWrite,
-  ],
-  // activeActive extends the locks and keeps the update tasks it started in the push record.
-  activeActive: () => [...clusterSecrets, ...readWrite('locks'), ...readWrite('pushes'), ...keyReadWrite],
-  verify: () => [
-    ...clusterSecrets,
-    ...readWrite('certificates'),
-    ...readWrite('locks'),
-    ...readWrite('pending'),
-    ...keyReadWrite,
-  ],
+  push: () => [...clusterSecrets, ...tableRead, ...tableWrite, ...tableKey(true), ...openKeys, ...sealKeys],
+  activeActive: () => [...clusterSecrets, ...tableRead, ...tableWrite, ...tableKey(true)],
+  verify: () => [...clusterSecrets, ...tableRead, ...tableWrite, ...tableKey(true)],
   // Issue removes its own challenge records on every path: notify has no DNS access.
   notify: () => [
     ...clusterSecrets,
-    ...read('certificates'),
-    ...readWrite('locks'),
-    ...keyRead,
-    ...keyReadWrite,
+    ...tableRead,
+    ...tableWrite,
+    ...tableKey(true),
     `sns:Publish ${TOPIC_ARN}`,
     `kms:Decrypt ${KEY_ARN}`,
     `kms:GenerateDataKey* ${KEY_ARN}`,
   ],
+  migrateState: () => [
+    ...tableRead,
+    ...tableWrite,
+    ...tableKey(true),
+    ...sealKeys,
+    ...['acme', 'certificates', 'pending'].map((area) => `secretsmanager:GetSecretValue ${legacyArn(area)}`),
+    `kms:Decrypt ${KEY_ARN}`,
+  ],
+};
+
+/** Issue 20: the partitions of the state table each function may read and write (dynamodb:LeadingKeys). */
+const EXPECTED_PARTITIONS: Record<
+  Exclude<FunctionRole, 'slackForwarder'>,
+  { read: string[]; write: string[] }
+> = {
+  check: {
+    read: ['pending', 'renewal-info/*', 'inspection-memory'],
+    write: ['renewal-info/*', 'inspection-memory'],
+  },
+  issue: {
+    read: ['locks/*', 'certificates/*', 'keys/certificates/*', 'acme', 'keys/acme'],
+    write: ['locks/*', 'certificates/*', 'keys/certificates/*', 'acme', 'keys/acme'],
+  },
+  push: {
+    read: ['locks/*', 'certificates/*', 'keys/certificates/*', 'pending', 'pushes/*'],
+    write: ['locks/*', 'certificates/*', 'keys/certificates/*', 'pending', 'pushes/*'],
+  },
+  verify: { read: ['locks/*', 'certificates/*', 'pending'], write: ['locks/*', 'certificates/*', 'pending'] },
+  activeActive: { read: ['locks/*', 'pushes/*'], write: ['locks/*', 'pushes/*'] },
+  notify: { read: ['locks/*', 'certificates/*'], write: ['locks/*'] },
+  migrateState: {
+    read: ['acme', 'certificates/*', 'pending', 'migration'],
+    write: ['acme', 'keys/acme', 'certificates/*', 'keys/certificates/*', 'pending', 'migration'],
+  },
+};
+
+/** Issue 20: the private keys each function may open (kms:Decrypt) and seal (kms:GenerateDataKey), by item. */
+const EXPECTED_KEY_ITEMS: Record<
+  Exclude<FunctionRole, 'slackForwarder'>,
+  { open: string[]; seal: string[] }
+> = {
+  check: { open: [], seal: [] },
+  // A key item's encryption context is its partition and sort key: `keys/acme/<account>/<key>`.
+  issue: { open: ['keys/certificates/*', 'keys/acme/*'], seal: ['keys/certificates/*', 'keys/acme/*'] },
+  push: { open: ['keys/certificates/*'], seal: ['keys/certificates/*'] },
+  verify: { open: [], seal: [] },
+  activeActive: { open: [], seal: [] },
+  notify: { open: [], seal: [] },
+  migrateState: { open: [], seal: ['keys/acme/*', 'keys/certificates/*'] },
 };
 
 /** Issue 13: what the issuers a config names add to the issue function, and to no other. */
@@ -397,11 +441,12 @@ describe('functions', () => {
     verify: { timeout: 60, memory: 256 },
     activeActive: { timeout: STEP_TIMEOUTS.activeActive.toSeconds(), memory: 256 },
     notify: { timeout: STEP_TIMEOUTS.notify.toSeconds(), memory: 256 },
+    migrateState: { timeout: STEP_TIMEOUTS.migrateState.toSeconds(), memory: 256 },
   };
 
   it('run Node.js 24 on arm64 (the deploy-time heartbeat provider too)', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
     for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs24.x');
     for (const role of Object.keys(roles) as FunctionRole[]) {
       const fn = template.findResources('AWS::Lambda::Function')[idOf(watchdog.functions[role] as never)];
@@ -438,16 +483,21 @@ describe('functions', () => {
     });
   });
 
-  it('find the config in the bundle, the state prefix, the key and the topic in their environment', () => {
+  it('find the config in the bundle, the state table, the key and the topic in their environment', () => {
     for (const role of Object.keys(roles)) {
       const fn =
         template.findResources('AWS::Lambda::Function')[
           idOf(watchdog.functions[role as FunctionRole] as never)
         ];
+      const variables = fn?.Properties.Environment.Variables;
       // The config is beside the code in the bundle: no variable names it.
-      expect(fn?.Properties.Environment.Variables.WATCHDOG_CONFIG_FILE).toBeUndefined();
-      expect(fn?.Properties.Environment.Variables).toMatchObject({
-        STATE_SECRET_PREFIX: `rs-cert-watchdog/${TEST_STACK_NAME}`,
+      expect(variables.WATCHDOG_CONFIG_FILE).toBeUndefined();
+      // Only MigrateState reads the state secrets of version 0.1.
+      expect(variables.STATE_SECRET_PREFIX, role).toBe(
+        role === 'migrateState' ? `rs-cert-watchdog/${TEST_STACK_NAME}` : undefined,
+      );
+      expect(variables).toMatchObject({
+        STATE_TABLE_NAME: { Ref: idOf(watchdog.stateTable) },
         STATE_KMS_KEY_ID: { 'Fn::GetAtt': [idOf(watchdog.key), 'Arn'] },
         ALERT_TOPIC_ARN: { Ref: idOf(watchdog.alertTopic) },
         POWERTOOLS_SERVICE_NAME: 'rs-cert-watchdog',
@@ -459,7 +509,7 @@ describe('functions', () => {
 
   it('keep their logs, and the state machine’s, for a year', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(8);
+    expect(groups).toHaveLength(9);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
   });
 
@@ -483,16 +533,125 @@ describe('permissions', () => {
       }
     }
     const text = JSON.stringify(template.toJSON());
-    for (const unused of ['secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret', 'kms:Encrypt"']) {
+    for (const unused of [
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:CreateSecret',
+      'secretsmanager:DeleteSecret',
+      'secretsmanager:DescribeSecret',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteTable',
+    ]) {
       expect(text).not.toContain(unused);
     }
+    // kms:Encrypt only as DynamoDB asks it, for the table's encryption at rest.
+    for (const st of all.filter((x) => list(x.Action).includes('kms:Encrypt')))
+      expect(resolved(st.Condition)).toEqual({
+        StringEquals: { 'kms:ViaService': `dynamodb.${TEST_REGION}.amazonaws.com` },
+      });
   });
 
   it('give each function exactly its actions on exactly its resources', () => {
     const zone = (example.dns as { hostedZoneId: string }).hostedZoneId;
-    for (const role of ['check', 'issue', 'push', 'verify', 'activeActive', 'notify'] as const) {
+    for (const role of [
+      'check',
+      'issue',
+      'push',
+      'verify',
+      'activeActive',
+      'notify',
+      'migrateState',
+    ] as const) {
       expect(grantsOf(template, role), role).toEqual(EXPECTED_GRANTS[role](zone).sort());
     }
+  });
+
+  it('give each function exactly its partitions of the state table (dynamodb:LeadingKeys)', () => {
+    for (const role of Object.keys(EXPECTED_PARTITIONS) as Array<keyof typeof EXPECTED_PARTITIONS>) {
+      const table = statementsOf(template, role).filter((st) =>
+        list(st.Action).some((a) => a.startsWith('dynamodb:')),
+      );
+      const partitions = (action: string) =>
+        table
+          .filter((st) => list(st.Action).includes(action))
+          .flatMap((st) => {
+            const like = (st.Condition?.['ForAllValues:StringLike'] ?? {}) as Record<string, string[]>;
+            expect(like['dynamodb:LeadingKeys'], `${role} ${action} without LeadingKeys`).toBeDefined();
+            return like['dynamodb:LeadingKeys'] ?? [];
+          })
+          .sort();
+      const expected = EXPECTED_PARTITIONS[role];
+      for (const action of ['dynamodb:GetItem', 'dynamodb:Query'])
+        expect(partitions(action), `${role} ${action}`).toEqual([...expected.read].sort());
+      for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem'])
+        expect(partitions(action), `${role} ${action}`).toEqual([...expected.write].sort());
+    }
+  });
+
+  it('let only issue, push and migrateState use private keys, each only the key items it needs', () => {
+    for (const role of Object.keys(EXPECTED_KEY_ITEMS) as Array<keyof typeof EXPECTED_KEY_ITEMS>) {
+      const kms = statementsOf(template, role).filter((st) =>
+        list(st.Action).some((a) => a.startsWith('kms:')),
+      );
+      const items = (action: string) =>
+        kms
+          .filter((st) => list(st.Action).includes(action))
+          .flatMap((st) => {
+            const condition = resolved(st.Condition) as Record<string, Record<string, unknown>>;
+            // Every other use of the key goes through a service: DynamoDB (the table), SNS (the topic),
+            // Secrets Manager (the secrets of version 0.1).
+            if (condition.StringEquals?.['kms:ViaService']) return [];
+            const context = condition.StringLike?.['kms:EncryptionContext:rs-cert-watchdog-key'];
+            expect(context, `${role}: ${action} neither through a service nor for key items`).toBeDefined();
+            return list(context as string | string[]);
+          })
+          .sort();
+      expect(items('kms:Decrypt'), `${role} opens`).toEqual([...EXPECTED_KEY_ITEMS[role].open].sort());
+      expect(items('kms:GenerateDataKey'), `${role} seals`).toEqual(
+        [...EXPECTED_KEY_ITEMS[role].seal].sort(),
+      );
+    }
+  });
+
+  it('let the table keep the keys: on demand, point-in-time recovery, the stack key, TTL, retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: 'KMS',
+          KMSMasterKeyId: { 'Fn::GetAtt': [idOf(watchdog.key), 'Arn'] },
+        },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        DeletionProtectionEnabled: true,
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    // The tests create the same table in dynalite (lambdas/adapters/dynamodb/schema.ts).
+    const table = Object.values(template.findResources('AWS::DynamoDB::Table'))[0]!;
+    const definition = stateTableDefinition('t');
+    expect(table.Properties.KeySchema).toEqual(definition.KeySchema);
+    expect(table.Properties.AttributeDefinitions).toEqual(definition.AttributeDefinitions);
+  });
+
+  it('read the state secrets of version 0.1 from MigrateState only, and not at all without it', () => {
+    for (const role of Object.keys(watchdog.functions) as FunctionRole[])
+      expect(
+        JSON.stringify(resolved(statementsOf(template, role))).includes(`${TEST_STACK_NAME}/certificates/`),
+        role,
+      ).toBe(role === 'migrateState');
+    const { template: t, stack } = synthesizeWatchdog(exampleFile, { migrateLegacyState: false });
+    expect(stack.watchdog.functions.migrateState).toBeUndefined();
+    expect(JSON.stringify(t.toJSON())).not.toContain(`${TEST_STACK_NAME}/certificates/`);
+    const machine = Object.values(t.findResources('AWS::StepFunctions::StateMachine'))[0]!;
+    expect(JSON.stringify(machine.Properties.DefinitionString)).not.toContain('MigrateState');
   });
 
   it('give issue, and no other function, the issuers of the config: the CA, the CA key, the EAB key', async () => {
@@ -549,29 +708,10 @@ describe('permissions', () => {
     }
   });
 
-  it('keep the ACME account key from every function but issue', () => {
+  it('keep the ACME account (and its key) from every function but issue and the migration', () => {
     for (const role of ['check', 'push', 'verify', 'activeActive', 'notify'] as const) {
-      expect(JSON.stringify(statementsOf(template, role)), role).not.toMatch(/\/acme\/|RsCertWatchdog\/\*/);
+      expect(JSON.stringify(statementsOf(template, role)), role).not.toMatch(/"acme"|keys\/acme/);
     }
-  });
-
-  it('use the state key only through Secrets Manager, for the secrets each function may touch', () => {
-    const keyStatements = statementsOf(template, 'push').filter((s) =>
-      list(s.Action).some((a) => a.startsWith('kms:')),
-    );
-    expect(keyStatements.map((s) => resolved(s.Condition))).toEqual([
-      {
-        StringEquals: { 'kms:ViaService': `secretsmanager.${TEST_REGION}.amazonaws.com` },
-        StringLike: {
-          'kms:EncryptionContext:SecretARN': [
-            stateArn('certificates'),
-            stateArn('locks'),
-            stateArn('pending'),
-            stateArn('pushes'),
-          ],
-        },
-      },
-    ]);
   });
 
   it('let only notify publish to the topic', () => {
@@ -580,7 +720,7 @@ describe('permissions', () => {
     }
   });
 
-  it('grant an operator read, or read and write, on every state secret', () => {
+  it('grant an operator read, or read and write, on every item of the state table and its keys', () => {
     const s = new WatchdogStack(new App({ context: testContext() }), TEST_STACK_NAME, {
       configFile: exampleFile,
     });
@@ -599,12 +739,8 @@ describe('permissions', () => {
     );
     expect([...new Set(grants)].sort()).toEqual(
       [
-        `secretsmanager:GetSecretValue ${stateArn()}`,
-        `secretsmanager:PutSecretValue ${stateArn()}`,
-        `secretsmanager:CreateSecret ${stateArn()}`,
-        `secretsmanager:TagResource ${stateArn()}`,
-        `kms:Decrypt ${KEY_ARN}`,
-        `kms:GenerateDataKey ${KEY_ARN}`,
+        ...['GetItem', 'Query', 'Scan', 'PutItem', 'DeleteItem'].map((a) => `dynamodb:${a} ${TABLE_ARN}`),
+        ...['Decrypt', 'DescribeKey', 'Encrypt', 'GenerateDataKey'].map((a) => `kms:${a} ${KEY_ARN}`),
       ].sort(),
     );
   });
@@ -736,6 +872,7 @@ describe('stack outputs', () => {
         'AlertTopicArn',
         'DashboardName',
         'StateSecretPrefix',
+        'StateTableName',
       ]),
     );
   });

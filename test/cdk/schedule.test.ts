@@ -5,14 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import { heartbeatEvaluation } from '../../lib/alarms';
-import {
-  analyzeSchedule,
-  assertScheduleSafe,
-  defaultHeartbeatWindow,
-  MAX_RUNS_PER_DAY,
-  SECRET_VERSION_QUOTA,
-  STATE_VERSIONS_PER_RUN,
-} from '../../lib/schedule';
+import { analyzeSchedule, assertScheduleSafe, defaultHeartbeatWindow } from '../../lib/schedule';
 import { synthesizeWatchdog } from '../support/synthesized-definition';
 
 const example = loadConfig(fileURLToPath(new URL('../../config.example.json', import.meta.url)));
@@ -72,12 +65,19 @@ describe('schedule safety', () => {
     ).not.toThrow();
   });
 
-  it('refuses more runs a day than the Secrets Manager version quota takes', () => {
-    expect(MAX_RUNS_PER_DAY).toBe(Math.floor(SECRET_VERSION_QUOTA / 2 / STATE_VERSIONS_PER_RUN));
-    const tooMany = analyzeSchedule('rate(60 minutes)', 'UTC');
-    expect(() => assertScheduleSafe(tooMany, Duration.minutes(30))).toThrow(
-      /starts up to 24 runs a day; the state secrets take at most 16/,
-    );
+  it('takes as many runs a day as do not overlap: the state table has no version quota', () => {
+    const hourly = analyzeSchedule('rate(60 minutes)', 'UTC');
+    expect(hourly.maxRunsPerDay).toBe(24);
+    expect(() => assertScheduleSafe(hourly, Duration.minutes(30))).not.toThrow();
+    expect(() => synthesizeWatchdog(withSchedule('rate(2 hours)'))).not.toThrow();
+  });
+
+  it('still refuses a schedule that sleeps through the renewal point of the shortest-lived certificate', () => {
+    const shortLived: WatchdogConfig = {
+      ...withSchedule('cron(0 6 ? * MON *)'),
+      acme: { ...(example.acme as NonNullable<WatchdogConfig['acme']>), profile: 'shortlived' },
+    };
+    expect(() => synthesizeWatchdog(shortLived)).toThrow(/aws\.schedule/);
   });
 
   it('stops synth on an unsafe schedule, a bad cron or an unknown time zone', () => {

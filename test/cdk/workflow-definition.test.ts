@@ -12,6 +12,7 @@ import {
   ACTIVE_ACTIVE_RETRY,
   DNS_PROPAGATION,
   issueTimeoutMs,
+  MIGRATION_RETRY,
   RS_GET_RETRY,
   RS_REQUEST_TIMEOUT_MS,
   TRANSIENT_LAMBDA_RETRY,
@@ -54,8 +55,29 @@ describe('the renewal workflow', () => {
     expect(asl.TimeoutSeconds).toBe(7200);
   });
 
+  it('moves the state of version 0.1 first (once; retried from where it stopped), with the execution input left to Check', () => {
+    expect(asl.StartAt).toBe('MigrateState');
+    expect(state('MigrateState')).toMatchObject({
+      Type: 'Task',
+      Resource: testFunctionArn('migrateState'),
+      Parameters: {},
+      ResultPath: null,
+      Next: 'Check',
+      Retry: [
+        {
+          ErrorEquals: [...MIGRATION_RETRY.errors],
+          IntervalSeconds: MIGRATION_RETRY.intervalSeconds,
+          MaxAttempts: MIGRATION_RETRY.maxAttempts,
+          BackoffRate: MIGRATION_RETRY.backoffRate,
+        },
+        transient,
+      ],
+    });
+    // No Catch: a migration that cannot finish fails the execution (and pages), never runs on half the state.
+    expect(state('MigrateState').Catch).toBeUndefined();
+  });
+
   it('checks, reports findings, then renews the due certificates of each cluster', () => {
-    expect(asl.StartAt).toBe('Check');
     expect(state('Check')).toMatchObject({
       Type: 'Task',
       Resource: testFunctionArn('check'),
@@ -190,10 +212,10 @@ describe('the renewal workflow', () => {
     const tasks = [...Object.values(asl.States), ...Object.values(iteration)].filter(
       (s) => s.Type === 'Task',
     );
-    expect(tasks).toHaveLength(8);
-    const arns = (['check', 'issue', 'push', 'verify', 'activeActive', 'notify'] as const).map(
-      testFunctionArn,
-    );
+    expect(tasks).toHaveLength(9);
+    const arns = (
+      ['migrateState', 'check', 'issue', 'push', 'verify', 'activeActive', 'notify'] as const
+    ).map(testFunctionArn);
     for (const task of tasks) expect(arns).toContain(task.Resource);
     expect(JSON.stringify(asl)).not.toMatch(/JSONata|Arguments|lambda:invoke/);
   });

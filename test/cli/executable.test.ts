@@ -3,8 +3,10 @@
  * it, run as a separate process. Its lazily loaded chunks (ACME, DNS providers) must load from the
  * bundle alone, and the contract holds there too.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetReport } from '../../lambdas/domain/report';
@@ -90,4 +92,151 @@ describe('the bundled executable', () => {
     expect(proxy.action).toBe('renewed');
     expect(result.code).toBe(0);
   });
+});
+
+/**
+ * Issue 18 item 8, from the executable: who holds a lock. A CLI holder is its host, pid AND process
+ * start (/proc/<pid>/stat: a reused pid is another process, a zombie has exited), and a lease
+ * longer than any this product sets is invalid. Either is taken over at once, with a warning; a
+ * holder that is alive, with a lease the product sets, is left alone.
+ */
+describe('the executable and the lock another run left', () => {
+  let world: World;
+  let config: string;
+  const children: ChildProcess[] = [];
+
+  /** `<boot id>:<start ticks>` of a process, read here from /proc as the product must. */
+  const processStart = (pid: number) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {
+      state: fields[0],
+      start: `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${fields[19]}`,
+    };
+  };
+  /** Writes the lock of east/proxy as the CLI writes it (its first generation). */
+  const holdLock = async (pid: number, start: string, expiresAt: string) => {
+    const dir = join(world.dir, 'state', 'locks', 'east', 'proxy');
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const owner = {
+      id: `holder-${pid}`,
+      description: `rs-cert-watchdog on ${hostname()} (pid ${pid}, started earlier)`,
+      host: hostname(),
+      pid,
+      processStart: start,
+    };
+    await writeFile(join(dir, '000000000001.json'), JSON.stringify({ owner, expiresAt }), { mode: 0o600 });
+  };
+  const renew = async () => {
+    const result = await cli(world.env, 'renew', '--config', config, '--json');
+    const report = JSON.parse(result.stdout) as FleetReport;
+    return { result, proxy: report.clusters[0]!.certificates.find((c) => c.name === 'proxy')! };
+  };
+  const soon = () => new Date(Date.now() + 10 * 60_000).toISOString();
+
+  beforeAll(async () => {
+    world = await startWorld({
+      clusters: {
+        east: {
+          certificates: {
+            proxy: {
+              dnsNames: ['*.redis.example.com'],
+              notBefore: daysFromNow(-85),
+              notAfter: daysFromNow(5),
+            },
+          },
+        },
+      },
+      pebble: {},
+    });
+    config = await world.writeConfig(
+      {},
+      { east: { certificates: { proxy: { domains: ['*.redis.example.com'] } } } },
+    );
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await world.close();
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'leaves alone a lock held by a live process, started when its record says, with a lease the product sets',
+    async () => {
+      const holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+      children.push(holder);
+      await holdLock(holder.pid!, processStart(holder.pid!).start, soon());
+      const { result, proxy } = await renew();
+      expect(proxy.action).toBe('skipped');
+      expect(proxy.skipped).toMatch(
+        new RegExp(`being renewed by rs-cert-watchdog on .* \\(pid ${holder.pid}`),
+      );
+      expect(result.stderr).not.toMatch(/took over/);
+    },
+  );
+
+  it.runIf(process.platform === 'linux')(
+    'takes over a lock whose pid now belongs to another process (another start time), and renews',
+    async () => {
+      const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+      children.push(other);
+      const { start } = processStart(other.pid!);
+      const [boot, ticks] = start.split(':');
+      await holdLock(other.pid!, `${boot}:${Number(ticks) - 1000}`, soon());
+      const { result, proxy } = await renew();
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `warning: took over the lock of proxy on cluster "east" from .*pid ${other.pid}.*: no process with pid ${other.pid} and its start time runs`,
+        ),
+      );
+      expect(proxy.action).toBe('renewed');
+      expect(result.code).toBe(0);
+    },
+  );
+
+  it.runIf(process.platform === 'linux')(
+    'takes over a lock whose holder is a zombie (it exited)',
+    async () => {
+      // The shell backgrounds a short sleep, then becomes a long sleep that never reaps it: a zombie.
+      const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 60'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      children.push(parent);
+      const pid = Number(
+        await new Promise<string>((resolve) =>
+          parent.stdout!.once('data', (d: Buffer) => resolve(String(d))),
+        ),
+      );
+      const { start } = processStart(pid);
+      for (let i = 0; i < 100 && processStart(pid).state !== 'Z'; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(processStart(pid).state).toBe('Z');
+      await holdLock(pid, start, soon());
+      const { result, proxy } = await forceRenew();
+      expect(result.stderr).toMatch(
+        new RegExp(`warning: took over the lock .* from .*pid ${pid}.*: no process with pid ${pid}`),
+      );
+      expect(proxy.action).toBe('renewed');
+    },
+  );
+
+  it('takes over a lock whose lease runs to 9999 (longer than any lease the product sets), held by a live process', async () => {
+    const holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+    children.push(holder);
+    const start = process.platform === 'linux' ? processStart(holder.pid!).start : 'unknown';
+    await holdLock(holder.pid!, start, '9999-12-31T00:00:00.000Z');
+    const { result, proxy } = await forceRenew();
+    expect(result.stderr).toMatch(
+      /warning: took over the lock of proxy on cluster "east" from .*: its lease runs until 9999-12-31T00:00:00.000Z, longer than any this product sets/,
+    );
+    expect(proxy.action).toBe('renewed');
+    expect(result.code).toBe(0);
+  });
+
+  /** Renewed certificates are fine for 90 days: later cases force the renewal the lock guards. */
+  async function forceRenew() {
+    const result = await cli(world.env, 'renew', '--config', config, '--json', '--force', 'proxy');
+    const report = JSON.parse(result.stdout) as FleetReport;
+    return { result, proxy: report.clusters[0]!.certificates.find((c) => c.name === 'proxy')! };
+  }
 });

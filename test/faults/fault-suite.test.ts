@@ -12,11 +12,12 @@ import { type AddressInfo, createServer as createTcpServer, connect as tcpConnec
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { formatAlert, slackMessage } from '../../lambdas/domain/alerts';
 import { keyMatchesLeaf, parseCertificateChain, parsePrivateKey } from '../../lambdas/domain/certificate';
 import type { Alert } from '../../lambdas/domain/ports';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
-import type { StoredCertificate } from '../../lambdas/domain/state';
+import { StateStore, type StoredCertificate } from '../../lambdas/domain/state';
 import { type AcmeFaultProxy, startAcmeFaultProxy } from '../support/acme-fault-proxy';
 import { CLI_PATH } from '../support/cli-process';
 import { localWorkflow, watchdogAwsOf, workflowState } from '../support/local-workflow';
@@ -65,7 +66,6 @@ const DOMAINS = ['*.redis.example.com'];
 /** A certificate name an attacker controlling a cluster's answers might choose. */
 const HOSTILE = 'evil\u001b[2J\u0007\r\n<!channel>';
 const put = (w: World) => w.sims.east!.requests.filter((r) => r.method === 'PUT');
-const statePath = (w: World) => join(w.dir, 'state', 'certificates', 'east', 'proxy', 'current.json');
 
 const faults: Fault[] = [
   ...(
@@ -275,19 +275,23 @@ const faults: Fault[] = [
     },
   },
   {
-    fault: 'unwritable state (CLI: the state directory; AWS: a KMS key Secrets Manager cannot encrypt with)',
+    fault:
+      'unwritable state (CLI: a state directory it cannot create; AWS: the table refuses the lock with AccessDeniedException)',
     expected: 'StateStoreError before any order; nothing pushed',
     outcome: { result: 'failed', error: 'StateStoreError', alert: 'renewal-failed' },
-    configOverrides: ({ world }) => ({ stateDir: join(world.dir, 'config.json', 'state') }),
-    // On AWS the state lives in Secrets Manager (the config's stateDir means nothing there).
+    puts: 0,
+    configOverrides: ({ world, mode }) =>
+      mode === 'cli' ? { stateDir: join(world.dir, 'config.json', 'state') } : {},
     arrange: async ({ world, mode }) => {
       if (mode !== 'sfn') return;
-      (await watchdogAwsOf(world)).secretsManager.refuseWrites = {
-        code: 'EncryptionFailure',
-        message: "Secrets Manager can't encrypt the protected secret text using the provided KMS key.",
-      };
+      // DynamoDB itself refuses (as a key policy or an SCP would): the function's own policy allows it.
+      (await watchdogAwsOf(world)).state.refuse({
+        operation: 'PutItem',
+        body: /"S":"locks\//,
+        error: 'AccessDeniedException',
+      });
     },
-    puts: 0,
+    after: ({ world }) => expect(orders(world)).toBe(0),
   },
   {
     fault: 'GET /v1/cluster/certificates answers 7 MB of nested arrays',
@@ -540,6 +544,8 @@ describe.each(['cli', 'sfn'] as const)('fault suite via %s', (mode) => {
       // 4. The row's own checks: what the cluster received, what was alerted, what was printed.
       await fault.after?.(ctx, outcome);
     },
+    // The first state machine row also pays for loading the CDK and the first synth.
+    120_000,
   );
 });
 
@@ -653,12 +659,11 @@ function orders(w: World): number {
   return w.bridge!.calls.filter((c) => c.op === 'present').length;
 }
 
-/** What the mode's state store holds for east/proxy: the CLI's state directory, or Secrets Manager on AWS. */
+/** What the state holds for east/proxy, key included: the CLI's directory, or the table the state machine used. */
 async function readStored(ctx: Ctx): Promise<StoredCertificate | null> {
-  if (ctx.mode === 'sfn') return (await workflowState(ctx.world)).issued('east', 'proxy');
-  try {
-    return JSON.parse(await readFile(statePath(ctx.world), 'utf8')) as StoredCertificate;
-  } catch {
-    return null;
-  }
+  const state =
+    ctx.mode === 'cli'
+      ? new StateStore(new LocalDirectoryStore(join(ctx.world.dir, 'state')))
+      : await workflowState(ctx.world);
+  return state.issued('east', 'proxy').catch(() => null);
 }

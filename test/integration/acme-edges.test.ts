@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACME_MAX_CHAIN_BYTES, ACME_MAX_JSON_BYTES } from '../../lambdas/adapters/acme/http-guard';
 import { AcmeIssuer } from '../../lambdas/adapters/acme/issuer';
 import { HttpReqDnsProvider } from '../../lambdas/adapters/httpreq/dns-provider';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { DnsProviderError } from '../../lambdas/domain/errors';
 import type { DnsProvider, DnsRecord } from '../../lambdas/domain/ports';
 import { StateStore } from '../../lambdas/domain/state';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcmeIssuer } from '../../lambdas/adapters/acme/issuer';
 import { HttpReqDnsProvider } from '../../lambdas/adapters/httpreq/dns-provider';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { StateStore } from '../../lambdas/domain/state';
 import { type AcmeFaultProxy, startAcmeFaultProxy } from '../support/acme-fault-proxy';
 import { type DnsBridge, startDnsBridge } from '../support/dns-bridge';

@@ -1,10 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { keyMatchesLeaf, parseCertificateChain, parsePrivateKey } from '../../lambdas/domain/certificate';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
-import type { StoredCertificate } from '../../lambdas/domain/state';
+import { StateStore, type StoredCertificate } from '../../lambdas/domain/state';
 import { daysFromNow, secretsOf, startWorld, type World } from '../support/world';
 
 const expiring = { notBefore: daysFromNow(-85), notAfter: daysFromNow(5) };
@@ -90,9 +90,10 @@ describe('rs-cert-watchdog renew against Pebble and the RS simulator', () => {
     expect(after.clusters[0]!.certificates.find((c) => c.name === 'api')!.status).toBe('ok');
 
     // The certificate it replaced is kept, with its key, for rollback.
-    const previous = JSON.parse(
-      await readFile(join(world.dir, 'state', 'certificates', 'prod-east', 'proxy', 'previous.json'), 'utf8'),
-    ) as StoredCertificate;
+    const previous = (await new StateStore(new LocalDirectoryStore(join(world.dir, 'state'))).previous(
+      'prod-east',
+      'proxy',
+    )) as StoredCertificate;
     expect(previous.fingerprint256).toBe(before.proxy);
     expect(previous.domains).toContain('*.redis.example.com');
     expect(

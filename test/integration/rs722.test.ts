@@ -3,10 +3,9 @@
  * update_cert path of older clusters, the fallback, the 409 retry, fail-fast refusals), the
  * Active-Active follow-up in both modes, rollback and its refusals, and maintenance windows.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { connectCluster } from '../../lambdas/adapters/rs-https';
 import type { RollbackResult } from '../../lambdas/cli/rollback';
 import type { Alert } from '../../lambdas/domain/ports';
@@ -51,9 +50,8 @@ async function renew(w: World, config: string): Promise<{ code: number; report: 
 }
 
 async function pushRecords(w: World): Promise<unknown[]> {
-  const dir = join(w.dir, 'state', 'pushes', 'east');
-  const files = await readdir(dir).catch(() => []);
-  return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8'))));
+  const records = await new LocalDirectoryStore(join(w.dir, 'state')).records.list('pushes/east');
+  return records.map((r) => r.value);
 }
 
 describe('pushApi', () => {

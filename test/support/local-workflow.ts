@@ -5,9 +5,10 @@
  * the template plus what points its SDK at loopback (./lambda/invoke.ts). The config reaches it as
  * on AWS: the deployed config file (lib/bundled-config.ts) beside the bundle.
  *
- * The AWS services the bundles call are loopback stand-ins (./aws/): Secrets Manager (state,
- * cluster credentials, CA keys), the Parameters and Secrets extension, SNS (alerts are collected
- * from the topic), Route 53 (TXT changes forwarded to pebble-challtestsrv through the world's DNS
+ * The AWS services the bundles call are loopback stand-ins (./aws/): DynamoDB (the state table, on
+ * dynalite) and KMS (the keys sealed in it), Secrets Manager (cluster credentials, CA keys, the
+ * state of version 0.1 that MigrateState moves), the Parameters and Secrets extension, SNS (alerts
+ * are collected from the topic), Route 53 (TXT changes forwarded to pebble-challtestsrv through the world's DNS
  * bridge) and AWS Private CA. They enforce each function role's synthesized IAM policies: an
  * execution in which any call was denied rejects, unless `allowAccessDenied`.
  *
@@ -20,10 +21,9 @@ import { join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { vi } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
-import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager/secret-store';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import type { Alert, Notifier } from '../../lambdas/domain/ports';
-import { StateStore } from '../../lambdas/domain/state';
+import type { StateStore } from '../../lambdas/domain/state';
 import type { CheckEvent } from '../../lambdas/handlers/events';
 import { writeBundledConfig } from '../../lib/bundled-config';
 import { STATE_NAMES } from '../../lib/workflow';
@@ -37,6 +37,7 @@ import {
 import { BUNDLE_FILES, lambdaBundles } from './lambda/bundles';
 import { type DeployedFunction, describeDeployment } from './lambda/deployment';
 import { invokeLambda } from './lambda/invoke';
+import type { StateBackend } from './state-backend';
 import type { AslState } from './synthesized-definition';
 import { type FunctionRole, type SynthesizedWatchdog, synthesizeWatchdog } from './synthesized-definition';
 import type { World } from './world';
@@ -48,8 +49,11 @@ export interface LocalWorkflow {
   calls: TaskCall[];
   /** The event log of the last execution (StateEntered, StateRetried, StateCaught, ...). */
   events: EventLog[];
-  /** The state store the functions use (Secrets Manager on loopback), read and written as the test. */
+  /** The state the functions use (the deployment's table, keys sealed by the account's KMS), as the test reads and writes it. */
   state: StateStore;
+  /** The loopback DynamoDB and KMS of the world (calls, faults), and the deployment's table. */
+  backend: StateBackend;
+  table: string;
   /** Runs one execution to its end and returns its output; rejects when the execution fails. */
   execute(input?: CheckEvent): Promise<unknown>;
   /** The loopback AWS account (shared by every workflow of the world). */
@@ -168,9 +172,10 @@ const clientKeySecret = (cluster: string) => `rs/${cluster}/client-key`;
 export interface LocalWorkflowOptions {
   /**
    * Makes a task's process die once its handler has finished, before it answers (the work is done,
-   * e.g. the PUT went through): the task fails with `Lambda.Unknown`, this many times.
+   * e.g. the PUT went through): the task fails with `Lambda.Unknown` (or `error`, e.g.
+   * `Lambda.ServiceException`, which the task's Retry retries), this many times.
    */
-  crash?: { state: string; times: number };
+  crash?: { state: string; times: number; error?: string };
   /**
    * Makes a task fail with this error instead of invoking the function, `times` times: a Lambda
    * service error such as `Lambda.ServiceException`, or a step failing.
@@ -203,19 +208,11 @@ export function watchdogAwsOf(world: World): Promise<WatchdogAws> {
   return account;
 }
 
-/** The state store of the world's deployments, as the test reads it. */
+/** The state of the world's deployments (they share one table, as one stack would), as the test reads it. */
 export async function workflowState(world: World): Promise<StateStore> {
   const aws = await watchdogAwsOf(world);
-  return stateStoreOf(aws, STATE_PREFIX_OF_TEST_STACK);
-}
-
-/** lib/certificate-watchdog.ts: `rs-cert-watchdog/<stack name>` (synthesized-definition's stack). */
-const STATE_PREFIX_OF_TEST_STACK = 'rs-cert-watchdog/RsCertWatchdog';
-
-function stateStoreOf(aws: WatchdogAws, prefix: string): StateStore {
-  return new StateStore(
-    new SecretsManagerStore({ prefix, kmsKeyId: aws.keyArn, client: aws.testSecretsClient() }),
-  );
+  await aws.state.createTable(STATE_TABLE_OF_TEST_STACK);
+  return aws.state.store(STATE_TABLE_OF_TEST_STACK);
 }
 
 export async function localWorkflow(
@@ -234,6 +231,8 @@ export async function localWorkflow(
   );
 
   // What the stack creates, and what the operator put in Secrets Manager before deploying.
+  const table = deployment.functions.issue?.environment.STATE_TABLE_NAME ?? STATE_TABLE_OF_TEST_STACK;
+  await aws.state.createTable(table);
   aws.sns.createTopic(deployment.topicArn, { kmsKeyArn: deployment.keyArn });
   const dns = deployedConfig.dns;
   if (dns && !Array.isArray(dns) && dns.provider === 'route53' && dns.hostedZoneId)
@@ -338,6 +337,7 @@ export async function localWorkflow(
       dieAfterHandler: dies,
     });
     call.logs = outcome.logs;
+    if (dies && crash?.error && !outcome.ok) outcome.error.errorType = crash.error;
     if (outcome.ok) return outcome.payload;
     call.error = outcome.error.errorType;
     // As Step Functions shapes a Lambda error: Error is its errorType, Cause the whole error payload.
@@ -359,12 +359,13 @@ export async function localWorkflow(
     validationOptions: { checkPaths: true, checkArn: false },
   });
   const events: EventLog[] = [];
-  const prefix = deployment.functions.issue?.environment.STATE_SECRET_PREFIX ?? STATE_PREFIX_OF_TEST_STACK;
   return {
     alerts,
     calls,
     events,
-    state: stateStoreOf(aws, prefix),
+    state: aws.state.store(table),
+    backend: aws.state,
+    table,
     aws,
     deployment,
     get awsCalls() {
@@ -442,7 +443,7 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 // The first synth of a process loads and compiles most of aws-cdk-lib: tens of seconds on a busy
 // machine. Done while a test file is collected, not inside its first test's timeout.
-synthesizeWatchdog(
+const warmUp = synthesizeWatchdog(
   asDeployedConfig({
     renewBeforeDays: 30,
     stateDir: '.rs-cert-watchdog',
@@ -452,6 +453,13 @@ synthesizeWatchdog(
     clusters: [{ name: 'warm-up', endpoint: 'https://127.0.0.1:9443', username: 'u', certificates: {} }],
   } as unknown as WatchdogConfig),
 );
+/** The state table's name as the loopback account names it (every deployment of a world shares it). */
+const STATE_TABLE_OF_TEST_STACK = (() => {
+  const deployment = describeDeployment(warmUp, 'arn:aws:kms:us-east-1:123456789012:key/warm-up');
+  const name = deployment.functions.issue?.environment.STATE_TABLE_NAME;
+  if (!name) throw new Error('the synthesized issue function has no STATE_TABLE_NAME');
+  return name;
+})();
 
 async function bridgeCall(
   url: string,

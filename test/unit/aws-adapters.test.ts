@@ -10,11 +10,7 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
   GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -22,11 +18,14 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AcmeIssuer } from '../../lambdas/adapters/acme/issuer';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
 import { Route53DnsProvider } from '../../lambdas/adapters/route53/dns-provider';
-import { SecretsExtensionCredentialsProvider } from '../../lambdas/adapters/secrets-extension/credentials';
+import {
+  getSecretString,
+  SecretsExtensionCredentialsProvider,
+} from '../../lambdas/adapters/secrets-extension/credentials';
 import { SecretsManagerCredentialsProvider } from '../../lambdas/adapters/secrets-manager/credentials';
-import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager/secret-store';
+import { SecretsManagerLegacyState } from '../../lambdas/adapters/secrets-manager/legacy-state';
 import { SnsNotifier } from '../../lambdas/adapters/sns/notifier';
 import { localCredentials } from '../../lambdas/cli/local-context';
 import type { ClusterConfig } from '../../lambdas/domain/config/types';
@@ -53,7 +52,7 @@ const cluster = {
 describe('Route 53 DNS provider', () => {
   const fqdn = '_acme-challenge.example.com.';
 
-  it('UPSERTs the TXT record, merging values that share the name, and waits until INSYNC', async () => {
+  it('swaps the TXT record for one with our value added (DELETE exactly what it read, CREATE the merged set), and waits until INSYNC', async () => {
     route53.on(ListResourceRecordSetsCommand).resolves({
       ResourceRecordSets: [{ Name: fqdn, Type: 'TXT', ResourceRecords: [{ Value: '"wildcard-token"' }] }],
     });
@@ -75,7 +74,16 @@ describe('Route 53 DNS provider', () => {
       ChangeBatch: expect.objectContaining({
         Changes: [
           {
-            Action: 'UPSERT',
+            Action: 'DELETE',
+            ResourceRecordSet: {
+              Name: fqdn,
+              Type: 'TXT',
+              TTL: 60,
+              ResourceRecords: [{ Value: '"wildcard-token"' }],
+            },
+          },
+          {
+            Action: 'CREATE',
             ResourceRecordSet: {
               Name: fqdn,
               Type: 'TXT',
@@ -109,7 +117,7 @@ describe('Route 53 DNS provider', () => {
     });
   });
 
-  it('cleanup removes only our value: UPSERT the rest, DELETE the last', async () => {
+  it('cleanup removes only our value: swaps the set for the rest, DELETEs the last', async () => {
     route53
       .on(ListResourceRecordSetsCommand)
       .resolvesOnce({
@@ -124,14 +132,62 @@ describe('Route 53 DNS provider', () => {
     const provider = new Route53DnsProvider({ hostedZoneId: 'Z123', client: new Route53Client({}) });
     await provider.cleanup(fqdn, 'a');
     await provider.cleanup(fqdn, 'b');
-    const actions = route53
+    const batches = route53
       .commandCalls(ChangeResourceRecordSetsCommand)
-      .map((c) => c.args[0].input.ChangeBatch?.Changes?.[0]);
-    expect(
-      actions.map((a) => [a?.Action, a?.ResourceRecordSet?.ResourceRecords?.map((r) => r.Value)]),
-    ).toEqual([
-      ['UPSERT', ['"b"']],
-      ['DELETE', ['"b"']],
+      .map((c) =>
+        (c.args[0].input.ChangeBatch?.Changes ?? []).map((a) => [
+          a.Action,
+          a.ResourceRecordSet?.ResourceRecords?.map((r) => r.Value),
+        ]),
+      );
+    expect(batches).toEqual([
+      [
+        ['DELETE', ['"a"', '"b"']],
+        ['CREATE', ['"b"']],
+      ],
+      [['DELETE', ['"b"']]],
+    ]);
+  });
+
+  it('reads again and retries when another run changed the set between its read and its write', async () => {
+    // Another run adds its value after our read: Route 53 refuses our DELETE of the set as we read it.
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce({ ResourceRecordSets: [] })
+      .resolves({
+        ResourceRecordSets: [{ Name: fqdn, Type: 'TXT', ResourceRecords: [{ Value: '"theirs"' }] }],
+      });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .rejectsOnce(
+        Object.assign(new Error('Tried to create resource record set but it already exists'), {
+          name: 'InvalidChangeBatch',
+        }),
+      )
+      .resolves({ ChangeInfo: { Id: '/change/C9', Status: 'INSYNC', SubmittedAt: new Date() } });
+    route53
+      .on(GetChangeCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C9', Status: 'INSYNC', SubmittedAt: new Date() } });
+    const provider = new Route53DnsProvider({
+      hostedZoneId: 'Z123',
+      client: new Route53Client({}),
+      pollIntervalMs: 1,
+    });
+    await provider.present(fqdn, 'ours');
+    const batches = route53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) =>
+        (c.args[0].input.ChangeBatch?.Changes ?? []).map((a) => [
+          a.Action,
+          a.ResourceRecordSet?.ResourceRecords?.map((r) => r.Value),
+        ]),
+      );
+    expect(batches).toEqual([
+      [['CREATE', ['"ours"']]],
+      [
+        ['DELETE', ['"theirs"']],
+        ['CREATE', ['"theirs"', '"ours"']],
+      ],
     ]);
   });
 
@@ -139,8 +195,10 @@ describe('Route 53 DNS provider', () => {
     route53.on(ListResourceRecordSetsCommand).callsFake((input: { StartRecordName?: string }) => {
       const upserts = route53
         .commandCalls(ChangeResourceRecordSetsCommand)
-        .filter((c) => c.args[0].input.ChangeBatch?.Changes?.[0]?.Action === 'UPSERT');
-      const last = upserts.at(-1)?.args[0].input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet;
+        .filter((c) => c.args[0].input.ChangeBatch?.Changes?.some((a) => a.Action === 'CREATE'));
+      const last = upserts
+        .at(-1)
+        ?.args[0].input.ChangeBatch?.Changes?.find((a) => a.Action === 'CREATE')?.ResourceRecordSet;
       return { ResourceRecordSets: last && last.Name === input.StartRecordName ? [last] : [] };
     });
     route53
@@ -171,7 +229,7 @@ describe('Route 53 DNS provider', () => {
       const actions = route53
         .commandCalls(ChangeResourceRecordSetsCommand)
         .map((c) => c.args[0].input.ChangeBatch?.Changes?.[0]?.Action);
-      expect(actions).toEqual(['UPSERT', 'DELETE']);
+      expect(actions).toEqual(['CREATE', 'DELETE']);
     } finally {
       await pebble.stop();
       await rm(dir, { recursive: true, force: true });
@@ -179,87 +237,32 @@ describe('Route 53 DNS provider', () => {
   });
 });
 
-describe('Secrets Manager state store', () => {
-  const store = () =>
-    new SecretsManagerStore({
-      prefix: 'rs-cert-watchdog/test',
-      kmsKeyId: 'arn:aws:kms:eu-west-1:1:key/k',
-      client: new SecretsManagerClient({}),
-    });
+describe('the state secrets of earlier versions (read once, by the migration)', () => {
+  const legacy = () =>
+    new SecretsManagerLegacyState({ prefix: 'rs-cert-watchdog/test', client: new SecretsManagerClient({}) });
 
-  it('reads null for a missing key and the value otherwise', async () => {
+  it('reads null for a missing secret (ResourceNotFoundException) and the value otherwise', async () => {
     secrets
       .on(GetSecretValueCommand, { SecretId: 'rs-cert-watchdog/test/missing' })
       .rejects(new ResourceNotFoundException({ message: 'nope', $metadata: {} }));
     secrets
       .on(GetSecretValueCommand, { SecretId: 'rs-cert-watchdog/test/there' })
       .resolves({ SecretString: 'v' });
-    expect(await store().read('missing')).toBeNull();
-    expect(await store().read('there')).toBe('v');
+    expect(await legacy().read('missing')).toBeNull();
+    expect(await legacy().read('there')).toBe('v');
   });
 
-  it('writes with PutSecretValue, creating the secret KMS-encrypted the first time', async () => {
-    secrets
-      .on(PutSecretValueCommand)
-      .rejectsOnce(new ResourceNotFoundException({ message: 'nope', $metadata: {} }))
-      .resolves({});
-    secrets.on(CreateSecretCommand).resolves({});
-    await store().write('certificates/east/proxy/current', '{"x":1}');
-    expect(secrets).toHaveReceivedCommandWith(CreateSecretCommand, {
-      Name: 'rs-cert-watchdog/test/certificates/east/proxy/current',
-      SecretString: '{"x":1}',
-      KmsKeyId: 'arn:aws:kms:eu-west-1:1:key/k',
-    });
-  });
-
-  it('claims a generation once: the token of a used generation is refused, nothing is deleted', async () => {
-    const used = new Map<string, string>();
-    secrets
-      .on(PutSecretValueCommand)
-      .callsFake((input: { ClientRequestToken?: string; SecretString?: string }) => {
-        const token = input.ClientRequestToken ?? '';
-        const previous = used.get(token);
-        if (previous !== undefined && previous !== input.SecretString) {
-          throw new ResourceExistsException({
-            message: 'You can’t modify an existing version',
-            $metadata: {},
-          });
-        }
-        used.set(token, input.SecretString ?? '');
-        return {};
-      });
-    const s = store();
-    expect(await s.claim('locks/east/proxy', 2, '{"owner":"a"}')).toBe(true);
-    expect(await s.claim('locks/east/proxy', 2, '{"owner":"b"}')).toBe(false);
-    expect(await s.claim('locks/east/proxy', 3, '{"owner":"b"}')).toBe(true);
-    const tokens = secrets
-      .commandCalls(PutSecretValueCommand)
-      .map((c) => c.args[0].input.ClientRequestToken ?? '');
-    expect(tokens.every((t) => t.length >= 32 && t.length <= 64)).toBe(true);
-    expect(tokens[0]).toBe(tokens[1]);
-    expect(secrets).not.toHaveReceivedCommand(DeleteSecretCommand);
-  });
-
-  it('creates the lock secret on the first claim, with the claim token', async () => {
-    secrets
-      .on(PutSecretValueCommand)
-      .rejects(new ResourceNotFoundException({ message: 'nope', $metadata: {} }));
-    secrets.on(CreateSecretCommand).resolves({});
-    expect(await store().claim('locks/east/proxy', 1, '{"owner":"a"}')).toBe(true);
-    expect(secrets).toHaveReceivedCommandWith(CreateSecretCommand, {
-      Name: 'rs-cert-watchdog/test/locks/east/proxy',
-      ClientRequestToken: expect.stringMatching(/-00000001$/),
-      KmsKeyId: 'arn:aws:kms:eu-west-1:1:key/k',
-    });
-  });
-
-  it('turns AccessDenied into a StateStoreError with a hint', async () => {
-    secrets
-      .on(GetSecretValueCommand)
-      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
-    await expect(store().read('x')).rejects.toMatchObject({
+  it.each([
+    ['AccessDeniedException', /grant/],
+    ['DecryptionFailure', /KMS key/],
+    ['ThrottlingException', /resumes/],
+    ['InvalidRequestException', /restore-secret/],
+  ])('%s is a StateStoreError, never "absent"', async (type, hint) => {
+    secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('no'), { name: type }));
+    await expect(legacy().read('certificates/east/proxy/current')).rejects.toMatchObject({
       name: 'StateStoreError',
-      hint: expect.stringMatching(/grant/),
+      message: expect.stringContaining(type),
+      hint: expect.stringMatching(hint),
     });
   });
 });
@@ -303,6 +306,54 @@ describe('cluster credentials from Secrets Manager', () => {
       const provider = new SecretsExtensionCredentialsProvider({ port, sessionToken: 'tok' });
       expect(await provider.resolve(cluster)).toMatchObject({ username: 'admin', password: 'pw' });
       expect(seen).toEqual([{ url: '/secretsmanager/get?secretId=rs%2Fprod-east', token: 'tok' }]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('through the extension, only ResourceNotFoundException means the secret does not exist', async () => {
+    const answers: Record<string, string> = {
+      missing:
+        "operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: r, ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+      denied:
+        'operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: r, api error AccessDeniedException: not authorized',
+      kms: 'operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: r, DecryptionFailure: KMS key disabled',
+    };
+    const server = createServer((req, res) => {
+      const id = new URL(req.url ?? '', 'http://x').searchParams.get('secretId') ?? '';
+      res.statusCode = id === 'throttled' ? 429 : 400;
+      res.end(answers[id] ?? '');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const read = async (id: string) => getSecretString(id, port, 'tok');
+      expect(await read('missing')).toMatchObject({
+        ok: false,
+        notFound: true,
+        errorType: 'ResourceNotFoundException',
+      });
+      expect(await read('denied')).toMatchObject({
+        ok: false,
+        notFound: false,
+        errorType: 'AccessDeniedException',
+        hint: expect.stringMatching(/grant/),
+      });
+      expect(await read('kms')).toMatchObject({
+        ok: false,
+        notFound: false,
+        hint: expect.stringMatching(/KMS/),
+      });
+      expect(await read('throttled')).toMatchObject({
+        ok: false,
+        notFound: false,
+        hint: expect.stringMatching(/throttled/),
+      });
+      const provider = new SecretsExtensionCredentialsProvider({ port, sessionToken: 'tok' });
+      await expect(provider.resolve({ ...cluster, credentialsSecret: 'denied' })).rejects.toMatchObject({
+        name: 'AuthenticationError',
+        message: expect.stringContaining('AccessDeniedException'),
+      });
     } finally {
       server.close();
     }

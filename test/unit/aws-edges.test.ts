@@ -9,13 +9,7 @@ import {
   ListResourceRecordSetsCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import {
-  GetSecretValueCommand,
-  InvalidRequestException,
-  PutSecretValueCommand,
-  ResourceExistsException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eabHmacKey } from '../../lambdas/adapters/acme/issuer';
@@ -26,7 +20,6 @@ import {
   readSecretString,
   secretRegion,
 } from '../../lambdas/adapters/secrets-manager/regional';
-import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager/secret-store';
 import { acmeSchema } from '../../lambdas/domain/config/schema';
 import type { ClusterConfig } from '../../lambdas/domain/config/types';
 
@@ -72,7 +65,16 @@ describe('Route 53: one change batch, one INSYNC wait per order', () => {
     const batch = route53.commandCalls(ChangeResourceRecordSetsCommand)[0]!.args[0].input.ChangeBatch!;
     expect(batch.Changes).toEqual([
       {
-        Action: 'UPSERT',
+        Action: 'DELETE',
+        ResourceRecordSet: {
+          Name: '_acme-challenge.a.example.com.',
+          Type: 'TXT',
+          TTL: 60,
+          ResourceRecords: [{ Value: '"another-run"' }],
+        },
+      },
+      {
+        Action: 'CREATE',
         ResourceRecordSet: {
           Name: '_acme-challenge.a.example.com.',
           Type: 'TXT',
@@ -81,7 +83,7 @@ describe('Route 53: one change batch, one INSYNC wait per order', () => {
         },
       },
       {
-        Action: 'UPSERT',
+        Action: 'CREATE',
         ResourceRecordSet: {
           Name: '_acme-challenge.b.example.com.',
           Type: 'TXT',
@@ -176,31 +178,6 @@ describe('secrets in another region', () => {
     );
     expect(secretRegion('rs/prod-east')).toBeUndefined();
     expect(secretRegion('arn:aws:ssm:eu-west-1:123456789012:parameter/x')).toBeUndefined();
-  });
-});
-
-describe('the Secrets Manager lock: only the conflict signal is a lost race', () => {
-  const store = () => new SecretsManagerStore({ prefix: 'w', client: new SecretsManagerClient({}) });
-
-  it('ResourceExistsException (the generation is taken) is a lost race', async () => {
-    secrets
-      .on(PutSecretValueCommand)
-      .rejects(new ResourceExistsException({ message: 'version exists', $metadata: {} }));
-    expect(await store().claim('locks/east/proxy', 2, '{"owner":"b"}')).toBe(false);
-  });
-
-  it('InvalidRequestException (a secret scheduled for deletion) is a StateStoreError, not a held lock', async () => {
-    secrets.on(PutSecretValueCommand).rejects(
-      new InvalidRequestException({
-        message: 'You can’t perform this operation on the secret because it was marked for deletion.',
-        $metadata: {},
-      }),
-    );
-    await expect(store().claim('locks/east/proxy', 2, '{"owner":"b"}')).rejects.toMatchObject({
-      name: 'StateStoreError',
-      message: expect.stringContaining('InvalidRequestException'),
-      hint: expect.stringContaining('restore-secret'),
-    });
   });
 });
 

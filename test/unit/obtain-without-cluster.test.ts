@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import { AlreadyRenewedError } from '../../lambdas/domain/errors';
 import type { DueCertificate, RenewalContext } from '../../lambdas/domain/renewal/context';

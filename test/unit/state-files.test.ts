@@ -8,9 +8,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateFiles } from '../../lambdas/adapters/local-directory/files';
 import { loadInspectionMemory } from '../../lambdas/adapters/local-directory/inspection-memory';
 import { readRegularFile } from '../../lambdas/adapters/local-directory/regular-file';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
 import { StateStoreError } from '../../lambdas/domain/errors';
 
 describe('state files that are not regular files', () => {
@@ -31,10 +31,10 @@ describe('state files that are not regular files', () => {
     async (_n, kind, make) => {
       const root = await mkdtemp(join(dir, 'store-'));
       await make(join(root, 'inspection-memory.json'));
-      const error = await new LocalDirectoryStore(root).read('inspection-memory').catch((e: unknown) => e);
+      const error = await new StateFiles(root).read('inspection-memory.json').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StateStoreError);
       expect((error as StateStoreError).message).toBe(
-        `state inspection-memory in ${root}: ${join(root, 'inspection-memory.json')} is ${kind}, not a regular file; it was not read`,
+        `state inspection-memory.json in ${root}: ${join(root, 'inspection-memory.json')} is ${kind}, not a regular file; it was not read`,
       );
       expect((error as StateStoreError).hint).toMatch(/^remove .*inspection-memory\.json/);
 

@@ -1,1 +1,7 @@
-export { LocalDirectoryStore } from './secret-store';
+export { StateFiles } from './files';
+export {
+  LocalDirectoryKeys,
+  LocalDirectoryLocks,
+  LocalDirectoryRecords,
+  LocalDirectoryStore,
+} from './state-directory';

@@ -4,9 +4,9 @@
  * from it and parses only the certificates and keys that changed since the last run.
  */
 import { exportInspectionMemory, importInspectionMemory } from '../../domain/certificate';
-import { LocalDirectoryStore } from './secret-store';
+import { StateFiles } from './files';
 
-const KEY = 'inspection-memory';
+const FILE = 'inspection-memory.json';
 
 /** The text last loaded or saved per directory: an unchanged memory is not written again. */
 const lastText = new Map<string, string>();
@@ -22,7 +22,7 @@ export async function loadInspectionMemory(
 ): Promise<number> {
   let text: string | null;
   try {
-    text = await new LocalDirectoryStore(stateDir).read(KEY);
+    text = await new StateFiles(stateDir).read(FILE);
   } catch (error) {
     warn(
       `warning: the inspection memory was not loaded (${(error as Error).message}); this run parses every certificate`,
@@ -49,6 +49,6 @@ export async function loadInspectionMemory(
 export async function saveInspectionMemory(stateDir: string): Promise<void> {
   const text = JSON.stringify(exportInspectionMemory());
   if (lastText.get(stateDir) === text) return;
-  await new LocalDirectoryStore(stateDir).write(KEY, text);
+  await new StateFiles(stateDir).write(FILE, text);
   lastText.set(stateDir, text);
 }

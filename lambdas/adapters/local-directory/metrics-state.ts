@@ -4,14 +4,14 @@
  * command's last run and success, and each cluster's last known certificates.
  */
 import { EMPTY_METRICS_STATE, type MetricsState, parseMetricsState } from '../../domain/metrics';
-import { LocalDirectoryStore } from './secret-store';
+import { StateFiles } from './files';
 
-const KEY = 'metrics-state';
+const FILE = 'metrics-state.json';
 
 /** The kept state; a missing, unreadable or foreign file starts again from nothing (counters reset). */
 export async function loadMetricsState(stateDir: string): Promise<MetricsState> {
   try {
-    return parseMetricsState(await new LocalDirectoryStore(stateDir).read(KEY));
+    return parseMetricsState(await new StateFiles(stateDir).read(FILE));
   } catch {
     return EMPTY_METRICS_STATE;
   }
@@ -19,5 +19,5 @@ export async function loadMetricsState(stateDir: string): Promise<MetricsState> 
 
 /** Throws StateStoreError when the directory cannot be written. */
 export async function saveMetricsState(stateDir: string, state: MetricsState): Promise<void> {
-  await new LocalDirectoryStore(stateDir).write(KEY, JSON.stringify(state));
+  await new StateFiles(stateDir).write(FILE, JSON.stringify(state));
 }

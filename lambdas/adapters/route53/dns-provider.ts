@@ -83,7 +83,9 @@ export class Route53DnsProvider implements DnsProvider {
   /**
    * Every record of an order in ONE change batch per zone (atomic: all or none is applied) and ONE
    * wait for INSYNC per batch, the waits in parallel. Values are merged per name with what the zone
-   * already holds (a wildcard and its apex, or another run's challenge, share a name).
+   * already holds (a wildcard and its apex, or another run's challenge, share a name), as a
+   * compare-and-swap (see `swap`): another run writing the same name at the same moment never
+   * loses its value to ours, nor ours to it.
    */
   async presentAll(records: readonly DnsRecord[]): Promise<void> {
     if (records.length === 0) return;
@@ -100,13 +102,17 @@ export class Route53DnsProvider implements DnsProvider {
     }
     const results = await Promise.allSettled(
       [...byZone.values()].map(async ({ zone, wanted }) => {
-        const sets = [];
-        for (const { fqdn, values } of wanted.values()) {
-          const current = await this.currentValues(zone, fqdn);
-          sets.push({ fqdn, values: [...current, ...values.filter((v) => !current.includes(v))] });
-        }
-        const changeId = await this.changeBatch(zone, 'UPSERT', sets);
-        if (changeId) await this.waitInSync(zone, changeId, sets.map((s) => s.fqdn).join(', '), started);
+        const names = [...wanted.values()].map((w) => w.fqdn).join(', ');
+        const changeId = await this.swapped(zone, names, async () => {
+          const changes: RecordChange[] = [];
+          for (const { fqdn, values } of wanted.values()) {
+            const current = await this.currentValues(zone, fqdn);
+            const merged = [...current, ...values.filter((v) => !current.includes(v))];
+            if (merged.length > current.length) changes.push(...swap(fqdn, current, merged));
+          }
+          return changes;
+        });
+        if (changeId) await this.waitInSync(zone, changeId, names, started);
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -115,12 +121,35 @@ export class Route53DnsProvider implements DnsProvider {
 
   async cleanup(fqdn: string, value: string): Promise<void> {
     const zone = await this.zoneFor(fqdn);
-    const values = await this.currentValues(zone, fqdn);
-    const rest = values.filter((v) => v !== value);
-    if (rest.length === values.length) return;
-    // DELETE must name the record set exactly as it is; UPSERT keeps other challenges' values.
-    if (rest.length === 0) await this.changeBatch(zone, 'DELETE', [{ fqdn, values }]);
-    else await this.changeBatch(zone, 'UPSERT', [{ fqdn, values: rest }]);
+    // Other challenges' values stay: the set is swapped for the rest, or deleted with our last value.
+    await this.swapped(zone, fqdn, async () => {
+      const values = await this.currentValues(zone, fqdn);
+      const rest = values.filter((v) => v !== value);
+      return rest.length === values.length ? [] : swap(fqdn, values, rest);
+    });
+  }
+
+  /**
+   * Sends the changes `build` makes from what it read; when Route 53 refuses them because the set
+   * changed since (InvalidChangeBatch: a DELETE whose values no longer match, a CREATE of a set that
+   * now exists), reads again and retries, ROUTE53_CALLS.swapAttempts times in all.
+   */
+  private async swapped(
+    zone: Zone,
+    label: string,
+    build: () => Promise<RecordChange[]>,
+  ): Promise<string | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const changes = await build();
+      if (changes.length === 0) return undefined;
+      try {
+        return await this.changeBatch(zone, label, changes);
+      } catch (error) {
+        const conflict = ((error as Error).cause as Error | undefined)?.name === 'InvalidChangeBatch';
+        if (!conflict || attempt >= ROUTE53_CALLS.swapAttempts) throw error;
+        await this.pacer.clock.sleep(backoffDelayMs(ROUTE53_CALLS.backoff, attempt, true, this.pacer.random));
+      }
+    }
   }
 
   /** The zone a name is written into. */
@@ -205,12 +234,11 @@ export class Route53DnsProvider implements DnsProvider {
 
   private async changeBatch(
     zone: Zone,
-    action: 'UPSERT' | 'DELETE',
-    sets: ReadonlyArray<{ fqdn: string; values: string[] }>,
+    label: string,
+    changes: readonly RecordChange[],
   ): Promise<string | undefined> {
-    const label = sets.map((s) => s.fqdn).join(', ');
     const out = await this.call(
-      action.toLowerCase(),
+      'change',
       label,
       () =>
         this.client.send(
@@ -218,7 +246,7 @@ export class Route53DnsProvider implements DnsProvider {
             HostedZoneId: zone.id,
             ChangeBatch: {
               Comment: 'rs-cert-watchdog ACME DNS-01',
-              Changes: sets.map(({ fqdn, values }) => ({
+              Changes: changes.map(({ action, fqdn, values }) => ({
                 Action: action,
                 ResourceRecordSet: {
                   Name: fqdn,
@@ -304,6 +332,24 @@ export class Route53DnsProvider implements DnsProvider {
       },
     );
   }
+}
+
+interface RecordChange {
+  action: 'CREATE' | 'DELETE';
+  fqdn: string;
+  values: string[];
+}
+
+/**
+ * The changes that turn a TXT set from `current` (as read) into `next`, applied only if it is still
+ * `current`: Route 53 deletes a set only when the DELETE names its values exactly, and creates one
+ * only when none exists, checking the whole batch before applying any of it.
+ */
+function swap(fqdn: string, current: string[], next: string[]): RecordChange[] {
+  return [
+    ...(current.length > 0 ? [{ action: 'DELETE' as const, fqdn, values: current }] : []),
+    ...(next.length > 0 ? [{ action: 'CREATE' as const, fqdn, values: next }] : []),
+  ];
 }
 
 const zoneId = (id: string | undefined) => (id ?? '').replace(/^\/hostedzone\//, '');

@@ -91,7 +91,19 @@ export class SecretsExtensionCredentialsProvider implements CredentialsProvider 
 
 export type SecretRead =
   | { ok: true; value: string | undefined }
-  | { ok: false; status: number | null; reason: string; hint: string };
+  | {
+      ok: false;
+      status: number | null;
+      /** The AWS error the extension relayed (ResourceNotFoundException, AccessDeniedException, …), when named. */
+      errorType: string | null;
+      /**
+       * True only when Secrets Manager said the secret does not exist. AccessDenied, a KMS failure,
+       * a throttle or an unreachable extension are failures to read, never "absent".
+       */
+      notFound: boolean;
+      reason: string;
+      hint: string;
+    };
 
 /** One GetSecretValue through the extension. Its error text names the secret, never its value. */
 export async function getSecretString(
@@ -111,17 +123,23 @@ export async function getSecretString(
     return {
       ok: false,
       status: null,
+      errorType: null,
+      notFound: false,
       reason: `the secrets extension is unreachable: ${(error as Error).name}`,
       hint: 'the function needs the AWS Parameters and Secrets Lambda Extension layer (a deployment error)',
     };
   }
   const body = response.body;
   if (response.status < 200 || response.status > 299) {
+    // The extension answers 400 with Secrets Manager's error in its text (never the secret's value).
+    const errorType = /\b([A-Z][A-Za-z]*(?:Exception|Failure|Error))\b/.exec(body)?.[1] ?? null;
     return {
       ok: false,
       status: response.status,
-      reason: `cannot read secret ${secretId} (${response.status})`,
-      hint: 'check the secret exists and that this function may read it (and decrypt its KMS key)',
+      errorType,
+      notFound: errorType === 'ResourceNotFoundException',
+      reason: `cannot read secret ${secretId} (${response.status}${errorType ? ` ${errorType}` : ''})`,
+      hint: hintFor(errorType, response.status),
     };
   }
   try {
@@ -130,8 +148,22 @@ export async function getSecretString(
     return {
       ok: false,
       status: response.status,
+      errorType: null,
+      notFound: false,
       reason: 'the secrets extension answered malformed JSON',
       hint: 'a deployment error',
     };
   }
+}
+
+function hintFor(errorType: string | null, status: number): string {
+  if (errorType === 'ResourceNotFoundException')
+    return 'the secret does not exist in this region: check credentialsSecret';
+  if (errorType?.includes('AccessDenied'))
+    return 'grant this function secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key): a deployment error';
+  if (errorType === 'DecryptionFailure' || errorType?.startsWith('KMS'))
+    return 'Secrets Manager could not decrypt the secret: check its KMS key is enabled and this function may use it';
+  if (status === 429 || errorType?.includes('Throttl'))
+    return 'Secrets Manager throttled the read; the next run reads it again';
+  return 'check the secret exists and that this function may read it (and decrypt its KMS key)';
 }

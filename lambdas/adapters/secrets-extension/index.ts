@@ -1,2 +1,1 @@
 export { SecretsExtensionCredentialsProvider, type SecretsExtensionOptions } from './credentials';
-export { SecretsExtensionStore } from './secret-store';

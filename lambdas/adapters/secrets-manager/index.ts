@@ -2,5 +2,5 @@ export { writeClientCertificateSecret } from './client-certificate';
 export { clientPairFromSecret } from './client-secret';
 export { accessFromSecret } from './cluster-secret';
 export { SecretsManagerCredentialsProvider } from './credentials';
+export { SecretsManagerLegacyState, type SecretsManagerLegacyStateOptions } from './legacy-state';
 export { RegionalSecretsClients, readSecretString, secretRegion } from './regional';
-export { SecretsManagerStore, type SecretsManagerStoreOptions } from './secret-store';

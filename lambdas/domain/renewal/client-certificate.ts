@@ -37,7 +37,7 @@ import {
 import type { ClientCertificatePair, ClusterAccess } from '../ports';
 import { openRsClient } from '../rs/client';
 import { connectionFor } from '../rs/connection';
-import type { StoredCertificate } from '../state';
+import type { CertificateRecord, StoredCertificate } from '../state';
 import type { RenewalContext } from './context';
 import { fingerprintOf } from './obtain';
 import { asPrevious, type BatchPushResult, type PushInput, safeNotAfter } from './push';
@@ -241,7 +241,7 @@ export function validateClientCertificate(
 export async function verifyClientCertificate(
   ctx: RenewalContext,
   cluster: ClusterConfig,
-  certificate: StoredCertificate,
+  certificate: CertificateRecord,
 ): Promise<VerificationResult> {
   ctx.credentials.forget?.(cluster);
   const { access, pair } = await currentClientCertificate(ctx, cluster);
@@ -252,7 +252,9 @@ export async function verifyClientCertificate(
       { hint: 'run renew again: the saved certificate is written again' },
     );
   await logInWith(ctx, cluster, access, pair);
-  await ctx.state.saveIssued({ ...certificate, verifiedAt: ctx.now().toISOString() });
+  await ctx.state.updateIssued(certificate.cluster, certificate.name, certificate.fingerprint256, {
+    verifiedAt: ctx.now().toISOString(),
+  });
   await ctx.state.clearPending(certificate.cluster, certificate.name);
   return {
     probes: [],

@@ -24,7 +24,7 @@ import {
   VerificationError,
 } from '../errors';
 import type { RsClient } from '../rs/client';
-import type { StoredCertificate } from '../state';
+import type { CertificateRecord, StoredCertificate } from '../state';
 import { validateForPush } from '../validate';
 import { clusterByName, type RenewalContext, renewalSettings } from './context';
 import { fingerprintOf } from './obtain';
@@ -157,7 +157,7 @@ export async function pushDatabaseCertificate(
 export async function verifyDatabaseCertificate(
   ctx: RenewalContext,
   client: RsClient,
-  certificate: StoredCertificate,
+  certificate: CertificateRecord,
 ): Promise<VerificationResult> {
   const cluster = clusterByName(ctx.config, certificate.cluster);
   const uid = uidOf(certificate.name);
@@ -168,7 +168,9 @@ export async function verifyDatabaseCertificate(
         `cluster "${certificate.cluster}": database ${uid} still has a certificate of its own after DELETE`,
         { hint: 'check the database with GET /v1/bdbs/{uid}/certificates' },
       );
-    await ctx.state.saveIssued({ ...certificate, verifiedAt: ctx.now().toISOString() });
+    await ctx.state.updateIssued(certificate.cluster, certificate.name, certificate.fingerprint256, {
+      verifiedAt: ctx.now().toISOString(),
+    });
     await ctx.state.clearPending(certificate.cluster, certificate.name);
     return {
       probes: [],
@@ -189,7 +191,9 @@ export async function verifyDatabaseCertificate(
       if (host) endpoints.add(`${host.includes(':') ? `[${host}]` : host}:${endpoint.port}`);
     }
   const { probes, unreachable } = await probeServed(ctx, certificate, endpoints);
-  await ctx.state.saveIssued({ ...certificate, verifiedAt: ctx.now().toISOString() });
+  await ctx.state.updateIssued(certificate.cluster, certificate.name, certificate.fingerprint256, {
+    verifiedAt: ctx.now().toISOString(),
+  });
   await ctx.state.clearPending(certificate.cluster, certificate.name);
   const served = probes.length - unreachable.length;
   return {

@@ -8,12 +8,13 @@ import { CLIENT_CERTIFICATE, kindOf } from '../certificate-kinds';
 import type { KeyType } from '../config/types';
 import { AlreadyRenewedError, ConfigError } from '../errors';
 import { decideRenewal } from '../policy';
-import type { StoredCertificate } from '../state';
+import type { CertificateRecord, StoredCertificate } from '../state';
 import { clusterByName, type DueCertificate, type RenewalContext, renewalSettings } from './context';
 import { issuerTypeOf } from './renewal-info';
 
 export interface ObtainResult {
-  certificate: StoredCertificate;
+  /** The certificate to push (its key stays in the state: Push reads it). */
+  certificate: CertificateRecord;
   /** True when a saved certificate was reused: no ACME order was placed. */
   reused: boolean;
 }
@@ -25,7 +26,7 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
   const same = due.certificate === CLIENT_CERTIFICATE ? sameAs(due) : undefined;
   const settings = same ? { ...configured, domains: same.domains } : configured;
   const keyType = settings.keyType ?? same?.keyType ?? ctx.config.acme?.keyType ?? 'rsa-2048';
-  const saved = await ctx.state.issued(due.cluster, due.certificate);
+  const saved = await ctx.state.issuedRecord(due.cluster, due.certificate);
 
   if (due.resume && saved && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256)
     return { certificate: saved, reused: true };
@@ -81,8 +82,10 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
     saved &&
     !saved.rejected &&
     saved.fingerprint256 === due.currentFingerprint256
-  )
-    await ctx.state.savePrevious(saved);
+  ) {
+    const held = await ctx.state.issued(due.cluster, due.certificate);
+    if (held?.fingerprint256 === saved.fingerprint256) await ctx.state.savePrevious(held);
+  }
   await ctx.state.saveIssued(certificate);
   return { certificate, reused: false };
 }
@@ -108,7 +111,7 @@ function sameAs(due: DueCertificate): { pem: string; domains: string[]; keyType:
  */
 function reusable(
   ctx: RenewalContext,
-  saved: StoredCertificate,
+  saved: CertificateRecord,
   domains: string[],
   keyType: KeyType,
   due: DueCertificate,

@@ -90,7 +90,9 @@ export async function pushSavedCertificates(
   const results: PushResult[] = [];
   for (const p of prepared) {
     const pushed = { ...p.saved, pushedAt: p.saved.pushedAt ?? ctx.now().toISOString() };
-    await ctx.state.saveIssued(pushed);
+    await ctx.state.updateIssued(p.input.cluster, p.input.certificate, pushed.fingerprint256, {
+      pushedAt: pushed.pushedAt,
+    });
     await ctx.state.markPending(p.input.cluster, p.input.certificate, {
       fingerprint256: p.saved.fingerprint256,
       phase: 'pushed',
@@ -218,7 +220,7 @@ async function preparePush(
   const firstPush = currentFingerprint !== saved.fingerprint256;
   const replacedPem = firstPush
     ? currentPem
-    : ((await ctx.state.previous(input.cluster, input.certificate))?.certificatePem ?? null);
+    : ((await ctx.state.previousRecord(input.cluster, input.certificate))?.certificatePem ?? null);
   const replacedNotAfter = replacedPem ? safeNotAfter(replacedPem) : null;
   if (input.rollback || saved.rollback) {
     // The kept certificate goes back as it was: only what a rollback must still satisfy.
@@ -243,7 +245,9 @@ async function preparePush(
     } catch (error) {
       // Keep it for inspection, never push or reuse it: the next run orders a fresh one.
       if (error instanceof CertificateValidationError) {
-        await ctx.state.saveIssued({ ...saved, rejected: `${error.failure}: ${error.message}` });
+        await ctx.state.updateIssued(input.cluster, input.certificate, saved.fingerprint256, {
+          rejected: `${error.failure}: ${error.message}`,
+        });
       }
       throw error;
     }
@@ -391,7 +395,7 @@ export async function clientTrust(
   // from the cluster's caFile, or the next run is locked out.
   const settings = managedSettings(clusterByName(ctx.config, input.cluster), input.certificate);
   if (input.certificate !== 'api' && settings && typeof settings.issuer === 'object') {
-    const saved = await ctx.state.issued(input.cluster, input.certificate);
+    const saved = await ctx.state.issuedRecord(input.cluster, input.certificate);
     const chain = saved ? parseCertificateChain(saved.certificatePem) : [];
     const root = chain[chain.length - 1];
     if (chain.length > 1 && root && root.checkIssued(root)) extra.push(root.toString());
@@ -414,7 +418,7 @@ export async function describeHalfUpdate(
   error: NodesNotUpdatedError,
   attempts: number,
 ): Promise<NodesNotUpdatedError> {
-  const saved = await ctx.state.issued(input.cluster, input.certificate).catch(() => null);
+  const saved = await ctx.state.issuedRecord(input.cluster, input.certificate).catch(() => null);
   let nodes = 'node list unavailable';
   try {
     const list = await client.getNodes();

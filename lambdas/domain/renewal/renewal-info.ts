@@ -13,7 +13,7 @@ import { managedSettings } from '../certificate-kinds';
 import type { ClusterConfig, ManagedCertificateConfig, WatchdogConfig } from '../config/types';
 import { AcmeProfileError, RenewalInfoError, toErrorInfo } from '../errors';
 import { decideRenewal, lifetimeBackstop } from '../policy';
-import type { RenewalInfoSource, SecretStore } from '../ports';
+import type { RecordStore, RenewalInfoSource } from '../ports';
 import type { CertificateReport, ClusterReport } from '../report';
 import type { ClusterCertificateSet } from '../rs/client';
 
@@ -59,21 +59,34 @@ export function logOnce(log: (message: string) => void): (message: string) => vo
   };
 }
 
-/** ARI windows in a SecretStore, next to the certificates: `renewal-info/<cluster>/<certificate>`. */
-export function secretStoreWindows(store: SecretStore): RenewalWindowStore {
-  const key = (c: string, n: string) =>
-    `renewal-info/${c.replace(/[^A-Za-z0-9._-]/g, '_')}/${n.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+/** How long a window is kept after it ends, or after the CA allows asking again (whichever is later). */
+const WINDOW_KEPT_MS = 30 * 86_400_000;
+
+/**
+ * ARI windows in the records, next to the certificates: `renewal-info/<cluster>` + `<certificate>`.
+ * Kept until a month after the window ends (or the CA's Retry-After passes): a window of a
+ * certificate the cluster no longer holds is of no use after that.
+ */
+export function recordWindows(records: RecordStore): RenewalWindowStore {
+  const key = (c: string, n: string) => ({
+    partition: `renewal-info/${c.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+    sort: n.replace(/[^A-Za-z0-9._-]/g, '_'),
+  });
   return {
     async read(cluster, certificate) {
-      const text = await store.read(key(cluster, certificate));
-      if (text === null) return null;
-      try {
-        return JSON.parse(text) as RenewalWindow;
-      } catch {
-        return null; // a corrupt window is only a lost cache: ask the CA again
-      }
+      const window = await records.get<RenewalWindow>(key(cluster, certificate));
+      // A malformed window is only a lost cache: ask the CA again.
+      return window && typeof window.certId === 'string' && typeof window.renewAt === 'string'
+        ? window
+        : null;
     },
-    write: (cluster, certificate, window) => store.write(key(cluster, certificate), JSON.stringify(window)),
+    write: (cluster, certificate, window) =>
+      records.put(key(cluster, certificate), window, {
+        expiresAt: new Date(
+          Math.max(Date.parse(window.end) || 0, Date.parse(window.nextFetchAt) || 0, Date.now()) +
+            WINDOW_KEPT_MS,
+        ),
+      }),
   };
 }
 

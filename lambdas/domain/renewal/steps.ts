@@ -25,10 +25,11 @@ import {
   toErrorInfo,
   VerificationError,
 } from '../errors';
+import type { InspectionMemoryStore } from '../inspection-memory-records';
 import type { Alert } from '../ports';
 import type { FleetReport } from '../report';
 import { issueTimeoutMs, lockLeaseMs } from '../retry';
-import type { LockHandle, PushRecord, StateStore, StoredCertificate } from '../state';
+import type { CertificateRecord, LockHandle, PushRecord, StateStore } from '../state';
 import { ACTIVE_ACTIVE_CERTIFICATES, activeActiveFailedAlert, followUpActiveActive } from './active-active';
 import { pushClientCertificate, verifyClientCertificate } from './client-certificate';
 import {
@@ -145,8 +146,13 @@ export function batchKind(batch: Pick<ClusterBatch, 'items'>): ReturnType<typeof
 
 export interface CheckContext extends CheckDependencies {
   config: WatchdogConfig;
-  /** Only the keyless pending markers are read (the check function may not read keys). */
-  state: Pick<StateStore, 'pending'>;
+  /**
+   * Only the keyless pending markers are read (the check function may not read keys): all at once
+   * when the store offers it (one read), else one by one.
+   */
+  state: Pick<StateStore, 'pending'> & Partial<Pick<StateStore, 'pendingMarkers'>>;
+  /** Where the inspection memory lives between runs (the check function: the state table). */
+  inspectionMemory?: InspectionMemoryStore;
 }
 
 /**
@@ -159,7 +165,13 @@ export async function checkAndPlan(
 ): Promise<{ report: FleetReport; plan: RenewalPlan }> {
   validateForce(ctx.config, force);
   const report = await checkFleet(ctx.config, ctx);
-  const plan = await planRenewals(report.clusters, force, (c, n) => ctx.state.pending(c, n));
+  // Read on the first question only (a run with nothing to resume may never ask), then all at once.
+  let markers: ReturnType<NonNullable<typeof ctx.state.pendingMarkers>> | undefined;
+  const plan = await planRenewals(report.clusters, force, async (c, n) => {
+    if (!ctx.state.pendingMarkers) return ctx.state.pending(c, n);
+    markers ??= ctx.state.pendingMarkers();
+    return (await markers)(c, n);
+  });
   return { report, plan };
 }
 
@@ -340,11 +352,11 @@ export async function verify(ctx: RenewalContext, batch: ClusterBatch): Promise<
   const failures = [...(batch.failures ?? [])];
   const cluster = clusterByName(ctx.config, batch.cluster);
   const kind = batchKind(batch);
-  const verifyAll = async (check: (saved: StoredCertificate) => Promise<VerificationResult>) => {
+  const verifyAll = async (check: (saved: CertificateRecord) => Promise<VerificationResult>) => {
     for (const step of steps) {
       try {
         const lock = await extendLock(ctx, step.lock, lockLeaseMs('verify'));
-        const saved = await ctx.state.issued(step.cluster, step.certificate);
+        const saved = await ctx.state.issuedRecord(step.cluster, step.certificate);
         if (!saved || saved.fingerprint256 !== step.fingerprint256) {
           throw new VerificationError(
             `the saved ${step.certificate} certificate of "${step.cluster}" is not the one pushed`,
@@ -400,7 +412,7 @@ export async function notifyRenewed(
   try {
     const pushedWith = describePush(batch);
     for (const step of batch.steps ?? []) {
-      const saved = await ctx.state.issued(step.cluster, step.certificate);
+      const saved = await ctx.state.issuedRecord(step.cluster, step.certificate);
       const verification = step.verification ?? 'not verified';
       alerts.push(
         step.rollback

@@ -11,7 +11,7 @@ import { VerificationError } from '../errors';
 import type { ProbeResult } from '../ports';
 import { VERIFY_PROBE } from '../retry';
 import type { RsClient } from '../rs/client';
-import type { StoredCertificate } from '../state';
+import type { CertificateRecord } from '../state';
 import { clusterByName, type RenewalContext } from './context';
 import { fingerprintOf } from './obtain';
 import { apiPort, clientTrust } from './push';
@@ -25,7 +25,7 @@ export interface VerificationResult {
 export async function verifyPushed(
   ctx: RenewalContext,
   client: RsClient,
-  certificate: StoredCertificate,
+  certificate: CertificateRecord,
 ): Promise<VerificationResult> {
   const cluster = clusterByName(ctx.config, certificate.cluster);
   const set = await client.getCertificates();
@@ -46,7 +46,9 @@ export async function verifyPushed(
     for (const node of await client.getNodes().catch(() => [])) endpoints.add(`${node.addr}:${port}`);
   }
   const { probes, unreachable } = await probeServed(ctx, certificate, endpoints);
-  await ctx.state.saveIssued({ ...certificate, verifiedAt: ctx.now().toISOString() });
+  await ctx.state.updateIssued(certificate.cluster, certificate.name, certificate.fingerprint256, {
+    verifiedAt: ctx.now().toISOString(),
+  });
   await ctx.state.clearPending(certificate.cluster, certificate.name);
   const served = probes.length - unreachable.length;
   const summary =
@@ -66,7 +68,7 @@ export async function verifyPushed(
  */
 export async function probeServed(
   ctx: RenewalContext,
-  certificate: StoredCertificate,
+  certificate: CertificateRecord,
   endpoints: ReadonlySet<string>,
 ): Promise<{ probes: ProbeResult[]; unreachable: ProbeResult[] }> {
   // Nodes reload certificates asynchronously in some versions: give a stale endpoint a few tries.

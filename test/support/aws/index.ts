@@ -6,7 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type StateBackend, startStateBackend } from '../state-backend';
 import { AcmPcaStandIn } from './acm-pca';
+import { ForwardingJsonService } from './forwarding';
 import { type AwsPrincipal, LoopbackAws } from './loopback-aws';
 import { Route53StandIn } from './route53';
 import { SecretsExtensionStandIn } from './secrets-extension';
@@ -27,6 +29,12 @@ export interface WatchdogAws {
   sns: SnsStandIn;
   route53: Route53StandIn;
   acmPca: AcmPcaStandIn;
+  /**
+   * The state: DynamoDB (dynalite behind a counting, fault-injecting proxy) and KMS (the key stand-in,
+   * whose key is `keyArn`). The functions reach both through this account, which enforces their
+   * policies (dynamodb:LeadingKeys, kms:EncryptionContext); the test reads and writes them directly.
+   */
+  state: StateBackend;
   /** The customer-managed key of the deployment's state and topic (one per account: one stack). */
   keyArn: string;
   /** A Secrets Manager client of the test itself (never denied), e.g. for a StateStore. */
@@ -41,6 +49,42 @@ export async function startWatchdogAws(): Promise<WatchdogAws> {
   const route53 = aws.add(new Route53StandIn(aws));
   const acmPca = aws.add(new AcmPcaStandIn(aws));
   const extension = await new SecretsExtensionStandIn(aws, secretsManager).start();
+  const keyArn = `arn:aws:kms:${aws.region}:${aws.account}:key/${randomUUID()}`;
+  const state = await startStateBackend({ kmsKeyId: keyArn });
+  aws.add(
+    new ForwardingJsonService(aws, {
+      signingName: 'dynamodb',
+      endpointEnvName: 'DYNAMODB',
+      upstream: state.dynamodbUrl,
+      authorize: ({ operation, input, region }) => [
+        {
+          action: `dynamodb:${operation}`,
+          resource: `arn:aws:dynamodb:${region}:${aws.account}:table/${String(input.TableName)}`,
+          context: { 'dynamodb:LeadingKeys': leadingKeys(input) },
+        },
+      ],
+    }),
+  );
+  aws.add(
+    new ForwardingJsonService(aws, {
+      signingName: 'kms',
+      endpointEnvName: 'KMS',
+      upstream: state.kms.url,
+      contentType: 'application/x-amz-json-1.1',
+      authorize: ({ operation, input }) => [
+        {
+          action: `kms:${operation}`,
+          resource: typeof input.KeyId === 'string' ? input.KeyId : keyArn,
+          context: Object.fromEntries(
+            Object.entries((input.EncryptionContext ?? {}) as Record<string, string>).map(([k, v]) => [
+              `kms:EncryptionContext:${k}`,
+              v,
+            ]),
+          ),
+        },
+      ],
+    }),
+  );
   return {
     aws,
     secretsManager,
@@ -48,11 +92,13 @@ export async function startWatchdogAws(): Promise<WatchdogAws> {
     sns,
     route53,
     acmPca,
-    keyArn: `arn:aws:kms:${aws.region}:${aws.account}:key/${randomUUID()}`,
+    state,
+    keyArn,
     testSecretsClient: () => sdkClientFor(aws, aws.testPrincipal),
     async close() {
       await extension.close();
       await aws.close();
+      await state.close();
     },
   };
 }
@@ -67,4 +113,13 @@ function sdkClientFor(aws: LoopbackAws, principal: AwsPrincipal): SecretsManager
       sessionToken: principal.sessionToken,
     },
   });
+}
+
+/** The partition keys a DynamoDB request touches (dynamodb:LeadingKeys), as the state adapter writes them. */
+function leadingKeys(input: Record<string, unknown>): string[] {
+  const key = (input.Key ?? input.Item) as { pk?: { S?: string } } | undefined;
+  if (key?.pk?.S !== undefined) return [key.pk.S];
+  const values = input.ExpressionAttributeValues as Record<string, { S?: string }> | undefined;
+  const partition = values?.[':p']?.S;
+  return partition !== undefined ? [partition] : [];
 }

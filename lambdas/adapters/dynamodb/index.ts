@@ -1,0 +1,11 @@
+export { type AwsCredentials, DynamoDbClient, type DynamoDbClientOptions, DynamoDbError } from './client';
+export { KEY_CONTEXT, STATE_TABLE, stateTableDefinition } from './schema';
+export {
+  DynamoDbKeys,
+  DynamoDbLocks,
+  DynamoDbRecords,
+  type DynamoDbStateOptions,
+  dynamoDbState,
+  type KeySealer,
+  type SealedKey,
+} from './state-table';

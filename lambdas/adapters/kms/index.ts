@@ -1,0 +1,1 @@
+export { KmsKeySealer, type KmsKeySealerOptions } from './key-sealer';

@@ -1,0 +1,95 @@
+/**
+ * The check's inspection memory (certificate.ts: digests, results and public details, never a key)
+ * kept in the records between runs, so a cold check function parses only what changed since the
+ * last run, as the CLI does with its `inspection-memory.json`. At 256 MB a Lambda has a seventh of
+ * a vCPU: parsing every chain and key of 5,000 clusters again would take most of its timeout.
+ *
+ * A DynamoDB item holds at most 400 KB and the memory of a large fleet is megabytes, so it is split
+ * into shards (`inspection-memory` + `shard-<n>`) by a hash of each entry's digest: the same entry
+ * always lands in the same shard, so a day's changes rewrite only the shards they touch. Shards
+ * are self-contained: loading a mix of two runs' shards is harmless (entries are content-addressed).
+ */
+import { exportInspectionMemory, type InspectionMemory, importInspectionMemory } from './certificate';
+import type { RecordStore } from './ports';
+
+export interface InspectionMemoryStore {
+  /** Loads the last run's memory; returns the entries taken. An unreadable memory is only work to redo. */
+  load(): Promise<number>;
+  /** Saves what this run used: only the shards whose content changed. */
+  save(): Promise<void>;
+}
+
+const PARTITION = 'inspection-memory';
+/** Aimed at per shard; a shard that comes out over MAX_SHARD_BYTES doubles the count. */
+const TARGET_SHARD_BYTES = 160 * 1024;
+const MAX_SHARD_BYTES = 350 * 1024;
+
+const shardName = (i: number) => `shard-${String(i).padStart(4, '0')}`;
+
+/** FNV-1a of the entry's digest: stable across processes and versions. */
+function shardOf(key: string, count: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % count;
+}
+
+export function recordInspectionMemory(records: RecordStore): InspectionMemoryStore {
+  /** The text of every shard as last loaded or saved: an unchanged shard is not written again. */
+  const known = new Map<string, string>();
+  return {
+    async load() {
+      let shards: Array<{ sort: string; value: InspectionMemory }>;
+      try {
+        shards = await records.list<InspectionMemory>(PARTITION);
+      } catch {
+        return 0;
+      }
+      let taken = 0;
+      for (const { sort, value } of shards) {
+        known.set(sort, JSON.stringify(value));
+        taken += importInspectionMemory(value);
+      }
+      return taken;
+    },
+    async save() {
+      const memory = exportInspectionMemory();
+      const size = JSON.stringify(memory).length;
+      let count = Math.max(1, Math.ceil(size / TARGET_SHARD_BYTES));
+      let texts = split(memory, count);
+      while (texts.some((t) => t.length > MAX_SHARD_BYTES)) {
+        count *= 2;
+        texts = split(memory, count);
+      }
+      for (const [i, text] of texts.entries()) {
+        const name = shardName(i);
+        if (known.get(name) === text) continue;
+        await records.put({ partition: PARTITION, sort: name }, JSON.parse(text));
+        known.set(name, text);
+      }
+      for (const name of [...known.keys()]) {
+        if (Number(name.slice('shard-'.length)) < count) continue;
+        await records.delete({ partition: PARTITION, sort: name });
+        known.delete(name);
+      }
+    },
+  };
+}
+
+function split(memory: InspectionMemory, count: number): string[] {
+  const shards = Array.from(
+    { length: count },
+    (): InspectionMemory => ({
+      version: memory.version,
+      leaves: {},
+      keyMatches: {},
+    }),
+  );
+  for (const [key, value] of Object.entries(memory.leaves))
+    (shards[shardOf(key, count)] as InspectionMemory).leaves[key] = value;
+  for (const [key, value] of Object.entries(memory.keyMatches))
+    (shards[shardOf(key, count)] as InspectionMemory).keyMatches[key] = value;
+  return shards.map((s) => JSON.stringify(s));
+}
