@@ -157,13 +157,12 @@ describe('RS 8.x in the bundle', () => {
     const out = writeBundledConfig(config());
     const document = JSON.parse(readFileSync(join(out, 'watchdog-config.json'), 'utf8'));
     const client = document.config.clusters[0].clientCertificate;
-    expect(client).toMatchObject({ certFile: '/var/task/client-prod-east.pem', keySecret: KEY_SECRET });
+    // Beside the config, named relative to it: the functions resolve it from where the config is.
+    expect(client).toMatchObject({ certFile: 'client-prod-east.pem', keySecret: KEY_SECRET });
     const shipped = readFileSync(join(out, 'client-prod-east.pem'), 'utf8');
     expect(shipped).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(shipped).not.toMatch(/PRIVATE KEY/);
-    expect(document.config.clusters[0].databases['12'].issuer.certFile).toBe(
-      '/var/task/local-ca-prod-east-bdb-12.pem',
-    );
+    expect(document.config.clusters[0].databases['12'].issuer.certFile).toBe('local-ca-prod-east-bdb-12.pem');
   });
 });
 

@@ -5,13 +5,13 @@
  * place; Basic turned off and the 8.2 cipher refusal as the executions report them.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../lambdas/domain/ports';
 import type { CheckResult } from '../../lambdas/handlers/events';
 import { STATE_NAMES } from '../../lib/workflow';
-import { type LocalWorkflow, localWorkflow } from '../support/local-workflow';
+import { type LocalWorkflow, localWorkflow, watchdogAwsOf } from '../support/local-workflow';
 import { createCa, issueCert } from '../support/pki';
 import { daysFromNow, startWorld, type World } from '../support/world';
 
@@ -286,7 +286,10 @@ describe('the state machine on RS 8.x', () => {
       },
     ]);
     expect(kinds(workflow.alerts)).toEqual(['renewed:client']);
-    const written = new X509Certificate(await readFile(join(world.dir, 'client.pem'), 'utf8'));
+    // Deployed, the renewed pair is a new version of the key secret (key, then certificate).
+    const secret = (await watchdogAwsOf(world)).secretsManager.current('rs/east/client-key') ?? '';
+    expect(secret).toMatch(/PRIVATE KEY[\s\S]*BEGIN CERTIFICATE/);
+    const written = new X509Certificate(secret.slice(secret.indexOf('-----BEGIN CERTIFICATE-----')));
     expect(written.subject).toBe(new X509Certificate(client.certPem).subject);
     expect(written.fingerprint256).not.toBe(client.fingerprint256);
     // Every later connection presents it.

@@ -237,7 +237,8 @@ describe('the edges, through the executed state machine', () => {
       error: {
         name: 'LocalCaFileError',
         message: expect.stringMatching(
-          /the local CA key .*garbage\.key does not parse \(.*\); expected the CA's unencrypted private key in PEM/,
+          // Deployed, the key is a secret (test/support/local-workflow.ts asDeployedConfig) holding what garbage.key held.
+          /the local CA key secret ca\/east\/syncer does not parse \(.*\); expected the CA's unencrypted private key in PEM/,
         ),
       },
     });
