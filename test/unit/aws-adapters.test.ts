@@ -51,6 +51,16 @@ const cluster = {
 
 describe('Route 53 DNS provider', () => {
   const fqdn = '_acme-challenge.example.com.';
+  /** Each ChangeResourceRecordSets batch sent, as [action, values] per change. */
+  const changeBatches = () =>
+    route53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) =>
+        (c.args[0].input.ChangeBatch?.Changes ?? []).map((a) => [
+          a.Action,
+          a.ResourceRecordSet?.ResourceRecords?.map((r) => r.Value),
+        ]),
+      );
 
   it('swaps the TXT record for one with our value added (DELETE exactly what it read, CREATE the merged set), and waits until INSYNC', async () => {
     route53.on(ListResourceRecordSetsCommand).resolves({
@@ -132,15 +142,7 @@ describe('Route 53 DNS provider', () => {
     const provider = new Route53DnsProvider({ hostedZoneId: 'Z123', client: new Route53Client({}) });
     await provider.cleanup(fqdn, 'a');
     await provider.cleanup(fqdn, 'b');
-    const batches = route53
-      .commandCalls(ChangeResourceRecordSetsCommand)
-      .map((c) =>
-        (c.args[0].input.ChangeBatch?.Changes ?? []).map((a) => [
-          a.Action,
-          a.ResourceRecordSet?.ResourceRecords?.map((r) => r.Value),
-        ]),
-      );
-    expect(batches).toEqual([
+    expect(changeBatches()).toEqual([
       [
         ['DELETE', ['"a"', '"b"']],
         ['CREATE', ['"b"']],
@@ -174,15 +176,7 @@ describe('Route 53 DNS provider', () => {
       pollIntervalMs: 1,
     });
     await provider.present(fqdn, 'ours');
-    const batches = route53
-      .commandCalls(ChangeResourceRecordSetsCommand)
-      .map((c) =>
-        (c.args[0].input.ChangeBatch?.Changes ?? []).map((a) => [
-          a.Action,
-          a.ResourceRecordSet?.ResourceRecords?.map((r) => r.Value),
-        ]),
-      );
-    expect(batches).toEqual([
+    expect(changeBatches()).toEqual([
       [['CREATE', ['"ours"']]],
       [
         ['DELETE', ['"theirs"']],
