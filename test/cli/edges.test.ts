@@ -578,7 +578,7 @@ describe('local CA files, chains clients reject, and state files', () => {
       expect(report.clusters[0]!.error).toBeNull();
       expect(certOf(report, 'api').status).toBe('expiring');
       expect(run.stderr).toContain(
-        `warning: the inspection memory was not loaded (state inspection-memory in ${stateDir}: ${memory} is ${kind}, not a regular file; it was not read); this run parses every certificate`,
+        `warning: the inspection memory was not loaded (state inspection-memory.json in ${stateDir}: ${memory} is ${kind}, not a regular file; it was not read); this run parses every certificate`,
       );
       expect(run.code).toBe(1); // api is expiring, unmanaged here
       // A pipe or a link is replaced by the memory this run saved; a directory is left, and said so.

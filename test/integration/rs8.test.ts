@@ -9,10 +9,12 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory';
 import type { RollbackResult } from '../../lambdas/cli/rollback';
 import type { Alert } from '../../lambdas/domain/ports';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { CertificateReport, FleetReport } from '../../lambdas/domain/report';
+import { StateStore } from '../../lambdas/domain/state';
 import { builtCli, runBuiltCli } from '../support/built-cli';
 import { createCa, issueCert, type TestCa } from '../support/pki';
 import { daysFromNow, keyBody, startWorld, type World } from '../support/world';
@@ -228,11 +230,12 @@ describe('per-database certificates (bdb:<uid>)', () => {
     });
     // The database's key is never printed, and the cluster's report shows no cluster push.
     expect(body.clusters[0]).not.toHaveProperty('push');
-    const state = await readFile(
-      join(world.dir, 'state', 'certificates', 'east', 'bdb_2', 'current.json'),
-      'utf8',
+    const saved = await new StateStore(new LocalDirectoryStore(join(world.dir, 'state'))).issued(
+      'east',
+      'bdb:2',
     );
-    expect(JSON.stringify(body)).not.toContain(keyBody(JSON.parse(state).keyPem));
+    expect(JSON.stringify(body)).not.toContain(keyBody(saved?.keyPem ?? 'no saved key'));
+    expect(saved?.keyPem).toMatch(/PRIVATE KEY/);
 
     // --force NAME and CLUSTER/NAME; an unknown database is a usage error before any request.
     sim.requests.length = 0;
