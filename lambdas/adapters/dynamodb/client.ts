@@ -64,9 +64,11 @@ const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
-export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): AwsCredentials {
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+/** The function's credentials, as Lambda gives them (literal reads: test/lambda/bundle-environment.test.ts). */
+export function environmentCredentials(): AwsCredentials {
+  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
+  const sessionToken = process.env.AWS_SESSION_TOKEN;
   if (!accessKeyId || !secretAccessKey) {
     throw new DynamoDbError(
       'CredentialsError',
@@ -77,7 +79,7 @@ export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): Aw
   return {
     accessKeyId,
     secretAccessKey,
-    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    ...(sessionToken ? { sessionToken } : {}),
   };
 }
 
