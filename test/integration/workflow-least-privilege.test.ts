@@ -8,6 +8,7 @@
 import { request } from 'node:https';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DynamoDbClient } from '../../lambdas/adapters/dynamodb';
 import type { Alert } from '../../lambdas/domain/ports';
 import type { ClusterBatch } from '../../lambdas/domain/renewal/steps';
 import { STATE_NAMES } from '../../lib/workflow';
@@ -160,13 +161,16 @@ describe('the stand-ins enforce the synthesized policies (item 15)', () => {
     const made = (role: string) =>
       new Set(workflow.awsCalls.filter((c) => c.role === role).map((c) => c.action));
     expect(workflow.awsCalls.filter((c) => c.decision !== 'allowed')).toEqual([]);
-    expect(workflow.awsCalls.filter((c) => c.role === 'check').every((c) => c.via === 'extension')).toBe(
-      true,
-    );
+    // Check reads its secrets through the extension, and its state from the table without the SDK.
+    expect(
+      workflow.awsCalls
+        .filter((c) => c.role === 'check' && c.action.startsWith('secretsmanager:'))
+        .every((c) => c.via === 'extension'),
+    ).toBe(true);
     expect([...made('issue')]).toEqual(
       expect.arrayContaining([
-        'secretsmanager:CreateSecret',
-        'secretsmanager:TagResource',
+        'dynamodb:PutItem',
+        'dynamodb:GetItem',
         'kms:GenerateDataKey',
         'route53:ListResourceRecordSets',
         'route53:ChangeResourceRecordSets',
@@ -176,41 +180,61 @@ describe('the stand-ins enforce the synthesized policies (item 15)', () => {
     expect([...made('push')]).toEqual(
       expect.arrayContaining([
         'secretsmanager:GetSecretValue',
-        'secretsmanager:PutSecretValue',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
         'kms:Decrypt',
       ]),
     );
     expect([...made('notify')]).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey']));
 
-    // What the roles may not do: Issue reading a cluster secret, Check a certificate's key (even
-    // through the extension), Notify a record that is no ACME challenge.
+    // What the roles may not do: Issue reading a cluster secret, Check or Notify reading the
+    // partition of the certificates' keys, and opening a sealed key.
     const aws = workflow.aws;
     await expect(
       sdkClient(aws.aws.url, workflow.principal('issue')).send(
         new GetSecretValueCommand({ SecretId: 'rs/east' }),
       ),
     ).rejects.toMatchObject({ name: 'AccessDeniedException' });
-    const certificateSecret = 'rs-cert-watchdog/RsCertWatchdog/certificates/east/proxy/current';
-    const viaExtension = await fetch(
-      `http://127.0.0.1:${aws.extension.port}/secretsmanager/get?secretId=${encodeURIComponent(certificateSecret)}`,
-      { headers: { 'X-Aws-Parameters-Secrets-Token': workflow.principal('check').sessionToken } },
+    const keyPartition = {
+      TableName: workflow.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': { S: 'keys/certificates/east' } },
+    };
+    for (const role of ['check', 'notify'] as const)
+      await expect(
+        tableClient(aws.aws.url, workflow.principal(role)).send('Query', keyPartition),
+      ).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+      });
+    // Push may read them: sealed, never a PEM in the table.
+    const keys = await tableClient(aws.aws.url, workflow.principal('push')).send<{ Items: unknown[] }>(
+      'Query',
+      keyPartition,
     );
-    expect(viaExtension.status).toBe(400);
-    expect(await viaExtension.text()).toMatch(/AccessDeniedException: .*secretsmanager:GetSecretValue/);
-    await expect(
-      sdkClient(aws.aws.url, workflow.principal('push')).send(
-        new GetSecretValueCommand({ SecretId: certificateSecret }),
-      ),
-    ).resolves.toMatchObject({ SecretString: expect.stringContaining('PRIVATE KEY') });
+    expect(keys.Items.length).toBeGreaterThan(0);
+    expect(JSON.stringify(keys.Items)).not.toMatch(/PRIVATE KEY/);
     const denied = aws.aws.denied().map((c) => `${c.role} ${c.action} ${c.resource.split(':').pop()}`);
     expect(denied).toEqual([
       expect.stringMatching(/^issue secretsmanager:GetSecretValue rs\/east-\w{6}$/),
-      expect.stringMatching(
-        /^check secretsmanager:GetSecretValue .*certificates\/east\/proxy\/current-\w{6}$/,
-      ),
+      expect.stringMatching(/^check dynamodb:Query table\/.*StateTable/),
+      expect.stringMatching(/^notify dynamodb:Query table\/.*StateTable/),
     ]);
   });
 });
+
+/** The product's own DynamoDB client (no SDK), as a function's role. */
+function tableClient(endpoint: string, principal: AwsPrincipal): DynamoDbClient {
+  return new DynamoDbClient({
+    endpoint,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    credentials: () => ({
+      accessKeyId: principal.accessKeyId,
+      secretAccessKey: 'loopback-secret-access-key',
+      sessionToken: principal.sessionToken,
+    }),
+  });
+}
 
 function sdkClient(endpoint: string, principal: AwsPrincipal): SecretsManagerClient {
   return new SecretsManagerClient({
