@@ -86,7 +86,7 @@ export const MEASURED = {
   /** The table's bytes per cluster once renewals run every 60 days (records, 2-3 keys per certificate, pushes). */
   tableBytesPerCluster: 33_000,
   /** The inspection memory's bytes per cluster (6 certificates). */
-  inspectionBytesPerCluster: 2_750,
+  inspectionBytesPerCluster: 1_330,
 } as const;
 
 export interface Deployment {

@@ -1,7 +1,7 @@
 /**
- * Issue 20 and issue 18 item 10, through the executed state machine (aws-local-stepfunctions, our
- * handlers, the state on the DynamoDB adapter against dynalite with keys sealed by the KMS
- * stand-in):
+ * Issue 20 and issue 18 item 10, through the executed state machine (aws-local-stepfunctions, the
+ * bundles cdk synth makes, the state in the loopback account's DynamoDB (dynalite) with keys sealed
+ * by its KMS, version 0.1's secrets in its Secrets Manager, encrypted with the stack key):
  * - a Step Functions retry of Issue after a Lambda service error re-enters its own execution's lock
  *   and renews (it is not set aside as "held by another run");
  * - a stack whose state is still in Secrets Manager (version 0.1) keeps working: MigrateState moves
@@ -17,7 +17,7 @@ import type { Alert } from '../../lambdas/domain/ports';
 import { StateStore } from '../../lambdas/domain/state';
 import { migrateLegacyState, migrationProgress } from '../../lambdas/domain/state-migration';
 import { STATE_NAMES } from '../../lib/workflow';
-import { type LocalWorkflow, localWorkflow } from '../support/local-workflow';
+import { type LocalWorkflow, localWorkflow, watchdogAwsOf } from '../support/local-workflow';
 import { LEGACY_PREFIX, stateBackend, tableFor } from '../support/state-backend';
 import { daysFromNow, startWorld, type World } from '../support/world';
 
@@ -104,24 +104,24 @@ describe('a stack whose state is in Secrets Manager (version 0.1)', () => {
     sim.setCertificateField('proxy_cert', proxy.certificatePem);
     sim.setCertificateField('proxy_key', proxy.keyPem);
     sim.requests.length = 0;
-    const backend = await stateBackend();
-    const legacy = backend.secretsManager.secrets;
+    // Version 0.1 kept them in Secrets Manager, encrypted with the stack's key.
+    const aws = await watchdogAwsOf(world);
+    const legacy = (name: string, value: unknown) =>
+      aws.secretsManager.seed(`${LEGACY_PREFIX}/${name}`, JSON.stringify(value), { kmsKeyArn: aws.keyArn });
     const hash = createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16);
-    legacy.set(`${LEGACY_PREFIX}/acme/account-${hash}`, JSON.stringify(account));
-    legacy.set(
-      `${LEGACY_PREFIX}/certificates/east/proxy/current`,
-      JSON.stringify({ ...proxy, pushedAt: new Date().toISOString() }),
-    );
-    legacy.set(`${LEGACY_PREFIX}/certificates/east/cm/current`, JSON.stringify(cm));
-    legacy.set(
-      `${LEGACY_PREFIX}/pending/east/proxy`,
-      JSON.stringify({ fingerprint256: proxy.fingerprint256, phase: 'pushed', at: new Date().toISOString() }),
-    );
-    return { world, config, backend, account, proxy, cm, ordersBefore: orders(world) };
+    legacy(`acme/account-${hash}`, account);
+    legacy('certificates/east/proxy/current', { ...proxy, pushedAt: new Date().toISOString() });
+    legacy('certificates/east/cm/current', cm);
+    legacy('pending/east/proxy', {
+      fingerprint256: proxy.fingerprint256,
+      phase: 'pushed',
+      at: new Date().toISOString(),
+    });
+    return { world, config, aws, account, proxy, cm, ordersBefore: orders(world) };
   }
 
   it('moves the account, the certificates with their keys and the markers on the first run, which uses them', async () => {
-    const { world: w, config, backend, account, proxy, cm, ordersBefore } = await earlierState();
+    const { world: w, config, account, proxy, cm, ordersBefore } = await earlierState();
     const workflow = await localWorkflow(w, config);
     await workflow.execute();
 
@@ -139,15 +139,20 @@ describe('a stack whose state is in Secrets Manager (version 0.1)', () => {
       moved: { accounts: 1, certificates: 2, pending: 1 },
     });
     // Idempotent: the next run reads one item and no secret.
-    const asked = backend.secretsManager.asked.length;
+    const secretReads = () =>
+      workflow.awsCalls.filter(
+        (c) => c.role === 'migrateState' && c.action === 'secretsmanager:GetSecretValue',
+      ).length;
+    const asked = secretReads();
+    expect(asked).toBeGreaterThan(0);
     await workflow.execute();
-    expect(backend.secretsManager.asked).toHaveLength(asked);
+    expect(secretReads()).toBe(asked);
     expect(callsTo(workflow, STATE_NAMES.migrateState).at(-1)?.error).toBeUndefined();
   });
 
   it('stops the run, moving nothing it cannot read, when a secret is unreadable (AccessDenied is not "absent")', async () => {
-    const { world: w, config, backend } = await earlierState();
-    backend.secretsManager.refused.set(
+    const { world: w, config, aws } = await earlierState();
+    aws.secretsManager.refuseReads.set(
       `${LEGACY_PREFIX}/certificates/east/proxy/current`,
       'AccessDeniedException',
     );
@@ -160,7 +165,7 @@ describe('a stack whose state is in Secrets Manager (version 0.1)', () => {
     expect(puts(w)).toEqual([]);
 
     // Once the secret can be read, the next run moves it and renews with it.
-    backend.secretsManager.refused.clear();
+    aws.secretsManager.refuseReads.clear();
     await workflow.execute();
     expect(kinds(workflow.alerts)).toEqual(['renewed:cm', 'renewed:proxy']);
   });

@@ -33,6 +33,8 @@ export class SecretsManagerStandIn implements LoopbackService {
   private readonly secrets = new Map<string, Secret>();
   /** When set, every write answers this error (e.g. EncryptionFailure: the key cannot encrypt). */
   refuseWrites: { code: string; message: string } | undefined;
+  /** Secrets (by name) whose reads Secrets Manager refuses with this error, after IAM allowed them. */
+  readonly refuseReads = new Map<string, string>();
 
   constructor(private readonly aws: LoopbackAws) {}
 
@@ -91,6 +93,8 @@ export class SecretsManagerStandIn implements LoopbackService {
       via ? { via } : {},
     );
     if (!secret) throw new AwsServiceError('ResourceNotFoundException', NOT_FOUND);
+    const refused = this.refuseReads.get(secret.name);
+    if (refused) throw new AwsServiceError(refused, `the test refuses to read ${secret.name}`);
     this.kms(principal, secret, 'kms:Decrypt', region, via);
     const version =
       typeof input.VersionId === 'string'
