@@ -5,7 +5,7 @@ import type { ClusterConfig, WatchdogConfig } from './config/types';
 import { toErrorInfo } from './errors';
 import type { ClusterConnector, CredentialsProvider } from './ports';
 import { describePushApi } from './renewal/push';
-import { annotateManaged, type RenewalInfoDependencies } from './renewal/renewal-info';
+import { annotateManaged, type RenewalInfoDependencies, renewalInfoForRun } from './renewal/renewal-info';
 import { annotateWindows, windowsFor } from './renewal/windows';
 import { type ClusterReport, type FleetReport, inspectCertificate } from './report';
 import { type ClusterCertificateSet, openRsClient, type RsClient } from './rs/client';
@@ -75,8 +75,12 @@ export function reportFor(
 }
 
 export async function checkFleet(config: WatchdogConfig, deps: CheckDependencies): Promise<FleetReport> {
+  // ARI for this run: none with acme.ari false; else a fresh circuit breaker (one timeout per run).
+  const renewalInfo = renewalInfoForRun(config, deps.renewalInfo);
+  const { renewalInfo: _configured, ...rest } = deps;
+  const run: CheckDependencies = { ...rest, ...(renewalInfo ? { renewalInfo } : {}) };
   const clusters = await mapWithConcurrency(config.clusters, config.concurrency, (cluster) =>
-    checkCluster(config, cluster, deps),
+    checkCluster(config, cluster, run),
   );
   return { generatedAt: (deps.now ?? (() => new Date()))().toISOString(), clusters };
 }

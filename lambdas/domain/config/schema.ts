@@ -10,6 +10,7 @@ import en from 'zod/v4/locales/en.js';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
 import { containsUserInfoUrl, hasUserInfo } from '../redact';
+import { DEFAULT_ORDER_BUDGET } from '../renewal/order-budget';
 import { windowProblem } from '../renewal/windows';
 import { DEFAULT_PUSH_RETRY, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
 import { resolveConfigPaths } from './paths';
@@ -187,6 +188,29 @@ export const clusterSchema = z
       'After a proxy or syncer push: alert with the crdb-cli command per Active-Active database, or force-update each',
     ),
     maintenanceWindows: described(maintenanceWindows, "This cluster's windows, instead of the global ones"),
+    roleArn: described(
+      z.optional(
+        z
+          .string()
+          .check(
+            z.regex(
+              /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+              'must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)',
+            ),
+          ),
+      ),
+      "A role (usually in the cluster's own account) assumed to read credentialsSecret: for clusters whose secrets live in another account",
+    ),
+    roleExternalId: described(
+      z.optional(
+        z
+          .string()
+          .check(
+            z.regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 letters, digits or +=,.@:/-_ characters'),
+          ),
+      ),
+      "sts:ExternalId sent when assuming roleArn, when the role's trust policy requires one",
+    ),
   })
   .check(
     exactlyOneOf('password', 'passwordEnv', 'credentialsSecret'),
@@ -197,6 +221,16 @@ export const clusterSchema = z
           path: ['username'],
           message: 'is required unless credentialsSecret is set',
         });
+      }
+      if (value.roleArn !== undefined && value.credentialsSecret === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roleArn'],
+          message: 'is used to read credentialsSecret: set credentialsSecret, or remove roleArn',
+        });
+      }
+      if (value.roleExternalId !== undefined && value.roleArn === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['roleExternalId'], message: 'needs roleArn' });
       }
     }),
   );
@@ -234,6 +268,18 @@ export const acmeSchema = z.strictObject({
   profile: described(
     z.optional(profileName),
     'Default ACME profile (newOrder "profile"), checked against the directory\'s meta.profiles',
+  ),
+  ari: described(
+    z.optional(z.boolean()),
+    'Ask the CA for ACME Renewal Information (RFC 9773); default true. false: no renewalInfo request at all, the lifetime policy alone decides, and no order names the certificate it replaces',
+  ),
+  orderBudget: described(
+    z.optional(z.int().check(z.gte(0), z.lte(100_000))),
+    `New ACME orders one run may place (Let's Encrypt allows 300 per account per 3 hours). The most urgent due certificates get them; the others are deferred to the next run. Orders that name the certificate they replace (ARI) are counted apart. Default ${DEFAULT_ORDER_BUDGET}`,
+  ),
+  replacesOrderBudget: described(
+    z.optional(z.int().check(z.gte(0), z.lte(1_000_000))),
+    'ACME orders naming the certificate they replace (ARI "replaces", exempt from Let\'s Encrypt\'s rate limits) one run may place. Default: no cap',
   ),
 });
 

@@ -61,7 +61,19 @@ export type Alert =
       /** The certificate's whole lifetime, so "expiring" reads at its scale (6 days is not 90). */
       lifetimeDays?: number | null;
     }
-  | { kind: 'cluster-unreachable'; cluster: string; error: ErrorInfo };
+  | { kind: 'cluster-unreachable'; cluster: string; error: ErrorInfo }
+  | {
+      /** Due, but the run's order budget went to more urgent certificates: the next run orders it. */
+      kind: 'order-deferred';
+      cluster: string;
+      certificate: string;
+      status: string;
+      notAfter: string | null;
+      /** The budget it did not fit in: `new` orders (acme.orderBudget) or ARI `replaces` orders. */
+      lane: 'new' | 'replaces';
+      /** That lane's budget per run. */
+      budget: number;
+    };
 
 export interface AlertRenewalWindow {
   start: string;

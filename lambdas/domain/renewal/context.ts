@@ -63,6 +63,11 @@ export interface DueCertificate {
   renewalWindow?: { start: string; end: string; explanationURL?: string };
   /** An operator's rollback: the kept previous certificate goes back instead of a renewal. */
   rollback?: boolean;
+  /**
+   * The run's order budget went to more urgent certificates (./order-budget.ts): Issue pushes a
+   * saved certificate that fits, but orders nothing; otherwise the item is deferred to the next run.
+   */
+  deferOrder?: boolean;
 }
 
 /** One issuer per distinct `issuer` setting, made on first use (the ACME issuer is shared by all "acme"). */

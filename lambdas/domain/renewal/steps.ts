@@ -35,9 +35,9 @@ import {
   renewalSettings,
   withCluster,
 } from './context';
-import { obtainCertificate } from './obtain';
-import { failedAlert, renewedAlert } from './outcome';
-import { planRenewals, type RenewalPlan, validateForce } from './plan';
+import { obtainCertificate, orderDeferred, savedCertificateFits } from './obtain';
+import { deferredAlert, failedAlert, renewedAlert } from './outcome';
+import { planRenewals, type RenewalPlan, validateForce, withOrderBudget } from './plan';
 import { describeHalfUpdate, type PushApi, pushSavedCertificates } from './push';
 import { prepareRollback, type RollbackRequest, rollbackItems } from './rollback';
 import { verifyPushed } from './verify';
@@ -126,8 +126,8 @@ export async function checkAndPlan(
 ): Promise<{ report: FleetReport; plan: RenewalPlan }> {
   validateForce(ctx.config, force);
   const report = await checkFleet(ctx.config, ctx);
-  const plan = await planRenewals(report.clusters, force, (c, n) => ctx.state.pending(c, n));
-  return { report, plan };
+  const planned = await planRenewals(report.clusters, force, (c, n) => ctx.state.pending(c, n));
+  return { report, plan: withOrderBudget(ctx.config, report.clusters, planned) };
 }
 
 /**
@@ -150,6 +150,8 @@ export async function issue(ctx: RenewalContext, batch: ClusterBatch): Promise<C
 
 async function issueOne(ctx: RenewalContext, item: DueCertificate): Promise<RenewalStep> {
   if (!item.rollback) renewalSettings(clusterByName(ctx.config, item.cluster), item.certificate);
+  // Over the order budget and nothing saved to push: deferred, without taking the lock.
+  if (item.deferOrder && !(await savedCertificateFits(ctx, item))) throw orderDeferred(ctx, item);
   const lock = await ctx.state.lock(item.cluster, item.certificate, {
     owner: ctx.lockOwner,
     leaseMs: lockLeaseMs('issue'),
@@ -410,11 +412,12 @@ export async function notifyFailed(
 }
 
 async function failureAlert(
-  _ctx: RenewalContext,
+  ctx: RenewalContext,
   item: DueCertificate,
   error: ErrorInfo,
 ): Promise<Alert | null> {
   if ((SKIPPED_ERRORS as readonly string[]).includes(error.name)) return null;
+  if (error.name === 'OrderDeferredError') return deferredAlert(ctx.config, item);
   return failedAlert(item, error);
 }
 
@@ -428,7 +431,14 @@ async function releaseAll(ctx: RenewalContext, batch: ClusterBatch): Promise<voi
   for (const step of batch.steps ?? []) handles.set(step.certificate, step.lock);
   for (const f of batch.failures ?? []) if ('lock' in f.item) handles.set(f.item.certificate, f.item.lock);
   for (const w of batch.waiting ?? []) handles.set(w.certificate, w.lock);
+  // A deferred order never holds its lock (Issue defers before taking it, or releases it).
+  const deferred = new Set(
+    (batch.failures ?? [])
+      .filter((f) => f.error.name === 'OrderDeferredError')
+      .map((f) => f.item.certificate),
+  );
   for (const item of batch.items) {
+    if (deferred.has(item.certificate)) continue;
     const handle = handles.get(item.certificate);
     await (handle
       ? ctx.state.unlock(handle)
