@@ -37,6 +37,7 @@ export function awsContext(): RenewalContext {
       }),
     ),
     notifier: { send: (alert) => snsNotifier().send(alert) },
+    digests: { sendDigest: (digest) => snsNotifier().sendDigest(digest) },
     issuer: () => {
       throw new ConfigError('this function does not order certificates (deployment error)');
     },

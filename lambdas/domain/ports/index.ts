@@ -15,6 +15,6 @@ export type {
 export type { ClusterAccess, CredentialsProvider } from './credentials';
 export type { DnsProvider, DnsRecord } from './dns-provider';
 export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';
-export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, Notifier } from './notifier';
+export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, DigestNotifier, Notifier } from './notifier';
 export type { RenewalInfoSource } from './renewal-info';
 export type { SecretStore } from './secret-store';

@@ -1,4 +1,5 @@
 /** Where alerts go: Slack and SNS (adapters/slack, adapters/sns), fanned out by adapters/in-memory; the CLI also prints what it sent. */
+import type { RunDigest } from '../digest';
 import type { ErrorInfo } from '../errors';
 
 export type Alert =
@@ -94,4 +95,9 @@ export interface ActiveActiveDatabase {
 
 export interface Notifier {
   send(alert: Alert): Promise<void>;
+}
+
+/** Where a run's digest goes (adapters/sns on AWS; ../digest.ts builds it). */
+export interface DigestNotifier {
+  sendDigest(digest: RunDigest): Promise<void>;
 }

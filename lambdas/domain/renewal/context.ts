@@ -5,6 +5,7 @@ import type {
   CertificateIssuer,
   ClusterConnector,
   CredentialsProvider,
+  DigestNotifier,
   EndpointProber,
   Notifier,
 } from '../ports';
@@ -22,6 +23,8 @@ export interface RenewalContext {
   probe: EndpointProber;
   state: StateStore;
   notifier: Notifier;
+  /** Where a run's digest goes (the notify function on AWS: the alert topic). */
+  digests?: DigestNotifier;
   /**
    * The issuer of one managed certificate, chosen by its `issuer` setting (ACME, AWS Private CA or a
    * local CA). Built on first use: only the Issue step orders, and the ACME client is the largest module.
