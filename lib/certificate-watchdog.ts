@@ -22,19 +22,32 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { awsSchema } from '../lambdas/domain/config/schema';
 import { ConfigError } from '../lambdas/domain/errors';
 import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
+import { orderBudgetProblem } from '../lambdas/domain/renewal/order-budget';
 import { watchdogAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { assertDeployable, BUNDLE_ROOT, BUNDLED_CONFIG_FILE, writeBundledConfig } from './bundled-config';
 import { watchdogDashboard } from './dashboard';
+import { deadLetterAlarm, type FleetAlarmKey, fleetAlarms } from './fleet-alarms';
 import { type WatchdogFunctionOptions, watchdogFunction } from './functions';
-import { acknowledgeCustomResourceProvider, acknowledgeNagFindings } from './nag';
+import {
+  acknowledgeCustomResourceProvider,
+  acknowledgeNagFindings,
+  acknowledgeScheduleDeadLetterQueue,
+} from './nag';
 import { paramsAndSecretsLayer } from './params-and-secrets';
-import { analyzeSchedule, assertScheduleSafe, defaultHeartbeatWindow, watchdogSchedules } from './schedule';
+import {
+  analyzeSchedule,
+  assertScheduleSafe,
+  defaultHeartbeatWindow,
+  defaultMinDaysLeftThreshold,
+  watchdogSchedules,
+} from './schedule';
 import {
   FUNCTION_STATE_ACCESS,
   grantAcmeChallenges,
@@ -43,6 +56,7 @@ import {
   type StateArea,
   StateSecrets,
 } from './secret-access';
+import { SLACK_FORWARDER_TIMEOUT, type SlackDelivery, slackDelivery } from './slack-delivery';
 import { vpcPlacement } from './vpc';
 import { renewalWorkflow, STEP_TIMEOUTS } from './workflow';
 
@@ -71,6 +85,20 @@ export class CertificateWatchdog extends Construct {
   public readonly executionsTimedOutAlarm: cloudwatch.Alarm;
   /** An alert could not be sent. */
   public readonly notifyErrorsAlarm: cloudwatch.Alarm;
+  /**
+   * One alarm per fleet metric that needs a person (MinDaysLeft, CertificatesExpired, expiring
+   * within 7 and 14 days, CertificatesUnreadable, ClustersUnreadable, RenewalFailures); missing data
+   * (no run published) is breaching.
+   */
+  public readonly fleetAlarms: Record<FleetAlarmKey, cloudwatch.Alarm>;
+  /** Any message in the schedules' or the Slack forwarder's dead-letter queue. */
+  public readonly deadLetterAlarms: cloudwatch.Alarm[];
+  /** Starts EventBridge Scheduler could not make after its retries. */
+  public readonly scheduleDeadLetterQueue: sqs.Queue;
+  /** The alert topic's messages on their way to Slack; only with `alerts.slackWebhookSecret`. */
+  public readonly slackQueue?: sqs.Queue;
+  /** What the Slack forwarder could not post after its retries. */
+  public readonly slackDeadLetterQueue?: sqs.Queue;
   public readonly dashboard: cloudwatch.Dashboard;
   /** Name prefix of the state secrets. */
   public readonly stateSecretPrefix: string;
@@ -96,6 +124,12 @@ export class CertificateWatchdog extends Construct {
     );
     if (missed)
       throw new ConfigError(`aws.schedule: ${missed.message}`, { hint: 'schedule runs more often' });
+    // Let's Encrypt refills 100 new orders an hour: runs closer than 3 hours share its 300.
+    const overBudget = orderBudgetProblem(config, schedule.minGap.toSeconds() / 3600);
+    if (overBudget)
+      throw new ConfigError(`acme.orderBudget: ${overBudget.message}`, {
+        hint: `set acme.orderBudget to ${overBudget.maxBudget} or less`,
+      });
     const projectRoot = props.projectRoot ?? fileURLToPath(new URL('..', import.meta.url));
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     this.stateSecretPrefix = props.stateSecretPrefix ?? `rs-cert-watchdog/${stack.stackName}`;
@@ -149,17 +183,28 @@ export class CertificateWatchdog extends Construct {
     // Notify reads the cluster too: a push that ran out of 409 retries is reported with the nodes behind.
     const notify = fn('notify', { timeout: STEP_TIMEOUTS.notify, ...inVpc });
     let slackForwarder: nodejs.NodejsFunction | undefined;
+    let slack: SlackDelivery | undefined;
     if (config.alerts.slackWebhookSecret) {
       const webhook = config.alerts.slackWebhookSecret;
       slackForwarder = fn('slack-forwarder', {
-        timeout: Duration.seconds(30),
+        timeout: SLACK_FORWARDER_TIMEOUT,
+        // One at a time: its pacing clock then spaces every post to the webhook (Slack: ~1 a second).
+        reservedConcurrentExecutions: 1,
         // The webhook URL is the only thing it needs: no config, no state, no topic.
         configDir: undefined,
         // Name or ARN as written in the config: GetSecretValue takes either.
         environment: { SLACK_WEBHOOK_SECRET_ARN: webhook },
       });
       grantSecretRead(this, webhook, [slackForwarder]);
-      this.alertTopic.addSubscription(new subscriptions.LambdaSubscription(slackForwarder));
+      // The topic reaches it through a queue (paced, retried, dead-lettered and alarmed).
+      slack = slackDelivery(this, {
+        topic: this.alertTopic,
+        key: this.key,
+        forwarder: slackForwarder,
+        alarmNamePrefix,
+      });
+      this.slackQueue = slack.queue;
+      this.slackDeadLetterQueue = slack.deadLetterQueue;
     }
     const workflowFunctions = { check, issue, push, verify, activeActive, notify };
     this.functions = { ...workflowFunctions, ...(slackForwarder ? { slackForwarder } : {}) };
@@ -206,12 +251,17 @@ export class CertificateWatchdog extends Construct {
       tracingEnabled: false,
     });
 
-    ({ run: this.schedule, windows: this.windowSchedules } = watchdogSchedules(this, {
+    ({
+      run: this.schedule,
+      windows: this.windowSchedules,
+      deadLetterQueue: this.scheduleDeadLetterQueue,
+    } = watchdogSchedules(this, {
       stateMachine: this.stateMachine,
       config,
       aws,
       executionTimeout,
       enabled: props.scheduleEnabled ?? true,
+      key: this.key,
     }));
 
     const alarms = watchdogAlarms(this, {
@@ -227,6 +277,24 @@ export class CertificateWatchdog extends Construct {
     this.executionsFailedAlarm = alarms.executionsFailed;
     this.executionsTimedOutAlarm = alarms.executionsTimedOut;
     this.notifyErrorsAlarm = alarms.notifyErrors;
+    const scheduleDeadLetters = deadLetterAlarm(this, 'ScheduleDeadLetterAlarm', {
+      queue: this.scheduleDeadLetterQueue,
+      alarmName: `${alarmNamePrefix}ScheduleDeadLetters`,
+      description:
+        'EventBridge Scheduler could not start a run after its retries (the state machine, its role or a quota): the failed start waits in the schedule dead-letter queue. Start a run by hand, and see the message for the reason.',
+      topic: this.alertTopic,
+    });
+    const fleet = fleetAlarms(this, {
+      topic: this.alertTopic,
+      alarmNamePrefix,
+      stateMachine: this.stateMachine,
+      // The real gap, a daylight-saving hour included: an on-time run always lands in the window.
+      maxGap: schedule.maxGapWithDst,
+      minDaysLeftThreshold: props.minDaysLeftAlarmThreshold ?? defaultMinDaysLeftThreshold(config),
+      logRetention,
+    });
+    this.fleetAlarms = fleet.alarms;
+    this.deadLetterAlarms = [scheduleDeadLetters, ...(slack ? [slack.deadLetterAlarm] : [])];
 
     if (props.slackChannelConfiguration) {
       const slack = props.slackChannelConfiguration;
@@ -246,8 +314,12 @@ export class CertificateWatchdog extends Construct {
         this.executionsFailedAlarm,
         this.executionsTimedOutAlarm,
         this.notifyErrorsAlarm,
+        ...Object.values(this.fleetAlarms),
+        ...this.deadLetterAlarms,
       ],
       renewBeforeDays: config.renewBeforeDays,
+      fleetPeriod: fleet.period,
+      certificateLogGroups: [check.logGroup],
     });
     acknowledgeNagFindings({
       functions: { ...this.functions },
@@ -259,6 +331,8 @@ export class CertificateWatchdog extends Construct {
       topicPublisher: notify,
     });
     acknowledgeCustomResourceProvider(alarms.deployedHeartbeat);
+    acknowledgeCustomResourceProvider(fleet.deployed);
+    acknowledgeScheduleDeadLetterQueue(this.scheduleDeadLetterQueue);
     const provider = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER_ID);
     if (provider) acknowledgeCustomResourceProvider(provider);
   }
