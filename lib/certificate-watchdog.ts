@@ -51,6 +51,7 @@ import {
 import {
   FUNCTION_STATE_ACCESS,
   grantAcmeChallenges,
+  grantClusterRoles,
   grantIssuers,
   grantSecretRead,
   type StateArea,
@@ -165,9 +166,13 @@ export class CertificateWatchdog extends Construct {
     // Cluster secrets in another region need the SDK (the extension reads its own region only): only
     // then does the check function carry it.
     const region = Stack.of(this).region;
+    // So do secrets read as another account's role (roleArn): the extension cannot assume roles.
     const foreignSecrets = config.clusters.some((c) => {
       const secretRegion = c.credentialsSecret?.match(/^arn:[^:]+:secretsmanager:([^:]+):/)?.[1];
-      return secretRegion !== undefined && (Token.isUnresolved(region) || secretRegion !== region);
+      return (
+        c.roleArn !== undefined ||
+        (secretRegion !== undefined && (Token.isUnresolved(region) || secretRegion !== region))
+      );
     });
     const check = fn('check', {
       ...(foreignSecrets ? { handlerFile: 'check-any-region.ts' } : {}),
@@ -210,9 +215,14 @@ export class CertificateWatchdog extends Construct {
     this.functions = { ...workflowFunctions, ...(slackForwarder ? { slackForwarder } : {}) };
 
     // Permissions: cluster credentials for the functions that talk to the clusters; state by area.
+    // A cluster with a roleArn is read as that role (in its own account): its functions may assume
+    // exactly that role, and need no access to the secret themselves.
+    const clusterReaders = [check, push, verify, activeActive, notify];
     for (const cluster of config.clusters) {
-      grantSecretRead(this, cluster.credentialsSecret as string, [check, push, verify, activeActive, notify]);
+      if (cluster.roleArn === undefined)
+        grantSecretRead(this, cluster.credentialsSecret as string, clusterReaders);
     }
+    grantClusterRoles(config, clusterReaders);
     const stateGrants = (Object.keys(FUNCTION_STATE_ACCESS) as (keyof typeof FUNCTION_STATE_ACCESS)[]).map(
       (role) => {
         const needs = FUNCTION_STATE_ACCESS[role];

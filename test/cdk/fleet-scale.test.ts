@@ -394,3 +394,49 @@ describe('the order budget at synth', () => {
     expect(() => synthesizeWatchdog(letsEncrypt('rate(2 hours)', 200))).not.toThrow();
   });
 });
+
+describe('clusters in other accounts', () => {
+  const ROLE = 'arn:aws:iam::210987654321:role/rs-cert-watchdog-reader';
+  const [east, west] = example.clusters as [
+    WatchdogConfig['clusters'][number],
+    WatchdogConfig['clusters'][number],
+  ];
+  const config: WatchdogConfig = {
+    ...example,
+    clusters: [east, { ...west, roleArn: ROLE, roleExternalId: 'ext-1' }],
+  };
+  const { template: t, stack: s } = synthesizeWatchdog(config);
+  const functions = s.watchdog.functions;
+  const grants = (role: keyof typeof functions) => {
+    const roleId = logicalIdOf(functions[role]?.role?.node.defaultChild as CfnElement);
+    return Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .flatMap((st) =>
+        list(st.Action).flatMap((a) =>
+          list(st.Resource as string | string[]).map((r) => `${a} ${JSON.stringify(r)}`),
+        ),
+      );
+  };
+
+  it('lets exactly the functions that read cluster secrets assume exactly the configured role', () => {
+    for (const role of ['check', 'push', 'verify', 'activeActive', 'notify'] as const) {
+      expect(
+        grants(role).filter((g) => g.startsWith('sts:')),
+        role,
+      ).toEqual([`sts:AssumeRole "${ROLE}"`]);
+    }
+    expect(grants('issue').filter((g) => g.startsWith('sts:'))).toEqual([]);
+  });
+
+  it('reads that cluster’s secret only as the role: no function may read it itself', () => {
+    const all = (['check', 'push', 'verify', 'activeActive', 'notify'] as const).flatMap(grants).join('\n');
+    expect(all).not.toContain('prod-west');
+    expect(all).toContain('rs-cert-watchdog/clusters/prod-east');
+  });
+
+  it('gives check the SDK to assume it (the extension cannot)', () => {
+    const fn = functions.check.node.defaultChild as { description?: string };
+    expect(s.resolve(fn.description)).toBe('rs-cert-watchdog check (check-any-region.ts)');
+  });
+});

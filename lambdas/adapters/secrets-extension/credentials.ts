@@ -13,8 +13,9 @@ import { accessFromSecret } from '../secrets-manager/cluster-secret';
 
 export interface SecretsExtensionOptions {
   /**
-   * Reads a secret of another region (the extension asks its own region only). Given by the
-   * check-any-region entry, which carries the SDK; the plain check entry stays SDK-free.
+   * Reads a secret of another region (the extension asks its own region only), or of a cluster with
+   * a `roleArn` (the extension cannot assume roles). Given by the check-any-region entry, which
+   * carries the SDK; the plain check entry stays SDK-free.
    */
   otherRegions?: () => CredentialsProvider;
   /** Defaults to PARAMETERS_SECRETS_EXTENSION_HTTP_PORT or 2773. */
@@ -38,15 +39,19 @@ export class SecretsExtensionCredentialsProvider implements CredentialsProvider 
     const secretId = cluster.credentialsSecret;
     if (!secretId)
       throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
-    // The extension asks Secrets Manager in this function's region, which answers only for its own
-    // secrets: a secret of another region is read with an SDK client for that region.
+    // The extension asks Secrets Manager in this function's region, with this function's role: a
+    // secret of another region, or one read as another account's role (roleArn: the extension cannot
+    // assume roles), is read with the SDK.
     const region = secretRegion(secretId);
-    if (region !== undefined && region !== (process.env.AWS_REGION ?? region)) {
+    const otherRegion = region !== undefined && region !== (process.env.AWS_REGION ?? region);
+    if (otherRegion || cluster.roleArn) {
       if (!this.options.otherRegions) {
         throw new ConfigError(
-          `cluster "${cluster.name}": credentialsSecret is in ${region}, and this check function reads its own region only`,
+          otherRegion
+            ? `cluster "${cluster.name}": credentialsSecret is in ${region}, and this check function reads its own region only`
+            : `cluster "${cluster.name}": credentialsSecret is read as ${cluster.roleArn}, and this check function cannot assume roles`,
           {
-            hint: 'a deployment error: the construct deploys check-any-region when a secret is in another region; redeploy',
+            hint: 'a deployment error: the construct deploys check-any-region when a secret is in another region or account; redeploy',
           },
         );
       }

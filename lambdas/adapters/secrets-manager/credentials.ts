@@ -1,5 +1,7 @@
 /**
- * AWS mode, through the SDK (push, verify, notify): a cluster's credentials come from its Secrets Manager secret,
+ * AWS mode, through the SDK (push, verify, notify; check for secrets of other regions or accounts;
+ * the CLI for credentialsSecret): a cluster's credentials come from its Secrets Manager secret, read
+ * as the cluster's `roleArn` when it names one,
  * `{"username": "...", "password": "...", "caPem": "optional pinned CA"}`, never from the
  * template, the environment or the logs.
  */
@@ -36,13 +38,20 @@ export class SecretsManagerCredentialsProvider implements CredentialsProvider {
       throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
     let text: string | undefined;
     try {
-      text = (await this.clients.for(secretId).send(new GetSecretValueCommand({ SecretId: secretId })))
-        .SecretString;
+      text = (
+        await this.clients
+          .forCluster(cluster, secretId)
+          .send(new GetSecretValueCommand({ SecretId: secretId }))
+      ).SecretString;
     } catch (error) {
+      // A role that could not be assumed says so itself (AuthenticationError with its own hint).
+      if (error instanceof AuthenticationError) throw error;
       throw new AuthenticationError(
-        `cluster "${cluster.name}": cannot read secret ${secretId}: ${(error as Error).name}`,
+        `cluster "${cluster.name}": cannot read secret ${secretId}${cluster.roleArn ? ` as ${cluster.roleArn}` : ''}: ${(error as Error).name}`,
         {
-          hint: 'check the secret exists (in the region of its ARN) and that this function may read it (and decrypt its KMS key)',
+          hint: cluster.roleArn
+            ? 'check the secret exists (in the region of its ARN) and that the role may read it (and decrypt its KMS key): see the README, clusters in other accounts'
+            : 'check the secret exists (in the region of its ARN) and that this function may read it (and decrypt its KMS key)',
         },
       );
     }

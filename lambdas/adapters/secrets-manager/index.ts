@@ -1,4 +1,4 @@
 export { accessFromSecret } from './cluster-secret';
 export { SecretsManagerCredentialsProvider } from './credentials';
-export { RegionalSecretsClients, readSecretString, secretRegion } from './regional';
+export { RegionalSecretsClients, readSecretString, roleOf, secretRegion } from './regional';
 export { SecretsManagerStore, type SecretsManagerStoreOptions } from './secret-store';
