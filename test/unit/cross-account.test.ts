@@ -137,7 +137,10 @@ describe('reading a cluster secret as its role', () => {
   it('is read with the SDK by the check function: the extension cannot assume roles', async () => {
     const seen: string[] = [];
     const sdk = {
-      resolve: async (c: ClusterConfig) => (seen.push(c.name), { username: 'u', password: 'p' }),
+      resolve: async (c: ClusterConfig) => {
+        seen.push(c.name);
+        return { username: 'u', password: 'p' };
+      },
     };
     const sameRegion = cluster({ roleArn: ROLE, credentialsSecret: 'rs/prod-far' });
     const withSdk = new SecretsExtensionCredentialsProvider({ otherRegions: () => sdk, port: 1 });
