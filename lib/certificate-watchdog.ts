@@ -94,6 +94,11 @@ export class CertificateWatchdog extends Construct {
   public readonly fleetAlarms: Record<FleetAlarmKey, cloudwatch.Alarm>;
   /** Any message in the schedules' or the Slack forwarder's dead-letter queue. */
   public readonly deadLetterAlarms: cloudwatch.Alarm[];
+  /**
+   * The roles of the functions that read cluster secrets (check, push, verify, activeActive,
+   * notify): what the trust policy of a cluster's `roleArn` in another account names.
+   */
+  public readonly clusterSecretReaders: iam.IRole[];
   /** Starts EventBridge Scheduler could not make after its retries. */
   public readonly scheduleDeadLetterQueue: sqs.Queue;
   /** The alert topic's messages on their way to Slack; only with `alerts.slackWebhookSecret`. */
@@ -218,6 +223,7 @@ export class CertificateWatchdog extends Construct {
     // A cluster with a roleArn is read as that role (in its own account): its functions may assume
     // exactly that role, and need no access to the secret themselves.
     const clusterReaders = [check, push, verify, activeActive, notify];
+    this.clusterSecretReaders = clusterReaders.map((f) => f.role as iam.IRole);
     for (const cluster of config.clusters) {
       if (cluster.roleArn === undefined)
         grantSecretRead(this, cluster.credentialsSecret as string, clusterReaders);

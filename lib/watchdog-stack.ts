@@ -3,7 +3,7 @@
  * no region unless one is asked for (`stackEnvironment`), and no lookups, so `cdk synth` runs offline
  * and without credentials, and the template deploys to the region it is deployed to.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { loadConfig } from '../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
@@ -38,9 +38,12 @@ export function stackEnvironment(context: { tryGetContext(key: string): unknown 
   const region = context.tryGetContext(REGION_CONTEXT_KEY);
   if (region === undefined) return undefined;
   if (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
-    throw new ConfigError(`-c ${REGION_CONTEXT_KEY}: "${String(region)}" is not an AWS region such as eu-west-1`, {
-      hint: 'leave it out for a template that deploys to any region',
-    });
+    throw new ConfigError(
+      `-c ${REGION_CONTEXT_KEY}: "${String(region)}" is not an AWS region such as eu-west-1`,
+      {
+        hint: 'leave it out for a template that deploys to any region',
+      },
+    );
   }
   return { region };
 }
@@ -60,5 +63,12 @@ export class WatchdogStack extends Stack {
     new CfnOutput(this, 'AlertTopicArn', { value: this.watchdog.alertTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.watchdog.dashboard.dashboardName });
     new CfnOutput(this, 'StateSecretPrefix', { value: this.watchdog.stateSecretPrefix });
+    // What a cluster role in another account trusts (README, clusters in other accounts).
+    new CfnOutput(this, 'ClusterSecretReaderRoleArns', {
+      value: Fn.join(
+        ',',
+        this.watchdog.clusterSecretReaders.map((r) => r.roleArn),
+      ),
+    });
   }
 }

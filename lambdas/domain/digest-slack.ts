@@ -10,8 +10,7 @@
  * out of Slack's `<url|text>` syntax.
  */
 import { escapeMrkdwn, type SlackMessage } from './alerts';
-import type { RunDigest } from './digest';
-import { humanDuration } from './policy';
+import { type RunDigest, timeLeft } from './digest';
 
 export interface SlackLimits {
   /** Characters of one section's text (Slack: 3,000). */
@@ -37,7 +36,7 @@ export function digestSlackMessages(digest: RunDigest, limits: SlackLimits = SLA
       ` · ${c.clustersUnreadable.toLocaleString('en-US')} unreadable · ${c.certificatesExpired.toLocaleString('en-US')} expired` +
       ` · ${c.expiringWithin7Days.toLocaleString('en-US')} within 7 days · ${c.expiringWithin14Days.toLocaleString('en-US')} within 14 days`,
     `This run: ${c.renewed.toLocaleString('en-US')} renewed, ${c.failed.toLocaleString('en-US')} failed, ${c.deferred.toLocaleString('en-US')} deferred` +
-      (c.minDaysLeft === null ? '' : ` · soonest expiry ${escapeMrkdwn(humanDuration(c.minDaysLeft))} left`),
+      (c.minDaysLeft === null ? '' : ` · soonest expiry: ${escapeMrkdwn(timeLeft(c.minDaysLeft))}`),
     ...(digest.groups.length === 0 ? ['Nothing needs a person.'] : []),
   ].join('\n');
   const link = reportLink(digest);

@@ -203,7 +203,7 @@ export function formatDigest(digest: RunDigest): { subject: string; text: string
     '',
     `Fleet: ${n(c.clusters)} cluster(s), ${n(c.certificates)} certificate(s); ${n(c.clustersUnreadable)} cluster(s) could not be read.`,
     `Expired: ${n(c.certificatesExpired)}. Expiring within 7 days: ${n(c.expiringWithin7Days)}; within 14 days: ${n(c.expiringWithin14Days)}.` +
-      (c.minDaysLeft === null ? '' : ` Soonest expiry: ${humanDuration(c.minDaysLeft)} left.`),
+      (c.minDaysLeft === null ? '' : ` Soonest expiry: ${timeLeft(c.minDaysLeft)}.`),
     `This run: ${n(c.renewed)} renewed, ${n(c.failed)} failed, ${n(c.deferred)} deferred.`,
     ...(digest.report
       ? [`Full report: ${digest.report.url ?? `s3://${digest.report.bucket}/${digest.report.key}`}`]
@@ -291,7 +291,9 @@ function lineOf(alert: Alert): string {
     case 'cluster-unreachable':
       return `${alert.cluster}: ${alert.error.name}: ${alert.error.message}`;
     case 'alert-only':
-      return `${alert.cluster}/${alert.certificate}: ${alert.status}${alert.notAfter ? `, expires ${when(alert.notAfter)}` : ''}${alert.daysLeft === null || alert.status === 'invalid' ? '' : ` (${humanDuration(alert.daysLeft)} left)`}`;
+      if (alert.status === 'invalid')
+        return `${alert.cluster}/${alert.certificate}: cannot be read (${alert.reason})`;
+      return `${alert.cluster}/${alert.certificate}: ${alert.status === 'expired' ? 'expired' : `${alert.status}, expires`} ${when(alert.notAfter)}${alert.daysLeft === null ? '' : ` (${timeLeft(alert.daysLeft)})`}`;
     case 'order-deferred':
       return `${alert.cluster}/${alert.certificate}: ${alert.status}, expires ${when(alert.notAfter)}`;
     case 'window-overridden':
@@ -328,6 +330,11 @@ function subjectOf(outcomes: RunOutcomes, c: DigestCounts, groups: DigestGroup[]
   return clip(
     `[rs-cert-watchdog] ${outcomes.dryRun ? 'Dry run' : 'Run'} ${outcomes.generatedAt.slice(0, 10)}: ${what}`,
   );
+}
+
+/** "3.2 days left", or "expired 2.3 days ago". */
+export function timeLeft(days: number): string {
+  return days < 0 ? `expired ${humanDuration(-days)} ago` : `${humanDuration(days)} left`;
 }
 
 function worst(severities: DigestSeverity[]): DigestSeverity {

@@ -435,6 +435,16 @@ describe('clusters in other accounts', () => {
     expect(all).toContain('rs-cert-watchdog/clusters/prod-east');
   });
 
+  it('tells the operator which roles the other account’s role must trust', () => {
+    const output = t.toJSON().Outputs?.ClusterSecretReaderRoleArns?.Value as {
+      'Fn::Join': [string, unknown[]];
+    };
+    const readers = (['check', 'push', 'verify', 'activeActive', 'notify'] as const).map((r) => ({
+      'Fn::GetAtt': [logicalIdOf(functions[r]?.role?.node.defaultChild as CfnElement), 'Arn'],
+    }));
+    expect(output['Fn::Join']).toEqual([',', readers]);
+  });
+
   it('gives check the SDK to assume it (the extension cannot)', () => {
     const fn = functions.check.node.defaultChild as { description?: string };
     expect(s.resolve(fn.description)).toBe('rs-cert-watchdog check (check-any-region.ts)');
