@@ -5,7 +5,7 @@
  * share one call. The session is named after the function (or the CLI), so the other account's
  * CloudTrail says who read its secret.
  */
-import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
+import type { AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import { AuthenticationError } from '../../domain/errors';
 
 /** Made again this long before they expire (the SDK refreshes its own 5 minutes ahead as well). */
@@ -58,11 +58,13 @@ export class AssumedRoleCredentials {
   };
 
   private async assume(): Promise<RoleCredentials> {
-    const client = this.options.client ?? new STSClient({});
+    // Loaded on first use: a deployment without roleArn never evaluates the STS client (cold starts).
+    const sts = await import('@aws-sdk/client-sts');
+    const client = this.options.client ?? new sts.STSClient({});
     let out: AssumeRoleCommandOutput;
     try {
       out = await client.send(
-        new AssumeRoleCommand({
+        new sts.AssumeRoleCommand({
           RoleArn: this.role.roleArn,
           RoleSessionName: this.options.sessionName ?? sessionNameFor(),
           DurationSeconds: SESSION_SECONDS,
