@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
+    // Builds dist/cli.mjs once (the CLI tests run it as a process: test/support/cli-process.ts), and
+    // Node 24 and the Lambda bundles (one cdk synth) when the run executes them.
+    globalSetup: ['test/global-setup.ts'],
     // Handlers log and publish metrics through Powertools; tests assert on results, not on stdout.
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
     testTimeout: 60_000,

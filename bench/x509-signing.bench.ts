@@ -6,8 +6,6 @@
  *
  *   tsx bench/x509-signing.bench.ts
  */
-// @peculiar/x509 resolves its providers through tsyringe, which needs Reflect metadata at load time.
-import 'reflect-metadata';
 import {
   createPrivateKey,
   generateKeyPair,
@@ -19,19 +17,9 @@ import {
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  X509Certificate as PeculiarCertificate,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509CertificateGenerator,
-} from '@peculiar/x509';
 import forge from 'node-forge';
+// @peculiar/x509 as the product loads it (the Reflect polyfill tsyringe needs, installed first).
+import { loadX509 } from '../lambdas/adapters/local-ca/x509';
 import { createCa, type KeyKind, type TestCa } from '../test/support/pki';
 import {
   consoleTable,
@@ -49,6 +37,19 @@ import {
   targetsTable,
   writeResult,
 } from './support/common';
+
+const {
+  AuthorityKeyIdentifierExtension,
+  BasicConstraintsExtension,
+  ExtendedKeyUsage,
+  ExtendedKeyUsageExtension,
+  KeyUsageFlags,
+  KeyUsagesExtension,
+  X509Certificate: PeculiarCertificate,
+  SubjectAlternativeNameExtension,
+  SubjectKeyIdentifierExtension,
+  X509CertificateGenerator,
+} = await loadX509();
 
 const generate = promisify(generateKeyPair);
 

@@ -25,13 +25,15 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { awsSchema } from '../lambdas/domain/config/schema';
+import { kindProblems } from '../lambdas/domain/certificate-kinds';
+import { awsSchema, formatPath } from '../lambdas/domain/config/schema';
+import { everyDnsProvider } from '../lambdas/domain/dns-settings';
 import { ConfigError } from '../lambdas/domain/errors';
 import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
 import { orderBudgetProblem } from '../lambdas/domain/renewal/order-budget';
 import { watchdogAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
-import { assertDeployable, BUNDLE_ROOT, BUNDLED_CONFIG_FILE, writeBundledConfig } from './bundled-config';
+import { assertDeployable, writeBundledConfig } from './bundled-config';
 import { watchdogDashboard } from './dashboard';
 import { deadLetterAlarm, type FleetAlarmKey, fleetAlarms } from './fleet-alarms';
 import { type WatchdogFunctionOptions, watchdogFunction } from './functions';
@@ -50,16 +52,17 @@ import {
 } from './schedule';
 import {
   FUNCTION_STATE_ACCESS,
-  grantAcmeChallenges,
   grantClusterRoles,
   grantIssuers,
   grantSecretRead,
+  grantSecretWrite,
+  route53Access,
   type StateArea,
   StateSecrets,
 } from './secret-access';
 import { SLACK_FORWARDER_TIMEOUT, type SlackDelivery, slackDelivery } from './slack-delivery';
 import { vpcPlacement } from './vpc';
-import { renewalWorkflow, STEP_TIMEOUTS } from './workflow';
+import { issueStepTimeout, renewalWorkflow, STEP_TIMEOUTS } from './workflow';
 
 export { logicalIdOf } from './nag';
 
@@ -136,6 +139,16 @@ export class CertificateWatchdog extends Construct {
       throw new ConfigError(`acme.orderBudget: ${overBudget.message}`, {
         hint: `set acme.orderBudget to ${overBudget.maxBudget} or less`,
       });
+    // RS 8.x: internode certificates (private CA, RSA, renewed more than 5 days plus the longest gap
+    // between runs before they expire) and what must never be managed; the same rules as at load.
+    const kinds = kindProblems(config, schedule.maxGapWithDst.toMilliseconds());
+    if (kinds.length > 0)
+      throw new ConfigError(
+        `the configuration cannot be deployed:\n${kinds.map((k) => `  ${formatPath(k.path)}: ${k.message}`).join('\n')}`,
+        {
+          hint: 'fix each line above; the README section "Internode encryption certificates" explains the rules',
+        },
+      );
     const projectRoot = props.projectRoot ?? fileURLToPath(new URL('..', import.meta.url));
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     this.stateSecretPrefix = props.stateSecretPrefix ?? `rs-cert-watchdog/${stack.stackName}`;
@@ -156,8 +169,8 @@ export class CertificateWatchdog extends Construct {
       projectRoot,
       logRetention,
       configDir,
+      // The config is beside each function's code (lambdas/wiring/runtime.ts finds it there).
       environment: {
-        WATCHDOG_CONFIG_FILE: `${BUNDLE_ROOT}/${BUNDLED_CONFIG_FILE}`,
         STATE_SECRET_PREFIX: this.stateSecretPrefix,
         STATE_KMS_KEY_ID: this.key.keyArn,
         ALERT_TOPIC_ARN: this.alertTopic.topicArn,
@@ -172,21 +185,29 @@ export class CertificateWatchdog extends Construct {
     // then does the check function carry it.
     const region = Stack.of(this).region;
     // So do secrets read as another account's role (roleArn): the extension cannot assume roles.
-    const foreignSecrets = config.clusters.some((c) => {
-      const secretRegion = c.credentialsSecret?.match(/^arn:[^:]+:secretsmanager:([^:]+):/)?.[1];
-      return (
+    const foreignSecrets = config.clusters.some(
+      (c) =>
         c.roleArn !== undefined ||
-        (secretRegion !== undefined && (Token.isUnresolved(region) || secretRegion !== region))
-      );
-    });
+        [c.credentialsSecret, c.clientCertificate?.keySecret].some((id) => {
+          const secretRegion = id?.match(/^arn:[^:]+:secretsmanager:([^:]+):/)?.[1];
+          return secretRegion !== undefined && (Token.isUnresolved(region) || secretRegion !== region);
+        }),
+    );
     const check = fn('check', {
       ...(foreignSecrets ? { handlerFile: 'check-any-region.ts' } : {}),
       timeout: STEP_TIMEOUTS.check,
       paramsAndSecrets: paramsAndSecretsLayer(this, props.paramsAndSecretsLayerArn),
       ...inVpc,
     });
-    // 1,769 MB is one full vCPU: RSA key generation takes seconds at 128 MB.
-    const issue = fn('issue', { timeout: STEP_TIMEOUTS.issue, memorySize: 1769 });
+    // 1,769 MB is one full vCPU: RSA key generation takes seconds at 128 MB. Its timeout follows the
+    // longest DNS propagation wait the config allows. An RFC 2136 nameserver is usually private:
+    // with aws.vpc, issue then runs in the VPC too (it needs a NAT gateway to reach the ACME CA).
+    const rfc2136 = everyDnsProvider(config).some(({ provider }) => provider.provider === 'rfc2136');
+    const issue = fn('issue', {
+      timeout: issueStepTimeout(config),
+      memorySize: 1769,
+      ...(rfc2136 ? inVpc : undefined),
+    });
     const push = fn('push', { timeout: STEP_TIMEOUTS.push, ...inVpc });
     const verify = fn('verify', { timeout: STEP_TIMEOUTS.verify, ...inVpc });
     const activeActive = fn('active-active', { timeout: STEP_TIMEOUTS.activeActive, ...inVpc });
@@ -221,12 +242,21 @@ export class CertificateWatchdog extends Construct {
 
     // Permissions: cluster credentials for the functions that talk to the clusters; state by area.
     // A cluster with a roleArn is read as that role (in its own account): its functions may assume
-    // exactly that role, and need no access to the secret themselves.
+    // exactly that role, and need no access to its secrets themselves (the role reads them, and
+    // writes a renewed client certificate).
     const clusterReaders = [check, push, verify, activeActive, notify];
     this.clusterSecretReaders = clusterReaders.map((f) => f.role as iam.IRole);
     for (const cluster of config.clusters) {
-      if (cluster.roleArn === undefined)
-        grantSecretRead(this, cluster.credentialsSecret as string, clusterReaders);
+      if (cluster.roleArn !== undefined) continue;
+      if (cluster.credentialsSecret !== undefined)
+        grantSecretRead(this, cluster.credentialsSecret, clusterReaders);
+      // Certificate login: every connection presents the client certificate, whose key is this
+      // secret; push writes a renewed one there as a new version.
+      const keySecret = cluster.clientCertificate?.keySecret;
+      if (keySecret !== undefined) {
+        grantSecretRead(this, keySecret, clusterReaders);
+        if (cluster.clientCertificate?.issuer) grantSecretWrite(this, keySecret, [push]);
+      }
     }
     grantClusterRoles(config, clusterReaders);
     const stateGrants = (Object.keys(FUNCTION_STATE_ACCESS) as (keyof typeof FUNCTION_STATE_ACCESS)[]).map(
@@ -239,10 +269,10 @@ export class CertificateWatchdog extends Construct {
     // The issuers the config names: AWS Private CA on those CAs only, local CA keys, the EAB key.
     grantIssuers(this, config, issue);
     this.alertTopic.grantPublish(notify);
-    // Issue publishes and removes its challenges; notify removes them after a failed issue.
-    const route53ChangePollers = config.dns?.provider === 'route53' ? [issue, notify] : [];
-    for (const f of route53ChangePollers)
-      grantAcmeChallenges(this, f, (config.dns as { hostedZoneId: string }).hostedZoneId);
+    // Issue publishes and removes its challenges (on every path, in its own finally): the DNS-01
+    // grants (Route 53, the providers' secrets) are its alone, in grantIssuers.
+    const route53 = route53Access(config);
+    const route53ChangePollers = route53 ? [issue] : [];
 
     // Workflow.
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
@@ -344,6 +374,7 @@ export class CertificateWatchdog extends Construct {
       stateGrants,
       stateArnPattern: (area) => this.state.arnPattern(area),
       route53ChangePollers,
+      route53Access: route53,
       topicPublisher: notify,
     });
     acknowledgeCustomResourceProvider(alarms.deployedHeartbeat);

@@ -18,6 +18,8 @@ export interface NagSubjects {
   readonly stateArnPattern: (area: StateArea) => string;
   /** The function that polls Route 53 changes, if DNS-01 goes through Route 53. */
   readonly route53ChangePollers: nodejs.NodejsFunction[];
+  /** What its Route 53 grant spans: any zone (found by name, no hostedZoneIds), and finding zones. */
+  readonly route53Access?: { zoneIds: readonly string[] | undefined; findsZones: boolean } | null;
   /** The function publishing to the encrypted topic. */
   readonly topicPublisher: nodejs.NodejsFunction;
 }
@@ -69,6 +71,26 @@ export function acknowledgeNagFindings(subjects: NagSubjects): void {
       `AwsSolutions-IAM5[Resource::${nagReference(fn, changes)}]`,
       'route53:GetChange polls the change just submitted; change IDs are not known in advance.',
     );
+    if (subjects.route53Access?.zoneIds === undefined) {
+      const zones = Stack.of(fn).formatArn({
+        service: 'route53',
+        region: '',
+        account: '',
+        resource: 'hostedzone',
+        resourceName: '*',
+      });
+      ack(
+        fn,
+        `AwsSolutions-IAM5[Resource::${nagReference(fn, zones)}]`,
+        'Zones are found by name (no hostedZoneIds in the config): changes are still limited by IAM conditions to TXT records named _acme-challenge.*.',
+      );
+    }
+    if (subjects.route53Access?.findsZones)
+      ack(
+        fn,
+        'AwsSolutions-IAM5[Resource::*]',
+        'route53:ListHostedZonesByName finds the zone of a name; IAM grants it on * only (it has no resource).',
+      );
   }
   for (const fn of subjects.workflowFunctions) {
     ack(

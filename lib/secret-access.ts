@@ -11,6 +11,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
+import { everyDnsProvider } from '../lambdas/domain/dns-settings';
+import { issuerSettings } from './bundled-config';
 
 export type StateArea = 'acme' | 'certificates' | 'locks' | 'pending' | 'pushes';
 export type StateAccess = 'read' | 'readWrite';
@@ -129,15 +131,52 @@ export function grantSecretRead(
   }
 }
 
-/** DNS-01 challenges: TXT records named `_acme-challenge.*` in the one configured zone. */
-export function grantAcmeChallenges(scope: Construct, grantee: iam.IGrantable, hostedZoneId: string): void {
+/**
+ * PutSecretValue (nothing else) on a secret named in the config: the push function writes a renewed
+ * client certificate as a new version of `clientCertificate.keySecret`. Granted like
+ * grantSecretRead (name or ARN, any region). A secret encrypted with a customer KMS key needs that
+ * key's kms:GenerateDataKey too (README).
+ */
+export function grantSecretWrite(
+  scope: Construct,
+  nameOrArn: string,
+  writers: readonly iam.IGrantable[],
+): void {
+  const arn = nameOrArn.startsWith('arn:')
+    ? nameOrArn
+    : Stack.of(scope).formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: nameOrArn,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+  const resourceArns = [`${arn}-??????`];
+  if (nameOrArn.startsWith('arn:') && /-[A-Za-z0-9]{6}$/.test(nameOrArn)) resourceArns.unshift(nameOrArn);
+  for (const grantee of writers) {
+    iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:PutSecretValue'], resourceArns });
+  }
+}
+
+/**
+ * DNS-01 challenges in Route 53: TXT records named `_acme-challenge.*` only, in the zones the config
+ * allows (`zoneIds`), or in any zone of the account when a route53 provider finds zones by name
+ * without a `hostedZoneIds` list (`zoneIds` undefined). Finding zones by name needs
+ * `ListHostedZonesByName`, which IAM grants on `*` only (it has no resource).
+ */
+export function grantAcmeChallenges(
+  scope: Construct,
+  grantee: iam.IGrantable,
+  zones: { zoneIds: readonly string[] | undefined; findsZones: boolean },
+): void {
   const route53Arn = (resource: string, resourceName: string) =>
     Stack.of(scope).formatArn({ service: 'route53', region: '', account: '', resource, resourceName });
-  const zoneArn = route53Arn('hostedzone', hostedZoneId);
+  const zoneArns = zones.zoneIds
+    ? [...zones.zoneIds].sort().map((id) => route53Arn('hostedzone', id))
+    : [route53Arn('hostedzone', '*')];
   iam.Grant.addToPrincipal({
     grantee,
     actions: ['route53:ChangeResourceRecordSets'],
-    resourceArns: [zoneArn],
+    resourceArns: zoneArns,
     conditions: {
       'ForAllValues:StringLike': {
         'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['_acme-challenge.*'],
@@ -145,13 +184,49 @@ export function grantAcmeChallenges(scope: Construct, grantee: iam.IGrantable, h
       'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'] },
     },
   });
-  iam.Grant.addToPrincipal({ grantee, actions: ['route53:ListResourceRecordSets'], resourceArns: [zoneArn] });
+  iam.Grant.addToPrincipal({ grantee, actions: ['route53:ListResourceRecordSets'], resourceArns: zoneArns });
   // Change IDs are not known in advance.
   iam.Grant.addToPrincipal({
     grantee,
     actions: ['route53:GetChange'],
     resourceArns: [route53Arn('change', '*')],
   });
+  if (zones.findsZones)
+    iam.Grant.addToPrincipal({ grantee, actions: ['route53:ListHostedZonesByName'], resourceArns: ['*'] });
+}
+
+/**
+ * What the route53 providers of a config need: the zones they may write (undefined: any, when one
+ * finds zones by name without hostedZoneIds), whether any finds zones by name. Null without route53.
+ */
+export function route53Access(
+  config: Pick<WatchdogConfig, 'dns' | 'clusters'>,
+): { zoneIds: string[] | undefined; findsZones: boolean } | null {
+  const route53 = everyDnsProvider(config).flatMap(({ provider }) =>
+    provider.provider === 'route53' ? [provider] : [],
+  );
+  if (route53.length === 0) return null;
+  const ids = new Set<string>();
+  let anyZone = false;
+  for (const p of route53) {
+    if (p.hostedZoneId !== undefined) ids.add(p.hostedZoneId);
+    else if (p.hostedZoneIds !== undefined) for (const id of p.hostedZoneIds) ids.add(id);
+    else anyZone = true;
+  }
+  return {
+    zoneIds: anyZone ? undefined : [...ids],
+    findsZones: route53.some((p) => p.hostedZoneId === undefined),
+  };
+}
+
+/** The secrets the DNS-01 providers read on AWS: an httpreq `passwordSecret`, an rfc2136 `tsigSecretSecret`. */
+export function dnsSecrets(config: Pick<WatchdogConfig, 'dns' | 'clusters'>): string[] {
+  const secrets = new Set<string>();
+  for (const { provider } of everyDnsProvider(config)) {
+    if (provider.provider === 'httpreq' && provider.passwordSecret) secrets.add(provider.passwordSecret);
+    if (provider.provider === 'rfc2136' && provider.tsigSecretSecret) secrets.add(provider.tsigSecretSecret);
+  }
+  return [...secrets].sort();
 }
 
 /** What the issue function may ask AWS Private CA: issue, fetch the certificate, fetch the CA's chain. */
@@ -170,7 +245,8 @@ export function grantIssuers(scope: Construct, config: WatchdogConfig, issue: ia
   const authorities = new Set<string>();
   const keySecrets = new Set<string>();
   for (const cluster of config.clusters) {
-    for (const settings of Object.values(cluster.certificates ?? {})) {
+    // Its certificates, its databases (RS 8.x) and its client certificate's issuer.
+    for (const [, settings] of issuerSettings(cluster)) {
       const issuer = settings.issuer;
       if (typeof issuer !== 'object') continue;
       if (issuer.type === 'aws-private-ca') authorities.add(issuer.certificateAuthorityArn);
@@ -187,6 +263,10 @@ export function grantIssuers(scope: Construct, config: WatchdogConfig, issue: ia
   for (const secret of [...keySecrets].sort()) grantSecretRead(scope, secret, [issue]);
   const eabSecret = config.acme?.eab?.hmacKeySecret;
   if (eabSecret !== undefined) grantSecretRead(scope, eabSecret, [issue]);
+  // DNS-01: only issue publishes and removes challenge records (its own cleanup, on every path).
+  for (const secret of dnsSecrets(config)) grantSecretRead(scope, secret, [issue]);
+  const route53 = route53Access(config);
+  if (route53) grantAcmeChallenges(scope, issue, route53);
 }
 
 /**

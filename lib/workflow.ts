@@ -23,9 +23,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import type { WatchdogConfig } from '../lambdas/domain/config/types';
+import { longestPropagationMs } from '../lambdas/domain/dns-settings';
 import { RENEWAL_STEPS } from '../lambdas/domain/renewal/steps';
 import {
   ACTIVE_ACTIVE_RETRY,
+  issueTimeoutMs,
   type PushRetryPolicy,
   pushRetry,
   type RetryPolicy,
@@ -64,6 +67,11 @@ export const STATE_NAMES = {
 } as const;
 
 /** The Lambda timeouts: lambdas/domain/retry.ts derives them from the waits each step may make. */
+/** The issue function's timeout for a config: the longest DNS propagation wait it allows, then the order. */
+export function issueStepTimeout(config: Pick<WatchdogConfig, 'dns' | 'clusters'>): Duration {
+  return Duration.millis(issueTimeoutMs(longestPropagationMs(config)));
+}
+
 export const STEP_TIMEOUTS = {
   check: Duration.millis(STEP_TIMEOUT_MS.check),
   issue: Duration.millis(STEP_TIMEOUT_MS.issue),

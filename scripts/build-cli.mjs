@@ -59,8 +59,10 @@ const axiosWithoutUndici = {
   },
 };
 
-// CLI_OUTDIR: a test builds its own copy elsewhere, so it never races another test's build of dist/.
-const outdir = process.env.CLI_OUTDIR ?? 'dist';
+// `--outdir DIR` builds the same executable elsewhere (a test's own copy, never half-rewritten by
+// another test's build); the default is dist/.
+const at = process.argv.indexOf('--outdir');
+const outdir = at > 0 && process.argv[at + 1] ? process.argv[at + 1] : 'dist';
 rmSync(`${outdir}/cli-chunks`, { recursive: true, force: true });
 await build({
   ...cli,

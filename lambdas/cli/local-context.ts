@@ -1,6 +1,7 @@
 /**
  * Wires the local adapters for the CLI: directory state, config-file credentials (Secrets Manager
- * on demand), httpreq or Route 53, Slack, node:https to the clusters, TLS probes.
+ * on demand), the DNS-01 providers the config names (wiring/dns01), Slack, node:https to the clusters,
+ * TLS probes.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -19,7 +20,6 @@ import { ConfigError } from '../domain/errors';
 import type {
   CertificateIssuer,
   CredentialsProvider,
-  DnsProvider,
   IssuedPair,
   IssueOptions,
   Notifier,
@@ -40,13 +40,17 @@ export function localRenewalContext(
   const acmeTrustPem = readAcmeTrust(config);
   const log = logOnce(warn);
   const usesAcme = config.clusters.some((c) =>
-    Object.values(c.certificates).some((cert) => issuerTypeOf(cert) === 'acme'),
+    [...Object.values(c.certificates), ...Object.values(c.databases ?? {})].some(
+      (cert) => issuerTypeOf(cert) === 'acme',
+    ),
   );
   return {
     config,
     credentials: localCredentials(env),
     connect: connectCluster,
     probe: probeEndpoint,
+    // Loaded by the first push only: check never pays for it.
+    handshake: async (check) => (await import('../adapters/tls/handshake')).verifyByHandshake(check),
     state,
     notifier: new FanOutNotifier(notifiers, (error) =>
       warn(`alert not delivered: ${(error as Error).message}`),
@@ -135,20 +139,24 @@ function localIssuer(
       return new AwsPrivateCaIssuer({ config: issuer, client: new ACMPCAClient({ region }) });
     });
   }
-  const { acme, dns } = config;
-  if (!acme || !dns) throw new ConfigError('acme and dns must be configured to renew certificates');
+  const { acme } = config;
+  if (!acme) throw new ConfigError('acme and dns must be configured to renew certificates');
+  // Like credentialsSecret: the CLI reads Secrets Manager with the caller's AWS credentials.
+  const readSecret = async (id: string) => (await import('../adapters/secrets-manager')).readSecretString(id);
   // Loaded here only: acme-client is the largest module, and only an order needs it.
   return new LazyIssuer(async () => {
-    const [{ AcmeIssuer }, provider] = await Promise.all([import('../adapters/acme'), dnsProvider(dns, env)]);
+    const [{ AcmeIssuer }, { dns01For }] = await Promise.all([
+      import('../adapters/acme'),
+      import('../wiring/dns01'),
+    ]);
     return new AcmeIssuer({
       acme,
       trustPem,
-      dns: provider,
+      dns: dns01For(config, { env, readSecret, allowExec: true }),
       state,
       env,
       log,
-      // Like credentialsSecret: the CLI reads Secrets Manager with the caller's AWS credentials.
-      readSecret: async (id) => (await import('../adapters/secrets-manager')).readSecretString(id),
+      readSecret,
     });
   });
 }
@@ -166,30 +174,49 @@ class LazyIssuer implements CertificateIssuer {
   }
 }
 
-async function dnsProvider(
-  dns: NonNullable<WatchdogConfig['dns']>,
-  env: NodeJS.ProcessEnv,
-): Promise<DnsProvider> {
-  if (dns.provider === 'route53') {
-    const { Route53DnsProvider } = await import('../adapters/route53');
-    return new Route53DnsProvider({ hostedZoneId: dns.hostedZoneId });
-  }
-  const password = dns.passwordEnv ? env[dns.passwordEnv] : undefined;
-  if (dns.passwordEnv && password === undefined)
-    throw new ConfigError(`dns.passwordEnv: ${dns.passwordEnv} is not set`);
-  const { HttpReqDnsProvider } = await import('../adapters/httpreq');
-  return new HttpReqDnsProvider({ endpoint: dns.endpoint, username: dns.username, password });
-}
-
-/** Config and environment first; Secrets Manager (loaded on demand) for clusters with credentialsSecret. */
+/**
+ * Config and environment first; Secrets Manager (loaded on demand) for clusters with
+ * credentialsSecret and for client certificates whose key is a keySecret.
+ */
 export function localCredentials(env: NodeJS.ProcessEnv): ConfigCredentialsProvider {
   let fromSecrets: Promise<CredentialsProvider> | undefined;
-  return new ConfigCredentialsProvider(env, () => ({
-    resolve: async (cluster) => {
-      fromSecrets ??= import('../adapters/secrets-manager').then(
-        (m) => new m.SecretsManagerCredentialsProvider(),
-      );
-      return (await fromSecrets).resolve(cluster);
-    },
-  }));
+  let loaded: CredentialsProvider | undefined;
+  const sdk = () => import('../adapters/secrets-manager');
+  const secretsProvider = () => {
+    fromSecrets ??= sdk().then((m) => {
+      loaded = new m.SecretsManagerCredentialsProvider();
+      return loaded;
+    });
+    return fromSecrets;
+  };
+  return new ConfigCredentialsProvider(
+    env,
+    () => ({
+      resolve: async (cluster) => (await secretsProvider()).resolve(cluster),
+      writeClientCertificate: async (cluster, pair) => {
+        const provider = await secretsProvider();
+        if (!provider.writeClientCertificate) throw new ConfigError('cannot write the client certificate');
+        return provider.writeClientCertificate(cluster, pair);
+      },
+      forget: (cluster) => loaded?.forget?.(cluster),
+    }),
+    () => ({
+      read: async (cluster) => {
+        const m = await sdk();
+        return m.clientPairFromSecret(
+          cluster,
+          await m.readSecretString(cluster.clientCertificate?.keySecret ?? '', undefined, m.roleOf(cluster)),
+        );
+      },
+      write: async (cluster, pair) => {
+        const m = await sdk();
+        return m.writeClientCertificateSecret(
+          new m.RegionalSecretsClients(),
+          cluster.clientCertificate?.keySecret ?? '',
+          pair,
+          cluster,
+        );
+      },
+    }),
+  );
 }

@@ -1,8 +1,12 @@
 /**
  * The human-readable form of a report: one table per cluster, fitted to the terminal's width.
  *
- * Every value goes through `forTerminal` (certificate names, CN/SAN values and error messages come
- * from the cluster). When the full table is wider than the terminal, it is fitted in steps: the
+ * The renderer sanitises everything it prints itself, so no call site can forget: every table cell
+ * goes through `forTerminal` before its width is measured (`cellsOf`), every composed line through
+ * `fitLine`, and every line of the result through `forTerminal` once more on the way out (escaping
+ * is idempotent: an escaped value has no control character left to escape). Certificate names,
+ * CN/SAN values, a cluster's error text, a CA's renewalInfo error and explanationURL all come from
+ * outside. When the full table is wider than the terminal, it is fitted in steps: the
  * issuer shortened to its CN and the DNS names one per line, then day-only dates, then long values
  * shortened in the middle, then fewer columns, and at last one block per certificate. `--json`
  * keeps every detail; without a width (a pipe or a file) the table is printed in full.
@@ -49,8 +53,11 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
         ),
       );
       if (cluster.error.hint) out.push(...fitLine(`  hint: ${forTerminal(cluster.error.hint)}`, width));
-      out.push('');
-      continue;
+      // Only the client certificate (read locally) can be reported for an unreadable cluster.
+      if (cluster.certificates.length === 0) {
+        out.push('');
+        continue;
+      }
     }
     const rows = cluster.certificates.map((c) => rowOf(report, cluster, c, renew, options));
     out.push(...fitTable(rows, renew, width));
@@ -65,11 +72,21 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
         );
       if (c.renewalInfo)
         out.push(
-          `  ${c.name}: ARI window ${when(c.renewalInfo.start)} to ${when(c.renewalInfo.end)}, renews at ${when(c.renewalInfo.renewAt)}${c.renewalInfo.explanationURL ? ` (${c.renewalInfo.explanationURL})` : ''}`,
+          ...fitLine(
+            c.renewalInfo.ignored
+              ? `  ${name}: ARI window ${when(c.renewalInfo.start)} to ${when(c.renewalInfo.end)} IGNORED: it would renew at ${when(c.renewalInfo.renewAt)}, after the lifetime backstop ${when(c.renewalInfo.backstop)}; renews at the backstop${c.renewalInfo.explanationURL ? ` (${redactUrlsIn(c.renewalInfo.explanationURL)})` : ''}`
+              : `  ${name}: ARI window ${when(c.renewalInfo.start)} to ${when(c.renewalInfo.end)}, renews at ${when(c.renewalInfo.renewAt)}${c.renewalInfo.explanationURL ? ` (${redactUrlsIn(c.renewalInfo.explanationURL)})` : ''}`,
+            width,
+          ),
         );
       if (c.renewalInfoError)
-        out.push(`  ${c.name}: ARI unavailable, lifetime policy used: ${c.renewalInfoError.message}`);
-      if (c.profile) out.push(`  ${c.name}: ACME profile ${c.profile}`);
+        out.push(
+          ...fitLine(
+            `  ${name}: ARI unavailable, lifetime policy used: ${redactUrlsIn(c.renewalInfoError.message)}`,
+            width,
+          ),
+        );
+      if (c.profile) out.push(...fitLine(`  ${name}: ACME profile ${c.profile}`, width));
       if (c.renewed)
         out.push(
           ...fitLine(
@@ -103,6 +120,7 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
           width,
         ),
       );
+    if (cluster.activeActive) out.push(...activeActiveLines(cluster.activeActive, width));
     if (report.dryRun) {
       out.push(...fitLine('  plan (dry run: nothing was ordered, pushed or alerted):', width));
       for (const c of cluster.certificates)
@@ -116,7 +134,30 @@ export function renderReport(report: RenewReportLike, options: RenderOptions = {
     );
     out.push('');
   }
-  return out.join('\n');
+  return out.map(forTerminal).join('\n');
+}
+
+/** The Active-Active follow-up of a renew run: what was done, and what a person must still do. */
+function activeActiveLines(followUp: unknown, width: number | undefined): string[] {
+  const aa = followUp as Partial<Extract<Alert, { kind: 'active-active' }>>;
+  const databases = aa.databases ?? [];
+  const head =
+    aa.mode === 'updated'
+      ? `  Active-Active: ${databases.length} database(s) force-updated, one at a time`
+      : aa.mode === 'alert'
+        ? `  Active-Active: force-update ${databases.length} database(s), one at a time, with no other update in between:`
+        : `  Active-Active follow-up FAILED (needs attention)${aa.error ? `: ${aa.error.name}: ${redactUrlsIn(aa.error.message)}` : ''}`;
+  const lines = [head];
+  for (const d of databases) {
+    if (aa.mode === 'updated') continue;
+    const state = d.error ? `${d.status ?? 'failed'}: ${d.error}` : (d.status ?? '');
+    lines.push(`    ${d.name} (${d.guid})${state ? `: ${state}` : ''}${d.command ? `: ${d.command}` : ''}`);
+  }
+  if (aa.mode === 'failed' && databases.length === 0)
+    lines.push(
+      '    list them with `crdb-cli crdb list` and run `crdb-cli crdb update --crdb-guid <guid> --force` for each',
+    );
+  return lines.flatMap((line) => fitLine(line, width));
 }
 
 /** " (RS 7.22.2-14, push API certificates)" when the nodes were read. */
@@ -245,6 +286,7 @@ interface Column {
 
 function fitTable(rows: Row[], renew: boolean, width: number | undefined): string[] {
   if (width === undefined) return drawTable(columnsFor(rows, renew, LAYOUTS[0] as Layout));
+  // (columnsFor sanitises every cell, so widths are measured on what is printed.)
   for (const layout of LAYOUTS) {
     let columns = columnsFor(rows, renew, layout);
     if (layout.shrink) columns = shrinkTo(columns, width);
@@ -255,6 +297,13 @@ function fitTable(rows: Row[], renew: boolean, width: number | undefined): strin
 }
 
 function columnsFor(rows: Row[], renew: boolean, layout: Layout): Column[] {
+  return rawColumnsFor(rows, renew, layout).map((col) => ({
+    ...col,
+    cells: col.cells.map((lines) => lines.map(forTerminal)),
+  }));
+}
+
+function rawColumnsFor(rows: Row[], renew: boolean, layout: Layout): Column[] {
   const date = layout.dates === 'long' ? when : day;
   const cols: Column[] = [
     { header: 'CERTIFICATE', cells: rows.map((r) => [r.name]), min: 10, shrinkOrder: 3 },
@@ -340,7 +389,7 @@ const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width
 function blocks(rows: Row[], renew: boolean, width: number): string[] {
   const out: string[] = [];
   for (const r of rows) {
-    out.push(`  ${shorten(r.name, Math.max(1, width - 2))}`);
+    out.push(`  ${shorten(forTerminal(r.name), Math.max(1, width - 2))}`);
     const facts = [
       `${r.status}, ${r.days} days, not after ${when(r.notAfter)}`,
       ...(r.renewalTime ? [`renew at ${when(r.renewalTime)}`] : []),
@@ -353,9 +402,9 @@ function blocks(rows: Row[], renew: boolean, width: number): string[] {
   return out;
 }
 
-/** A line we composed, wrapped to the width (long words cut) so that no line is wider. */
+/** A line we composed, made terminal-safe, then wrapped to the width (long words cut) so that no line is wider. */
 function fitLine(line: string, width: number | undefined): string[] {
-  return wrap(line, width);
+  return wrap(forTerminal(line), width);
 }
 
 export function renderAlerts(alerts: Alert[], dryRun: boolean, width?: number): string {
@@ -366,5 +415,5 @@ export function renderAlerts(alerts: Alert[], dryRun: boolean, width?: number): 
       ...fitLine(`  [${f.severity}] ${forTerminal(f.subject.replace('[rs-cert-watchdog] ', ''))}`, width),
     );
   }
-  return lines.join('\n');
+  return lines.map(forTerminal).join('\n');
 }

@@ -2,6 +2,7 @@
  * What an alert says. One formatter serves every channel (stdout, Slack, SNS email), so an
  * operator reads the same words everywhere. Alerts name the cluster and certificate, never a secret.
  */
+import { CLIENT_CERTIFICATE, databaseUid, isKeyless } from './certificate-kinds';
 import { humanDuration } from './policy';
 import type { Alert } from './ports';
 
@@ -38,6 +39,7 @@ export function formatAlert(alert: Alert): FormattedAlert {
             ? [
                 `Renewal window (ARI, from the CA): ${day(alert.renewalWindow.start)} to ${day(alert.renewalWindow.end)}` +
                   (alert.renewalWindow.explanationURL ? `; why: ${alert.renewalWindow.explanationURL}` : ''),
+                ...(alert.renewalWindow.ignored ? [`Window ignored: ${alert.renewalWindow.ignored}`] : []),
               ]
             : []),
           ...(alert.pushedWith ? [`Pushed with: ${alert.pushedWith}`] : []),
@@ -94,7 +96,7 @@ export function formatAlert(alert: Alert): FormattedAlert {
               ? '.'
               : ` (${humanDuration(alert.daysLeft)} left${alert.lifetimeDays ? ` of its ${humanDuration(alert.lifetimeDays)} lifetime` : ''}, expires ${day(alert.notAfter)}).`),
           `It is not renewed automatically: ${alert.reason}`,
-          'What to do: replace it by hand (PUT /v1/cluster/update_cert or rladmin), or list it under the cluster\'s "certificates" with its domains so that ACME renews it.',
+          `What to do: ${whatToDo(alert.certificate)}`,
         ].join('\n'),
       };
     case 'order-deferred':
@@ -122,14 +124,26 @@ export function formatAlert(alert: Alert): FormattedAlert {
   }
 }
 
+/** The fix an alert-only certificate calls for, by its kind (cluster, database, client, keyless). */
+function whatToDo(certificate: string): string {
+  const uid = databaseUid(certificate);
+  if (uid !== null)
+    return `replace it (POST /v1/bdbs/${uid}/certificates), or list "${uid}" under the cluster's "databases" with its domains so that the watchdog renews it.`;
+  if (certificate === CLIENT_CERTIFICATE)
+    return 'issue a new client certificate with the same subject and install it where clientCertificate points, or give clientCertificate an "issuer" (a private CA) so that the watchdog renews it.';
+  if (isKeyless(certificate))
+    return `upload a new ${certificate} certificate (PUT /v1/cluster/certificates, no key); the watchdog never replaces it.`;
+  return 'replace it by hand (PUT /v1/cluster/update_cert or rladmin), or list it under the cluster\'s "certificates" with its domains so that ACME renews it.';
+}
+
 function formatActiveActive(alert: Extract<Alert, { kind: 'active-active' }>): FormattedAlert {
   const certs = alert.certificates.join(' and ');
   const lines = alert.databases.map(
     (d) =>
       `  ${d.name} (${d.guid})` +
-      (d.status ? `: task ${d.taskId ?? '?'} ${d.status}` : '') +
+      (d.status ? `: ${d.taskId ? `task ${d.taskId} ` : ''}${d.status}` : '') +
       (d.error ? `: ${d.error}` : '') +
-      (alert.mode === 'updated' ? '' : `\n    ${d.command}`),
+      (alert.mode === 'updated' || !d.command ? '' : `\n    ${d.command}`),
   );
   switch (alert.mode) {
     case 'alert':
@@ -173,9 +187,31 @@ export interface SlackMessage {
 }
 
 /**
+ * Block Kit's limits (docs.slack.dev, Block Kit reference): a section's text at most 3,000
+ * characters, a header's plain text at most 150, at most 50 blocks in a message and 10 elements in a
+ * context block. Slack also refuses a message whose blocks hold too much text in all
+ * (`msg_blocks_too_long`), a limit it does not document; it was measured to refuse 11,341 characters
+ * and said to be about 12,000 (slackapi/bolt-js#2867), so every message keeps to 10,000. A message
+ * past any of them is refused whole (`invalid_blocks`): the operator would hear nothing.
+ */
+export const SLACK_LIMITS = {
+  sectionText: 3_000,
+  headerText: 150,
+  blocks: 50,
+  contextElements: 10,
+  totalText: 10_000,
+} as const;
+
+/** Room kept for the context block and the "and N more" section, out of totalText. */
+const RESERVED_TEXT = 600;
+
+/**
  * A Slack Block Kit message for an alert. Every value from outside (certificate and cluster names,
  * error messages from a cluster or a CA) is escaped for mrkdwn (`&`, `<`, `>`), and sections are
  * `verbatim`, so data can never become a mention (`<!channel>`), a link or a channel reference.
+ * Within SLACK_LIMITS whatever the alert holds: lines are packed into sections of at most 3,000
+ * characters, a longer line is cut ("… N more characters"), and lines past the message's budget are
+ * left out with "… and N more lines" (the email alert and the run's report carry everything).
  */
 export function slackMessage(alert: Alert): SlackMessage {
   const formatted = formatAlert(alert);
@@ -186,27 +222,112 @@ export function slackMessage(alert: Alert): SlackMessage {
   return {
     text: escapeMrkdwn(formatted.subject),
     blocks: [
-      {
-        type: 'header',
-        text: {
-          type: 'plain_text',
-          text: formatted.subject.replace('[rs-cert-watchdog] ', '').slice(0, 150),
-        },
-      },
-      mrkdwnSection(`${icon} ${escapeMrkdwn(first ?? '')}`),
-      ...(rest.length ? [mrkdwnSection(rest.map(escapeMrkdwn).join('\n'))] : []),
+      headerBlock(formatted.subject.replace('[rs-cert-watchdog] ', '')),
+      // The headline in a section of its own, the details below it.
+      ...mrkdwnSections([`${icon} ${first ?? ''}`, ...rest], undefined, { firstAlone: true }),
       {
         type: 'context',
         elements: [
           {
             type: 'mrkdwn',
-            text: `cluster *${escapeMrkdwn(alert.cluster)}* · rs-cert-watchdog`,
+            text: `cluster *${escapeMrkdwn(cutChars(alert.cluster, 200))}* · rs-cert-watchdog`,
             verbatim: true,
           },
         ],
       },
     ],
   };
+}
+
+/** A header block: plain text, one line, at most 150 characters. */
+function headerBlock(title: string): unknown {
+  return {
+    type: 'header',
+    text: { type: 'plain_text', text: cutChars(title.replace(/\s+/g, ' '), SLACK_LIMITS.headerText) },
+  };
+}
+
+/** At most `max` UTF-16 units (what Slack counts, never fewer than characters), cut at a character, with "…". */
+function cutChars(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let out = '';
+  for (const ch of text) {
+    if (out.length + ch.length > max - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/**
+ * The longest start of `raw` whose mrkdwn-escaped form fits `budget`, escaped: a cut never splits an
+ * entity (`&amp;`) or a character.
+ */
+function escapedPrefix(raw: string, budget: number): { text: string; taken: number } {
+  let text = '';
+  let taken = 0;
+  for (const ch of raw) {
+    const escaped = escapeMrkdwn(ch);
+    if (text.length + escaped.length > budget) break;
+    text += escaped;
+    taken += ch.length;
+  }
+  return { text, taken };
+}
+
+/** One line, escaped, within `budget`: cut with "… (N more characters)" when longer. */
+function fittedLine(raw: string, budget: number): string {
+  const escaped = escapeMrkdwn(raw);
+  if (escaped.length <= budget) return escaped;
+  const marker = (n: number) => ` … (${n.toLocaleString('en-US')} more characters)`;
+  const { text, taken } = escapedPrefix(raw, budget - marker(raw.length).length);
+  return `${text}${marker(raw.length - taken)}`;
+}
+
+/**
+ * Lines (raw text) as verbatim mrkdwn sections within SLACK_LIMITS: packed in order, each section at
+ * most 3,000 characters, all of them within the message's text budget; what does not fit is counted
+ * in a last "… and N more lines" section. `wrap` frames each section (a code block), its length counted.
+ */
+function mrkdwnSections(
+  lines: string[],
+  wrap: (text: string) => string = (t) => t,
+  options: { firstAlone?: boolean } = {},
+): unknown[] {
+  const frame = wrap('').length;
+  const sectionBudget = SLACK_LIMITS.sectionText - frame;
+  const textBudget = SLACK_LIMITS.totalText - RESERVED_TEXT;
+  // Header, context, and the "and N more" section besides these.
+  const maxSections = SLACK_LIMITS.blocks - 3;
+  const sections: string[] = [];
+  let current = '';
+  let total = 0;
+  let shown = 0;
+  for (const raw of lines) {
+    const line = fittedLine(raw, sectionBudget);
+    const joined = current === '' ? line : `${current}\n${line}`;
+    const newSection = options.firstAlone === true && shown === 1;
+    if (!newSection && joined.length <= sectionBudget) {
+      if (total + line.length + frame > textBudget) break;
+      current = joined;
+    } else {
+      if (sections.length + 1 >= maxSections || total + line.length + 2 * frame > textBudget) break;
+      if (current !== '') sections.push(current);
+      current = line;
+    }
+    total += line.length + 1;
+    shown++;
+  }
+  if (current !== '') sections.push(current);
+  if (sections.length === 0) sections.push(fittedLine('(no text)', sectionBudget)); // Slack refuses an empty section
+  const omitted = lines.length - shown;
+  const blocks = sections.map((text) => mrkdwnSection(wrap(text)));
+  if (omitted > 0)
+    blocks.push(
+      mrkdwnSection(
+        `… and ${omitted.toLocaleString('en-US')} more line${omitted === 1 ? '' : 's'} not shown here (Slack's message limits): the email alert and the run's report have all of it`,
+      ),
+    );
+  return blocks;
 }
 
 /** The fields of a CloudWatch alarm notification on SNS that we render (the rest are ignored). */
@@ -259,17 +380,18 @@ export function slackAlarmMessage(alarm: CloudWatchAlarmNotification): SlackMess
     state === 'ALARM' ? ':rotating_light:' : state === 'OK' ? ':white_check_mark:' : ':grey_question:';
   const title = `Alarm ${alarm.AlarmName} is ${state}`;
   const url = alarmConsoleUrl(alarm);
+  // Raw text: mrkdwnSections escapes it (the `*` of the title is mrkdwn we mean, and escaping keeps it).
   const lines = [
-    `${icon} *${escapeMrkdwn(title)}*${alarm.OldStateValue ? ` (was ${escapeMrkdwn(alarm.OldStateValue)})` : ''}`,
-    ...(alarm.AlarmDescription ? [escapeMrkdwn(alarm.AlarmDescription)] : []),
-    ...(alarm.NewStateReason ? [`Reason: ${escapeMrkdwn(alarm.NewStateReason)}`] : []),
-    ...(alarm.StateChangeTime ? [`Since: ${escapeMrkdwn(alarm.StateChangeTime)}`] : []),
+    `${icon} *${title}*${alarm.OldStateValue ? ` (was ${alarm.OldStateValue})` : ''}`,
+    ...(alarm.AlarmDescription ? [alarm.AlarmDescription] : []),
+    ...(alarm.NewStateReason ? [`Reason: ${alarm.NewStateReason}`] : []),
+    ...(alarm.StateChangeTime ? [`Since: ${alarm.StateChangeTime}`] : []),
   ];
   return {
-    text: escapeMrkdwn(`[rs-cert-watchdog] ${title}`),
+    text: escapeMrkdwn(cutChars(`[rs-cert-watchdog] ${title}`, SLACK_LIMITS.sectionText)),
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
-      mrkdwnSection(lines.join('\n').slice(0, 2900)),
+      headerBlock(title),
+      ...mrkdwnSections(lines),
       // The only link in any message, and one we built: the alarm name in it is URL-encoded.
       ...(url
         ? [
@@ -286,13 +408,13 @@ export function slackAlarmMessage(alarm: CloudWatchAlarmNotification): SlackMess
 /** Any other message on the topic, shown as literal text: nothing in it is interpreted. */
 export function slackTextMessage(subject: string | null | undefined, message: string): SlackMessage {
   const title = subject?.trim() ? subject.trim() : 'rs-cert-watchdog notification';
-  const literal = message.replace(/```/g, "'''").slice(0, 2900);
+  const literal = message.replace(/```/g, "'''");
   return {
-    text: escapeMrkdwn(title),
+    text: escapeMrkdwn(cutChars(title, SLACK_LIMITS.headerText)),
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
-      // A code block: Slack shows its content as typed.
-      mrkdwnSection(`\`\`\`${escapeMrkdwn(literal)}\`\`\``),
+      headerBlock(title),
+      // Code blocks: Slack shows their content as typed.
+      ...mrkdwnSections(literal.split('\n'), (text) => `\`\`\`${text}\`\`\``),
     ],
   };
 }

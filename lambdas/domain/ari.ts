@@ -2,6 +2,11 @@
  * ACME Renewal Information (RFC 9773), the pure parts: a certificate's certID, reading the CA's
  * answer, and when to renew inside its suggested window. The fetch itself is an adapter
  * (adapters/acme/renewal-info.ts) behind the RenewalInfoSource port.
+ *
+ * The rule: the moment picked in the CA's window replaces the lifetime policy, earlier or later,
+ * but never later than the lifetime backstop (policy.ts lifetimeBackstop: two thirds of the
+ * lifetime, half under 10 days). A window whose moment falls after it is ignored with a warning, and
+ * the certificate renews at the backstop (policy.ts decideRenewal).
  */
 import { RenewalInfoError } from './errors';
 

@@ -126,6 +126,61 @@ export class BadResponseError extends ClusterApiError {
   override readonly name = 'BadResponseError';
 }
 
+// --- RS 8.x: certificate login, per-database certificates, upload checks (rs8) --------------------
+
+/**
+ * 401 to a Basic request because the cluster turned Basic authentication off (RS 8.2.0+,
+ * `control_plane_basic_authentication: false`): no password works any more. The fix is a client
+ * certificate (`clientCertificate` in the cluster's config).
+ */
+export class BasicAuthDisabledError extends ClusterApiError {
+  override readonly name = 'BasicAuthDisabledError';
+}
+
+/**
+ * The cluster refused the watchdog's client certificate (a 401 to a request that presented it, or
+ * a TLS alert about it): not issued by a CA of `mtls_trusted_ca`, expired, no certificate user with
+ * its subject, or certificate login (`mtls_certificate_authentication`) off.
+ */
+export class ClientCertificateRefusedError extends ClusterApiError {
+  override readonly name = 'ClientCertificateRefusedError';
+}
+
+/**
+ * RS 8.2.0+ refused an upload because the certificate's key does not suit the cluster's cipher
+ * suites (an ECDSA key with RSA-only suites): the certificate's `keyType` must change.
+ */
+export class CipherSuiteMismatchError extends ClusterApiError {
+  override readonly name = 'CipherSuiteMismatchError';
+}
+
+/** 404 for a database (GET /v1/bdbs/{uid}, POST /v1/bdbs/{uid}/certificates): no database has that uid. */
+export class DatabaseNotFoundError extends ClusterApiError {
+  override readonly name = 'DatabaseNotFoundError';
+}
+
+/**
+ * A database listed under `databases` has no certificate of its own (GET
+ * /v1/bdbs/{uid}/certificates answers 404): its clients are served the cluster's proxy certificate.
+ * Reported on its row; a renewal installs its first certificate.
+ */
+export class DatabaseCertificateMissingError extends ClusterApiError {
+  override readonly name = 'DatabaseCertificateMissingError';
+}
+
+/**
+ * Databases are listed under `databases`, but the cluster does not serve per-database certificates
+ * (GET /v1/bdbs/certificates answers 404, or every node runs RS 7.x). Reported on their rows.
+ */
+export class DatabaseCertificatesUnavailableError extends ClusterApiError {
+  override readonly name = 'DatabaseCertificatesUnavailableError';
+}
+
+/** The client certificate (`clientCertificate`) could not be read or written where it lives. */
+export class ClientCertificateStoreError extends WatchdogError {
+  override readonly name = 'ClientCertificateStoreError';
+}
+
 // --- Certificates ---------------------------------------------------------------------------------
 
 /** A PEM field that does not parse. */
@@ -141,7 +196,22 @@ export type ValidationFailure =
   | 'expired'
   | 'domains-missing'
   | 'not-later'
-  | 'usage-dropped';
+  | 'usage-dropped'
+  /** RS requires an RSA key (internode encryption certificates). */
+  | 'key-type'
+  /** A client certificate must keep its subject: RS matches users by it. */
+  | 'subject-changed'
+
+  /** A chain certificate that issues another is not a CA (no cA, or no keyCertSign). */
+  | 'not-a-ca'
+  /** The leaf lacks an extended key usage its role needs (serverAuth to serve, clientAuth to connect). */
+  | 'usage-missing'
+  /** A CA's name constraints exclude (or do not permit) a name of the leaf. */
+  | 'name-constraints'
+  /** More CAs below a CA than its pathLenConstraint allows. */
+  | 'path-length'
+  /** A TLS peer with the peers' trust refused it in the handshake for another reason (OpenSSL's words say which). */
+  | 'refused-by-peers';
 
 /** A certificate we were about to push would break the cluster; nothing was pushed. */
 export class CertificateValidationError extends WatchdogError {
@@ -231,11 +301,80 @@ export class PrivateCaError extends WatchdogError {
   override readonly name = 'PrivateCaError';
 }
 
+/**
+ * The local CA's certificate file, key file or key secret does not hold what signing needs: the CA
+ * certificate in PEM (a CA: basicConstraints cA), and its unencrypted PEM private key. The message
+ * names the file (or secret) and what was expected; it never quotes the content.
+ */
+export class LocalCaFileError extends WatchdogError {
+  override readonly name = 'LocalCaFileError';
+}
+
 // --- DNS, state, notifications --------------------------------------------------------------------
 
 /** The DNS provider refused or failed to publish or remove the challenge record. */
 export class DnsProviderError extends WatchdogError {
   override readonly name = 'DnsProviderError';
+}
+
+/**
+ * The challenge records were published but not every server the check asks (`dns.resolvers`, or
+ * the zone's authoritative servers) showed every value within `dns.propagationTimeoutSeconds`. The
+ * CA was not asked to validate, so no failed authorization counts against its rate limits.
+ */
+export class DnsPropagationTimeoutError extends WatchdogError {
+  override readonly name = 'DnsPropagationTimeoutError';
+  /** The TXT names still incomplete somewhere. */
+  readonly records: string[];
+  constructor(records: string[], message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options);
+    this.records = records;
+  }
+}
+
+/** An `_acme-challenge` CNAME chain comes back to a name it already passed. */
+export class DnsCnameLoopError extends WatchdogError {
+  override readonly name = 'DnsCnameLoopError';
+}
+
+/** An `_acme-challenge` CNAME chain is longer than 8 links. */
+export class DnsCnameChainTooLongError extends WatchdogError {
+  override readonly name = 'DnsCnameChainTooLongError';
+}
+
+/**
+ * RFC 2136: TSIG failed. The server refused our signature (BADSIG: wrong secret; BADKEY: it does not
+ * know the key name or algorithm; BADTIME: the clocks differ by more than the fudge), or its answer
+ * does not carry a valid signature of the key (it may not come from the server).
+ */
+export class DnsTsigError extends WatchdogError {
+  override readonly name = 'DnsTsigError';
+  /** BADSIG, BADKEY, BADTIME when the server said so; absent when its answer failed our check. */
+  readonly tsigError: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; hint?: string; tsigError?: string }) {
+    super(message, options);
+    this.tsigError = options?.tsigError;
+  }
+}
+
+/** RFC 2136: the server refused the update (REFUSED, NOTAUTH, NOTZONE): policy or the wrong server. */
+export class DnsUpdateRefusedError extends WatchdogError {
+  override readonly name = 'DnsUpdateRefusedError';
+  readonly rcode: string;
+  constructor(rcode: string, message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options);
+    this.rcode = rcode;
+  }
+}
+
+/** No zone to write a challenge name into: no matching Route 53 hosted zone, or one not allowed. */
+export class DnsZoneNotFoundError extends WatchdogError {
+  override readonly name = 'DnsZoneNotFoundError';
+}
+
+/** The exec provider's hook failed: a non-zero exit, a signal, a timeout, or it could not start. */
+export class DnsHookError extends WatchdogError {
+  override readonly name = 'DnsHookError';
 }
 
 /** The state store (directory or Secrets Manager) cannot be read or written. */

@@ -69,10 +69,33 @@ export function renewalTime(
   return renewalPoint(notBefore, notAfter, renewBeforeDays).renewalTime;
 }
 
+/**
+ * The lifetime backstop: two thirds through the lifetime, half-way under 10 days (Let's Encrypt's
+ * advice: renew with a third of the lifetime left, half for short-lived certificates). It is the last
+ * safe point before expiry, what is left after it being the time to renew, retry and, failing that,
+ * reach a person before the certificate expires. Without ARI a certificate renews at it or earlier
+ * (renewBeforeDays); ARI (./ari.ts) may move a renewal earlier or later than renewBeforeDays, but
+ * never past this point.
+ */
+export function lifetimeBackstop(
+  notBefore: Date,
+  notAfter: Date,
+): { at: Date; basis: 'two-thirds' | 'half' } {
+  const lifetimeMs = Math.max(0, notAfter.getTime() - notBefore.getTime());
+  const short = lifetimeMs < SHORT_LIFETIME_DAYS * DAY_MS;
+  const atMs = notAfter.getTime() - lifetimeMs * (short ? 1 / 2 : 1 / 3);
+  return { at: new Date(Math.floor(atMs / 1000) * 1000), basis: short ? 'half' : 'two-thirds' };
+}
+
 export interface RenewalDecision {
   status: Exclude<CertificateStatus, 'invalid'>;
   renewalTime: Date;
   basis: RenewalBasis;
+  /**
+   * Set when the ARI moment given was after the lifetime backstop: the decision used the backstop
+   * instead (its basis is `two-thirds` or `half`), and this is the moment ARI asked for.
+   */
+  ariIgnored?: { renewAt: Date; backstop: Date };
   /** Days until notAfter, negative once expired, rounded to 0.01 day. */
   daysLeft: number;
   /** notAfter − notBefore in days, rounded to 0.01 day. */
@@ -82,7 +105,10 @@ export interface RenewalDecision {
 /**
  * `expired` once notAfter has passed; `expiring` from the renewal time on; `ok` before it. An ARI
  * renewal time (the moment chosen inside the CA's suggested window), when given, overrides the
- * lifetime rule. (`invalid`, for a certificate that does not parse, is decided by the caller.)
+ * lifetime rule, earlier or later, but never past the lifetime backstop (lifetimeBackstop): a window
+ * that would renew after it is ignored, the backstop decides, and `ariIgnored` says so. A CA's
+ * window is advice about its own load and incidents; a certificate 12 hours from expiry renews now,
+ * whatever the window says. (`invalid`, for a certificate that does not parse, is decided by the caller.)
  */
 export function decideRenewal(
   validity: { notBefore: Date; notAfter: Date },
@@ -90,9 +116,17 @@ export function decideRenewal(
   renewBeforeDays = DEFAULT_RENEW_BEFORE_DAYS,
   ari?: { renewAt: Date },
 ): RenewalDecision {
-  const point: RenewalPoint = ari
-    ? { renewalTime: ari.renewAt, basis: 'ari' }
-    : renewalPoint(validity.notBefore, validity.notAfter, renewBeforeDays);
+  let point: RenewalPoint = renewalPoint(validity.notBefore, validity.notAfter, renewBeforeDays);
+  let ariIgnored: RenewalDecision['ariIgnored'];
+  if (ari) {
+    const backstop = lifetimeBackstop(validity.notBefore, validity.notAfter);
+    if (ari.renewAt.getTime() > backstop.at.getTime()) {
+      point = { renewalTime: backstop.at, basis: backstop.basis };
+      ariIgnored = { renewAt: ari.renewAt, backstop: backstop.at };
+    } else {
+      point = { renewalTime: ari.renewAt, basis: 'ari' };
+    }
+  }
   const round = (ms: number) => Math.round((ms / DAY_MS) * 100) / 100;
   const status =
     now.getTime() >= validity.notAfter.getTime() ? 'expired' : now >= point.renewalTime ? 'expiring' : 'ok';
@@ -102,6 +136,7 @@ export function decideRenewal(
     basis: point.basis,
     daysLeft: round(validity.notAfter.getTime() - now.getTime()),
     lifetimeDays: round(Math.max(0, validity.notAfter.getTime() - validity.notBefore.getTime())),
+    ...(ariIgnored ? { ariIgnored } : {}),
   };
 }
 
@@ -206,7 +241,14 @@ export const DEFAULT_ACME_LIFETIME_DAYS = 45;
  */
 export function configuredLifetimes(config: Pick<WatchdogConfig, 'acme' | 'clusters'>): ManagedLifetime[] {
   return config.clusters.flatMap((cluster) =>
-    Object.entries(cluster.certificates ?? {}).map(([name, settings]) => {
+    [
+      ...Object.entries(cluster.certificates ?? {}),
+      // RS 8.x: databases (bdb:<uid>) and the client certificate renew on the same schedule.
+      ...Object.entries(cluster.databases ?? {}).map(([uid, s]) => [`bdb:${uid}`, s] as const),
+      ...(cluster.clientCertificate?.issuer
+        ? [['client', { issuer: cluster.clientCertificate.issuer, profile: undefined }] as const]
+        : []),
+    ].map(([name, settings]) => {
       const issuer = settings.issuer;
       const profile = settings.profile ?? config.acme?.profile;
       const lifetimeDays =

@@ -78,6 +78,8 @@ export interface CertificateReport {
    * `replaces` for an ARI renewal), or `deferred` when the run's budget went to more urgent ones.
    */
   orderBudget?: 'new' | 'replaces' | 'deferred';
+  /** RS 8.x `bdb:<uid>` rows: the database (its name from GET /v1/bdbs, null when unknown). */
+  database?: { uid: string; name: string | null };
 }
 
 export interface RenewalInfoReport {
@@ -85,10 +87,17 @@ export interface RenewalInfoReport {
   start: string;
   end: string;
   explanationURL?: string;
-  /** The moment picked inside the window; renewalTime equals it. */
+  /** The moment picked inside the window; renewalTime equals it unless `ignored`. */
   renewAt: string;
   /** When the CA may be asked again (its Retry-After). */
   nextFetchAt: string;
+  /** The lifetime backstop: the latest moment ARI may set (two thirds of the lifetime, half under 10 days). */
+  backstop?: string;
+  /**
+   * Set when renewAt is after the backstop: the window was ignored, renewalTime is the backstop
+   * (renewalBasis `two-thirds` or `half`), and this says why.
+   */
+  ignored?: string;
 }
 
 export interface ClusterReport {
@@ -99,10 +108,27 @@ export interface ClusterReport {
   softwareVersions?: Array<string | null>;
   /** The push API a renewal would use now (`pushApi`, resolved from the versions for `auto`). */
   pushApi?: 'certificates' | 'update_cert';
+  /**
+   * When its certificates were read (just after the answer): the renewal steps compare it with the
+   * state's times (a certificate verified since was renewed by another run) without reading the
+   * cluster again.
+   */
+  checkedAt?: string;
   /** `renew` only: the one push this run made to the cluster. */
   push?: { id: string; api: string; fellBack?: string; certificates: string[] };
-  /** `renew` only: the Active-Active follow-up of that push. */
+  /**
+   * `renew` only: the Active-Active follow-up of that push, as its alert (`mode` alert, updated or
+   * failed). `failed` (a task failed, a database could not be updated or listed, a value that is not a
+   * GUID, or the step itself failed: `error`) needs attention.
+   */
   activeActive?: unknown;
+  /**
+   * RS 8.x: true when the database certificates were listed (GET /v1/bdbs/certificates), false when
+   * the cluster does not serve them (404); absent when not asked (every node on RS 7.x).
+   */
+  databaseCertificatesApi?: boolean;
+  /** The database certificates could not be listed: the cluster's other rows are still reported. */
+  databaseError?: ErrorInfo;
 }
 
 export interface FleetReport {
@@ -202,6 +228,8 @@ export function needsAttention(report: FleetReport): boolean {
   return report.clusters.some(
     (c) =>
       c.error !== null ||
+      c.databaseError !== undefined ||
+      (c.activeActive as { mode?: unknown } | undefined)?.mode === 'failed' ||
       c.certificates.some(
         (cert) =>
           cert.action === 'failed' ||

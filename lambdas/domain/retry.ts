@@ -134,11 +134,35 @@ export const ACME_ORDER = {
 };
 
 /**
- * DNS-01: how long a published TXT record may take to reach the authoritative servers (Route 53
- * INSYNC) and how often that is polled. All challenges of one order are published together and
- * share one wait, so the Issue task's timeout is derived from this (lib/workflow.ts).
+ * DNS-01: how long the published TXT records may take to be visible on every server the
+ * propagation check asks (Route 53's INSYNC included), by default and at most (config
+ * `dns.propagationTimeoutSeconds`), and how often that is polled. All challenges of one order are
+ * published together and share one wait, so the Issue task's timeout is derived from the longest
+ * one the config allows (`issueTimeoutMs`, lib/workflow.ts). `callsMs` bounds what comes around
+ * the wait: the CNAME lookups and the provider's own calls (paced and retried when throttled).
  */
-export const DNS_PROPAGATION = { timeoutMs: 120_000, pollMs: 2_000 };
+export const DNS_PROPAGATION = {
+  timeoutMs: 120_000,
+  maxTimeoutSeconds: 600,
+  pollMs: 2_000,
+  callsMs: 30_000,
+};
+
+/**
+ * Route 53's API allows five requests a second per account, all callers together, and answers
+ * `Throttling` beyond (and `PriorRequestNotComplete` to a change of a zone whose last change is
+ * still being applied). Each process paces its own calls to `ratePerSecond`, leaving room for
+ * others, and retries those two answers with full-jitter backoff, within the wait's deadline.
+ */
+export const ROUTE53_CALLS = {
+  ratePerSecond: 4,
+  retries: 8,
+  backoff: { baseMs: 500, rate: 2, maxMs: 10_000 } satisfies BackoffPolicy,
+  retryable: ['Throttling', 'ThrottlingException', 'PriorRequestNotComplete'] as readonly string[],
+};
+
+/** The exec provider's hook, and an RFC 2136 update (one TCP exchange), at most. */
+export const DNS_UPDATE_TIMEOUT_MS = 10_000;
 
 /**
  * Verify: what each endpoint serves is probed up to three times, 2 s apart (some RS versions reload
@@ -174,7 +198,8 @@ const wholeSeconds = (ms: number) => Math.ceil(ms / 1000) * 1000;
  * How long each step may run (the Lambda timeouts; the CLI runs the same steps under the same
  * bounds), derived from the waits above:
  *
- *   issue  = DNS_PROPAGATION.timeoutMs                 one INSYNC wait: all challenges are published together
+ *   issue  = DNS_PROPAGATION.timeoutMs                 one propagation wait: all challenges are published together
+ *          + DNS_PROPAGATION.callsMs                   CNAME lookups, the provider's calls
  *          + ACME_ORDER.attempts × requestTimeoutMs     each order attempt ends at its first stalled request
  *          + ACME_ORDER.attempts × maxRetryAfterSeconds the Retry-After waits it honours
  *          + acme-client polling (clientBackoff capped) the CA validating and finalizing
@@ -185,14 +210,24 @@ const wholeSeconds = (ms: number) => Math.ceil(ms / 1000) * 1000;
  *
  * Check, push and verify keep fixed bounds. Rounded up to whole seconds.
  */
-export const STEP_TIMEOUT_MS = {
-  check: 120_000,
-  issue: wholeSeconds(
-    DNS_PROPAGATION.timeoutMs +
+/**
+ * The Issue step's bound for a DNS propagation wait of `propagationMs` (the longest
+ * `dns.propagationTimeoutSeconds` of the config): the wait, the DNS calls around it, then the ACME
+ * order, then the AWS calls (see below). At the largest wait allowed it stays under Lambda's 900 s.
+ */
+export function issueTimeoutMs(propagationMs: number = DNS_PROPAGATION.timeoutMs): number {
+  return wholeSeconds(
+    propagationMs +
+      DNS_PROPAGATION.callsMs +
       ACME_ORDER.attempts * (ACME_ORDER.requestTimeoutMs + ACME_ORDER.maxRetryAfterSeconds * 1000) +
       acmePollingWorstMs() +
       AWS_CALLS_MS,
-  ),
+  );
+}
+
+export const STEP_TIMEOUT_MS = {
+  check: 120_000,
+  issue: issueTimeoutMs(),
   push: 60_000,
   verify: 60_000,
   // Every database's task polled to its end within the step's budget, plus the AWS calls.
@@ -210,10 +245,11 @@ export const STEP_TIMEOUT_MS = {
 export function lockLeaseMs(
   step: 'issue' | 'push' | 'verify' | 'activeActive',
   push: PushRetryPolicy = DEFAULT_PUSH_RETRY,
+  stepTimeoutMs: number = STEP_TIMEOUT_MS[step],
 ): number {
   const transient = TRANSIENT_LAMBDA_RETRY.maxAttempts * TRANSIENT_LAMBDA_RETRY.maxDelaySeconds * 1000;
   const nextStepWait = step === 'push' ? push.maxDelaySeconds * 1000 : 0;
-  return STEP_TIMEOUT_MS[step] + nextStepWait + transient + AWS_CALLS_MS;
+  return stepTimeoutMs + nextStepWait + transient + AWS_CALLS_MS;
 }
 /**
  * AWS Private CA issues asynchronously: GetCertificate answers RequestInProgressException until the

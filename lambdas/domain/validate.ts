@@ -13,10 +13,23 @@ import {
   parseCertificateChain,
   parsePrivateKey,
 } from './certificate';
+import { isInternode } from './certificate-kinds';
 import { CertificateParseError, CertificateValidationError } from './errors';
 
 /** RS certificates whose holder acts as a TLS client: Active-Active syncer, LDAP client. */
 export const CLIENT_CERTIFICATES: ReadonlySet<string> = new Set(['syncer', 'ldap_client']);
+
+/**
+ * What the holder of an RS certificate does with it in TLS: `server`, its clients verify it (every
+ * certificate RS serves; all but ldap_client, which RS only presents to an LDAP server); `client`,
+ * the servers it connects to verify it (syncer to Active-Active peers, ldap_client, internode).
+ */
+export function tlsRoles(name: string): { server: boolean; client: boolean } {
+  return {
+    server: name !== 'ldap_client',
+    client: CLIENT_CERTIFICATES.has(name) || name.includes('internode'),
+  };
+}
 
 export interface PushCandidate {
   name: string;
@@ -47,7 +60,13 @@ export interface ReplacedCertificate {
  *  5. it expires no earlier than the replaced certificate (the same second is a re-key: a forced
  *     renewal at a CA that issues fixed lifetimes, within one second of the last one);
  *  6. it keeps the extended key usage the cluster relies on: serverAuth for certificates RS serves,
- *     clientAuth for syncer and ldap_client (public CAs are dropping clientAuth).
+ *     clientAuth for syncer and ldap_client (public CAs are dropping clientAuth);
+ *  7. an internode encryption certificate has an RSA key and clientAuth (RS refuses others);
+ *  8. it has the usages its role needs (tlsRoles), whatever the replaced certificate had.
+ * Rule 2 also requires every issuer in the chain to be a CA, and rule 3 every certificate of the
+ * chain to be valid now. What node:crypto cannot see (name constraints, path length, a CA's key
+ * usage) the peers' own check covers: the Push step has the candidate verified by a TLS handshake
+ * with the peers' trust (renewal/push.ts checkWithPeers) after these rules pass.
  */
 export function validateForPush(
   candidate: PushCandidate,
@@ -93,11 +112,29 @@ export function validateForPush(
   for (let i = 0; i + 1 < chain.length; i++) {
     const child = chain[i]!;
     const parent = chain[i + 1]!;
-    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) {
+    const parentName = parent.subject.replace(/\n/g, ', ');
+    // Signed by it and named after it: the chain is in order. Whether it may issue is asked next.
+    if (child.issuer !== parent.subject || !child.verify(parent.publicKey)) {
       throw new CertificateValidationError(
         'chain-incomplete',
-        `${name}: chain certificate #${i + 2} (${parent.subject.replace(/\n/g, ', ')}) did not issue #${i + 1}; the chain is out of order or mixed`,
+        `${name}: chain certificate #${i + 2} (${parentName}) did not issue #${i + 1}; the chain is out of order or mixed`,
         { hint: 'nothing was pushed' },
+      );
+    }
+    if (!parent.ca) {
+      throw new CertificateValidationError(
+        'not-a-ca',
+        `${name}: chain certificate #${i + 2} (${parentName}) issued #${i + 1} but is not a CA (basicConstraints cA is not set, or its key usage does not include certificate signing): every client refuses the chain`,
+        { hint: 'nothing was pushed; the CA issued from a certificate that may not issue' },
+      );
+    }
+    // OpenSSL's issuer check: the CA's key usage allows certificate signing, and #i+1's authority
+    // key identifier names the CA's key.
+    if (!child.checkIssued(parent)) {
+      throw new CertificateValidationError(
+        'not-a-ca',
+        `${name}: chain certificate #${i + 2} (${parentName}) signed #${i + 1}, but clients do not accept it as its issuer: its key usage does not include certificate signing (keyCertSign), or #${i + 1}'s authority key identifier names another key`,
+        { hint: 'nothing was pushed; the CA certificate must allow keyCertSign' },
       );
     }
   }
@@ -131,6 +168,28 @@ export function validateForPush(
     throw new CertificateValidationError('expired', `${name}: expired at ${details.notAfter.toISOString()}`, {
       hint: 'the CA issued an expired certificate, or the clock is wrong; nothing was pushed',
     });
+  }
+
+  // 3, for every certificate above the leaf: clients check each one's dates, not only the leaf's.
+  for (let i = 1; i < chain.length; i++) {
+    const cert = chain[i]!;
+    const subject = cert.subject.replace(/\n/g, ', ');
+    if (options.now < new Date(cert.validFrom)) {
+      throw new CertificateValidationError(
+        'not-yet-valid',
+        `${name}: chain certificate #${i + 1} (${subject}) is not valid before ${new Date(cert.validFrom).toISOString()}: clients refuse the chain until then`,
+        { hint: "nothing was pushed; the CA's certificate starts later (or this machine's clock is behind)" },
+      );
+    }
+    if (options.now >= new Date(cert.validTo)) {
+      throw new CertificateValidationError(
+        'expired',
+        `${name}: chain certificate #${i + 1} (${subject}) expired at ${new Date(cert.validTo).toISOString()}: clients refuse the chain`,
+        {
+          hint: "nothing was pushed; the CA's certificate must be renewed (or the CA must send its current chain)",
+        },
+      );
+    }
   }
 
   // 4.
@@ -168,6 +227,27 @@ export function validateForPush(
     });
   }
 
+  // 7. (RS 8.x) Internode encryption certificates: RS refuses any without an RSA key or clientAuth
+  //    at upload (RS176474, 7.22.2-79 and 8.0.10-64): never send it one.
+  if (isInternode(name)) {
+    if (details.keyType !== 'rsa')
+      throw new CertificateValidationError(
+        'key-type',
+        `${name}: RS requires an RSA key for internode encryption (this one is ${details.keyType})`,
+        {
+          hint: 'nothing was pushed; set "keyType": "rsa-2048" for it',
+        },
+      );
+    if (!allows(details.extKeyUsage, EKU_CLIENT_AUTH))
+      throw new CertificateValidationError(
+        'usage-dropped',
+        `${name}: RS requires the clientAuth usage for internode encryption`,
+        {
+          hint: 'nothing was pushed; use a private CA issuer (local-ca or aws-private-ca), which issues clientAuth',
+        },
+      );
+  }
+
   if (replacedDetails) {
     // 5.
     if (details.notAfter < replacedDetails.notAfter) {
@@ -189,6 +269,25 @@ export function validateForPush(
             relied === EKU_CLIENT_AUTH
               ? `${name} acts as a TLS client; use a CA (or profile) that still issues clientAuth certificates`
               : 'use a CA that issues serverAuth certificates',
+        },
+      );
+    }
+  }
+  // 7. The usages its role needs, whatever the replaced certificate had.
+  const roles = tlsRoles(name);
+  for (const [needed, usage, role] of [
+    [roles.server, EKU_SERVER_AUTH, 'serves TLS (serverAuth)'],
+    [roles.client, EKU_CLIENT_AUTH, 'connects as a TLS client (clientAuth)'],
+  ] as const) {
+    if (needed && !allows(details.extKeyUsage, usage)) {
+      throw new CertificateValidationError(
+        'usage-missing',
+        `${name}: the new certificate's extended key usage does not allow what its holder does with it: it ${role}; its peers would refuse it`,
+        {
+          hint:
+            usage === EKU_CLIENT_AUTH
+              ? `use a CA that still issues clientAuth certificates (a private CA: "issuer" of ${name})`
+              : 'use a CA (or profile) that issues serverAuth certificates',
         },
       );
     }

@@ -42,9 +42,12 @@ export interface CaughtError {
 }
 
 /**
- * The Map item (one cluster's due certificates) and what flows from Issue to Notify. The state
- * machine adds `execution` (its `$$.Execution.Id`): the execution holds the certificates' locks.
- * The ActiveActive state's Catch puts its error at `activeActiveError`.
+ * The Map item and what flows from Issue to Notify: one cluster's own due certificates (one push),
+ * or (RS 8.x) one database certificate `bdb:<uid>` (its own POST, `push.api: "database"`), or the
+ * client certificate `client` (written where it is kept, `push.api: "client"`, `push.target`; its
+ * item carries `sameSubjectAs`, the current certificate's leaf). The state machine adds `execution`
+ * (its `$$.Execution.Id`): the execution holds the certificates' locks. The ActiveActive state's
+ * Catch puts its error at `activeActiveError`.
  */
 export type BatchEvent = ClusterBatch & { execution?: string; activeActiveError?: CaughtError };
 export type { ClusterBatch, RenewalStep };

@@ -6,6 +6,7 @@ import { SecretsManagerCredentialsProvider } from '../adapters/secrets-manager/c
 import { SecretsManagerStore } from '../adapters/secrets-manager/secret-store';
 import { SnsNotifier } from '../adapters/sns/notifier';
 import { probeEndpoint, publicRootPems } from '../adapters/tls';
+import { verifyByHandshake } from '../adapters/tls/handshake';
 import type { ManagedCertificateConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
 import type { CertificateIssuer } from '../domain/ports';
@@ -29,9 +30,10 @@ export function awsContext(): RenewalContext {
     credentials: new SecretsManagerCredentialsProvider(secrets),
     connect: connectCluster,
     probe: probeEndpoint,
+    handshake: verifyByHandshake,
     state: new StateStore(
       new SecretsManagerStore({
-        prefix: requiredEnv('STATE_SECRET_PREFIX'),
+        prefix: requiredEnv('STATE_SECRET_PREFIX', process.env.STATE_SECRET_PREFIX),
         kmsKeyId: process.env.STATE_KMS_KEY_ID,
         client: secrets,
       }),
@@ -67,6 +69,6 @@ let notifier: SnsNotifier | undefined;
 
 /** Created on first use: only notify sends alerts, the other steps never configure an SNS client. */
 function snsNotifier(): SnsNotifier {
-  notifier ??= new SnsNotifier(requiredEnv('ALERT_TOPIC_ARN'));
+  notifier ??= new SnsNotifier(requiredEnv('ALERT_TOPIC_ARN', process.env.ALERT_TOPIC_ARN));
   return notifier;
 }

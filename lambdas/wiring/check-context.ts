@@ -23,7 +23,9 @@ export function awsCheckContext(otherRegions?: () => CredentialsProvider): () =>
       config,
       credentials: new SecretsExtensionCredentialsProvider(otherRegions ? { otherRegions } : {}),
       connect: connectCluster,
-      state: new StateStore(new SecretsExtensionStore(requiredEnv('STATE_SECRET_PREFIX'))),
+      state: new StateStore(
+        new SecretsExtensionStore(requiredEnv('STATE_SECRET_PREFIX', process.env.STATE_SECRET_PREFIX)),
+      ),
       ...(acmeTrustPem ? { acmeTrustPem } : {}),
       ...(config.acme
         ? {

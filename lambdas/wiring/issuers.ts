@@ -1,30 +1,30 @@
 /**
- * The issuers of a deployment, by each certificate's `issuer` setting: ACME (Route 53 or httpreq for
- * DNS-01, the state store for the account), AWS Private CA, or a local CA whose key is a secret.
+ * The issuers of a deployment, by each certificate's `issuer` setting: ACME (the DNS-01 providers
+ * the config names, wiring/dns01; the state store for the account), AWS Private CA, or a local CA
+ * whose key is a secret.
  */
 import { readFile } from 'node:fs/promises';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { AcmeIssuer } from '../adapters/acme';
 import { AwsPrivateCaIssuer } from '../adapters/aws-private-ca';
-import { HttpReqDnsProvider } from '../adapters/httpreq';
 import { LocalCaIssuer } from '../adapters/local-ca';
-import { Route53DnsProvider } from '../adapters/route53';
 import { readSecretString } from '../adapters/secrets-manager/regional';
 import type { ManagedCertificateConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
 import type { CertificateIssuer, DnsProvider } from '../domain/ports';
 import type { RenewalContext } from '../domain/renewal/context';
+import { dns01For } from './dns01';
 import { logger } from './runtime';
 
-/** The ACME issuer of the deployment: Route 53 (or httpreq) for DNS-01, the state store for the account. */
+/**
+ * The ACME issuer of the deployment: DNS-01 through the providers the config names (secrets from
+ * Secrets Manager; no exec hook on AWS), the state store for the account. `dns` replaces them (tests).
+ */
 export function acmeIssuerFor(ctx: RenewalContext, dns?: DnsProvider): CertificateIssuer {
-  const { acme, dns: dnsConfig } = ctx.config;
-  if (!acme || !dnsConfig) throw new ConfigError('acme and dns must be configured to renew certificates');
+  const { acme } = ctx.config;
+  if (!acme) throw new ConfigError('acme and dns must be configured to renew certificates');
   const provider =
-    dns ??
-    (dnsConfig.provider === 'route53'
-      ? new Route53DnsProvider({ hostedZoneId: dnsConfig.hostedZoneId })
-      : new HttpReqDnsProvider({ endpoint: dnsConfig.endpoint, username: dnsConfig.username }));
+    dns ?? dns01For(ctx.config, { env: {}, readSecret: (id) => readSecretString(id), allowExec: false });
   return new AcmeIssuer({
     acme,
     trustPem: ctx.acmeTrustPem,

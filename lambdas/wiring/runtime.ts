@@ -2,9 +2,11 @@
  * What every handler shares: Powertools Logger and Metrics, and the configuration the deployment
  * validated and bundled. No AWS SDK client here, so the check function stays small.
  */
+
+import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { loadDeployedConfig } from '../adapters/config-file/deployed';
+import { DEPLOYED_CONFIG_FILE, loadDeployedConfig } from '../adapters/config-file/deployed';
 import { readAcmeTrust } from '../adapters/config-file/pem';
 import type { WatchdogConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
@@ -24,8 +26,12 @@ export const metrics = new Metrics();
 
 let config: WatchdogConfig | undefined;
 
+/**
+ * The config the deployment bundled beside this function's code (the bundle is one file, so
+ * `import.meta.url` is that file: /var/task/index.mjs on Lambda).
+ */
 export function deployedConfig(): WatchdogConfig {
-  config ??= loadDeployedConfig(process.env.WATCHDOG_CONFIG_FILE ?? '/var/task/watchdog-config.json');
+  config ??= loadDeployedConfig(fileURLToPath(new URL(DEPLOYED_CONFIG_FILE, import.meta.url)));
   return config;
 }
 
@@ -45,8 +51,12 @@ export function count(name: string, target: Metrics = metrics): void {
   target.singleMetric().addMetric(name, MetricUnit.Count, 1);
 }
 
-export function requiredEnv(name: string): string {
-  const value = process.env[name];
+/**
+ * A variable the construct sets, read by its literal name at the call site
+ * (`requiredEnv('X', process.env.X)`): a test reads every name a bundle uses from its text and
+ * checks that the template sets it for that function.
+ */
+export function requiredEnv(name: string, value: string | undefined): string {
   if (!value) throw new ConfigError(`environment variable ${name} is not set (deployment error)`);
   return value;
 }

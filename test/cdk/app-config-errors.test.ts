@@ -53,6 +53,42 @@ describe('bin/app.ts refuses a bad configuration as the CLI does', () => {
       ),
       /^rs-cert-watchdog: the configuration cannot be deployed:\n {2}clusters\["prod-east"\]\.password: not allowed in AWS mode; use credentialsSecret/,
     ],
+    // Issue 18 item 14: a variable of the synth machine means nothing to the Lambda (every order would
+    // fail with 401), and the functions run no hook: refused at synth, with the field named.
+    ...(['passwordEnv', 'tsigSecretEnv', 'exec'] as const).map((kind) => {
+      const dns =
+        kind === 'passwordEnv'
+          ? {
+              provider: 'httpreq',
+              endpoint: 'https://dns.example.com',
+              username: 'lego',
+              passwordEnv: 'DNS_PW',
+            }
+          : kind === 'tsigSecretEnv'
+            ? { provider: 'rfc2136', nameserver: '10.0.0.53:53', tsigKeyName: 'k', tsigSecretEnv: 'TSIG' }
+            : { provider: 'exec', command: ['/usr/local/bin/dns-hook'] };
+      const field = kind === 'exec' ? 'provider' : kind;
+      return [
+        `dns ${kind} (deploy refusal)`,
+        write(
+          `dns-${kind}.json`,
+          JSON.stringify({
+            acme: { email: 'ops@example.com' },
+            clusters: [
+              {
+                name: 'prod-east',
+                endpoint: 'https://127.0.0.1:9443',
+                credentialsSecret: 'rs/prod-east',
+                certificates: { proxy: { domains: ['*.redis.example.com'], dns } },
+              },
+            ],
+          }),
+        ),
+        new RegExp(
+          `^rs-cert-watchdog: the configuration cannot be deployed:\\n {2}clusters\\[0\\]\\.certificates\\.proxy\\.dns\\.${field}: `,
+        ),
+      ] as [string, string, RegExp];
+    }),
   ])('%s: one clean message on stderr, exit code 2', (_name, configFile, message) => {
     const run = synth(configFile);
     expect(run.stderr).toMatch(message);

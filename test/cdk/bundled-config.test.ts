@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, loadDeployedConfig } from '../../lambdas/adapters/config-file';
 import { DEPLOYED_CONFIG_MARKER, type WatchdogConfig } from '../../lambdas/domain/config/types';
 import { BUNDLED_CONFIG_FILE, writeBundledConfig } from '../../lib/bundled-config';
+import { createCa } from '../support/pki';
 
 const example = loadConfig(fileURLToPath(new URL('../../config.example.json', import.meta.url)));
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
@@ -48,8 +49,9 @@ describe('writeBundledConfig', () => {
     });
   });
 
-  it("copies a local CA's certFile beside the config, where the bundle lands in Lambda", () => {
-    writeFileSync(join(source, 'lab-ca.pem'), `lab ${PEM}`);
+  it("copies a local CA's certFile beside the config, where the bundle lands in Lambda, and refuses one that is no CA", async () => {
+    const lab = await createCa({ commonName: 'Lab CA', keyKind: 'ecdsa' });
+    writeFileSync(join(source, 'lab-ca.pem'), lab.certPem);
     const issuer = {
       type: 'local-ca' as const,
       certFile: join(source, 'lab-ca.pem'),
@@ -62,11 +64,35 @@ describe('writeBundledConfig', () => {
     };
     const dir = writeBundledConfig(withCa);
     const document = JSON.parse(readFileSync(join(dir, BUNDLED_CONFIG_FILE), 'utf8'));
+    // Named relatively: the handler resolves it beside the config, wherever the bundle lands.
     expect(document.config.clusters[0].certificates.syncer.issuer).toEqual({
       ...issuer,
-      certFile: '/var/task/local-ca-prod-east-syncer.pem',
+      certFile: 'local-ca-prod-east-syncer.pem',
     });
-    expect(readFileSync(join(dir, 'local-ca-prod-east-syncer.pem'), 'utf8')).toBe(`lab ${PEM}`);
+    expect(readFileSync(join(dir, 'local-ca-prod-east-syncer.pem'), 'utf8')).toBe(lab.certPem);
+    expect(
+      loadDeployedConfig(join(dir, BUNDLED_CONFIG_FILE)).clusters[0]?.certificates.syncer?.issuer,
+    ).toMatchObject({ certFile: join(dir, 'local-ca-prod-east-syncer.pem') });
+    // What would fail every renewal on AWS fails synth: PEM markers around something that is no certificate.
+    writeFileSync(join(source, 'fake-ca.pem'), PEM);
+    expect(() =>
+      writeBundledConfig({
+        ...withCa,
+        clusters: [
+          {
+            ...east,
+            certificates: {
+              syncer: {
+                domains: ['s.example.com'],
+                issuer: { ...issuer, certFile: join(source, 'fake-ca.pem') },
+              },
+            },
+          },
+        ],
+      }),
+    ).toThrow(
+      /issuer\.certFile: the local CA certificate file .*fake-ca\.pem: certificate #1 does not parse as X\.509/,
+    );
     const missing = {
       ...withCa,
       clusters: [

@@ -78,6 +78,34 @@ const issuers: WatchdogConfig = {
   ],
 };
 
+// Issue 22: Route 53 zones found by name (any zone, ListHostedZonesByName), an RFC 2136 nameserver
+// reached from the VPC with its TSIG secret, an httpreq password secret.
+const dnsProviders: WatchdogConfig = {
+  ...everything,
+  dns: [
+    { provider: 'route53', privateZone: false, followCnames: true, propagationTimeoutSeconds: 120 },
+    {
+      provider: 'rfc2136',
+      nameserver: '10.0.0.53:53',
+      tsigKeyName: 'watchdog',
+      tsigAlgorithm: 'hmac-sha256',
+      tsigSecretSecret: 'rs-cert-watchdog/dns/tsig',
+      followCnames: true,
+      propagationTimeoutSeconds: 300,
+      zones: ['corp.example.com'],
+    },
+    {
+      provider: 'httpreq',
+      endpoint: 'https://dns-api.example.com',
+      username: 'lego',
+      passwordSecret: 'rs-cert-watchdog/dns/httpreq',
+      followCnames: true,
+      propagationTimeoutSeconds: 120,
+      zones: ['lab.example.com'],
+    },
+  ],
+};
+
 function appWith(config: WatchdogConfig, region?: string) {
   const app = new App({ context: testContext(), outdir: mkdtempSync(join(tmpdir(), 'cdk-nag-test-')) });
   const stack = new WatchdogStack(app, TEST_STACK_NAME, {
@@ -94,6 +122,7 @@ describe.each([
   ['every option (VPC, Slack webhook, Chatbot)', everything, undefined],
   ['the example config in eu-west-3 (region-specific)', example, 'eu-west-3'],
   ['private CAs and an EAB key secret', issuers, undefined],
+  ['DNS-01 providers (Route 53 zones by name, RFC 2136 in the VPC, httpreq)', dnsProviders, undefined],
 ])('cdk-nag AwsSolutions with %s', (_name, config, region) => {
   it('has no unacknowledged error or warning', () => {
     const { app } = appWith(config, region);

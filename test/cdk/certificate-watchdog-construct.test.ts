@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
+import { issueTimeoutMs } from '../../lambdas/domain/retry';
 import { logicalIdOf } from '../../lib/certificate-watchdog';
 import { WatchdogStack } from '../../lib/watchdog-stack';
 import { STEP_TIMEOUTS } from '../../lib/workflow';
@@ -102,7 +103,7 @@ const challenges = (zone: string) => [
 /**
  * Issue 11.6: what each function may do, exhaustively. Only issue reads the ACME account key; check
  * reads only the keyless pending markers; push and verify extend the lock issue took and mark or clear
- * a pending push; notify releases the lock (success and failure paths).
+ * a pending push; notify releases the lock (success and failure paths). Only issue touches DNS.
  */
 const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: string) => string[]> = {
   check: () => [...clusterSecrets, ...read('pending'), ...keyRead],
@@ -131,7 +132,8 @@ const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: st
     ...readWrite('pending'),
     ...keyReadWrite,
   ],
-  notify: (zone) => [
+  // Issue removes its own challenge records on every path: notify has no DNS access.
+  notify: () => [
     ...clusterSecrets,
     ...read('certificates'),
     ...readWrite('locks'),
@@ -140,7 +142,6 @@ const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: st
     `sns:Publish ${TOPIC_ARN}`,
     `kms:Decrypt ${KEY_ARN}`,
     `kms:GenerateDataKey* ${KEY_ARN}`,
-    ...challenges(zone),
   ],
 };
 
@@ -457,8 +458,9 @@ describe('functions', () => {
         template.findResources('AWS::Lambda::Function')[
           idOf(watchdog.functions[role as FunctionRole] as never)
         ];
+      // The config is beside the code in the bundle: no variable names it.
+      expect(fn?.Properties.Environment.Variables.WATCHDOG_CONFIG_FILE).toBeUndefined();
       expect(fn?.Properties.Environment.Variables).toMatchObject({
-        WATCHDOG_CONFIG_FILE: '/var/task/watchdog-config.json',
         STATE_SECRET_PREFIX: `rs-cert-watchdog/${TEST_STACK_NAME}`,
         STATE_KMS_KEY_ID: { 'Fn::GetAtt': [idOf(watchdog.key), 'Arn'] },
         ALERT_TOPIC_ARN: { Ref: idOf(watchdog.alertTopic) },
@@ -750,6 +752,129 @@ describe('stack outputs', () => {
         'DashboardName',
         'StateSecretPrefix',
       ]),
+    );
+  });
+});
+
+describe('DNS-01 grants and bounds follow the providers the config names', () => {
+  const base = example as WatchdogConfig;
+  const withDns = (dns: WatchdogConfig['dns'], extra: Partial<WatchdogConfig> = {}): WatchdogConfig => ({
+    ...base,
+    dns,
+    ...extra,
+  });
+  const route53 = (extra: Record<string, unknown> = {}) =>
+    ({
+      provider: 'route53',
+      privateZone: false,
+      followCnames: true,
+      propagationTimeoutSeconds: 120,
+      ...extra,
+    }) as never;
+  const dnsGrants = (t: Template, functions: typeof watchdog.functions) =>
+    grantsOf(t, 'issue', functions).filter((g) => g.startsWith('route53:') || g.includes('dns/'));
+  const conditionsOf = (t: Template, functions: typeof watchdog.functions) =>
+    statementsOf(t, 'issue', functions)
+      .filter((s) => list(s.Action).includes('route53:ChangeResourceRecordSets'))
+      .map((s) => s.Condition);
+
+  it('zone discovery: any zone of the account (TXT _acme-challenge.* only) and ListHostedZonesByName', () => {
+    const { template: t, stack } = synthesizeWatchdog(withDns(route53()));
+    expect(dnsGrants(t, stack.watchdog.functions)).toEqual(
+      [
+        'route53:ChangeResourceRecordSets arn:aws:route53:::hostedzone/*',
+        'route53:ListResourceRecordSets arn:aws:route53:::hostedzone/*',
+        'route53:GetChange arn:aws:route53:::change/*',
+        'route53:ListHostedZonesByName *',
+      ].sort(),
+    );
+    expect(conditionsOf(t, stack.watchdog.functions)).toEqual([
+      {
+        'ForAllValues:StringLike': {
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['_acme-challenge.*'],
+        },
+        'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'] },
+      },
+    ]);
+    for (const role of ['check', 'push', 'verify', 'activeActive', 'notify'] as const)
+      expect(
+        actionsOf(statementsOf(t, role, stack.watchdog.functions)).filter((a) => a.startsWith('route53:')),
+        role,
+      ).toEqual([]);
+  });
+
+  it('hostedZoneIds (and every route53 provider of every level): only those zones', () => {
+    const [east, west] = base.clusters as [
+      WatchdogConfig['clusters'][number],
+      WatchdogConfig['clusters'][number],
+    ];
+    const config = withDns(route53({ hostedZoneIds: ['ZB', 'ZA'] }), {
+      clusters: [{ ...east, dns: route53({ hostedZoneId: 'ZC', zones: ['east.example.com'] }) }, west],
+    });
+    const { template: t, stack } = synthesizeWatchdog(config);
+    expect(dnsGrants(t, stack.watchdog.functions)).toEqual(
+      [
+        ...['ZA', 'ZB', 'ZC'].flatMap((z) => [
+          `route53:ChangeResourceRecordSets arn:aws:route53:::hostedzone/${z}`,
+          `route53:ListResourceRecordSets arn:aws:route53:::hostedzone/${z}`,
+        ]),
+        'route53:GetChange arn:aws:route53:::change/*',
+        'route53:ListHostedZonesByName *',
+      ].sort(),
+    );
+  });
+
+  it('rfc2136 and httpreq secrets: issue alone reads them; no Route 53 at all; issue joins the VPC for an rfc2136 nameserver', () => {
+    const config = withDns(
+      [
+        {
+          provider: 'rfc2136',
+          nameserver: '10.0.0.53:53',
+          tsigKeyName: 'watchdog',
+          tsigAlgorithm: 'hmac-sha256',
+          tsigSecretSecret: 'rs-cert-watchdog/dns/tsig',
+          followCnames: true,
+          propagationTimeoutSeconds: 600,
+          zones: ['corp.example.com'],
+        },
+        {
+          provider: 'httpreq',
+          endpoint: 'https://dns-api.example.com',
+          username: 'lego',
+          passwordSecret: 'rs-cert-watchdog/dns/httpreq',
+          followCnames: true,
+          propagationTimeoutSeconds: 120,
+        },
+      ],
+      {
+        aws: {
+          ...(base.aws as NonNullable<WatchdogConfig['aws']>),
+          vpc: {
+            vpcId: 'vpc-0123456789abcdef0',
+            subnetIds: ['subnet-0aaaaaaaaaaaaaaa1'],
+            securityGroupIds: [],
+          },
+        },
+      },
+    );
+    const { template: t, stack } = synthesizeWatchdog(config);
+    const functions = stack.watchdog.functions;
+    expect(dnsGrants(t, functions)).toEqual(
+      ['rs-cert-watchdog/dns/httpreq', 'rs-cert-watchdog/dns/tsig'].map(
+        (name) =>
+          `secretsmanager:GetSecretValue arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:${name}-??????`,
+      ),
+    );
+    for (const role of ['check', 'push', 'verify', 'activeActive', 'notify'] as const)
+      expect(JSON.stringify(statementsOf(t, role, functions)), role).not.toContain('dns/');
+    const issue =
+      t.findResources('AWS::Lambda::Function')[logicalIdOf(functions.issue.node.defaultChild as CfnElement)];
+    // The longest propagation wait the config allows (600 s) sets the timeout, under Lambda's 900 s.
+    expect(issue?.Properties.Timeout).toBe(Math.ceil(issueTimeoutMs(600_000) / 1000));
+    expect(issue?.Properties.Timeout).toBeLessThanOrEqual(900);
+    expect(issue?.Properties.VpcConfig?.SubnetIds).toEqual(['subnet-0aaaaaaaaaaaaaaa1']);
+    expect(actionsOf(statementsOf(t, 'issue', functions)).filter((a) => a.startsWith('route53:'))).toEqual(
+      [],
     );
   });
 });

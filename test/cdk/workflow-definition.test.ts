@@ -11,6 +11,7 @@ import {
   ACME_ORDER,
   ACTIVE_ACTIVE_RETRY,
   DNS_PROPAGATION,
+  issueTimeoutMs,
   RS_GET_RETRY,
   RS_REQUEST_TIMEOUT_MS,
   TRANSIENT_LAMBDA_RETRY,
@@ -206,6 +207,7 @@ describe('step timeouts', () => {
       polling += Math.min(clientBackoff.maxMs, clientBackoff.minMs * 2 ** i);
     const ms =
       DNS_PROPAGATION.timeoutMs +
+      DNS_PROPAGATION.callsMs +
       ACME_ORDER.attempts * (ACME_ORDER.requestTimeoutMs + ACME_ORDER.maxRetryAfterSeconds * 1000) +
       polling +
       30_000;
@@ -213,6 +215,8 @@ describe('step timeouts', () => {
     // One propagation wait, not one per challenge: two names would not fit twice.
     expect(STEP_TIMEOUTS.issue.toMilliseconds()).toBeLessThan(2 * DNS_PROPAGATION.timeoutMs + 120_000);
     expect(STEP_TIMEOUTS.issue.toSeconds()).toBeLessThanOrEqual(900);
+    // The longest propagation wait a config may set still fits Lambda's 900 s.
+    expect(issueTimeoutMs(DNS_PROPAGATION.maxTimeoutSeconds * 1000)).toBeLessThanOrEqual(900_000);
   });
 
   it('give notify enough for its failure path: two RS reads with retries, a probe, the AWS calls', () => {

@@ -116,7 +116,7 @@ describe('CLI contract', () => {
           world.writeConfig({
             ...alerts(),
             acme: ACME_WITHOUT_NETWORK.acme,
-            dns: { ...ACME_WITHOUT_NETWORK.dns, passwordEnv: 'DNS_PASSWORD_NOT_SET' },
+            dns: { ...ACME_WITHOUT_NETWORK.dns, username: 'lego', passwordEnv: 'DNS_PASSWORD_NOT_SET' },
           }),
         /dns\.passwordEnv: the environment variable DNS_PASSWORD_NOT_SET is not set/,
       ],

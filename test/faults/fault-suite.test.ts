@@ -18,7 +18,8 @@ import type { Alert } from '../../lambdas/domain/ports';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { StoredCertificate } from '../../lambdas/domain/state';
 import { type AcmeFaultProxy, startAcmeFaultProxy } from '../support/acme-fault-proxy';
-import { localWorkflow } from '../support/local-workflow';
+import { CLI_PATH } from '../support/cli-process';
+import { localWorkflow, watchdogAwsOf, workflowState } from '../support/local-workflow';
 import type { PebbleOptions } from '../support/pebble';
 import { createCa, issueCert } from '../support/pki';
 import { daysFromNow, startWorld, type World } from '../support/world';
@@ -181,10 +182,36 @@ const faults: Fault[] = [
   },
   {
     fault: 'the DNS record never appears',
-    expected: 'AcmeValidationError naming the record; record cleaned up',
-    outcome: { result: 'failed', error: 'AcmeValidationError', alert: 'renewal-failed' },
+    expected:
+      'DnsPropagationTimeoutError naming the record, before the CA is asked to validate (no failed authorization); record cleaned up',
+    outcome: { result: 'failed', error: 'DnsPropagationTimeoutError', alert: 'renewal-failed' },
+    acmeProxy: true,
+    configOverrides: ({ world }) => ({
+      dns: {
+        provider: 'httpreq',
+        endpoint: world.bridge!.url,
+        resolvers: [world.pebble!.dns.dnsAddress],
+        propagationTimeoutSeconds: 2,
+      },
+    }),
     arrange: ({ world }) => {
       world.bridge!.dropRecords = true;
+    },
+    after: ({ world, proxy }) => {
+      // The challenges were never answered at the CA, and what was published is removed.
+      expect(proxy!.hits.filter((h) => h.method === 'POST' && /chalZ/.test(h.path))).toEqual([]);
+      const calls = world.bridge!.calls;
+      expect(
+        calls
+          .filter((c) => c.op === 'cleanup')
+          .map((c) => c.fqdn)
+          .sort(),
+      ).toEqual(
+        calls
+          .filter((c) => c.op === 'present')
+          .map((c) => c.fqdn)
+          .sort(),
+      );
     },
   },
   {
@@ -239,7 +266,7 @@ const faults: Fault[] = [
       const renewed = [a, b].filter((o) => o.result === 'renewed');
       expect(renewed).toHaveLength(1);
       expect([...a.alerts, ...b.alerts].filter((kind) => kind === 'renewed')).toHaveLength(1);
-      // The CLI says so in its report; the state machine ends that iteration in LockHeld, silently.
+      // The CLI says so in its report; the state machine's Issue sets it aside, silently.
       expect([a, b].find((o) => o.result !== 'renewed')).toMatchObject({
         result: ctx.mode === 'cli' ? 'skipped' : 'none',
         alerts: [],
@@ -248,10 +275,19 @@ const faults: Fault[] = [
     },
   },
   {
-    fault: 'unwritable state directory',
+    fault: 'unwritable state (CLI: the state directory; AWS: a KMS key Secrets Manager cannot encrypt with)',
     expected: 'StateStoreError before any order; nothing pushed',
     outcome: { result: 'failed', error: 'StateStoreError', alert: 'renewal-failed' },
     configOverrides: ({ world }) => ({ stateDir: join(world.dir, 'config.json', 'state') }),
+    // On AWS the state lives in Secrets Manager (the config's stateDir means nothing there).
+    arrange: async ({ world, mode }) => {
+      if (mode !== 'sfn') return;
+      (await watchdogAwsOf(world)).secretsManager.refuseWrites = {
+        code: 'EncryptionFailure',
+        message: "Secrets Manager can't encrypt the protected secret text using the provided KMS key.",
+      };
+    },
+    puts: 0,
   },
   {
     fault: 'GET /v1/cluster/certificates answers 7 MB of nested arrays',
@@ -486,7 +522,7 @@ describe.each(['cli', 'sfn'] as const)('fault suite via %s', (mode) => {
 
       // 2. Nothing lost: an issued certificate is in the state store with its key; the cluster holds
       //    either its old certificate or the stored one.
-      const stored = await readStored(world);
+      const stored = await readStored(ctx);
       if (orders(world) > 0 && stored) {
         const key = parsePrivateKey(stored.keyPem);
         expect(parseCertificateChain(stored.certificatePem).some((cert) => keyMatchesLeaf(cert, key))).toBe(
@@ -600,14 +636,10 @@ async function startOldTlsServer(dir: string): Promise<OldTlsServer> {
 
 /** Runs the real CLI in a child process and SIGKILLs it as soon as `when` holds. */
 async function killCliWhen(ctx: Ctx, when: () => boolean): Promise<void> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'lambdas/cli/bin.ts', 'renew', '--config', ctx.config],
-    {
-      env: { ...process.env, ...ctx.world.env },
-      stdio: 'ignore',
-    },
-  );
+  const child = spawn(process.execPath, [CLI_PATH, 'renew', '--config', ctx.config], {
+    env: { PATH: process.env.PATH, ...ctx.world.env },
+    stdio: 'ignore',
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const deadline = Date.now() + 30_000;
   while (!when() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -621,9 +653,11 @@ function orders(w: World): number {
   return w.bridge!.calls.filter((c) => c.op === 'present').length;
 }
 
-async function readStored(w: World): Promise<StoredCertificate | null> {
+/** What the mode's state store holds for east/proxy: the CLI's state directory, or Secrets Manager on AWS. */
+async function readStored(ctx: Ctx): Promise<StoredCertificate | null> {
+  if (ctx.mode === 'sfn') return (await workflowState(ctx.world)).issued('east', 'proxy');
   try {
-    return JSON.parse(await readFile(statePath(w), 'utf8')) as StoredCertificate;
+    return JSON.parse(await readFile(statePath(ctx.world), 'utf8')) as StoredCertificate;
   } catch {
     return null;
   }

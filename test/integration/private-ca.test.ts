@@ -1,27 +1,19 @@
 /**
- * Certificates that need clientAuth (syncer, ldap_client), renewed through the CLI against the RS
- * simulator by the two private-CA issuers: the local CA (really signing) and AWS Private CA (the
- * SDK mocked in-process with aws-sdk-client-mock; the mock signs the CSR it receives with a test CA,
- * honouring the extended key usages the request asks for).
+ * Certificates that need clientAuth (syncer, ldap_client), renewed through the built CLI
+ * (dist/cli.mjs, its own process) against the RS simulator by the two private-CA issuers: the local
+ * CA (really signing) and AWS Private CA (a loopback stand-in speaking the SDK's protocol, reached
+ * through AWS_ENDPOINT_URL_ACM_PCA; it signs the CSR it receives with a test CA, honouring the
+ * extended key usages the request asks for).
  */
-import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  ACMPCAClient,
-  GetCertificateAuthorityCertificateCommand,
-  GetCertificateCommand,
-  IssueCertificateCommand,
-  type IssueCertificateCommandInput,
-} from '@aws-sdk/client-acm-pca';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EKU_CLIENT_AUTH, EKU_SERVER_AUTH } from '../../lambdas/domain/certificate';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { FleetReport } from '../../lambdas/domain/report';
 import { createCa, type TestCa } from '../support/pki';
-import { signAsPrivateCa } from '../support/private-ca';
+import { startPrivateCaStandIn } from '../support/private-ca';
 import { daysFromNow, secretsOf, startWorld, type World } from '../support/world';
 
 const CA_ARN =
@@ -120,21 +112,9 @@ describe('private CAs renew the certificates a public CA no longer can', () => {
   });
 
   it('AWS Private CA renews ldap_client: IssueCertificate asks for clientAuth, GetCertificate until issued', async () => {
-    const pcaCa = await createCa({ commonName: 'AWS Private CA (mocked)' });
-    const pca = mockPca();
-    const issued = new Map<string, string>();
-    let polls = 0;
-    pca.on(sdk(IssueCertificateCommand)).callsFake(async (input: IssueCertificateCommandInput) => {
-      const arn = `${CA_ARN}/certificate/${issued.size + 1}`;
-      issued.set(arn, await signAsPrivateCa(input, pcaCa));
-      return { CertificateArn: arn };
-    });
-    pca.on(sdk(GetCertificateCommand)).callsFake(async (input: { CertificateArn: string }) => {
-      if (polls++ === 0)
-        throw Object.assign(new Error('still issuing'), { name: 'RequestInProgressException' });
-      return { Certificate: issued.get(input.CertificateArn) };
-    });
-    pca.on(sdk(GetCertificateAuthorityCertificateCommand)).resolves({ Certificate: pcaCa.certPem });
+    const pcaCa = await createCa({ commonName: 'AWS Private CA (stand-in)' });
+    const pca = await startPrivateCaStandIn(pcaCa, { pendingPolls: 1 });
+    Object.assign(world.env, pca.env);
     try {
       const config = await world.writeConfig(
         {},
@@ -154,25 +134,29 @@ describe('private CAs renew the certificates a public CA no longer can', () => {
       const ldap = certOf(JSON.parse(run.stdout) as RenewReport, 'ldap_client');
       expect(ldap.error).toBeNull();
       expect(ldap).toMatchObject({ action: 'renewed', issuerType: 'aws-private-ca' });
-      expect(polls).toBe(2);
+      const operations = pca.calls.map((c) => c.operation);
+      expect(operations.filter((o) => o === 'IssueCertificate')).toHaveLength(1);
+      // Not issued at the first look: asked again until it was.
+      expect(operations.filter((o) => o === 'GetCertificate')).toHaveLength(2);
+      const issueInput = pca.calls.find((c) => c.operation === 'IssueCertificate')!.input;
+      expect(issueInput).toMatchObject({
+        CertificateAuthorityArn: CA_ARN,
+        ApiPassthrough: {
+          Extensions: {
+            ExtendedKeyUsage: [
+              { ExtendedKeyUsageType: 'SERVER_AUTH' },
+              { ExtendedKeyUsageType: 'CLIENT_AUTH' },
+            ],
+          },
+        },
+      });
       const pem = world.sims['prod-east']!.certificate('ldap_client')!.certPem;
       expect(ekusOf(pem)).toEqual(expect.arrayContaining([EKU_SERVER_AUTH, EKU_CLIENT_AUTH]));
       expect(new X509Certificate(pem).checkIssued(new X509Certificate(pcaCa.certPem))).toBe(true);
-      expect(pca.commandCalls(sdk(IssueCertificateCommand))).toHaveLength(1);
+      for (const secret of secretsOf(world)) expect(run.stdout + run.stderr).not.toContain(secret);
     } finally {
-      pca.restore();
+      for (const name of Object.keys(pca.env)) delete world.env[name];
+      await pca.close();
     }
   });
 });
-
-/**
- * client-acm-pca 3.523.0 (the one version the registry offers) types its commands against an older
- * @smithy/types than aws-sdk-client-mock resolves; at run time they are the same SDK v3 shapes.
- */
-function mockPca() {
-  // biome-ignore lint/suspicious/noExplicitAny: see above
-  return mockClient(ACMPCAClient as any) as ReturnType<typeof mockClient<any, any, any>>;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: see mockPca
-const sdk = (command: unknown) => command as any;

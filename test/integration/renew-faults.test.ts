@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RenewReport } from '../../lambdas/domain/renewal/runner';
 import type { StoredCertificate } from '../../lambdas/domain/state';
+import { CLI_PATH } from '../support/cli-process';
 import { generateKey } from '../support/pki';
 import { startWebhookCapture } from '../support/webhook-capture';
 import { daysFromNow, keyBody, secretsOf, startWorld, type World } from '../support/world';
@@ -106,14 +107,10 @@ describe('renew: nothing lost, nothing ordered twice', () => {
   it('resumes after a crash between issuance and push without a new order', async () => {
     const { world: w, config } = await proxyWorld();
     w.sims.east!.injectFault({ method: 'PUT', kind: 'hang' });
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'lambdas/cli/bin.ts', 'renew', '--config', config],
-      {
-        env: { ...process.env, ...w.env },
-        stdio: 'ignore',
-      },
-    );
+    const child = spawn(process.execPath, [CLI_PATH, 'renew', '--config', config], {
+      env: { PATH: process.env.PATH, ...w.env },
+      stdio: 'ignore',
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const deadline = Date.now() + 30_000;
     while (puts(w).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -2,13 +2,10 @@
  * RS 7.22+ through the synthesized state machine, executed with our handlers against Pebble and the
  * simulator: the same cases as rs722.test.ts (the CLI), so both runners are held to one behaviour.
  */
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
-import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/secret-store';
 import type { Alert } from '../../lambdas/domain/ports';
 import { RUNNER_STATES } from '../../lambdas/domain/renewal/runner';
-import { StateStore } from '../../lambdas/domain/state';
 import { asDeployedConfig, localWorkflow } from '../support/local-workflow';
 import { issueCert } from '../support/pki';
 import { synthesizedDefinition } from '../support/synthesized-definition';
@@ -161,7 +158,7 @@ describe('the state machine on RS 7.22+', () => {
     expect(kinds(workflow.alerts)).toEqual(['rolled-back:proxy']);
 
     // The kept certificate is now the renewed one; make it expired: the rollback is refused.
-    const state = new StateStore(new LocalDirectoryStore(join(world.dir, 'state')));
+    const state = workflow.state;
     const kept = (await state.previous('east', 'proxy'))!;
     const expired = await issueCert({
       ca: sim.ca,

@@ -5,7 +5,6 @@
  * private-CA issuers (local CA, AWS Private CA with a fake SDK client) renewing certificates that
  * need clientAuth through Issue → Push → Verify.
  */
-import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

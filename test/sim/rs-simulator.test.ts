@@ -212,7 +212,7 @@ describe('reads', () => {
   });
 
   it('answers 404 JSON for anything else', async () => {
-    const r = await callJson(s, { path: '/v1/bdbs' });
+    const r = await callJson(s, { path: '/v1/license' });
     expect(r.status).toBe(404);
     expect(r.json).toMatchObject({ error_code: 'not_found' });
     expect((await callJson(s, { method: 'POST', path: '/v1/cluster/certificates' })).status).toBe(404);
@@ -1079,5 +1079,327 @@ describe('Active-Active (CRDB) routes', () => {
     expect(() => JSON.parse(cut.text)).toThrow();
     expect(s.crdbTask(task.id)?.polls).toBe(0);
     expect((await poll(s, task.id)).status).toBe('started');
+  });
+});
+
+// ---- RS 8.x (rs8) ------------------------------------------------------------------------------
+
+/** A request presenting a client certificate (and Basic only when `auth` is given). */
+function callWithCertificate(
+  s: RsSimulator,
+  path: string,
+  client: { certPem: string; keyPem: string } | undefined,
+  auth?: { username: string; password: string },
+): Promise<{ status: number; json: unknown }> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (auth)
+    headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${s.url}${path}`,
+      { headers, ca: s.caPem, agent: false, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('RS 8.x: per-database certificates', () => {
+  const databases = [
+    { uid: 1, name: 'sessions', certificate: { notAfter: new Date(Date.now() + 5 * DAY) } },
+    { uid: 2, name: 'carts', certificate: {} },
+    { uid: 3, name: 'cache', certificate: null, listen: false },
+    { uid: 4, name: 'queues', certificate: {}, tlsMode: 'disabled' as const, listen: false },
+  ];
+
+  it('lists every certificate, by page (from 1), with expires_before and tls_mode; never a key', async () => {
+    const s = await sim({ nodeListeners: false, softwareVersion: '8.0.2-17', databases });
+    const all = await callJson(s, { path: '/v1/bdbs/certificates' });
+    expect(all.status).toBe(200);
+    const items = all.json as Array<Record<string, string>>;
+    expect(items.map((i) => i.bdb_uid)).toEqual(['1', '2', '4']);
+    expect(Object.keys(items[0]!).sort()).toEqual(['bdb_uid', 'cert', 'not_after', 'not_before']);
+    expect(JSON.stringify(all.json)).not.toContain('PRIVATE KEY');
+    const page = (query: string) => callJson(s, { path: `/v1/bdbs/certificates?${query}` });
+    expect(((await page('page=1&page_size=2')).json as unknown[]).length).toBe(2);
+    expect(
+      ((await page('page=2&page_size=2')).json as Array<{ bdb_uid: string }>).map((i) => i.bdb_uid),
+    ).toEqual(['4']);
+    expect((await page('page=3&page_size=2')).json).toEqual([]);
+    const soon = new Date(Date.now() + 30 * DAY).toISOString();
+    expect(
+      ((await page(`expires_before=${soon}`)).json as Array<{ bdb_uid: string }>).map((i) => i.bdb_uid),
+    ).toEqual(['1']);
+    expect(
+      ((await page('tls_mode=disabled')).json as Array<{ bdb_uid: string }>).map((i) => i.bdb_uid),
+    ).toEqual(['4']);
+    for (const bad of ['page=0', 'page_size=x', 'expires_before=tomorrow', 'tls_mode=maybe'])
+      expect((await page(bad)).status, bad).toBe(400);
+    expect(s.requests.at(-1)).toMatchObject({
+      path: '/v1/bdbs/certificates',
+      query: 'tls_mode=maybe',
+      status: 400,
+    });
+  });
+
+  it('answers 404 on a 7.x cluster (no such routes), and when opts turn them off', async () => {
+    const old = await sim({ nodeListeners: false, databases });
+    expect(old.databaseCertificatesApi).toBe(false);
+    expect((await callJson(old, { path: '/v1/bdbs/certificates' })).status).toBe(404);
+    expect((await callJson(old, { path: '/v1/bdbs/1/certificates' })).status).toBe(404);
+    // GET /v1/bdbs exists on every version.
+    expect((await callJson(old, { path: '/v1/bdbs?fields=uid,name' })).json).toEqual(
+      databases.map((d) => ({ uid: d.uid, name: d.name })),
+    );
+    const off = await sim({
+      nodeListeners: false,
+      softwareVersion: '8.2.0-46',
+      databaseCertificatesApi: false,
+    });
+    expect((await callJson(off, { path: '/v1/bdbs/certificates' })).status).toBe(404);
+  });
+
+  it('GET one, POST ?dry_run (validates, saves nothing), POST (saves and serves), DELETE', async () => {
+    const s = await sim({ nodeListeners: false, softwareVersion: '8.0.2-17', databases });
+    const endpoint = s.databaseEndpoint(2)!;
+    expect(await servedFingerprint(endpoint.host, endpoint.port, s.caPem)).toBe(
+      s.databaseCertificate(2)!.fingerprint256,
+    );
+    const bdb = (await callJson(s, { path: '/v1/bdbs/2' })).json as {
+      endpoints: Array<Record<string, unknown>>;
+    };
+    expect(bdb.endpoints[0]).toMatchObject({
+      dns_address: endpoint.dnsAddress,
+      port: endpoint.port,
+      addr: ['127.0.0.1'],
+    });
+    expect((await callJson(s, { path: '/v1/bdbs/3/certificates' })).status).toBe(404);
+    expect((await callJson(s, { path: '/v1/bdbs/9/certificates' })).status).toBe(404);
+    expect((await callJson(s, { path: '/v1/bdbs/9' })).status).toBe(404);
+
+    const next = await issueCert({ ca: s.ca, dnsNames: [endpoint.dnsAddress], ipAddresses: ['127.0.0.1'] });
+    const body = { cert: next.chainPem, private_key: next.keyPem };
+    const dry = await callJson(s, { method: 'POST', path: '/v1/bdbs/2/certificates?dry_run=true', body });
+    expect(dry).toMatchObject({ status: 200, json: { bdb_uid: '2' } });
+    expect(s.databaseCertificate(2)!.fingerprint256).not.toBe(next.fingerprint256);
+    expect(await callJson(s, { method: 'POST', path: '/v1/bdbs/2/certificates', body })).toMatchObject({
+      status: 200,
+    });
+    expect(s.databaseCertificate(2)!.fingerprint256).toBe(next.fingerprint256);
+    expect(await servedFingerprint(endpoint.host, endpoint.port, s.caPem)).toBe(next.fingerprint256);
+    expect(
+      s.requests.filter((r) => r.method === 'POST').map((r) => [r.query ?? '', r.postFingerprint256]),
+    ).toEqual([
+      ['dry_run=true', next.fingerprint256],
+      ['', next.fingerprint256],
+    ]);
+
+    // A database without a certificate of its own is served the cluster's proxy certificate.
+    expect((await callJson(s, { method: 'DELETE', path: '/v1/bdbs/2/certificates' })).status).toBe(200);
+    expect(s.databaseCertificate(2)).toBeUndefined();
+    expect(await servedFingerprint(endpoint.host, endpoint.port, s.caPem)).toBe(
+      s.certificate('proxy')!.fingerprint256,
+    );
+    expect((await callJson(s, { method: 'DELETE', path: '/v1/bdbs/2/certificates' })).status).toBe(404);
+  });
+
+  it('POST refusals: 400 body or key, 404 database, 406 validity; injected 500 and hang per query', async () => {
+    const s = await sim({ nodeListeners: false, softwareVersion: '8.0.2-17', databases });
+    const good = await issueCert({ ca: s.ca, dnsNames: ['redis-10002.cluster.local'] });
+    const other = await issueCert({ ca: s.ca, dnsNames: ['x.cluster.local'], freshKey: true });
+    const expired = await issueCert({
+      ca: s.ca,
+      dnsNames: ['redis-10002.cluster.local'],
+      notBefore: new Date(Date.now() - 9 * DAY),
+      notAfter: new Date(Date.now() - DAY),
+    });
+    const post = (uid: number, body: unknown, query = '') =>
+      callJson(s, { method: 'POST', path: `/v1/bdbs/${uid}/certificates${query}`, body });
+    expect((await post(2, { cert: good.chainPem })).status).toBe(400);
+    expect((await post(2, { cert: good.chainPem, private_key: other.keyPem })).status).toBe(400);
+    expect((await post(9, { cert: good.chainPem, private_key: good.keyPem })).status).toBe(404);
+    expect((await post(2, { cert: expired.chainPem, private_key: expired.keyPem })).status).toBe(406);
+    s.injectFault({
+      kind: 'status',
+      status: 500,
+      method: 'POST',
+      path: '/v1/bdbs/2/certificates',
+      query: '',
+    });
+    expect((await post(2, { cert: good.chainPem, private_key: good.keyPem }, '?dry_run=true')).status).toBe(
+      200,
+    );
+    expect((await post(2, { cert: good.chainPem, private_key: good.keyPem })).status).toBe(500);
+    expect(s.databaseCertificate(2)!.fingerprint256).not.toBe(good.fingerprint256);
+    s.injectFault({ kind: 'malformed-json', path: '/v1/bdbs/certificates' });
+    const cut = await call(s, { path: '/v1/bdbs/certificates' });
+    expect(() => JSON.parse(cut.text)).toThrow();
+  });
+});
+
+describe('RS 8.x: internode, keyless certificates and the 8.2 cipher check', () => {
+  it('internode certificates need an RSA key and clientAuth (400), from 7.22.2 on', async () => {
+    const s = await sim({ nodeListeners: false, softwareVersion: '7.22.2-79' });
+    const put = (name: string, cert: IssuedCert) =>
+      callJson(s, {
+        method: 'PUT',
+        path: '/v1/cluster/certificates',
+        body: { certificates: [{ name, certificate: cert.chainPem, key: cert.keyPem }] },
+      });
+    const ecdsa = await issueCert({ ca: s.ca, dnsNames: ['node.cluster.local'], keyKind: 'ecdsa' });
+    const serverOnly = await issueCert({
+      ca: s.ca,
+      dnsNames: ['node.cluster.local'],
+      extKeyUsage: ['serverAuth'],
+    });
+    const good = await issueCert({ ca: s.ca, dnsNames: ['node.cluster.local'] });
+    const ec = await put('data_internode_encryption', ecdsa);
+    expect(ec).toMatchObject({
+      status: 400,
+      json: { description: expect.stringMatching(/must use an RSA key/) },
+    });
+    const eku = await put('ccs_internode_encryption', serverOnly);
+    expect(eku).toMatchObject({ status: 400, json: { description: expect.stringMatching(/clientAuth/) } });
+    expect((await put('ccs_internode_encryption', good)).status).toBe(200);
+    expect(s.certificate('ccs_internode_encryption')!.fingerprint256).toBe(good.fingerprint256);
+  });
+
+  it('mtls_trusted_ca comes without a key, and is uploaded without one', async () => {
+    const trusted = await createCa({ commonName: 'Client CA' });
+    const s = await sim({
+      nodeListeners: false,
+      softwareVersion: '8.0.6-12',
+      certificates: { api: {}, proxy: {}, mtls_trusted_ca: { certPem: trusted.certPem, keyless: true } },
+    });
+    const body = (await callJson(s, { path: '/v1/cluster/certificates' })).json as Record<string, string>;
+    expect(body.mtls_trusted_ca_cert).toBe(trusted.certPem);
+    expect(body).not.toHaveProperty('mtls_trusted_ca_key');
+    const next = await createCa({ commonName: 'Client CA 2' });
+    const put = await callJson(s, {
+      method: 'PUT',
+      path: '/v1/cluster/certificates',
+      body: { certificates: [{ name: 'mtls_trusted_ca', certificate: next.certPem }] },
+    });
+    expect(put.status).toBe(200);
+    expect(s.certificate('mtls_trusted_ca')).toMatchObject({ certPem: next.certPem, keyPem: '' });
+  });
+
+  it('8.2 refuses a key the configured cipher suites cannot use (ECDSA with RSA-only suites)', async () => {
+    const s = await sim({
+      nodeListeners: false,
+      softwareVersion: '8.2.0-46',
+      cipherSuites: { control: 'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256' },
+    });
+    const ecdsa = await apiCert(s, { keyKind: 'ecdsa' });
+    const refused = await callJson(s, {
+      method: 'PUT',
+      path: '/v1/cluster/certificates',
+      body: { certificates: [{ name: 'api', certificate: ecdsa.chainPem, key: ecdsa.keyPem }] },
+    });
+    expect(refused).toMatchObject({
+      status: 400,
+      json: {
+        error_code: 'cipher_suites_mismatch',
+        description: expect.stringMatching(/'api'.*cipher suites/),
+      },
+    });
+    const rsa = await apiCert(s);
+    expect(
+      (
+        await callJson(s, {
+          method: 'PUT',
+          path: '/v1/cluster/certificates',
+          body: { certificates: [{ name: 'api', certificate: rsa.chainPem, key: rsa.keyPem }] },
+        })
+      ).status,
+    ).toBe(200);
+    // Before 8.2 nothing is checked against the suites.
+    s.setSoftwareVersion('8.0.20-96');
+    expect(
+      (
+        await callJson(s, {
+          method: 'PUT',
+          path: '/v1/cluster/certificates',
+          body: { certificates: [{ name: 'api', certificate: ecdsa.chainPem, key: ecdsa.keyPem }] },
+        })
+      ).status,
+    ).toBe(200);
+  });
+});
+
+describe('RS 8.x: certificate login and Basic authentication turned off', () => {
+  it('a certificate of a certificate user logs in without Basic; Basic off (8.2) is a 401 that says so', async () => {
+    const clientCa = await createCa({ commonName: 'Watchdog client CA' });
+    // DER order (O, OU, CN): RS's certificate_subject_line is its RFC 2253 form, CN first.
+    const subject: Array<Record<string, string[]>> = [
+      { O: ['Example'] },
+      { OU: ['ops'] },
+      { CN: ['rs-cert-watchdog'] },
+    ];
+    const client = await issueCert({ ca: clientCa, dnsNames: [], subject, extKeyUsage: ['clientAuth'] });
+    const stranger = await issueCert({
+      ca: clientCa,
+      dnsNames: [],
+      subject: [{ CN: ['someone'] }],
+      extKeyUsage: ['clientAuth'],
+    });
+    const s = await sim({
+      nodeListeners: false,
+      softwareVersion: '8.2.0-46',
+      certificates: { api: {}, proxy: {}, mtls_trusted_ca: { certPem: clientCa.certPem, keyless: true } },
+      certificateAuthentication: {
+        users: ['O=Example,OU=ops,CN=rs-cert-watchdog'.split(',').reverse().join(',')],
+      },
+    });
+    const basic = { username: s.username, password: s.password };
+    expect((await callWithCertificate(s, '/v1/nodes', client)).status).toBe(200);
+    expect(s.requests.at(-1)).toMatchObject({
+      authorized: true,
+      authMethod: 'certificate',
+      clientCertificate: client.fingerprint256,
+    });
+    expect((await callWithCertificate(s, '/v1/nodes', stranger)).status).toBe(401);
+    expect((await callWithCertificate(s, '/v1/nodes', undefined, basic)).status).toBe(200);
+
+    s.setBasicAuthentication(false);
+    const off = await callWithCertificate(s, '/v1/nodes', undefined, basic);
+    expect(off).toMatchObject({ status: 401, json: { error_code: 'basic_authentication_disabled' } });
+    expect((await callWithCertificate(s, '/v1/nodes', client, basic)).status).toBe(200);
+  });
+
+  it('refuses an expired certificate, one without clientAuth, and one from another CA', async () => {
+    const clientCa = await createCa({ commonName: 'Watchdog client CA' });
+    const otherCa = await createCa({ commonName: 'Someone else' });
+    const subject = [{ CN: ['rs-cert-watchdog'] }];
+    const s = await sim({
+      nodeListeners: false,
+      certificates: { api: {}, mtls_trusted_ca: { certPem: clientCa.certPem, keyless: true } },
+      certificateAuthentication: { users: ['CN=rs-cert-watchdog'] },
+    });
+    const cases = [
+      await issueCert({
+        ca: clientCa,
+        dnsNames: [],
+        subject,
+        notBefore: new Date(Date.now() - 9 * DAY),
+        notAfter: new Date(Date.now() - DAY),
+      }),
+      await issueCert({ ca: clientCa, dnsNames: [], subject, extKeyUsage: ['serverAuth'] }),
+      await issueCert({ ca: otherCa, dnsNames: [], subject }),
+    ];
+    for (const client of cases) expect((await callWithCertificate(s, '/v1/nodes', client)).status).toBe(401);
+    // Basic cannot be turned off before RS 8.2.
+    s.setBasicAuthentication(false);
+    expect(
+      (await callWithCertificate(s, '/v1/nodes', undefined, { username: s.username, password: s.password }))
+        .status,
+    ).toBe(200);
   });
 });

@@ -9,7 +9,7 @@ import { createPrivateKey, type KeyObject, randomBytes, randomUUID, X509Certific
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { createCa, type ExtKeyUsageName, issueCert, type KeyKind, type TestCa } from '../support/pki';
 
 export const defaultCertificateNames = [
@@ -46,6 +46,11 @@ export interface SimCertificateSpec {
   /** Install this pair verbatim (no validation at all); both must be given. certPem may be a chain. */
   certPem?: string;
   keyPem?: string;
+  /**
+   * RS 8.x: a certificate that comes without a key (`mtls_trusted_ca`, `sso_issuer`): GET answers
+   * only its `<name>_cert`. With `certPem` alone it is installed verbatim (a CA bundle).
+   */
+  keyless?: boolean;
 }
 
 export interface RsSimulatorOptions {
@@ -76,6 +81,61 @@ export interface RsSimulatorOptions {
   crdbTask?: CrdbTaskBehaviour;
   /** Clock for certificate validity checks and default lifetimes. */
   now?: () => number;
+  // ---- RS 8.x (rs8) ----
+  /** The cluster's databases (GET /v1/bdbs), each optionally with its own proxy certificate. */
+  databases?: SimDatabase[];
+  /**
+   * Whether the per-database certificate routes exist (GET /v1/bdbs/certificates, GET/POST/DELETE
+   * /v1/bdbs/{uid}/certificates). Their first RS version is unconfirmed: by default they exist when
+   * every node runs 8.0 or later, and answer 404 (no such route) before.
+   */
+  databaseCertificatesApi?: boolean;
+  /** `control_plane_basic_authentication` (RS 8.2.0+): false makes every Basic request a 401. Default true. */
+  basicAuthentication?: boolean;
+  /**
+   * REST API certificate login (RS 7.8.4+, `mtls_certificate_authentication`): a client certificate
+   * issued by a CA of `mtls_trusted_ca`, valid, with clientAuth, whose subject is a certificate
+   * user's `certificate_subject_line`, authenticates without an Authorization header.
+   */
+  certificateAuthentication?: SimCertificateAuthentication;
+  /**
+   * RS 8.2.0+: uploads are checked against the configured cipher suites (OpenSSL names, `:`-joined):
+   * control-plane certificates (api, cm, metrics_exporter) against `control`, proxy against `data`.
+   * An ECDSA key with no ECDSA suite (or RSA with only ECDSA suites) is refused with 400.
+   */
+  cipherSuites?: { control?: string; data?: string };
+}
+
+/** A database of the cluster, as GET /v1/bdbs shows it. */
+export interface SimDatabase {
+  uid: number;
+  name: string;
+  /** Its own proxy certificate (per-database); absent or null: none (it is served the cluster's proxy). */
+  certificate?: SimCertificateSpec | null;
+  /** Default `enabled`. */
+  tlsMode?: 'enabled' | 'disabled' | 'replica_ssl';
+  /**
+   * Default true: its endpoint listens with TLS on 127.0.0.1 (a port of its own, reported in
+   * `endpoints`), serving its own certificate, else the cluster's proxy certificate.
+   */
+  listen?: boolean;
+}
+
+export interface SimCertificateAuthentication {
+  /** `mtls_client_cert_subject_validation_type`; default `full_subject`. */
+  subjectValidation?: 'disabled' | 'san_cn' | 'full_subject';
+  /** Users with `auth_method: certificate`: their `certificate_subject_line` (RFC 2253, CN first). */
+  users: string[];
+}
+
+/** A database's own certificate, as GET /v1/bdbs/{uid}/certificates answers it. */
+export interface SimDatabaseCertificate {
+  bdbUid: string;
+  certPem: string;
+  keyPem: string;
+  fingerprint256: string;
+  notBefore: string;
+  notAfter: string;
 }
 
 export type FaultMethod = 'GET' | 'PUT' | 'DELETE' | 'POST';
@@ -96,6 +156,8 @@ export type Fault = {
   method?: FaultMethod;
   /** Exact request path (no query string); default: any path. */
   path?: string;
+  /** Exact query string without `?` (`dry_run=true`, `''` for none); default: any. */
+  query?: string;
   /** Default 1; Infinity = forever. */
   times?: number;
 } & (
@@ -132,6 +194,14 @@ export interface RsRequestLogEntry {
   forceUpdate?: boolean;
   /** POST /v1/crdbs/{guid}/updates only: the task created (200) or the one still running (409). */
   crdbTaskId?: string;
+  /** The query string, without `?`; absent when none. */
+  query?: string;
+  /** `certificate` when a client certificate authenticated the request (absent: Basic, or none). */
+  authMethod?: 'certificate';
+  /** The leaf of the client certificate presented on the connection, if any. */
+  clientCertificate?: string;
+  /** POST /v1/bdbs/{uid}/certificates only: the certificate's leaf, when it parses (never the key). */
+  postFingerprint256?: string;
 }
 
 export interface RsBulkPutCertificate {
@@ -240,13 +310,35 @@ export interface RsSimulator {
   crdbTask(id: string): SimCrdbTask | undefined;
   /** The `requests` entries of POST /v1/crdbs/{guid}/updates, whatever their answer (401, 404, 409...). */
   readonly crdbUpdates: RsRequestLogEntry[];
+  // ---- RS 8.x (rs8) ----
+  /** Whether the per-database certificate routes exist (see `opts.databaseCertificatesApi`). */
+  readonly databaseCertificatesApi: boolean;
+  /** A database's own certificate (key included, for tests), or undefined when it has none. */
+  databaseCertificate(uid: number): SimDatabaseCertificate | undefined;
+  /** Installs (a spec is issued by the simulator's CA) or removes (null) a database's own certificate. */
+  setDatabaseCertificate(uid: number, spec: SimCertificateSpec | null): Promise<void>;
+  /** Where a database's endpoint listens (127.0.0.1), when it does. */
+  databaseEndpoint(uid: number): { host: string; port: number; dnsAddress: string } | undefined;
+  /** `control_plane_basic_authentication` from now on. */
+  setBasicAuthentication(enabled: boolean): void;
+  setCertificateAuthentication(settings: SimCertificateAuthentication | undefined): void;
   close(): Promise<void>;
 }
 
 interface StoredCert {
   certPem: string;
+  /** `''` for a certificate that comes without a key (mtls_trusted_ca, sso_issuer). */
   keyPem: string;
   fingerprint256: string;
+}
+
+interface DatabaseState {
+  uid: number;
+  name: string;
+  tlsMode: 'enabled' | 'disabled' | 'replica_ssl';
+  certificate: StoredCert | undefined;
+  listen: boolean;
+  port: number | undefined;
 }
 
 interface NodeState {
@@ -294,6 +386,32 @@ const BULK_CERTIFICATES_SINCE: readonly [number, number, number] = [7, 22, 2];
 const CRDB_UPDATES_RE = /^\/v1\/crdbs\/([^/]+)\/updates$/;
 const CRDB_RE = /^\/v1\/crdbs\/([^/]+)$/;
 const CRDB_TASK_RE = /^\/v1\/crdb_tasks\/([^/]+)$/;
+const BDBS_PATH = '/v1/bdbs';
+const BDB_CERTIFICATES_PATH = '/v1/bdbs/certificates';
+const BDB_RE = /^\/v1\/bdbs\/(\d+)$/;
+const BDB_CERTIFICATE_RE = /^\/v1\/bdbs\/(\d+)\/certificates$/;
+/** RS 8.2.0: control_plane_basic_authentication and the upload check against the cipher suites. */
+const RS_82: readonly [number, number, number] = [8, 2, 0];
+/** Default first version of the per-database certificate routes (unconfirmed: see opts). */
+const RS_80: readonly [number, number, number] = [8, 0, 0];
+const INTERNODE_CERTIFICATES: ReadonlySet<string> = new Set([
+  'ccs_internode_encryption',
+  'data_internode_encryption',
+]);
+/** Control-plane certificates RS 8.2 checks against control_cipher_suites (proxy: data_cipher_suites). */
+const CONTROL_PLANE_CERTIFICATES: ReadonlySet<string> = new Set(['api', 'cm', 'metrics_exporter']);
+/** Certificates RS holds without a key (RS 8.x). */
+const KEYLESS_CERTIFICATES: ReadonlySet<string> = new Set(['mtls_trusted_ca', 'sso_issuer']);
+/** Names PUT /v1/cluster/certificates accepts although the cluster may not hold them yet (optional ones). */
+const OPTIONAL_CERTIFICATES: ReadonlySet<string> = new Set([
+  ...INTERNODE_CERTIFICATES,
+  ...KEYLESS_CERTIFICATES,
+  'ldap_client',
+  'sso_service',
+]);
+const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+/** Page size of GET /v1/bdbs/certificates when `page` is given without `page_size` (RS default unconfirmed). */
+const DEFAULT_BDB_PAGE_SIZE = 100;
 const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -385,6 +503,25 @@ function internStored(certPem: string, keyPem: string): StoredCert {
   return stored;
 }
 
+/** The subject as RS's certificate_subject_line: RFC 2253, CN first, no spaces after commas. */
+export function subjectLine(cert: X509Certificate): string {
+  return cert.subject.split('\n').filter(Boolean).reverse().join(',');
+}
+
+/** not_before / not_after of a PEM's leaf, as RFC 3339 (RS parses them from the certificate). */
+function validity(certPem: string): { notBefore: string; notAfter: string } {
+  const leaf = parseChain(certPem)?.[0];
+  return {
+    notBefore: leaf ? new Date(leaf.validFrom).toISOString() : '',
+    notAfter: leaf ? new Date(leaf.validTo).toISOString() : '',
+  };
+}
+
+/** The DNS name RS gives a database endpoint (`redis-<port>.<cluster fqdn>`). */
+function dnsAddress(db: { uid: number }): string {
+  return `redis-${10_000 + db.uid}.cluster.local`;
+}
+
 /** Linux answers on all of 127/8, so every node gets its own loopback address. */
 function nodeAddress(uid: number): string {
   return `127.0.0.${uid + 1}`;
@@ -401,6 +538,9 @@ async function issueSimCertificate(
   nodes: number,
   now: number,
 ): Promise<{ certPem: string; keyPem: string; verbatim: boolean }> {
+  if (spec.keyless && spec.certPem !== undefined) {
+    return { certPem: spec.certPem, keyPem: '', verbatim: true };
+  }
   if (spec.certPem !== undefined || spec.keyPem !== undefined) {
     if (spec.certPem === undefined || spec.keyPem === undefined) {
       throw new Error(`certificate ${name}: certPem and keyPem must be given together`);
@@ -419,7 +559,7 @@ async function issueSimCertificate(
     extKeyUsage: spec.extKeyUsage,
     freshKey: spec.freshKey,
   });
-  return { certPem: issued.chainPem, keyPem: issued.keyPem, verbatim: false };
+  return { certPem: issued.chainPem, keyPem: spec.keyless ? '' : issued.keyPem, verbatim: false };
 }
 
 /**
@@ -519,6 +659,9 @@ class Simulator implements RsSimulator {
   readonly #crdbTasks = new Map<string, CrdbTaskState>();
   #bootstrap: TlsPair | undefined;
   #closing: Promise<void> | undefined;
+  readonly #databases = new Map<number, DatabaseState>();
+  #basicAuthentication: boolean;
+  #certificateAuthentication: SimCertificateAuthentication | undefined;
 
   constructor(opts: RsSimulatorOptions, ca: TestCa) {
     this.#opts = opts;
@@ -544,6 +687,20 @@ class Simulator implements RsSimulator {
       this.#nodes.push({ uid, addr: nodeAddress(uid), softwareVersion, certs: new Map() });
     }
     this.#crdbs = structuredClone(opts.crdbs ?? []);
+    for (const db of opts.databases ?? []) {
+      if (!Number.isInteger(db.uid) || db.uid < 1) throw new RangeError(`database uid ${db.uid} is not >= 1`);
+      if (this.#databases.has(db.uid)) throw new RangeError(`database uid ${db.uid} given twice`);
+      this.#databases.set(db.uid, {
+        uid: db.uid,
+        name: db.name,
+        tlsMode: db.tlsMode ?? 'enabled',
+        certificate: undefined,
+        listen: db.listen ?? true,
+        port: undefined,
+      });
+    }
+    this.#basicAuthentication = opts.basicAuthentication ?? true;
+    this.#certificateAuthentication = opts.certificateAuthentication;
   }
 
   get url(): string {
@@ -630,6 +787,96 @@ class Simulator implements RsSimulator {
     return this.requests.filter((r) => r.method === 'POST' && CRDB_UPDATES_RE.test(r.path));
   }
 
+  // ---- RS 8.x (rs8) ----
+
+  get databaseCertificatesApi(): boolean {
+    return (
+      this.#opts.databaseCertificatesApi ?? this.#nodes.every((n) => versionAtLeast(n.softwareVersion, RS_80))
+    );
+  }
+
+  databaseCertificate(uid: number): SimDatabaseCertificate | undefined {
+    const db = this.#databases.get(uid);
+    return db?.certificate ? this.#databaseCertificateObject(db, db.certificate, true) : undefined;
+  }
+
+  async setDatabaseCertificate(uid: number, spec: SimCertificateSpec | null): Promise<void> {
+    const db = this.#databases.get(uid);
+    if (!db) throw new RangeError(`no database with uid ${uid}`);
+    db.certificate = spec === null ? undefined : await this.#issueDatabaseCertificate(db, spec);
+    this.#refreshTls();
+  }
+
+  databaseEndpoint(uid: number): { host: string; port: number; dnsAddress: string } | undefined {
+    const db = this.#databases.get(uid);
+    return db?.port === undefined
+      ? undefined
+      : { host: '127.0.0.1', port: db.port, dnsAddress: dnsAddress(db) };
+  }
+
+  setBasicAuthentication(enabled: boolean): void {
+    this.#basicAuthentication = enabled;
+  }
+
+  setCertificateAuthentication(settings: SimCertificateAuthentication | undefined): void {
+    this.#certificateAuthentication = settings;
+  }
+
+  async #issueDatabaseCertificate(db: DatabaseState, spec: SimCertificateSpec): Promise<StoredCert> {
+    const pair = await issueSimCertificate(
+      this.ca,
+      `bdb-${db.uid}`,
+      { dnsNames: [dnsAddress(db)], ipAddresses: ['127.0.0.1'], ...spec },
+      this.#nodes.length,
+      this.#now(),
+    );
+    return { certPem: pair.certPem, keyPem: pair.keyPem, fingerprint256: leafFingerprint(pair.certPem) };
+  }
+
+  /** The BdbProxyCertificate object; the private key is write-only and never returned by RS. */
+  #databaseCertificateBody(db: DatabaseState, c: StoredCert): Record<string, unknown> {
+    const { notBefore, notAfter } = validity(c.certPem);
+    return { bdb_uid: String(db.uid), cert: c.certPem, not_before: notBefore, not_after: notAfter };
+  }
+
+  #databaseCertificateObject(db: DatabaseState, c: StoredCert, _withKey: true): SimDatabaseCertificate {
+    const { notBefore, notAfter } = validity(c.certPem);
+    return {
+      bdbUid: String(db.uid),
+      certPem: c.certPem,
+      keyPem: c.keyPem,
+      fingerprint256: c.fingerprint256,
+      notBefore,
+      notAfter,
+    };
+  }
+
+  /** GET /v1/bdbs/{uid} (or an item of GET /v1/bdbs): the fields a watchdog reads, and a few more. */
+  #databaseObject(db: DatabaseState): Record<string, unknown> {
+    const port = db.port ?? 10_000 + db.uid;
+    return {
+      uid: db.uid,
+      name: db.name,
+      type: 'redis',
+      status: 'active',
+      port,
+      tls_mode: db.tlsMode,
+      ssl: db.tlsMode !== 'disabled',
+      memory_size: 1_073_741_824,
+      shards_count: 1,
+      endpoints: [
+        {
+          uid: `${db.uid}:1`,
+          dns_address: dnsAddress(db),
+          port,
+          addr: ['127.0.0.1'],
+          addr_type: 'internal',
+          proxy_policy: 'single',
+        },
+      ],
+    };
+  }
+
   async init(): Promise<void> {
     const specs: Record<string, SimCertificateSpec> =
       this.#opts.certificates ?? Object.fromEntries(defaultCertificateNames.map((n) => [n, {}]));
@@ -647,7 +894,16 @@ class Simulator implements RsSimulator {
       this.#ccs.set(name, stored);
       for (const node of this.#nodes) node.certs.set(name, stored);
     }
-    const served = ['api', ...(this.#opts.servicePorts ? ['cm', 'proxy'] : [])];
+    for (const spec of this.#opts.databases ?? []) {
+      const db = this.#databases.get(spec.uid) as DatabaseState;
+      if (spec.certificate) db.certificate = await this.#issueDatabaseCertificate(db, spec.certificate);
+    }
+    const databasesListen = [...this.#databases.values()].some((db) => db.listen);
+    const served = [
+      'api',
+      ...(this.#opts.servicePorts ? ['cm', 'proxy'] : []),
+      ...(databasesListen ? ['proxy'] : []),
+    ];
     if (!served.every((name) => usableForTls(this.#ccs.get(name)))) {
       // A listener cannot exist without a certificate; this one stands in for a
       // missing or unusable served certificate and is not part of CCS.
@@ -666,7 +922,10 @@ class Simulator implements RsSimulator {
 
   #tlsPair(stored: StoredCert | undefined): TlsPair | undefined {
     if (usableForTls(stored)) return { cert: stored.certPem, key: stored.keyPem };
-    return this.#bootstrap;
+    if (this.#bootstrap) return this.#bootstrap;
+    // A database certificate that cannot serve (not expected after validation): the proxy's.
+    const proxy = this.#ccs.get('proxy');
+    return usableForTls(proxy) ? { cert: proxy.certPem, key: proxy.keyPem } : undefined;
   }
 
   #createListener(wanted: () => StoredCert | undefined, api: boolean): Listener {
@@ -674,7 +933,8 @@ class Simulator implements RsSimulator {
     const pair = this.#tlsPair(current);
     if (!pair) throw new Error('no usable certificate for a listener');
     const server = createHttpsServer(
-      { ...pair },
+      // The REST API asks every client for a certificate (certificate login); one without is fine.
+      api ? { ...pair, requestCert: true, rejectUnauthorized: false } : { ...pair },
       api ? (req, res) => void this.#handleApi(req, res) : (req, res) => this.#handleNode(req, res),
     );
     server.on('connection', (socket: Socket) => {
@@ -715,9 +975,17 @@ class Simulator implements RsSimulator {
             servicePorts[name] = svcPort;
           }
         }
+        // A database endpoint serves its own certificate, else the cluster's proxy certificate.
+        const databasePorts = new Map<number, number>();
+        for (const db of this.#databases.values()) {
+          if (!db.listen) continue;
+          const server = make(() => db.certificate ?? this.#ccs.get('proxy'), false).server;
+          databasePorts.set(db.uid, await listen(server, '127.0.0.1', 0));
+        }
         this.port = port;
         this.cmPort = servicePorts.cm;
         this.proxyPort = servicePorts.proxy;
+        for (const [uid, dbPort] of databasePorts) (this.#databases.get(uid) as DatabaseState).port = dbPort;
         this.#listeners.push(...created);
         return;
       } catch (err) {
@@ -746,13 +1014,90 @@ class Simulator implements RsSimulator {
 
   // ---- request handling ------------------------------------------------
 
-  #authorized(req: IncomingMessage): boolean {
+  /**
+   * Certificate login first (a valid certificate of a certificate user authenticates whatever the
+   * Authorization header says), then Basic, which RS 8.2 may have turned off: then every Basic
+   * request is a 401, right password or not.
+   */
+  #authenticate(req: IncomingMessage, entry: RsRequestLogEntry): { basicOff: boolean } {
+    const peer = this.#peerCertificate(req);
+    if (peer) entry.clientCertificate = peer[0]?.fingerprint256;
+    if (peer && this.#certificateUser(peer)) {
+      entry.authorized = true;
+      entry.authMethod = 'certificate';
+      return { basicOff: false };
+    }
     const header = req.headers.authorization;
-    if (!header?.startsWith('Basic ')) return false;
+    if (!header?.startsWith('Basic ')) return { basicOff: false };
+    if (!this.#basicAuthentication && this.#basicSwitchable()) return { basicOff: true };
     const decoded = Buffer.from(header.slice('Basic '.length).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) return false;
-    return decoded.slice(0, colon) === this.username && decoded.slice(colon + 1) === this.#password;
+    if (
+      colon >= 0 &&
+      decoded.slice(0, colon) === this.username &&
+      decoded.slice(colon + 1) === this.#password
+    ) {
+      // Basic is how requests authenticated before RS 8.x: only a certificate login is recorded as such.
+      entry.authorized = true;
+    }
+    return { basicOff: false };
+  }
+
+  /** control_plane_basic_authentication exists from RS 8.2.0 on. */
+  #basicSwitchable(): boolean {
+    return this.#nodes.every((n) => versionAtLeast(n.softwareVersion, RS_82));
+  }
+
+  /** The client certificate chain of the request's connection (leaf first), or undefined. */
+  #peerCertificate(req: IncomingMessage): X509Certificate[] | undefined {
+    const socket = req.socket as TLSSocket;
+    if (typeof socket.getPeerCertificate !== 'function') return undefined;
+    let peer: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+    const chain: X509Certificate[] = [];
+    const seen = new Set<string>();
+    while (peer?.raw && !seen.has(peer.fingerprint256) && chain.length < 5) {
+      seen.add(peer.fingerprint256);
+      try {
+        chain.push(new X509Certificate(peer.raw));
+      } catch {
+        break;
+      }
+      peer = peer.issuerCertificate;
+    }
+    return chain.length ? chain : undefined;
+  }
+
+  /**
+   * RS's certificate login: mtls_certificate_authentication on, the leaf valid now with clientAuth
+   * (when it lists usages), chaining to a CA of mtls_trusted_ca, and its subject that of a user
+   * with auth_method certificate (full_subject: the whole RFC 2253 line; san_cn: the CN or a SAN).
+   */
+  #certificateUser(chain: X509Certificate[]): boolean {
+    const auth = this.#certificateAuthentication;
+    const trusted = this.#ccs.get('mtls_trusted_ca');
+    const leaf = chain[0];
+    if (!auth || !trusted || !leaf) return false;
+    const now = this.#now();
+    if (now < Date.parse(leaf.validFrom) || now > Date.parse(leaf.validTo)) return false;
+    const ekus = (leaf as X509Certificate & { extKeyUsage?: string[] }).extKeyUsage ?? leaf.keyUsage ?? [];
+    if (ekus.length > 0 && !ekus.includes(EKU_CLIENT_AUTH)) return false;
+    const anchors = parseChain(trusted.certPem) ?? [];
+    const anchored = chain.some((cert, i) => {
+      const below = chain.slice(0, i + 1);
+      const linked = below.every((c, j) => j === 0 || (below[j - 1] as X509Certificate).checkIssued(c));
+      return linked && anchors.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+    });
+    if (!anchored) return false;
+    const line = subjectLine(leaf);
+    const validation = auth.subjectValidation ?? 'full_subject';
+    if (validation === 'disabled') return true;
+    if (validation === 'full_subject') return auth.users.includes(line);
+    const cn = /(?:^|,)CN=([^,]*)/.exec(line)?.[1];
+    const sans = (leaf.subjectAltName ?? '').split(', ').map((e) => e.replace(/^DNS:/, ''));
+    return auth.users.some((user) => {
+      const userCn = /(?:^|,)CN=([^,]*)/.exec(user)?.[1];
+      return userCn !== undefined && (userCn === cn || sans.includes(userCn));
+    });
   }
 
   #sleep(ms: number): Promise<void> {
@@ -768,10 +1113,11 @@ class Simulator implements RsSimulator {
     });
   }
 
-  #takeFault(method: string, path: string, phase: 'arrival' | 'commit'): Fault | undefined {
+  #takeFault(method: string, path: string, phase: 'arrival' | 'commit', query?: string): Fault | undefined {
     const index = this.#faults.findIndex(({ fault }) => {
       if ((fault.kind === 'partial-update') !== (phase === 'commit')) return false;
       if (fault.method !== undefined && fault.method !== method) return false;
+      if (fault.query !== undefined && fault.query !== query) return false;
       return fault.path === undefined || fault.path === path;
     });
     const pending = this.#faults[index];
@@ -823,8 +1169,12 @@ class Simulator implements RsSimulator {
     // A client gone mid-answer must not surface as an uncaught stream error.
     res.on('error', () => {});
     const method = req.method ?? 'GET';
-    const path = new URL(req.url ?? '/', 'https://rs.invalid').pathname;
-    const entry: RsRequestLogEntry = { method, path, status: 0, authorized: this.#authorized(req) };
+    const url = new URL(req.url ?? '/', 'https://rs.invalid');
+    const path = url.pathname;
+    const query = url.search.replace(/^\?/, '');
+    const entry: RsRequestLogEntry = { method, path, status: 0, authorized: false };
+    if (query) entry.query = query;
+    const { basicOff } = this.#authenticate(req, entry);
     this.requests.push(entry);
 
     const read = await readBody(req);
@@ -832,18 +1182,30 @@ class Simulator implements RsSimulator {
     if (method === 'PUT' && path === UPDATE_CERT_PATH) this.#observePut(read.body, entry);
     if (method === 'PUT' && path === CERTIFICATES_PATH) this.#observeBulkPut(read.body, entry);
     if (method === 'POST') this.#observeCrdbUpdate(path, read.body, entry);
+    if (method === 'POST' && BDB_CERTIFICATE_RE.test(path)) this.#observeBdbPost(read.body, entry);
 
     await this.#sleep(this.latencyMs);
     if (this.#closing) return;
 
     if (!entry.authorized) {
-      this.#send(res, entry, 401, errorBody('unauthorized', 'Authentication required.'), {
-        'WWW-Authenticate': 'Basic realm="RS"',
-      });
+      // The RS 8.2 body for a Basic request while Basic is off is unconfirmed; this one says so.
+      const body = basicOff
+        ? errorBody(
+            'basic_authentication_disabled',
+            'Basic authentication is disabled for the REST API (control_plane_basic_authentication is false); authenticate with a client certificate or a JWT.',
+          )
+        : errorBody('unauthorized', 'Authentication required.');
+      this.#send(
+        res,
+        entry,
+        401,
+        body,
+        this.#basicAuthentication ? { 'WWW-Authenticate': 'Basic realm="RS"' } : {},
+      );
       return;
     }
 
-    const fault = this.#takeFault(method, path, 'arrival');
+    const fault = this.#takeFault(method, path, 'arrival', query);
     if (fault) {
       entry.fault = fault.kind;
       switch (fault.kind) {
@@ -894,10 +1256,18 @@ class Simulator implements RsSimulator {
       this.#send(res, entry, 413, errorBody('request_too_large', 'Request body too large.'));
       return;
     }
-    this.#route(method, path, read.body, res, entry);
+    this.#route(method, path, read.body, res, entry, new URLSearchParams(query));
   }
 
-  #route(method: string, path: string, body: Buffer, res: ServerResponse, entry: RsRequestLogEntry): void {
+  #route(
+    method: string,
+    path: string,
+    body: Buffer,
+    res: ServerResponse,
+    entry: RsRequestLogEntry,
+    params: URLSearchParams = new URLSearchParams(),
+  ): void {
+    if (path.startsWith(BDBS_PATH) && this.#routeDatabases(method, path, body, res, entry, params)) return;
     if (path === CERTIFICATES_PATH && method === 'GET') {
       this.#sendRawJson(res, entry, 200, JSON.stringify(this.#certificatesBody()));
       return;
@@ -965,12 +1335,187 @@ class Simulator implements RsSimulator {
     this.#send(res, entry, 404, errorBody('not_found', `No handler for ${method} ${path}.`));
   }
 
+  // ---- databases (RS 8.x) ------------------------------------------------
+
+  /**
+   * GET /v1/bdbs[?fields], GET /v1/bdbs/{uid}, and the per-database certificate routes (when
+   * `databaseCertificatesApi`): GET /v1/bdbs/certificates (page from 1, page_size, expires_before,
+   * tls_mode), GET / POST[?dry_run] / DELETE /v1/bdbs/{uid}/certificates. True when it answered.
+   */
+  #routeDatabases(
+    method: string,
+    path: string,
+    body: Buffer,
+    res: ServerResponse,
+    entry: RsRequestLogEntry,
+    params: URLSearchParams,
+  ): boolean {
+    if (path === BDBS_PATH && method === 'GET') {
+      const fields = params.get('fields')?.split(',').filter(Boolean);
+      const list = [...this.#databases.values()]
+        .sort((a, b) => a.uid - b.uid)
+        .map((db) => {
+          const object = this.#databaseObject(db);
+          return fields
+            ? Object.fromEntries(Object.entries(object).filter(([k]) => fields.includes(k)))
+            : object;
+        });
+      this.#send(res, entry, 200, list);
+      return true;
+    }
+    const one = BDB_RE.exec(path);
+    if (one && method === 'GET') {
+      const db = this.#databases.get(Number(one[1]));
+      if (db) this.#send(res, entry, 200, this.#databaseObject(db));
+      else this.#send(res, entry, 404, errorBody('db_not_exist', `Database ${one[1]} does not exist.`));
+      return true;
+    }
+    const isCertificateRoute = path === BDB_CERTIFICATES_PATH || BDB_CERTIFICATE_RE.test(path);
+    if (!isCertificateRoute) return false;
+    if (!this.databaseCertificatesApi) {
+      this.#send(res, entry, 404, errorBody('not_found', `No handler for ${method} ${path}.`));
+      return true;
+    }
+    if (path === BDB_CERTIFICATES_PATH) {
+      if (method !== 'GET') return false;
+      const [status, answer] = this.#listDatabaseCertificates(params);
+      this.#send(res, entry, status, answer);
+      return true;
+    }
+    const uid = Number(BDB_CERTIFICATE_RE.exec(path)?.[1]);
+    const db = this.#databases.get(uid);
+    if (method === 'GET') {
+      if (db?.certificate) this.#send(res, entry, 200, this.#databaseCertificateBody(db, db.certificate));
+      else
+        this.#send(
+          res,
+          entry,
+          404,
+          errorBody(
+            db ? 'cert_not_found' : 'db_not_exist',
+            `Database ${uid} ${db ? 'has no certificate' : 'does not exist'}.`,
+          ),
+        );
+      return true;
+    }
+    if (method === 'POST') {
+      const [status, answer] = this.#postDatabaseCertificate(db, uid, body, params);
+      this.#send(res, entry, status, answer);
+      return true;
+    }
+    if (method === 'DELETE') {
+      if (!db?.certificate) {
+        this.#send(
+          res,
+          entry,
+          404,
+          errorBody(db ? 'cert_not_found' : 'db_not_exist', `Database ${uid} has no certificate.`),
+        );
+        return true;
+      }
+      db.certificate = undefined;
+      this.#refreshTls();
+      this.#send(res, entry, 200, {});
+      return true;
+    }
+    return false;
+  }
+
+  /** 400 for a page or page_size that is not a positive integer, or an expires_before that is not a time. */
+  #listDatabaseCertificates(params: URLSearchParams): [number, unknown] {
+    const positive = (name: string): number | undefined | null => {
+      const raw = params.get(name);
+      if (raw === null) return undefined;
+      return /^[1-9]\d{0,6}$/.test(raw) ? Number(raw) : null;
+    };
+    const page = positive('page');
+    const pageSize = positive('page_size');
+    if (page === null || pageSize === null)
+      return [400, errorBody('invalid_schema', 'page and page_size must be positive integers.')];
+    const expiresRaw = params.get('expires_before');
+    const expiresBefore = expiresRaw === null ? undefined : Date.parse(expiresRaw);
+    if (
+      expiresBefore !== undefined &&
+      !(/^\d{4}-\d{2}-\d{2}T/.test(expiresRaw ?? '') && Number.isFinite(expiresBefore))
+    )
+      return [400, errorBody('invalid_schema', 'expires_before must be an RFC 3339 date-time.')];
+    const tlsMode = params.get('tls_mode');
+    if (tlsMode !== null && !['enabled', 'disabled', 'replica_ssl'].includes(tlsMode))
+      return [400, errorBody('invalid_schema', 'tls_mode must be enabled, disabled or replica_ssl.')];
+    const all = [...this.#databases.values()]
+      .sort((a, b) => a.uid - b.uid)
+      .filter((db): db is DatabaseState & { certificate: StoredCert } => db.certificate !== undefined)
+      .filter((db) => tlsMode === null || db.tlsMode === tlsMode)
+      .filter(
+        (db) =>
+          expiresBefore === undefined ||
+          Date.parse(validity(db.certificate.certPem).notAfter) < expiresBefore,
+      )
+      .map((db) => this.#databaseCertificateBody(db, db.certificate));
+    if (page === undefined && pageSize === undefined) return [200, all];
+    const size = pageSize ?? DEFAULT_BDB_PAGE_SIZE;
+    const start = ((page ?? 1) - 1) * size;
+    return [200, all.slice(start, start + size)];
+  }
+
+  #observeBdbPost(body: Buffer, entry: RsRequestLogEntry): void {
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
+      if (isRecord(parsed) && typeof parsed.cert === 'string') {
+        const fp = leafFingerprint(parsed.cert);
+        if (fp) entry.postFingerprint256 = fp;
+      }
+    } catch {
+      // Answered 400 by the route.
+    }
+  }
+
+  /**
+   * POST /v1/bdbs/{uid}/certificates[?dry_run]: 404 unknown database; 400 a body without string
+   * `cert` and `private_key`, a certificate or key that does not parse or match; 406 outside its
+   * validity. `dry_run` validates and saves nothing. 200 with the (new) certificate object.
+   */
+  #postDatabaseCertificate(
+    db: DatabaseState | undefined,
+    uid: number,
+    body: Buffer,
+    params: URLSearchParams,
+  ): [number, unknown] {
+    if (!db) return [404, errorBody('db_not_exist', `Database ${uid} does not exist.`)];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return [400, errorBody('invalid_json', 'Request body is not valid JSON.')];
+    }
+    if (!isRecord(parsed) || typeof parsed.cert !== 'string' || typeof parsed.private_key !== 'string')
+      return [400, errorBody('invalid_schema', 'cert and private_key are required strings.')];
+    const check = this.#checkPair(parsed.cert, parsed.private_key);
+    if (!check.ok) return [check.status, errorBody(check.errorCode, check.reason)];
+    const dryRun = params.has('dry_run') && params.get('dry_run') !== 'false';
+    if (!dryRun) {
+      db.certificate = check.stored;
+      this.#refreshTls();
+    }
+    return [200, this.#databaseCertificateBody(db, check.stored)];
+  }
+
   /** What a normal answer would look like, without side effects; hang/malformed faults cut it. */
   #previewBody(method: string, path: string): string {
     if (method === 'GET' && path === CERTIFICATES_PATH) return JSON.stringify(this.#certificatesBody());
     if (method === 'GET' && path === '/v1/nodes')
       return JSON.stringify(this.#nodes.map((n) => this.#nodeObject(n)));
     if (method === 'GET' && path === '/v1/crdbs') return JSON.stringify(this.#crdbs);
+    if (method === 'GET' && path === BDB_CERTIFICATES_PATH && this.databaseCertificatesApi)
+      return JSON.stringify(this.#listDatabaseCertificates(new URLSearchParams())[1]);
+    if (method === 'GET' && path === BDBS_PATH)
+      return JSON.stringify([...this.#databases.values()].map((db) => this.#databaseObject(db)));
+    const bdb = method === 'GET' ? this.#databases.get(Number(BDB_RE.exec(path)?.[1])) : undefined;
+    if (bdb) return JSON.stringify(this.#databaseObject(bdb));
+    const bdbCert =
+      method === 'GET' ? this.#databases.get(Number(BDB_CERTIFICATE_RE.exec(path)?.[1])) : undefined;
+    if (bdbCert?.certificate)
+      return JSON.stringify(this.#databaseCertificateBody(bdbCert, bdbCert.certificate));
     const crdbMatch = CRDB_RE.exec(path);
     const crdb = method === 'GET' && crdbMatch ? this.#findCrdb(crdbMatch[1] ?? '') : undefined;
     if (crdb) return JSON.stringify(crdb);
@@ -986,7 +1531,8 @@ class Simulator implements RsSimulator {
     const out: Record<string, unknown> = {};
     for (const [name, c] of this.#ccs) {
       out[`${name}_cert`] = c.certPem;
-      out[`${name}_key`] = c.keyPem;
+      // mtls_trusted_ca and sso_issuer come without a key.
+      if (c.keyPem !== '') out[`${name}_key`] = c.keyPem;
     }
     for (const [field, raw] of this.#overrides) {
       if (raw === undefined) delete out[field];
@@ -1052,7 +1598,7 @@ class Simulator implements RsSimulator {
     if (!this.#ccs.has(name))
       return [403, errorBody('unknown_certificate', `Unknown certificate '${name}'.`)];
 
-    const check = this.#checkPair(certificate, key);
+    const check = this.#checkPair(certificate, key, name);
     if (!check.ok) return [check.status, errorBody(check.errorCode, check.reason)];
     const { stored } = check;
     this.#ccs.set(name, stored);
@@ -1070,16 +1616,34 @@ class Simulator implements RsSimulator {
     return [200, {}];
   }
 
-  /** Certificate/key validation shared by update_cert and the bulk PUT: parse, key match, validity window. */
-  #checkPair(certificate: string, key: string): PairCheck {
-    const invalid = (reason: string): PairCheck => ({
+  /**
+   * Certificate/key validation shared by update_cert, the bulk PUT and the database POST: parse,
+   * key match, validity window; then what RS checks per name: a keyless certificate
+   * (mtls_trusted_ca, sso_issuer) needs no key; internode certificates need an RSA key and
+   * clientAuth (RS176474, 7.22.2-79 / 8.0.10-64); from 8.2.0 a certificate must suit the cipher
+   * suites it will be served with.
+   */
+  #checkPair(certificate: string, key: string | undefined, name?: string): PairCheck {
+    const invalid = (reason: string, errorCode = 'invalid_certificate'): PairCheck => ({
       ok: false,
       status: 400,
-      errorCode: 'invalid_certificate',
+      errorCode,
       reason,
     });
     const leaf = parseChain(certificate)?.[0];
     if (!leaf) return invalid('Certificate could not be parsed.');
+    if (name !== undefined && KEYLESS_CERTIFICATES.has(name)) {
+      const now = this.#now();
+      if (now < Date.parse(leaf.validFrom) || now > Date.parse(leaf.validTo))
+        return {
+          ok: false,
+          status: 406,
+          errorCode: 'expired_certificate',
+          reason: 'Certificate is expired or not yet valid.',
+        };
+      return { ok: true, stored: { certPem: certificate, keyPem: '', fingerprint256: leaf.fingerprint256 } };
+    }
+    if (key === undefined) return invalid('Private key is required.');
     let privateKey: KeyObject;
     try {
       privateKey = createPrivateKey(key);
@@ -1101,6 +1665,36 @@ class Simulator implements RsSimulator {
         errorCode: 'expired_certificate',
         reason: 'Certificate is expired or not yet valid.',
       };
+    }
+    const keyType = leaf.publicKey.asymmetricKeyType;
+    if (name !== undefined && INTERNODE_CERTIFICATES.has(name) && this.bulkCertificatesApi) {
+      if (keyType !== 'rsa')
+        return invalid(`Internode encryption certificate '${name}' must use an RSA key.`);
+      const ekus = (leaf as X509Certificate & { extKeyUsage?: string[] }).extKeyUsage ?? leaf.keyUsage ?? [];
+      if (ekus.length > 0 && !ekus.includes(EKU_CLIENT_AUTH))
+        return invalid(
+          `Internode encryption certificate '${name}' must have the clientAuth extended key usage.`,
+        );
+    }
+    const suites =
+      name === undefined
+        ? undefined
+        : CONTROL_PLANE_CERTIFICATES.has(name)
+          ? this.#opts.cipherSuites?.control
+          : name === 'proxy'
+            ? this.#opts.cipherSuites?.data
+            : undefined;
+    if (suites !== undefined && this.#nodes.every((n) => versionAtLeast(n.softwareVersion, RS_82))) {
+      const list = suites.split(':').filter(Boolean);
+      const ecdsa = list.some((suite) => suite.includes('ECDSA'));
+      const rsa = list.some((suite) => !suite.includes('ECDSA'));
+      if ((keyType === 'ec' && !ecdsa) || (keyType === 'rsa' && !rsa)) {
+        const setting = name === 'proxy' ? 'data_cipher_suites' : 'control_cipher_suites';
+        return invalid(
+          `Certificate '${name}' does not match the configured cipher suites: its ${keyType === 'ec' ? 'ECDSA' : 'RSA'} key is not usable with ${setting}.`,
+          'cipher_suites_mismatch',
+        );
+      }
     }
     return { ok: true, stored: { certPem: certificate, keyPem: key, fingerprint256: leaf.fingerprint256 } };
   }
@@ -1144,13 +1738,20 @@ class Simulator implements RsSimulator {
         errorBody('invalid_schema', 'Request body must be an object with a non-empty "certificates" array.'),
       ];
     }
-    const items: Array<{ name: string; key: string; certificate: string }> = [];
+    const items: Array<{ name: string; key: string | undefined; certificate: string }> = [];
     for (const [i, item] of (parsed.certificates as unknown[]).entries()) {
       if (!isRecord(item)) {
         return [400, errorBody('invalid_schema', `certificates[${i}] must be an object.`)];
       }
-      const { name, key, certificate } = item;
-      if (typeof name !== 'string' || typeof key !== 'string' || typeof certificate !== 'string') {
+      const { name, certificate } = item;
+      // A keyless certificate (mtls_trusted_ca, sso_issuer) is uploaded without "key".
+      const keyless = typeof name === 'string' && KEYLESS_CERTIFICATES.has(name) && item.key === undefined;
+      const key = keyless ? undefined : item.key;
+      if (
+        typeof name !== 'string' ||
+        (!keyless && typeof key !== 'string') ||
+        typeof certificate !== 'string'
+      ) {
         const missing = (['name', 'key', 'certificate'] as const).filter((f) => typeof item[f] !== 'string');
         const label = typeof name === 'string' ? `'${name}'` : `certificates[${i}]`;
         return [
@@ -1158,7 +1759,7 @@ class Simulator implements RsSimulator {
           errorBody('invalid_schema', `Certificate ${label}: fields must be strings: ${missing.join(', ')}.`),
         ];
       }
-      items.push({ name, key, certificate });
+      items.push({ name, key: key as string | undefined, certificate });
     }
     const seen = new Set<string>();
     const duplicates = [...new Set(items.map((c) => c.name).filter((n) => seen.has(n) || !seen.add(n)))];
@@ -1168,11 +1769,13 @@ class Simulator implements RsSimulator {
         errorBody('invalid_schema', `Certificate(s) given more than once: ${quoteNames(duplicates)}.`),
       ];
     }
-    const unknown = items.map((c) => c.name).filter((n) => !this.#ccs.has(n));
+    const unknown = items
+      .map((c) => c.name)
+      .filter((n) => !this.#ccs.has(n) && !OPTIONAL_CERTIFICATES.has(n));
     if (unknown.length > 0) {
       return [403, errorBody('unknown_certificate', `Unknown certificate(s): ${quoteNames(unknown)}.`)];
     }
-    const checks = items.map((c) => ({ name: c.name, check: this.#checkPair(c.certificate, c.key) }));
+    const checks = items.map((c) => ({ name: c.name, check: this.#checkPair(c.certificate, c.key, c.name) }));
     for (const status of [400, 406] as const) {
       const failed = checks.flatMap(({ name, check }) =>
         !check.ok && check.status === status ? [{ name, check }] : [],

@@ -1,13 +1,12 @@
-import 'reflect-metadata';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { AuthorityKeyIdentifierExtension, X509Certificate as PeculiarX509 } from '@peculiar/x509';
 import acme from 'acme-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadX509 } from '../../lambdas/adapters/local-ca/x509';
 import {
   ACME_ERROR,
   type AriServer,
@@ -193,6 +192,7 @@ describe('ARI server in front of Pebble', () => {
 
     // The oracle agrees with @peculiar/x509 and node's serialNumber on a Pebble certificate.
     const certId = ariCertId(leafPem);
+    const { AuthorityKeyIdentifierExtension, X509Certificate: PeculiarX509 } = await loadX509();
     const peculiar = new PeculiarX509(leafPem);
     const akiHex = peculiar.getExtension(AuthorityKeyIdentifierExtension)?.keyId ?? '';
     const serialHex = new X509Certificate(leafPem).serialNumber.toLowerCase().padStart(2, '0');

@@ -29,6 +29,11 @@ export interface PebbleOptions {
   logDir?: string;
   /** Readiness timeout per attempt, default 15 000 ms. */
   startTimeoutMs?: number;
+  /**
+   * "host:port" of the DNS server Pebble's VA validates against (a BIND on loopback); default its
+   * own pebble-challtestsrv (which still runs, for `dns`).
+   */
+  dnsServer?: string;
 }
 
 export interface PebbleDns {
@@ -415,7 +420,7 @@ async function startOnce(dir: string, opts: PebbleOptions): Promise<PebbleEnv> {
       launch(
         'pebble',
         'pebble',
-        ['-config', configFile, '-strict=false', '-dnsserver', `127.0.0.1:${dnsPort}`],
+        ['-config', configFile, '-strict=false', '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dnsPort}`],
         {
           ...baseEnv,
           TETHER_RMDIR: dir,

@@ -2,10 +2,6 @@
 // extensions a TLS server/client certificate really carries, so code under test
 // sees the same shapes it sees from ACME or from Redis Enterprise itself.
 
-// @peculiar/x509 2.x resolves its algorithm providers through tsyringe, which
-// throws at load time without a Reflect metadata polyfill. x509 does not declare
-// one; reflect-metadata is present through acme-client. It must load first.
-import 'reflect-metadata';
 import {
   generateKeyPair,
   type KeyObject,
@@ -14,21 +10,12 @@ import {
   webcrypto,
 } from 'node:crypto';
 import { promisify } from 'node:util';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  type Extension,
-  type JsonGeneralNames,
-  type JsonName,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  type X509Certificate,
-  X509CertificateGenerator,
-} from '@peculiar/x509';
+// Types only (erased). The library itself comes from the product's own loader, which installs the
+// Reflect polyfill tsyringe needs before loading it: no test imports a polyfill, so a product path that
+// loaded @peculiar/x509 any other way fails in the tests as it would for users (see
+// lambdas/adapters/local-ca/x509.ts; test/bundling/x509-loading.test.ts checks the built bundles).
+import type { Extension, JsonGeneralNames, JsonName, X509Certificate } from '@peculiar/x509';
+import { loadX509, type X509 } from '../../lambdas/adapters/local-ca/x509';
 
 export type KeyKind = 'rsa' | 'ecdsa';
 export type ExtKeyUsageName = 'serverAuth' | 'clientAuth';
@@ -75,6 +62,14 @@ export interface CreateCaOptions {
   /** Makes an intermediate signed by this CA. */
   issuer?: TestCa;
   freshKey?: boolean;
+  /** basicConstraints pathLenConstraint (none by default). */
+  pathLength?: number;
+  /** basicConstraints cA; false makes a "CA" that signs but may not (default true). */
+  isCa?: boolean;
+  /** Key usage flags (@peculiar/x509 KeyUsageFlags); default keyCertSign | cRLSign | digitalSignature. */
+  keyUsage?: number;
+  /** A critical nameConstraints extension with these dNSName subtrees. */
+  nameConstraints?: { permitted?: string[]; excluded?: string[] };
 }
 
 export interface IssueCertOptions {
@@ -91,6 +86,8 @@ export interface IssueCertOptions {
   chain?: TestCa[];
   /** Generate a new key instead of taking one from the per-process pool. */
   freshKey?: boolean;
+  /** The whole subject (a client certificate's CN, OU, O...); default CN=commonName. */
+  subject?: JsonName;
 }
 
 const DAY_MS = 86_400_000;
@@ -178,8 +175,8 @@ function toPem(cert: X509Certificate): string {
   return pem.endsWith('\n') ? pem : `${pem}\n`;
 }
 
-function subjectKeyId(cert: X509Certificate): string | undefined {
-  return cert.getExtension(SubjectKeyIdentifierExtension)?.keyId;
+function subjectKeyId(x509: X509, cert: X509Certificate): string | undefined {
+  return cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
 }
 
 export function fingerprint256(certPem: string): string {
@@ -187,6 +184,15 @@ export function fingerprint256(certPem: string): string {
 }
 
 export async function createCa(opts: CreateCaOptions = {}): Promise<TestCa> {
+  const x509 = await loadX509();
+  const {
+    AuthorityKeyIdentifierExtension,
+    BasicConstraintsExtension,
+    KeyUsageFlags,
+    KeyUsagesExtension,
+    SubjectKeyIdentifierExtension,
+    X509CertificateGenerator,
+  } = x509;
   const keyKind = opts.keyKind ?? 'rsa';
   const key = await generateKey(keyKind, opts.freshKey ?? false, 'ca');
   const issuer = opts.issuer;
@@ -196,14 +202,16 @@ export async function createCa(opts: CreateCaOptions = {}): Promise<TestCa> {
     opts.commonName ??
     (issuer ? `RS Watchdog Test Intermediate CA ${suffix}` : `RS Watchdog Test Root CA ${suffix}`);
   const extensions: Extension[] = [
-    new BasicConstraintsExtension(true, undefined, true),
+    new BasicConstraintsExtension(opts.isCa ?? true, opts.pathLength, true),
     new KeyUsagesExtension(
-      KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature,
+      opts.keyUsage ?? KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature,
       true,
     ),
     await SubjectKeyIdentifierExtension.create(key.spkiDer, false, webcrypto),
   ];
-  const issuerKeyId = issuer ? subjectKeyId(issuer.cert) : undefined;
+  if (opts.nameConstraints)
+    extensions.push(new x509.Extension('2.5.29.30', true, nameConstraintsDer(opts.nameConstraints)));
+  const issuerKeyId = issuer ? subjectKeyId(x509, issuer.cert) : undefined;
   if (issuerKeyId) extensions.push(new AuthorityKeyIdentifierExtension(issuerKeyId));
   const signer = issuer ? issuer.key : key;
   const subject: JsonName = [{ CN: [commonName] }, { O: ['rs-cert-watchdog tests'] }];
@@ -225,6 +233,18 @@ export async function createCa(opts: CreateCaOptions = {}): Promise<TestCa> {
 }
 
 export async function issueCert(opts: IssueCertOptions): Promise<IssuedCert> {
+  const x509 = await loadX509();
+  const {
+    AuthorityKeyIdentifierExtension,
+    BasicConstraintsExtension,
+    ExtendedKeyUsage,
+    ExtendedKeyUsageExtension,
+    KeyUsageFlags,
+    KeyUsagesExtension,
+    SubjectAlternativeNameExtension,
+    SubjectKeyIdentifierExtension,
+    X509CertificateGenerator,
+  } = x509;
   const { ca } = opts;
   const keyKind = opts.keyKind ?? 'rsa';
   const key = await generateKey(keyKind, opts.freshKey ?? false);
@@ -245,7 +265,7 @@ export async function issueCert(opts: IssueCertOptions): Promise<IssuedCert> {
   }
   // A SAN extension with no names is invalid DER (GeneralNames is SIZE (1..MAX)).
   if (names.length > 0) extensions.push(new SubjectAlternativeNameExtension(names));
-  const caKeyId = subjectKeyId(ca.cert);
+  const caKeyId = subjectKeyId(x509, ca.cert);
   if (caKeyId) extensions.push(new AuthorityKeyIdentifierExtension(caKeyId));
   const commonName = opts.commonName ?? opts.dnsNames[0] ?? ipAddresses[0] ?? 'test-leaf';
   const notBefore = opts.notBefore ?? new Date(now - 3_600_000);
@@ -253,7 +273,7 @@ export async function issueCert(opts: IssueCertOptions): Promise<IssuedCert> {
   const cert = await X509CertificateGenerator.create(
     {
       serialNumber: randomSerial(),
-      subject: [{ CN: [commonName] }],
+      subject: opts.subject ?? [{ CN: [commonName] }],
       issuer: ca.cert.subjectName,
       notBefore,
       notAfter,
@@ -275,4 +295,28 @@ export async function issueCert(opts: IssueCertOptions): Promise<IssuedCert> {
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
   };
+}
+
+/**
+ * NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees OPTIONAL, excludedSubtrees
+ * [1] GeneralSubtrees OPTIONAL }, each GeneralSubtree a SEQUENCE { base GeneralName } with base a
+ * dNSName ([2] IA5String): DER, by hand (RFC 5280 §4.2.1.10).
+ */
+function nameConstraintsDer(constraints: { permitted?: string[]; excluded?: string[] }): ArrayBuffer {
+  const tlv = (tag: number, content: Buffer): Buffer => {
+    const n = content.length;
+    const length =
+      n < 0x80 ? Buffer.of(n) : n < 0x100 ? Buffer.of(0x81, n) : Buffer.of(0x82, n >> 8, n & 0xff);
+    return Buffer.concat([Buffer.of(tag), length, content]);
+  };
+  const subtrees = (tag: number, names: string[]) =>
+    tlv(tag, Buffer.concat(names.map((name) => tlv(0x30, tlv(0x82, Buffer.from(name, 'ascii'))))));
+  const der = tlv(
+    0x30,
+    Buffer.concat([
+      ...(constraints.permitted?.length ? [subtrees(0xa0, constraints.permitted)] : []),
+      ...(constraints.excluded?.length ? [subtrees(0xa1, constraints.excluded)] : []),
+    ]),
+  );
+  return der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength) as ArrayBuffer;
 }

@@ -97,7 +97,14 @@ export interface AslStateMachine {
  * testFunctionArn (pseudo parameters as TEST_ACCOUNT and TEST_REGION).
  */
 export function synthesizedDefinition(config: WatchdogConfig | string): AslStateMachine {
-  const { stack, template } = synthesizeWatchdog(config);
+  return definitionOf(synthesizeWatchdog(config));
+}
+
+/** The definition of an already synthesized watchdog, as synthesizedDefinition returns it. */
+export function definitionOf({
+  stack,
+  template,
+}: Pick<SynthesizedWatchdog, 'stack' | 'template'>): AslStateMachine {
   const roles = new Map<string, FunctionRole>();
   for (const [role, fn] of Object.entries(stack.watchdog.functions) as [FunctionRole, NodejsFunction][]) {
     roles.set(logicalIdOf(fn.node.defaultChild as CfnElement), role);

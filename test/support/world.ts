@@ -1,12 +1,12 @@
 /**
  * An RS fleet (simulators), optionally Pebble with the httpreq bridge, a temp directory with a
- * config file, and the CLI run in-process with captured output: the whole product on loopback.
+ * config file, and the built CLI (dist/cli.mjs) run as its own process: the whole product on loopback.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../lambdas/cli/main';
 import { type RsSimulator, type RsSimulatorOptions, startRsSimulator } from '../sim/rs-simulator';
+import { type CliRun, runBuiltCli } from './cli-process';
 import { type DnsBridge, startDnsBridge } from './dns-bridge';
 import { type PebbleEnv, type PebbleOptions, startPebble } from './pebble';
 
@@ -15,11 +15,7 @@ export interface WorldOptions {
   pebble?: PebbleOptions | false;
 }
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliRun };
 
 export interface World {
   dir: string;
@@ -32,7 +28,10 @@ export interface World {
     overrides?: Record<string, unknown>,
     clusterOverrides?: Record<string, Record<string, unknown>>,
   ): Promise<string>;
+  /** Runs dist/cli.mjs in its own process, with `env` (and PATH) as its whole environment. */
   cli(...args: string[]): Promise<CliRun>;
+  /** Something to stop before the world closes (e.g. the loopback AWS account of its workflows). */
+  onClose(stop: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +55,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   }
 
   let configPath = join(dir, 'config.json');
+  const stops: Array<() => Promise<void>> = [];
   return {
     dir,
     sims,
@@ -69,7 +69,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         ...(pebble && bridge
           ? {
               acme: { directoryUrl: pebble.directoryUrl, email: 'ops@example.com', caFile: pebble.caFile },
-              dns: { provider: 'httpreq', endpoint: bridge.url },
+              // The propagation check asks pebble-challtestsrv, the server Pebble validates against.
+              dns: { provider: 'httpreq', endpoint: bridge.url, resolvers: [pebble.dns.dnsAddress] },
               pushRetry: {
                 maxAttempts: 3,
                 intervalSeconds: 0.05,
@@ -94,21 +95,14 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       await writeFile(configPath, JSON.stringify(config, null, 2));
       return configPath;
     },
-    async cli(...args) {
-      let stdout = '';
-      let stderr = '';
-      const code = await runCli(args, {
-        stdout: (t) => {
-          stdout += t;
-        },
-        stderr: (t) => {
-          stderr += t;
-        },
-        env,
-      });
-      return { code, stdout, stderr };
+    cli(...args) {
+      return runBuiltCli(args, env);
+    },
+    onClose(stop) {
+      stops.push(stop);
     },
     async close() {
+      await Promise.all(stops.splice(0).map((stop) => stop()));
       await Promise.all(entries.map(([, sim]) => sim.close()));
       await bridge?.close();
       await pebble?.stop();

@@ -136,3 +136,65 @@ describe('terminal helpers', () => {
     }
   });
 });
+
+describe('the renderer sanitises every cell and line itself', () => {
+  // ESC sequences (clear screen, OSC 8 hyperlink hiding its target), BEL, CR, a newline that forges
+  // a row, C1 controls, a bidi override: in every field a report carries from outside.
+  const HOSTILE =
+    '\u001b[2J\u001b]8;;https://evil.example/\u0007click\u001b]8;;\u0007\r\n  proxy  ok  999.0\u009b\u202e';
+  const report: FleetReport = {
+    generatedAt: '2026-11-23T13:34:00.000Z',
+    clusters: [
+      {
+        name: `prod${HOSTILE}`,
+        error: null,
+        softwareVersions: [`7.22.2${HOSTILE}`],
+        pushApi: 'certificates',
+        certificates: [
+          {
+            ...base,
+            name: `proxy${HOSTILE}`,
+            dnsNames: [`a${HOSTILE}.example.com`],
+            issuer: `CN=CA${HOSTILE}`,
+            error: { name: `Err${HOSTILE}`, message: `msg${HOSTILE}`, hint: `hint${HOSTILE}` },
+            renewalInfo: {
+              certId: 'x.y',
+              start: '2026-11-20T00:00:00.000Z',
+              end: '2026-11-21T00:00:00.000Z',
+              explanationURL: `https://ca.example/why${HOSTILE}`,
+              renewAt: '2026-11-20T12:00:00.000Z',
+              nextFetchAt: '2026-11-23T19:34:00.000Z',
+            },
+            renewalInfoError: {
+              name: 'RenewalInfoError',
+              message: `renewalInfo answered 500 (serverInternal: ${HOSTILE})`,
+            },
+            profile: `tls${HOSTILE}`,
+            warnings: [`w${HOSTILE}`],
+            skipped: `held${HOSTILE}`,
+            action: 'skipped',
+          },
+        ],
+      },
+    ],
+  };
+
+  it.each([undefined, 200, 100, 60, 30])(
+    'at width %s: no control or bidi character reaches the terminal, no row is forged',
+    (width) => {
+      for (const dryRun of [undefined, false, true]) {
+        const text = renderReport(dryRun === undefined ? report : { ...report, dryRun }, { width });
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+        expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+        for (const line of text.split('\n')) expect(line).not.toMatch(/^\s*proxy\s+ok\s+999\.0/);
+        if (width === undefined) {
+          // Shown, escaped: the operator still sees what the CA sent.
+          expect(text).toContain('\\x1b]8;;https://evil.example/\\x07click');
+          expect(text).toContain('renewalInfo answered 500 (serverInternal: \\x1b[2J');
+        }
+        if (width !== undefined)
+          for (const line of text.split('\n')) expect([...line].length).toBeLessThanOrEqual(width);
+      }
+    },
+  );
+});

@@ -182,7 +182,7 @@ describe('the configuration of a cluster in another account', () => {
       ],
     });
     expect(local.ok ? [] : local.issues.map((i) => i.message)).toEqual([
-      'is used to read credentialsSecret: set credentialsSecret, or remove roleArn',
+      'is used to read credentialsSecret or clientCertificate.keySecret: set one of them, or remove roleArn',
     ]);
   });
 });

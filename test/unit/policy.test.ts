@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decideRenewal,
   humanDuration,
+  lifetimeBackstop,
   renewalPoint,
   renewalTime,
   scheduleProblem,
@@ -132,13 +133,44 @@ describe('decideRenewal', () => {
     });
   });
 
-  it('lets an ARI renewal time override both rules, earlier or later', () => {
+  it('lets an ARI renewal time move the renewal earlier, or later than renewBeforeDays up to the backstop', () => {
     expect(decideRenewal(validity, days(10), 30, { renewAt: days(9) })).toMatchObject({
       status: 'expiring',
       basis: 'ari',
     });
-    expect(decideRenewal(validity, days(70), 30, { renewAt: days(80) }).status).toBe('ok');
+    // renewBeforeDays 40 renews at day 50; the window's moment at day 55 postpones it, before the backstop (day 60).
+    expect(decideRenewal(validity, days(52), 40, { renewAt: days(55) })).toMatchObject({
+      status: 'ok',
+      basis: 'ari',
+    });
+    expect(decideRenewal(validity, days(52), 40, { renewAt: days(55) }).ariIgnored).toBeUndefined();
+  });
+
+  it('never lets ARI postpone past the lifetime backstop (two thirds; half under 10 days)', () => {
+    expect(lifetimeBackstop(t0, days(90))).toEqual({ at: days(60), basis: 'two-thirds' });
+    expect(lifetimeBackstop(t0, days(6))).toEqual({ at: days(3), basis: 'half' });
+    // A window past the backstop: the backstop decides, and the decision says what ARI asked for.
+    expect(decideRenewal(validity, days(70), 30, { renewAt: days(80) })).toMatchObject({
+      status: 'expiring',
+      basis: 'two-thirds',
+      renewalTime: days(60),
+      ariIgnored: { renewAt: days(80), backstop: days(60) },
+    });
+    // 12 hours from expiry, a window three years away: due now, not in three years.
+    const inThreeYears = days(90 + 3 * 365);
+    expect(decideRenewal(validity, days(89.5), 30, { renewAt: inThreeYears })).toMatchObject({
+      status: 'expiring',
+      renewalTime: days(60),
+      ariIgnored: { renewAt: inThreeYears },
+    });
     expect(decideRenewal(validity, days(90), 30, { renewAt: days(95) }).status).toBe('expired');
+    // The short-lived backstop: half-way.
+    const short = { notBefore: t0, notAfter: days(6) };
+    expect(decideRenewal(short, days(3.5), 30, { renewAt: days(5.5) })).toMatchObject({
+      status: 'expiring',
+      basis: 'half',
+      renewalTime: days(3),
+    });
   });
 });
 

@@ -21,7 +21,7 @@ import {
   parseCertificateChain,
   parsePrivateKey,
 } from '../../lambdas/domain/certificate';
-import { PrivateCaError } from '../../lambdas/domain/errors';
+import { LocalCaFileError, PrivateCaError } from '../../lambdas/domain/errors';
 import { createCa, issueCert, type TestCa } from '../support/pki';
 
 const CA_ARN =
@@ -214,10 +214,89 @@ describe('LocalCaIssuer (@peculiar/x509)', () => {
     const error = await local('rsa', 30, 'ec-ca.key')
       .issue(['a.example.com'], 'ecdsa-p256')
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PrivateCaError);
+    expect(error).toBeInstanceOf(LocalCaFileError);
     expect((error as Error).message).toMatch(/does not belong/);
     expect((error as Error).message).not.toContain('PRIVATE KEY');
   });
+
+  it.each([
+    [
+      'garbage between PEM markers',
+      'ca.pem',
+      '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n',
+      /certificate #1 does not parse as X\.509 \((?!.*error:).*\); expected the CA certificate in PEM/,
+    ],
+    [
+      'no PEM at all',
+      'ca.pem',
+      'just some text\n',
+      /holds no PEM certificate; expected the CA certificate in PEM/,
+    ],
+    [
+      'the key instead of the certificate',
+      'ca.pem',
+      'KEY',
+      /holds no PEM certificate \(it holds a private key: certFile and keyFile swapped\?\)/,
+    ],
+    [
+      'a leaf instead of the CA',
+      'ca.pem',
+      'LEAF',
+      /is not a CA \(basicConstraints cA is not set, or its key usage does not include certificate signing\)/,
+    ],
+    [
+      'garbage between key markers',
+      'ca.key',
+      '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n',
+      /the local CA key .*ca\.key does not parse \(.*\); expected the CA's unencrypted private key in PEM/,
+    ],
+    [
+      'an encrypted key',
+      'ca.key',
+      '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n',
+      /is encrypted; expected the CA's unencrypted private key/,
+    ],
+    [
+      'the certificate instead of the key',
+      'ca.key',
+      'CERT',
+      /holds no PEM private key \(it holds a certificate: certFile and keyFile swapped\?\)/,
+    ],
+  ])(
+    'names the file and what was expected for %s (LocalCaFileError)',
+    async (_what, file, content, message) => {
+      const leaf = await issueCert({ ca: ecCa, dnsNames: ['leaf.example.com'], keyKind: 'ecdsa' });
+      const text =
+        content === 'KEY'
+          ? ecCa.keyPem
+          : content === 'CERT'
+            ? ecCa.certPem
+            : content === 'LEAF'
+              ? leaf.certPem
+              : content;
+      const bad = await mkdtemp(join(dir, 'bad-'));
+      await writeFile(join(bad, 'ca.pem'), file === 'ca.pem' ? text : ecCa.certPem);
+      await writeFile(join(bad, 'ca.key'), file === 'ca.key' ? text : ecCa.keyPem);
+      const error = await new LocalCaIssuer({
+        config: {
+          type: 'local-ca',
+          certFile: join(bad, 'ca.pem'),
+          keyFile: join(bad, 'ca.key'),
+          validityDays: 6,
+        },
+        readFile: (path) => readFile(path, 'utf8'),
+      })
+        .issue(['a.example.com'], 'ecdsa-p256')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LocalCaFileError);
+      expect((error as LocalCaFileError).name).toBe('LocalCaFileError');
+      expect((error as Error).message).toContain(join(bad, file));
+      expect((error as Error).message).toMatch(message);
+      expect((error as LocalCaFileError).hint).toBeTruthy();
+      // Never the content: not the key, not the garbage.
+      expect((error as Error).message).not.toMatch(/bm90|MII[A-Za-z0-9+/]{6}/);
+    },
+  );
 });
 
 /**

@@ -134,7 +134,9 @@ describe('validateForPush', () => {
     ).toBe(expected);
   });
 
-  it('lets a serverAuth-only certificate replace a syncer certificate that never had clientAuth', async () => {
+  // The syncer acts as a TLS client (Active-Active, Replica Of): its peers refuse it without
+  // clientAuth, and RS 8.0.10 refuses such internal certificates at upload. What it replaces does not matter.
+  it('refuses a serverAuth-only certificate for syncer, even when the one it replaces never had clientAuth', async () => {
     const { root, issue } = await pki();
     const old = await issue({ notAfter: days(5), extKeyUsage: ['serverAuth'] });
     const next = await issue({ extKeyUsage: ['serverAuth'] });
@@ -151,7 +153,40 @@ describe('validateForPush', () => {
           { now, trustPems: [root.certPem] },
         ),
       ),
-    ).toBe('passed');
+    ).toBe('usage-missing');
+  });
+
+  it('checks every certificate of the chain, not only the leaf: each issuer a CA, each valid now', async () => {
+    const { root, issue } = await pki();
+    const push = (name: string, chainPem: string, keyPem: string, trust = root.certPem) =>
+      failure(() =>
+        validateForPush({ name, certificatePem: chainPem, keyPem, domains: ['redis.example.com'] }, null, {
+          now,
+          trustPems: [trust],
+        }),
+      );
+    const tomorrow = await createCa({ commonName: 'Starts tomorrow', issuer: root, notBefore: days(1) });
+    const early = await issueCert({ ca: tomorrow, chain: [tomorrow], dnsNames: ['redis.example.com'] });
+    expect(push('proxy', early.chainPem, early.keyPem)).toBe('not-yet-valid');
+    const expiredCa = await createCa({
+      commonName: 'Ended yesterday',
+      issuer: root,
+      notBefore: days(-30),
+      notAfter: days(-1),
+    });
+    const late = await issueCert({ ca: expiredCa, chain: [expiredCa], dnsNames: ['redis.example.com'] });
+    expect(push('proxy', late.chainPem, late.keyPem)).toBe('expired');
+    // Issued by a certificate that is not a CA: the signature checks out, the issuer may not issue.
+    const notCa = await createCa({ commonName: 'Not a CA', issuer: root, isCa: false });
+    const signedByLeaf = await issueCert({ ca: notCa, chain: [notCa], dnsNames: ['redis.example.com'] });
+    expect(push('proxy', signedByLeaf.chainPem, signedByLeaf.keyPem)).toBe('not-a-ca');
+    // A leaf without serverAuth cannot serve; one without clientAuth cannot be the syncer.
+    const clientOnly = await issue({ extKeyUsage: ['clientAuth'] });
+    expect(push('proxy', clientOnly.chainPem, clientOnly.keyPem)).toBe('usage-missing');
+    expect(push('ldap_client', clientOnly.chainPem, clientOnly.keyPem)).toBe('passed');
+    const serverOnly = await issue({ extKeyUsage: ['serverAuth'] });
+    expect(push('syncer', serverOnly.chainPem, serverOnly.keyPem)).toBe('usage-missing');
+    expect(push('proxy', serverOnly.chainPem, serverOnly.keyPem)).toBe('passed');
   });
 
   it('does not count an intermediate in the trust file as an anchor', async () => {

@@ -29,7 +29,11 @@ export interface AcmeIssuerOptions {
   acme: AcmeConfig;
   /** Trust for the ACME server's TLS (acme.caFile's contents). */
   trustPem?: string | undefined;
-  dns: DnsProvider;
+  /**
+   * Publishes the DNS-01 records: one provider for every order, or the provider(s) for the order's
+   * cluster and certificate (IssueOptions.scope), e.g. domain/dns01's Dns01Challenges.
+   */
+  dns: DnsProvider | ((scope: IssueOptions['scope']) => DnsProvider);
   state: StateStore;
   /** Whole-order attempts when the CA keeps rejecting nonces beyond acme-client's own 5 retries. */
   orderAttempts?: number;
@@ -82,11 +86,13 @@ export class AcmeIssuer implements CertificateIssuer {
     keyAndCsr.catch(() => undefined); // awaited below; an early order failure must not leave it unhandled
 
     const attempts = this.options.orderAttempts ?? ACME_ORDER.attempts;
+    const dns = typeof this.options.dns === 'function' ? this.options.dns(options.scope) : this.options.dns;
     for (let attempt = 1; ; attempt++) {
       try {
         const certificatePem = await withAcmeContext((ctx) =>
           this.order(
             ctx,
+            dns,
             domains,
             keyAndCsr.then((k) => k.csr),
             options,
@@ -183,6 +189,7 @@ export class AcmeIssuer implements CertificateIssuer {
 
   private async order(
     ctx: AcmeOrderContext,
+    dns: DnsProvider,
     domains: string[],
     csr: Promise<Buffer>,
     options: IssueOptions,
@@ -210,7 +217,7 @@ export class AcmeIssuer implements CertificateIssuer {
       }
       // Publish every record first, with one propagation wait for all of them, then validate.
       attempted.push(...records);
-      await publishAll(this.options.dns, records);
+      await publishAll(dns, records);
       for (const { challenge, fqdn } of pending) {
         try {
           await client.completeChallenge(challenge);
@@ -221,7 +228,7 @@ export class AcmeIssuer implements CertificateIssuer {
             fqdn,
             `DNS-01 validation of TXT ${fqdn} failed: ${(error as Error).message}`,
             {
-              hint: `check that ${fqdn} is published where the CA looks (the hosted zone or httpreq endpoint)`,
+              hint: `check that ${fqdn} (or the end of its CNAME chain) is published where the CA looks`,
             },
           );
         }
@@ -233,7 +240,7 @@ export class AcmeIssuer implements CertificateIssuer {
       return await client.getCertificate(valid);
     } finally {
       // Clean up even on failure; a failing cleanup must not hide the real error.
-      await removeAll(this.options.dns, attempted);
+      await removeAll(dns, attempted, this.options.log);
     }
   }
   /** The profiles the CA lists in its directory's meta.profiles (fetched through the guarded axios). */
@@ -304,11 +311,23 @@ async function publishAll(dns: DnsProvider, records: readonly DnsRecord[]): Prom
   if (failed) throw failed.reason;
 }
 
-/** Removes every record, in parallel across names; never throws. */
-async function removeAll(dns: DnsProvider, records: readonly DnsRecord[]): Promise<void> {
+/**
+ * Removes every record, in parallel across names; never throws (the order's own outcome matters
+ * more), but says which record could not be removed, and why.
+ */
+async function removeAll(
+  dns: DnsProvider,
+  records: readonly DnsRecord[],
+  log?: (message: string) => void,
+): Promise<void> {
   await Promise.allSettled(
     [...byName(records).values()].map(async (group) => {
-      for (const { fqdn, value } of group) await dns.cleanup(fqdn, value).catch(() => undefined);
+      for (const { fqdn, value } of group)
+        await dns
+          .cleanup(fqdn, value)
+          .catch((error: unknown) =>
+            log?.(`DNS-01: could not remove the TXT record ${fqdn}: ${(error as Error).message}`),
+          );
     }),
   );
 }

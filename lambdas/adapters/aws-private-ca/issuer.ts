@@ -20,7 +20,7 @@ import { PrivateCaError } from '../../domain/errors';
 import type { CertificateIssuer, IssuedPair, IssueOptions } from '../../domain/ports';
 import { backoffDelayMs, PRIVATE_CA_ISSUE, sleep as realSleep } from '../../domain/retry';
 import { keyFor } from '../keys';
-import { Pkcs10CertificateRequestGenerator } from '../local-ca/x509';
+import { loadX509 } from '../local-ca/x509';
 
 /** The AWS-managed template that takes extensions from ApiPassthrough (and SANs from it too). */
 export const PASSTHROUGH_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/EndEntityCertificate_APIPassthrough/V1';
@@ -40,7 +40,13 @@ export class AwsPrivateCaIssuer implements CertificateIssuer {
   async issue(domains: string[], keyType: KeyType, options?: IssueOptions): Promise<IssuedPair> {
     const { config, client } = this.options;
     const key = await keyFor(keyType, options);
-    const csr = await certificateRequest(domains, keyType, key.privateKey, key.publicKey);
+    const csr = await certificateRequest(
+      domains,
+      keyType,
+      key.privateKey,
+      key.publicKey,
+      options?.sameSubjectAs,
+    );
     const input: IssueCertificateCommandInput = {
       CertificateAuthorityArn: config.certificateAuthorityArn,
       Csr: new TextEncoder().encode(csr),
@@ -56,7 +62,9 @@ export class AwsPrivateCaIssuer implements CertificateIssuer {
                   { ExtendedKeyUsageType: 'SERVER_AUTH' },
                   { ExtendedKeyUsageType: 'CLIENT_AUTH' },
                 ],
-                SubjectAlternativeNames: domains.map((DnsName) => ({ DnsName })),
+                ...(domains.length > 0
+                  ? { SubjectAlternativeNames: domains.map((DnsName) => ({ DnsName })) }
+                  : {}),
               },
             },
           }),
@@ -142,6 +150,7 @@ async function certificateRequest(
   keyType: KeyType,
   privateKey: import('node:crypto').KeyObject,
   publicKey: import('node:crypto').KeyObject,
+  sameSubjectAs?: string,
 ): Promise<string> {
   const algorithm =
     keyType === 'rsa-2048'
@@ -163,8 +172,14 @@ async function certificateRequest(
       ['verify'],
     ),
   };
+  const { Pkcs10CertificateRequestGenerator, X509Certificate } = await loadX509();
   const csr = await Pkcs10CertificateRequestGenerator.create(
-    { name: `CN=${domains[0] ?? ''}`, keys, signingAlgorithm: algorithm },
+    {
+      // The passthrough template issues the CSR's subject: the client certificate keeps its own.
+      name: sameSubjectAs ? new X509Certificate(sameSubjectAs).subjectName : `CN=${domains[0] ?? ''}`,
+      keys,
+      signingAlgorithm: algorithm,
+    },
     webcrypto,
   );
   return csr.toString('pem');

@@ -7,6 +7,12 @@ import { ConfigError } from '../../domain/errors';
 import { unreadable } from './pem';
 
 /**
+ * The deployed config's file name. The bundling hook copies it (with the PEM files it names) beside
+ * each function's bundle: `/var/task/watchdog-config.json` beside `/var/task/index.mjs`.
+ */
+export const DEPLOYED_CONFIG_FILE = 'watchdog-config.json';
+
+/**
  * Loads the config a deployment validated with the full schema and wrote into the Lambda bundle.
  * Relative paths (PEM files copied beside it) resolve against its directory.
  */

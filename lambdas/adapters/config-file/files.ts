@@ -6,12 +6,16 @@
  * to) a secret, and a JSON error quoted "around the error" can be part of a password. Errors give
  * the file, the line and column, and the key path.
  */
+
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { resolveConfigPaths } from '../../domain/config/paths';
 import { checkConfig, formatPath, invalidConfig } from '../../domain/config/schema';
-import type { ClusterConfig, WatchdogConfig } from '../../domain/config/types';
+import type { ClusterConfig, LocalCaIssuerConfig, WatchdogConfig } from '../../domain/config/types';
+import { everyDnsProvider } from '../../domain/dns-settings';
 import { ConfigError, WatchdogError } from '../../domain/errors';
+import { parseCaCertificateFile, parseCaKey } from '../local-ca/ca-files';
+import { readClientCertificateFiles } from './client-certificate';
 import { locateJson } from './json-locate';
 import { readAcmeTrust, readPemFile, unreadable } from './pem';
 
@@ -59,8 +63,11 @@ export function loadConfig(path: string): WatchdogConfig {
 
 /**
  * Everything local a run will need from outside the config file, checked before any network call:
- * each cluster's passwordEnv is set and its caFile is a readable PEM, acme.caFile likewise, and
- * dns.passwordEnv is set. All problems are reported together, as one ConfigError (CLI exit 2), so a
+ * each cluster's passwordEnv is set, its caFile is a readable PEM, its client certificate files
+ * (clientCertificate certFile and keyFile) hold a certificate and its key, acme.caFile likewise,
+ * every DNS provider's passwordEnv and tsigSecretEnv is set, and each local CA's certFile and keyFile
+ * hold a CA certificate and its unencrypted key. All problems are reported together, as one
+ * ConfigError (CLI exit 2), so a
  * typo never turns into a "cluster unreachable" alert. Clusters read through credentialsSecret are
  * checked when the secret is read.
  */
@@ -77,17 +84,53 @@ export function checkLocalInputs(config: WatchdogConfig, env: NodeJS.ProcessEnv)
   config.clusters.forEach((cluster, i) => {
     attempt(() => clusterPassword(cluster, env, `clusters[${i}]`));
     if (cluster.caFile) attempt(() => readPemFile(cluster.caFile as string, `clusters[${i}].caFile`));
+    const client = cluster.clientCertificate;
+    if (client?.keyFile !== undefined)
+      attempt(() => readClientCertificateFiles(client, `clusters[${i}].clientCertificate`));
+    const localCas: Array<[string, unknown]> = [
+      ...Object.entries(cluster.certificates ?? {}).map(([name, s]): [string, unknown] => [
+        `certificates.${name}.issuer`,
+        s.issuer,
+      ]),
+      ...Object.entries(cluster.databases ?? {}).map(([uid, s]): [string, unknown] => [
+        `databases.${uid}.issuer`,
+        s.issuer,
+      ]),
+      ['clientCertificate.issuer', cluster.clientCertificate?.issuer],
+    ];
+    for (const [path, issuer] of localCas) {
+      if (typeof issuer === 'object' && issuer !== null && (issuer as { type?: string }).type === 'local-ca')
+        attempt(() => checkLocalCaFiles(issuer as LocalCaIssuerConfig, `clusters[${i}].${path}`));
+    }
   });
   if (config.acme?.caFile) attempt(() => readAcmeTrust(config));
-  if (
-    config.dns?.provider === 'httpreq' &&
-    config.dns.passwordEnv &&
-    env[config.dns.passwordEnv] === undefined
-  )
-    problems.push(`dns.passwordEnv: the environment variable ${config.dns.passwordEnv} is not set`);
+  for (const { path, provider } of everyDnsProvider(config)) {
+    const variable =
+      provider.provider === 'httpreq'
+        ? { field: 'passwordEnv', name: provider.passwordEnv }
+        : provider.provider === 'rfc2136'
+          ? { field: 'tsigSecretEnv', name: provider.tsigSecretEnv }
+          : undefined;
+    if (variable?.name !== undefined && env[variable.name] === undefined)
+      problems.push(`${path}.${variable.field}: the environment variable ${variable.name} is not set`);
+  }
   if (problems.length === 1) throw new ConfigError(problems[0] as string);
   if (problems.length > 1)
     throw new ConfigError(`the configuration cannot be used:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}
+
+/** A local CA's certFile (and keyFile, when the key is not a secret) hold what signing needs. */
+function checkLocalCaFiles(issuer: LocalCaIssuerConfig, field: string): void {
+  const read = (path: string, key: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw unreadable(error, `${field}.${key}:`, path);
+    }
+  };
+  const file = parseCaCertificateFile(read(issuer.certFile, 'certFile'), issuer.certFile);
+  if (issuer.keyFile !== undefined)
+    parseCaKey(read(issuer.keyFile, 'keyFile'), issuer.keyFile, { ca: file.ca, file: issuer.certFile });
 }
 
 /** The password of a cluster in local mode (password or passwordEnv). */

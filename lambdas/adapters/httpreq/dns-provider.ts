@@ -10,11 +10,14 @@ import { exchange, type PlainResponse } from '../plain-http';
 export interface HttpReqOptions {
   endpoint: string;
   username?: string | undefined;
-  password?: string | undefined;
+  /** The password, or where to read it (Secrets Manager), once, when first needed. */
+  password?: string | (() => Promise<string>) | undefined;
   timeoutMs?: number;
 }
 
 export class HttpReqDnsProvider implements DnsProvider {
+  private password: Promise<string> | undefined;
+
   constructor(private readonly options: HttpReqOptions) {}
 
   present(fqdn: string, value: string): Promise<void> {
@@ -29,7 +32,12 @@ export class HttpReqDnsProvider implements DnsProvider {
     const url = `${this.options.endpoint.replace(/\/$/, '')}/${op}`;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (this.options.username !== undefined) {
-      headers.Authorization = `Basic ${Buffer.from(`${this.options.username}:${this.options.password ?? ''}`).toString('base64')}`;
+      const password = this.options.password;
+      this.password ??= typeof password === 'function' ? password() : Promise.resolve(password ?? '');
+      this.password.catch(() => {
+        this.password = undefined;
+      });
+      headers.Authorization = `Basic ${Buffer.from(`${this.options.username}:${await this.password}`).toString('base64')}`;
     }
     let response: PlainResponse;
     try {

@@ -4,27 +4,19 @@
  * serverAuth and clientAuth, so it suits every RS certificate, including syncer and ldap_client,
  * which a public ACME CA can no longer renew. Signed with @peculiar/x509 on node's WebCrypto.
  */
-import { createPrivateKey, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
+import { type KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import type { KeyType, LocalCaIssuerConfig } from '../../domain/config/types';
 
 type CryptoKey = webcrypto.CryptoKey;
 type SigningAlgorithm = webcrypto.Algorithm | webcrypto.EcdsaParams;
 
-import { PrivateCaError } from '../../domain/errors';
+// Types only (erased): the library itself loads through loadX509, after its polyfill.
+import type { X509Certificate } from '@peculiar/x509';
+import { LocalCaFileError, PrivateCaError } from '../../domain/errors';
 import type { CertificateIssuer, IssuedPair, IssueOptions } from '../../domain/ports';
 import { keyFor } from '../keys';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509Certificate,
-  X509CertificateGenerator,
-} from './x509';
+import { parseCaCertificateFile, parseCaKey } from './ca-files';
+import { loadX509 } from './x509';
 
 const DAY_MS = 86_400_000;
 /** Backdated so a cluster node whose clock runs a little behind accepts the certificate at once. */
@@ -54,7 +46,19 @@ export class LocalCaIssuer implements CertificateIssuer {
   constructor(private readonly options: LocalCaOptions) {}
 
   async issue(domains: string[], keyType: KeyType, options?: IssueOptions): Promise<IssuedPair> {
-    const [ca, key] = await Promise.all([this.loadCa(), keyFor(keyType, options)]);
+    const [ca, key, x509] = await Promise.all([this.loadCa(), keyFor(keyType, options), loadX509()]);
+    const {
+      AuthorityKeyIdentifierExtension,
+      BasicConstraintsExtension,
+      ExtendedKeyUsage,
+      ExtendedKeyUsageExtension,
+      KeyUsageFlags,
+      KeyUsagesExtension,
+      SubjectAlternativeNameExtension,
+      SubjectKeyIdentifierExtension,
+      X509Certificate,
+      X509CertificateGenerator,
+    } = x509;
     const now = (this.options.now ?? (() => new Date()))();
     const notBefore = new Date(now.getTime() - BACKDATE_MS);
     const notAfter = new Date(now.getTime() + this.options.config.validityDays * DAY_MS);
@@ -80,7 +84,10 @@ export class LocalCaIssuer implements CertificateIssuer {
       const leaf = await X509CertificateGenerator.create(
         {
           serialNumber: serial.toString('hex'),
-          subject: [{ CN: [domains[0] ?? ''] }],
+          // The client certificate keeps its subject attribute for attribute (RS matches users by it).
+          subject: options?.sameSubjectAs
+            ? new X509Certificate(options.sameSubjectAs).subjectName
+            : [{ CN: [domains[0] ?? ''] }],
           issuer: ca.certificate.subjectName,
           notBefore,
           notAfter,
@@ -97,7 +104,14 @@ export class LocalCaIssuer implements CertificateIssuer {
             ),
             // Both: RS acts as a TLS server and, for syncer, ldap_client and internode, as a client.
             new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
-            new SubjectAlternativeNameExtension(domains.map((value) => ({ type: 'dns' as const, value }))),
+            // GeneralNames is SIZE (1..MAX): a certificate without names has no SAN extension.
+            ...(domains.length > 0
+              ? [
+                  new SubjectAlternativeNameExtension(
+                    domains.map((value) => ({ type: 'dns' as const, value })),
+                  ),
+                ]
+              : []),
             await SubjectKeyIdentifierExtension.create(publicKey, false, webcrypto),
             ...(caKeyId ? [new AuthorityKeyIdentifierExtension(caKeyId)] : []),
           ],
@@ -107,7 +121,7 @@ export class LocalCaIssuer implements CertificateIssuer {
       return { certificatePem: `${leaf.toString('pem')}\n${ca.chainPem}`, keyPem: key.keyPem };
     } catch (error) {
       throw new PrivateCaError(
-        `the local CA could not sign for ${domains.join(', ')}: ${(error as Error).message}`,
+        `the local CA could not sign for ${domains.join(', ') || 'the client certificate'}: ${(error as Error).message}`,
         {
           cause: error,
         },
@@ -130,8 +144,9 @@ export class LocalCaIssuer implements CertificateIssuer {
     try {
       certText = await readFile(config.certFile);
     } catch (error) {
-      throw new PrivateCaError(
-        `cannot read the local CA certificate ${config.certFile}: ${(error as Error).message}`,
+      throw new LocalCaFileError(
+        `cannot read the local CA certificate file ${config.certFile}: ${(error as Error).message}`,
+        { hint: 'certFile must be a readable file holding the CA certificate in PEM' },
       );
     }
     try {
@@ -140,31 +155,21 @@ export class LocalCaIssuer implements CertificateIssuer {
       else throw new Error('no keyFile, and no secret reader for keySecret');
     } catch (error) {
       // Never the key's content: only where it was looked for.
-      throw new PrivateCaError(
+      throw new LocalCaFileError(
         `cannot read the local CA key (${config.keyFile ?? `secret ${config.keySecret}`}): ${(error as Error).message}`,
+        { hint: "keyFile (or keySecret) must hold the CA's unencrypted private key in PEM" },
       );
     }
-    const blocks = certText.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    const first = blocks[0];
-    if (!first) throw new PrivateCaError(`${config.certFile} holds no PEM certificate`);
-    const nodeCert = new NodeX509(first);
-    if (!nodeCert.ca) {
-      throw new PrivateCaError(
-        `${config.certFile}: its first certificate is not a CA (basicConstraints cA is not set)`,
-      );
-    }
-    let nodeKey: ReturnType<typeof createPrivateKey>;
-    try {
-      nodeKey = createPrivateKey(keyText);
-    } catch {
-      throw new PrivateCaError('the local CA key does not parse (an unencrypted PEM key is needed)');
-    }
-    if (!nodeCert.checkPrivateKey(nodeKey))
-      throw new PrivateCaError(`the local CA key does not belong to ${config.certFile}`);
+    const { ca: nodeCert, blocks } = parseCaCertificateFile(certText, config.certFile);
+    const nodeKey = parseCaKey(keyText, config.keyFile ?? `secret ${config.keySecret}`, {
+      ca: nodeCert,
+      file: config.certFile,
+    });
     const pkcs8 = nodeKey.export({ type: 'pkcs8', format: 'der' });
     const { signingKey, signingAlgorithm } = await importSigningKey(pkcs8, nodeKey);
+    const { X509Certificate } = await loadX509();
     return {
-      certificate: new X509Certificate(first),
+      certificate: new X509Certificate(blocks[0] as string),
       chainPem: `${blocks.join('\n')}\n`,
       signingKey,
       signingAlgorithm,
@@ -175,7 +180,7 @@ export class LocalCaIssuer implements CertificateIssuer {
 
 async function importSigningKey(
   pkcs8: Buffer,
-  key: ReturnType<typeof createPrivateKey>,
+  key: KeyObject,
 ): Promise<{ signingKey: CryptoKey; signingAlgorithm: SigningAlgorithm }> {
   const subtle = webcrypto.subtle;
   if (key.asymmetricKeyType === 'rsa') {

@@ -11,14 +11,33 @@ const KEY = 'inspection-memory';
 /** The text last loaded or saved per directory: an unchanged memory is not written again. */
 const lastText = new Map<string, string>();
 
-/** Loads the last run's memory; a missing or unreadable file only means parsing everything again. */
-export async function loadInspectionMemory(stateDir: string): Promise<number> {
+/**
+ * Loads the last run's memory; a missing or unreadable file only means parsing everything again.
+ * A file that is there but cannot be used (not a regular file, unreadable, not JSON) is said through
+ * `warn`; the next save replaces it.
+ */
+export async function loadInspectionMemory(
+  stateDir: string,
+  warn: (line: string) => void = () => undefined,
+): Promise<number> {
+  let text: string | null;
   try {
-    const text = await new LocalDirectoryStore(stateDir).read(KEY);
-    if (text === null) return 0;
+    text = await new LocalDirectoryStore(stateDir).read(KEY);
+  } catch (error) {
+    warn(
+      `warning: the inspection memory was not loaded (${(error as Error).message}); this run parses every certificate`,
+    );
+    return 0;
+  }
+  if (text === null) return 0;
+  try {
+    const count = importInspectionMemory(JSON.parse(text));
     lastText.set(stateDir, text);
-    return importInspectionMemory(JSON.parse(text));
+    return count;
   } catch {
+    warn(
+      `warning: the inspection memory in ${stateDir} is not one this version wrote (not JSON); this run parses every certificate`,
+    );
     return 0;
   }
 }

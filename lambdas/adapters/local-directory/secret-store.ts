@@ -1,21 +1,37 @@
 /** SecretStore in a local directory: one file per key, 0600, written atomically (write, fsync, rename). */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StateStoreError } from '../../domain/errors';
 import type { SecretStore } from '../../domain/ports';
+import { type RegularFileRead, readRegularFile } from './regular-file';
 
 export class LocalDirectoryStore implements SecretStore {
   constructor(private readonly root: string) {}
 
+  /**
+   * Only a regular file is read, opened without blocking (./regular-file.ts): a named pipe, a
+   * directory or a link to a device in its place is a StateStoreError saying so, never a hang.
+   */
   async read(key: string): Promise<string | null> {
+    const path = this.path(key);
+    let read: RegularFileRead;
     try {
-      return await readFile(this.path(key), 'utf8');
+      read = await readRegularFile(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw this.failure('read', key, error);
     }
+    if (read.kind === 'missing') return null;
+    if (read.kind === 'not-regular') {
+      throw new StateStoreError(
+        `state ${key} in ${this.root}: ${path} is ${read.what}, not a regular file; it was not read`,
+        {
+          hint: `remove ${path} (or move it aside): the watchdog writes its state files itself, as regular files`,
+        },
+      );
+    }
+    return read.text;
   }
 
   async write(key: string, value: string): Promise<void> {

@@ -1,1 +1,1 @@
-export { Route53DnsProvider, type Route53Options } from './dns-provider';
+export { Route53DnsProvider, type Route53Options, Route53Pacer } from './dns-provider';

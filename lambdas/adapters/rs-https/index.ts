@@ -11,6 +11,7 @@ export const connectCluster: ClusterConnector = (connection) => {
     serverName: connection.serverName,
     username: connection.username,
     password: connection.password,
+    clientCertificate: connection.clientCertificate,
     extraCa: [
       ...(connection.clusterCaPem ? [connection.clusterCaPem] : []),
       ...(connection.extraCaPems ?? []),

@@ -5,10 +5,12 @@
  * budget is 300 KB) and gives the same control over TLS trust, per-socket timeouts and keep-alive.
  */
 import { Agent, request } from 'node:https';
-import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import { RS_JSON_LIMITS } from '../../domain/bounded-json';
 import {
   BadResponseError,
+  ClientCertificateRefusedError,
+  ClientCertificateStoreError,
   ClusterNetworkError,
   ClusterTimeoutError,
   TlsProtocolError,
@@ -18,7 +20,7 @@ import {
 import type { ClusterTransport, HttpMethod, RawResponse } from '../../domain/ports/cluster-transport';
 import { type BackoffPolicy, backoffDelayMs, sleep } from '../../domain/retry';
 import { classifyTlsFailure, protocolFailureReason } from '../tls/errors';
-import { trustContext } from '../tls/trust';
+import { clientContext, trustContext } from '../tls/trust';
 
 export interface TransportOptions {
   /** The cluster's name, for messages. */
@@ -26,8 +28,11 @@ export interface TransportOptions {
   baseUrl: URL;
   /** Name the server certificate must carry, when it differs from the URL's host. */
   serverName?: string | undefined;
+  /** Basic authentication is sent only when both are non-empty. */
   username: string;
   password: string;
+  /** Certificate login: presented on every connection (the agent's sockets all carry it). */
+  clientCertificate?: { certificatePem: string; keyPem: string } | undefined;
   /** CAs trusted beyond the public roots: the pinned cluster CA, the ACME CA. */
   extraCa: string[];
   connectTimeoutMs: number;
@@ -59,17 +64,46 @@ function afterAttempts(error: unknown, attempts: number, waitedMs: number): unkn
   return error;
 }
 
+/**
+ * TLS alerts a server sends about the client's certificate (OpenSSL reason codes): with a client
+ * certificate presented, the cluster refused it during the handshake.
+ */
+const CLIENT_CERTIFICATE_ALERT =
+  /ALERT_(BAD_CERTIFICATE|CERTIFICATE_(REQUIRED|EXPIRED|REVOKED|UNKNOWN|UNSUPPORTED)|UNKNOWN_CA|ACCESS_DENIED)|alert (bad certificate|certificate (required|expired|revoked|unknown|unsupported)|unknown ca|access denied)/i;
+
 export class RsTransport implements ClusterTransport {
   private readonly agent: Agent;
+  private readonly authorization: string | undefined;
 
   constructor(private readonly options: TransportOptions) {
+    const client = options.clientCertificate;
+    let secureContext: SecureContext;
+    try {
+      // The trust (the cluster's CA, the ACME CA) plus, for certificate login, the client pair.
+      secureContext = client
+        ? clientContext(options.extraCa, client.certificatePem, client.keyPem)
+        : trustContext(options.extraCa);
+    } catch (error) {
+      // OpenSSL's reason only ("key values mismatch"): never the PEM.
+      throw new ClientCertificateStoreError(
+        `cluster "${options.cluster}": the client certificate cannot be used: ${(error as NodeJS.ErrnoException).code ?? 'it does not load'}`,
+        {
+          hint: 'clientCertificate: the key must be the unencrypted private key of the certificate (leaf first)',
+        },
+      );
+    }
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: 4,
-      secureContext: trustContext(options.extraCa),
+      secureContext,
       // A pinned self-signed cluster certificate is verified like any other: never rejectUnauthorized=false.
       rejectUnauthorized: true,
     });
+    // A cluster that logs in with a certificate only sends no Authorization header at all.
+    this.authorization =
+      options.username !== '' && options.password !== ''
+        ? `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`
+        : undefined;
   }
 
   /** Sends one request. GETs are retried on network errors and 5xx; other methods never are. */
@@ -128,7 +162,7 @@ export class RsTransport implements ClusterTransport {
           : {}),
         headers: {
           Accept: 'application/json',
-          Authorization: `Basic ${Buffer.from(`${this.options.username}:${this.options.password}`).toString('base64')}`,
+          ...(this.authorization ? { Authorization: this.authorization } : {}),
           ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
         },
       });
@@ -171,7 +205,20 @@ export class RsTransport implements ClusterTransport {
       req.on('error', (error: NodeJS.ErrnoException) => {
         const code = error.code ?? '';
         const tls = classifyTlsFailure(error);
-        if (tls === 'protocol') {
+        if (
+          this.options.clientCertificate &&
+          (CLIENT_CERTIFICATE_ALERT.test(code) || CLIENT_CERTIFICATE_ALERT.test(error.message))
+        ) {
+          fail(
+            new ClientCertificateRefusedError(
+              `cluster "${cluster}": ${url.host} refused the client certificate during the TLS handshake (${code || error.message})`,
+              {
+                cause: error,
+                hint: "check clientCertificate: issued by a CA of the cluster's mtls_trusted_ca, not expired, with the clientAuth usage",
+              },
+            ),
+          );
+        } else if (tls === 'protocol') {
           fail(
             new TlsProtocolError(
               `cluster "${cluster}": TLS handshake with ${url.host} failed: ${protocolFailureReason(error)} (${code || error.message}); no credentials were sent`,

@@ -5,11 +5,13 @@
  * most of the cold start, for one read per cluster.
  */
 import type { ClusterConfig } from '../../domain/config/types';
-import { AuthenticationError, ConfigError } from '../../domain/errors';
+import { AuthenticationError, ClientCertificateStoreError, ConfigError } from '../../domain/errors';
 import type { ClusterAccess, CredentialsProvider } from '../../domain/ports';
+import { readClientCertificateFiles } from '../config-file/client-certificate';
 import { exchange, type PlainResponse } from '../plain-http';
 import { secretRegion } from '../secrets-manager/arn';
-import { accessFromSecret } from '../secrets-manager/cluster-secret';
+import { clientPairFromSecret } from '../secrets-manager/client-secret';
+import { accessFromSecret, configuredCa } from '../secrets-manager/cluster-secret';
 
 export interface SecretsExtensionOptions {
   /**
@@ -37,19 +39,20 @@ export class SecretsExtensionCredentialsProvider implements CredentialsProvider 
 
   async resolve(cluster: ClusterConfig): Promise<ClusterAccess> {
     const secretId = cluster.credentialsSecret;
-    if (!secretId)
+    if (!secretId && !cluster.clientCertificate)
       throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
     // The extension asks Secrets Manager in this function's region, with this function's role: a
-    // secret of another region, or one read as another account's role (roleArn: the extension cannot
-    // assume roles), is read with the SDK.
-    const region = secretRegion(secretId);
-    const otherRegion = region !== undefined && region !== (process.env.AWS_REGION ?? region);
-    if (otherRegion || cluster.roleArn) {
+    // secret of another region is read with an SDK client for that region, and a cluster read as
+    // another account's role (roleArn: the extension cannot assume roles) with the SDK too.
+    const foreign = [secretId, cluster.clientCertificate?.keySecret]
+      .map((id) => (id === undefined ? undefined : secretRegion(id)))
+      .find((region) => region !== undefined && region !== (process.env.AWS_REGION ?? region));
+    if (foreign !== undefined || cluster.roleArn) {
       if (!this.options.otherRegions) {
         throw new ConfigError(
-          otherRegion
-            ? `cluster "${cluster.name}": credentialsSecret is in ${region}, and this check function reads its own region only`
-            : `cluster "${cluster.name}": credentialsSecret is read as ${cluster.roleArn}, and this check function cannot assume roles`,
+          foreign !== undefined
+            ? `cluster "${cluster.name}": a secret of it is in ${foreign}, and this check function reads its own region only`
+            : `cluster "${cluster.name}": its secrets are read as ${cluster.roleArn}, and this check function cannot assume roles`,
           {
             hint: 'a deployment error: the construct deploys check-any-region when a secret is in another region or account; redeploy',
           },
@@ -58,11 +61,35 @@ export class SecretsExtensionCredentialsProvider implements CredentialsProvider 
       this.otherRegions ??= this.options.otherRegions();
       return this.otherRegions.resolve(cluster);
     }
-    const read = await getSecretString(secretId, this.port, this.token, this.options.timeoutMs);
-    if (!read.ok) {
-      throw new AuthenticationError(`cluster "${cluster.name}": ${read.reason}`, { hint: read.hint });
+    let access: ClusterAccess;
+    if (secretId) {
+      const read = await getSecretString(secretId, this.port, this.token, this.options.timeoutMs);
+      if (!read.ok) {
+        throw new AuthenticationError(`cluster "${cluster.name}": ${read.reason}`, { hint: read.hint });
+      }
+      access = accessFromSecret(cluster, secretId, read.value);
+    } else {
+      access = { username: '', password: '', caPem: configuredCa(cluster) };
     }
-    return accessFromSecret(cluster, secretId, read.value);
+    const client = cluster.clientCertificate;
+    if (!client) return access;
+    if (client.keySecret === undefined)
+      return {
+        ...access,
+        clientCertificate: readClientCertificateFiles(
+          client,
+          `clusters["${cluster.name}"].clientCertificate`,
+        ),
+      };
+    const key = await getSecretString(client.keySecret, this.port, this.token, this.options.timeoutMs);
+    if (!key.ok)
+      throw new ClientCertificateStoreError(
+        `cluster "${cluster.name}": clientCertificate.keySecret: ${key.reason}`,
+        {
+          hint: key.hint,
+        },
+      );
+    return { ...access, clientCertificate: clientPairFromSecret(cluster, key.value) };
   }
 }
 

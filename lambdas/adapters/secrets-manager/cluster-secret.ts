@@ -3,7 +3,10 @@ import { ConfigError } from '../../domain/errors';
 import type { ClusterAccess } from '../../domain/ports';
 import { readPemFile } from '../config-file/pem';
 
-/** Parses a cluster secret: {"username","password","caPem"?}; the pinned CA may also come from caFile. */
+/**
+ * Parses a cluster secret: {"username","password","caPem"?}; the pinned CA may also come from
+ * caFile. With a client certificate (certificate login) username and password are optional.
+ */
 export function accessFromSecret(
   cluster: ClusterConfig,
   secretId: string,
@@ -17,16 +20,22 @@ export function accessFromSecret(
       `cluster "${cluster.name}": secret ${secretId} is not JSON {"username","password"}`,
     );
   }
-  if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
+  const certificateLogin = cluster.clientCertificate !== undefined;
+  const strings = typeof parsed.username === 'string' && typeof parsed.password === 'string';
+  const absent = parsed.username === undefined && parsed.password === undefined;
+  if (!strings && !(certificateLogin && absent)) {
     throw new ConfigError(
-      `cluster "${cluster.name}": secret ${secretId} lacks string "username" and "password"`,
+      `cluster "${cluster.name}": secret ${secretId} lacks string "username" and "password"${certificateLogin ? ' (leave both out to log in with clientCertificate alone)' : ''}`,
     );
   }
-  const caPem =
-    typeof parsed.caPem === 'string'
-      ? parsed.caPem
-      : cluster.caFile
-        ? readPemFile(cluster.caFile, `clusters["${cluster.name}"].caFile`)
-        : undefined;
-  return { username: parsed.username, password: parsed.password, caPem };
+  return {
+    username: strings ? (parsed.username as string) : '',
+    password: strings ? (parsed.password as string) : '',
+    caPem: typeof parsed.caPem === 'string' ? parsed.caPem : configuredCa(cluster),
+  };
+}
+
+/** The pinned CA from caFile, for a cluster without a credentials secret (certificate login). */
+export function configuredCa(cluster: ClusterConfig): string | undefined {
+  return cluster.caFile ? readPemFile(cluster.caFile, `clusters["${cluster.name}"].caFile`) : undefined;
 }

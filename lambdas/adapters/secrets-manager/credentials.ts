@@ -1,15 +1,19 @@
 /**
  * AWS mode, through the SDK (push, verify, notify; check for secrets of other regions or accounts;
- * the CLI for credentialsSecret): a cluster's credentials come from its Secrets Manager secret, read
- * as the cluster's `roleArn` when it names one,
- * `{"username": "...", "password": "...", "caPem": "optional pinned CA"}`, never from the
- * template, the environment or the logs.
+ * the CLI for credentialsSecret): a cluster's credentials come from its Secrets Manager secret,
+ * `{"username": "...", "password": "...", "caPem": "optional pinned CA"}`, never from the template,
+ * the environment or the logs. With `clientCertificate`, its key (and, once renewed, its
+ * certificate) come from `keySecret`, and a renewal writes a new version there. Every secret of a
+ * cluster that names a `roleArn` is read (and written) as that role.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClusterConfig } from '../../domain/config/types';
-import { AuthenticationError, ConfigError } from '../../domain/errors';
-import type { ClusterAccess, CredentialsProvider } from '../../domain/ports';
-import { accessFromSecret } from './cluster-secret';
+import { AuthenticationError, ClientCertificateStoreError, ConfigError } from '../../domain/errors';
+import type { ClientCertificatePair, ClusterAccess, CredentialsProvider } from '../../domain/ports';
+import { readClientCertificateFiles, writeClientCertificateFiles } from '../config-file/client-certificate';
+import { writeClientCertificateSecret } from './client-certificate';
+import { clientPairFromSecret } from './client-secret';
+import { accessFromSecret, configuredCa } from './cluster-secret';
 import { RegionalSecretsClients } from './regional';
 
 export class SecretsManagerCredentialsProvider implements CredentialsProvider {
@@ -32,13 +36,51 @@ export class SecretsManagerCredentialsProvider implements CredentialsProvider {
     return access;
   }
 
+  forget(cluster: ClusterConfig): void {
+    this.cache.delete(cluster.name);
+  }
+
+  async writeClientCertificate(cluster: ClusterConfig, pair: ClientCertificatePair): Promise<string> {
+    const client = cluster.clientCertificate;
+    if (!client) throw new ConfigError(`cluster "${cluster.name}" has no clientCertificate`);
+    const where =
+      client.keySecret !== undefined
+        ? await writeClientCertificateSecret(this.clients, client.keySecret, pair, cluster)
+        : await writeClientCertificateFiles(client, pair);
+    this.forget(cluster);
+    return where;
+  }
+
   private async read(cluster: ClusterConfig): Promise<ClusterAccess> {
     const secretId = cluster.credentialsSecret;
-    if (!secretId)
+    if (!secretId && !cluster.clientCertificate)
       throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
+    const access = secretId
+      ? accessFromSecret(cluster, secretId, await this.secretString(cluster, secretId))
+      : { username: '', password: '', caPem: configuredCa(cluster) };
+    const clientCertificate = await this.clientPair(cluster);
+    return clientCertificate ? { ...access, clientCertificate } : access;
+  }
+
+  private async clientPair(cluster: ClusterConfig): Promise<ClientCertificatePair | undefined> {
+    const client = cluster.clientCertificate;
+    if (!client) return undefined;
+    if (client.keySecret === undefined)
+      return readClientCertificateFiles(client, `clusters["${cluster.name}"].clientCertificate`);
     let text: string | undefined;
     try {
-      text = (
+      text = await this.secretString(cluster, client.keySecret);
+    } catch (error) {
+      throw new ClientCertificateStoreError((error as Error).message, {
+        hint: 'check the clientCertificate.keySecret exists and that this function may read it (and decrypt its KMS key)',
+      });
+    }
+    return clientPairFromSecret(cluster, text);
+  }
+
+  private async secretString(cluster: ClusterConfig, secretId: string): Promise<string | undefined> {
+    try {
+      return (
         await this.clients
           .forCluster(cluster, secretId)
           .send(new GetSecretValueCommand({ SecretId: secretId }))
@@ -55,6 +97,5 @@ export class SecretsManagerCredentialsProvider implements CredentialsProvider {
         },
       );
     }
-    return accessFromSecret(cluster, secretId, text);
   }
 }

@@ -1,3 +1,5 @@
+export { writeClientCertificateSecret } from './client-certificate';
+export { clientPairFromSecret } from './client-secret';
 export { accessFromSecret } from './cluster-secret';
 export { SecretsManagerCredentialsProvider } from './credentials';
 export { RegionalSecretsClients, readSecretString, roleOf, secretRegion } from './regional';

@@ -87,15 +87,21 @@ export { secretRegion };
 let shared: RegionalSecretsClients | undefined;
 
 /**
- * Reads a secret whose SecretString is the value itself (the ACME EAB HMAC key). The value is never
- * put in a message; a failure names the secret and the AWS error name only.
+ * Reads a secret whose SecretString is the value itself (the ACME EAB HMAC key; a client
+ * certificate's keySecret, as its cluster's `role` when it names one). The value is never put in a
+ * message; a failure names the secret and the AWS error name only.
  */
-export async function readSecretString(secretId: string, clients?: RegionalSecretsClients): Promise<string> {
+export async function readSecretString(
+  secretId: string,
+  clients?: RegionalSecretsClients,
+  role?: AssumedRole,
+): Promise<string> {
   shared ??= new RegionalSecretsClients();
   const from = clients ?? shared;
   let text: string | undefined;
   try {
-    text = (await from.for(secretId).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    text = (await from.for(secretId, role).send(new GetSecretValueCommand({ SecretId: secretId })))
+      .SecretString;
   } catch (error) {
     throw new ConfigError(`cannot read secret ${secretId}: ${(error as Error).name}`, {
       hint: 'check the secret exists (in the region of its ARN) and that this function may read it and decrypt its KMS key',

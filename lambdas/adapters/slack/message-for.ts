@@ -8,7 +8,18 @@ import {
 } from '../../domain/alerts';
 import type { Alert } from '../../domain/ports';
 
-const ALERT_KINDS = new Set<string>(['renewed', 'renewal-failed', 'alert-only', 'cluster-unreachable']);
+/** Every kind of our own alert, each rendered as itself, never as raw JSON (a new kind does not compile unlisted). */
+const KINDS: Record<Alert['kind'], true> = {
+  renewed: true,
+  'rolled-back': true,
+  'window-overridden': true,
+  'active-active': true,
+  'renewal-failed': true,
+  'alert-only': true,
+  'cluster-unreachable': true,
+  'order-deferred': true,
+};
+const ALERT_KINDS = new Set<string>(Object.keys(KINDS));
 
 /**
  * What to post for one SNS record: our own alert as Block Kit, a CloudWatch alarm (the heartbeat and

@@ -34,3 +34,21 @@ export function trustContext(extraPems: readonly string[]): SecureContext {
   }
   return context;
 }
+
+/**
+ * The trust of `trustContext` plus a client certificate and key, for certificate login. Not cached:
+ * a context holds the key, and there is one per cluster connection (its agent keeps it).
+ */
+export function clientContext(
+  extraPems: readonly string[],
+  certificatePem: string,
+  keyPem: string,
+): SecureContext {
+  const context = createSecureContext({ cert: certificatePem, key: keyPem });
+  const store = context.context as Partial<CaStore>;
+  if (typeof store.addCACert === 'function') {
+    for (const pem of extraPems) store.addCACert(pem);
+    return context;
+  }
+  return createSecureContext({ ca: [...rootCertificates, ...extraPems], cert: certificatePem, key: keyPem });
+}

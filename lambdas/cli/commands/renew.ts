@@ -1,5 +1,6 @@
 /** `rs-cert-watchdog renew`: loaded only when that command runs (main.ts imports it on demand). */
 import { alertSeverity } from '../../domain/alerts';
+import { managedSettings } from '../../domain/certificate-kinds';
 import { ConfigError } from '../../domain/errors';
 import { renewFleet } from '../../domain/renewal/runner';
 import type { RenewJsonReport } from '../json-documents';
@@ -42,8 +43,10 @@ export async function renew(cli: CommandEnv, options: RenewOptions): Promise<voi
     const tables = renderReport(report, {
       width,
       force: options.force,
-      domains: (cluster, name) =>
-        config.clusters.find((c) => c.name === cluster)?.certificates[name]?.domains,
+      domains: (cluster, name) => {
+        const found = config.clusters.find((c) => c.name === cluster);
+        return found ? managedSettings(found, name)?.domains : undefined;
+      },
     });
     return report.alerts.length > 0
       ? `${tables}\n${renderAlerts(report.alerts, report.dryRun, width)}`

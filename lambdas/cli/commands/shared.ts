@@ -50,7 +50,7 @@ export async function withInspectionMemory<T>(
   warn: (line: string) => void,
   run: () => Promise<T>,
 ): Promise<T> {
-  await loadInspectionMemory(stateDir);
+  await loadInspectionMemory(stateDir, warn);
   const result = await run();
   await saveInspectionMemory(stateDir).catch((error: unknown) =>
     warn(

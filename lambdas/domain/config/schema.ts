@@ -7,12 +7,15 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { kindProblems } from '../certificate-kinds';
+import { unservedDomains } from '../dns-settings';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
 import { containsUserInfoUrl, hasUserInfo } from '../redact';
 import { DEFAULT_ORDER_BUDGET } from '../renewal/order-budget';
 import { windowProblem } from '../renewal/windows';
-import { DEFAULT_PUSH_RETRY, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
+import { DEFAULT_PUSH_RETRY, DNS_PROPAGATION, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
+import { measureSchedule } from '../schedule';
 import { resolveConfigPaths } from './paths';
 
 // zod/mini: the same validator and JSON Schema as classic zod at a fraction of its start-up cost
@@ -103,12 +106,224 @@ export const issuerSchema = described(
   'Who issues this certificate: "acme" (default), AWS Private CA, or a local CA. Certificates that need clientAuth (syncer, ldap_client) cannot come from a public ACME CA any more',
 );
 
+/** "host", "host:port" or "[v6]:port": a DNS server (port 53 unless given). */
+const dnsServer = z
+  .string()
+  .check(
+    z.regex(
+      /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:\d{1,5})?$/,
+      'must be a DNS server as "host" or "host:port" (an IPv6 address in brackets: "[2001:db8::53]:53")',
+    ),
+  );
+
+/** A zone or name suffix: "example.com". */
+const dnsZone = z
+  .string()
+  .check(
+    z.regex(
+      /^([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?$/i,
+      'must be a DNS zone such as "example.com"',
+    ),
+  );
+
+/** What every DNS-01 provider shares: which names it serves, CNAME delegation, the propagation check. */
+const dnsCommon = {
+  zones: described(
+    z.optional(z.array(dnsZone).check(z.minLength(1, 'list at least one zone, or leave zones out'))),
+    'In a list of providers: the names this one serves (each name goes to the provider with the longest matching zone; one without zones serves the rest)',
+  ),
+  followCnames: described(
+    z._default(z.boolean(), true),
+    'Follow a CNAME at _acme-challenge.<name> (up to 8 links) and write the TXT record where it ends',
+  ),
+  resolvers: described(
+    z.optional(
+      z.array(dnsServer).check(z.minLength(1, 'list at least one resolver, or leave resolvers out')),
+    ),
+    'Ask only these servers ("host:port") for the propagation check and the CNAME lookups; by default the zone\'s authoritative servers',
+  ),
+  propagationTimeoutSeconds: described(
+    z._default(
+      z.int().check(z.gte(1), z.lte(DNS_PROPAGATION.maxTimeoutSeconds)),
+      DNS_PROPAGATION.timeoutMs / 1000,
+    ),
+    'How long every TXT value may take to be visible on every server asked, before the CA is asked to validate',
+  ),
+};
+
+export const route53DnsSchema = z
+  .strictObject({
+    provider: z.literal('route53'),
+    hostedZoneId: described(
+      z.optional(
+        z
+          .string()
+          .check(z.regex(/^[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone ID such as Z0123456789ABC')),
+      ),
+      'Write every record into this one zone; without it each name goes to the hosted zone with the longest matching suffix',
+    ),
+    hostedZoneIds: described(
+      z.optional(
+        z
+          .array(
+            z
+              .string()
+              .check(z.regex(/^[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone ID such as Z0123456789ABC')),
+          )
+          .check(z.minLength(1, 'list at least one zone ID, or leave hostedZoneIds out')),
+      ),
+      'The only zones records may be written to (IAM is scoped to them); zones are still found by name',
+    ),
+    privateZone: described(
+      z._default(z.boolean(), false),
+      'Write into private hosted zones (a CA that resolves inside the VPC) instead of public ones',
+    ),
+    region: z.optional(z.string()),
+    ...dnsCommon,
+  })
+  .check(
+    z.refine((v) => !(v.hostedZoneId !== undefined && v.hostedZoneIds !== undefined), {
+      message: 'set hostedZoneId or hostedZoneIds, not both',
+      path: ['hostedZoneId'],
+    }),
+  );
+
+export const httpreqDnsSchema = z
+  .strictObject({
+    provider: z.literal('httpreq'),
+    endpoint: httpUrl,
+    username: z.optional(z.string()),
+    passwordEnv: described(z.optional(envName), 'Environment variable holding the password (local mode)'),
+    passwordSecret: described(
+      z.optional(nonEmpty()),
+      'Secrets Manager secret name or ARN whose SecretString is the password (AWS mode; the CLI reads it too)',
+    ),
+    ...dnsCommon,
+  })
+  .check(
+    z.refine((v) => !(v.passwordEnv !== undefined && v.passwordSecret !== undefined), {
+      message: 'set passwordEnv or passwordSecret, not both',
+      path: ['passwordEnv'],
+    }),
+    z.refine(
+      (v) => (v.passwordEnv === undefined && v.passwordSecret === undefined) || v.username !== undefined,
+      {
+        message: 'is required with passwordEnv or passwordSecret (Basic authentication)',
+        path: ['username'],
+      },
+    ),
+  );
+
+export const TSIG_ALGORITHMS = [
+  'hmac-sha256',
+  'hmac-sha384',
+  'hmac-sha512',
+  'hmac-sha224',
+  'hmac-sha1',
+  'hmac-md5',
+] as const;
+
+export const rfc2136DnsSchema = z
+  .strictObject({
+    provider: z.literal('rfc2136'),
+    nameserver: described(
+      dnsServer,
+      'The zone\'s primary server, which accepts dynamic updates: "host:port"',
+    ),
+    zone: described(
+      z.optional(dnsZone),
+      'The zone to update; by default the one the nameserver says holds each name (its SOA)',
+    ),
+    tsigKeyName: described(z.optional(nonEmpty()), "The TSIG key's name, as in the server's key statement"),
+    tsigAlgorithm: z._default(z.enum(TSIG_ALGORITHMS), 'hmac-sha256'),
+    tsigSecretEnv: described(
+      z.optional(envName),
+      "Environment variable holding the TSIG key's secret, base64 (local mode)",
+    ),
+    tsigSecretSecret: described(
+      z.optional(nonEmpty()),
+      "Secrets Manager secret name or ARN whose SecretString is the TSIG key's secret, base64 (AWS mode; the CLI reads it too)",
+    ),
+    ...dnsCommon,
+  })
+  .check(
+    z.superRefine((v, ctx) => {
+      const sources = [v.tsigSecretEnv, v.tsigSecretSecret].filter((s) => s !== undefined).length;
+      if (v.tsigKeyName !== undefined && sources !== 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tsigSecretEnv'],
+          message: 'set exactly one of "tsigSecretEnv" or "tsigSecretSecret" with tsigKeyName',
+        });
+      if (v.tsigKeyName === undefined && sources > 0)
+        ctx.addIssue({ code: 'custom', path: ['tsigKeyName'], message: 'is required with a TSIG secret' });
+    }),
+  );
+
+export const execDnsSchema = z.strictObject({
+  provider: z.literal('exec'),
+  command: described(
+    z.array(nonEmpty()).check(z.minLength(1, 'give the program to run, e.g. ["/usr/local/bin/dns-hook"]')),
+    "The program and its first arguments (no shell); it is run as `<command...> present|cleanup <fqdn> <value>` (lego's exec contract). CLI only",
+  ),
+  timeoutSeconds: z._default(z.int().check(z.gte(1), z.lte(600)), 60),
+  ...dnsCommon,
+});
+
+export const dnsProviderSchema = z.discriminatedUnion('provider', [
+  route53DnsSchema,
+  httpreqDnsSchema,
+  rfc2136DnsSchema,
+  execDnsSchema,
+]);
+
+/** One provider, or a list of providers each serving its `zones` (one without zones serves the rest). */
+export const dnsSchema = described(
+  z.union([
+    dnsProviderSchema,
+    z.array(dnsProviderSchema).check(
+      z.minLength(1, 'list at least one provider'),
+      z.refine((list) => list.filter((p) => p.zones === undefined).length <= 1, {
+        message: 'at most one provider of a list may leave out zones (it serves the names no other does)',
+      }),
+    ),
+  ]),
+  'DNS-01: where challenge records are written. Global, per cluster or per certificate: the most specific one that serves a name wins',
+);
+
 export const managedCertificateSchema = z.strictObject({
   domains: z.array(hostname).check(z.minLength(1, 'list at least one domain')),
   keyType: described(z.optional(z.enum(KEY_TYPES)), 'Key of the new certificate; defaults to acme.keyType'),
   profile: described(z.optional(profileName), 'ACME profile for this certificate; defaults to acme.profile'),
   issuer: z._default(issuerSchema, 'acme'),
+  dns: described(
+    z.optional(dnsSchema),
+    "This certificate's DNS-01 provider(s), over the cluster's and the global ones",
+  ),
 });
+
+/** RS 8.x: the certificate the watchdog presents to the REST API (certificate login). */
+export const clientCertificateSchema = z
+  .strictObject({
+    certFile: described(
+      nonEmpty(),
+      'PEM of the client certificate (leaf first, then its chain) presented on every connection to the REST API',
+    ),
+    keyFile: described(z.optional(nonEmpty()), 'PEM of its private key (unencrypted; local mode)'),
+    keySecret: described(
+      z.optional(nonEmpty()),
+      'Secrets Manager secret name or ARN holding its private key PEM (AWS mode); a renewal writes the new key and certificate there as a new version',
+    ),
+    issuer: described(
+      z.optional(z.union([awsPrivateCaIssuerSchema, localCaIssuerSchema])),
+      'A private CA that renews it with the same subject before it expires; without one it is watched and alerted on only',
+    ),
+    keyType: described(
+      z.optional(z.enum(KEY_TYPES)),
+      "Key of the renewed certificate; defaults to the current certificate's key type",
+    ),
+  })
+  .check(exactlyOneOf('keyFile', 'keySecret'));
 
 export const maintenanceWindowSchema = z
   .strictObject({
@@ -144,7 +359,10 @@ export const clusterSchema = z
       z.optional(hostname),
       'Name to verify the TLS certificate against (and send as SNI) when the endpoint is an IP or another name',
     ),
-    username: z.optional(nonEmpty()),
+    username: described(
+      z.optional(nonEmpty()),
+      'REST API user (Basic authentication); optional with clientCertificate',
+    ),
     password: described(z.optional(nonEmpty()), 'Prefer passwordEnv or credentialsSecret'),
     passwordEnv: z.optional(envName),
     credentialsSecret: described(
@@ -188,6 +406,21 @@ export const clusterSchema = z
       'After a proxy or syncer push: alert with the crdb-cli command per Active-Active database, or force-update each',
     ),
     maintenanceWindows: described(maintenanceWindows, "This cluster's windows, instead of the global ones"),
+    dns: described(z.optional(dnsSchema), "This cluster's DNS-01 provider(s), over the global ones"),
+    databases: described(
+      z._default(
+        z.record(
+          z.string().check(z.regex(/^[1-9][0-9]{0,9}$/, 'database uids are positive integers such as "12"')),
+          managedCertificateSchema,
+        ),
+        {},
+      ),
+      'RS 8.x: databases whose own proxy certificate is renewed (POST /v1/bdbs/{uid}/certificates), by uid; every database certificate is watched as bdb:<uid>',
+    ),
+    clientCertificate: described(
+      z.optional(clientCertificateSchema),
+      'RS 7.8.4+: log in to the REST API with this client certificate (required once RS 8.2 turns Basic authentication off); username and password become optional',
+    ),
     roleArn: described(
       z.optional(
         z
@@ -199,7 +432,7 @@ export const clusterSchema = z
             ),
           ),
       ),
-      "A role (usually in the cluster's own account) assumed to read credentialsSecret: for clusters whose secrets live in another account",
+      "A role (usually in the cluster's own account) assumed to read (and write) this cluster's secrets, credentialsSecret and clientCertificate.keySecret: for clusters whose secrets live in another account",
     ),
     roleExternalId: described(
       z.optional(
@@ -213,20 +446,45 @@ export const clusterSchema = z
     ),
   })
   .check(
-    exactlyOneOf('password', 'passwordEnv', 'credentialsSecret'),
     z.superRefine((value, ctx) => {
-      if (value.credentialsSecret === undefined && value.username === undefined) {
+      // A password source is required, exactly one, unless a client certificate logs in (then at most one).
+      const sources = (['password', 'passwordEnv', 'credentialsSecret'] as const).filter(
+        (k) => value[k] !== undefined,
+      );
+      if (sources.length > 1 || (sources.length === 0 && value.clientCertificate === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['password'],
+          message: value.clientCertificate
+            ? 'set at most one of "password", "passwordEnv" or "credentialsSecret" (optional with clientCertificate)'
+            : 'set exactly one of "password", "passwordEnv" or "credentialsSecret" (or log in with "clientCertificate")',
+        });
+      }
+      const needsUsername = value.password !== undefined || value.passwordEnv !== undefined;
+      if (needsUsername && value.username === undefined) {
         ctx.addIssue({
           code: 'custom',
           path: ['username'],
-          message: 'is required unless credentialsSecret is set',
+          message: 'is required unless credentialsSecret is set (password and passwordEnv need it)',
         });
       }
-      if (value.roleArn !== undefined && value.credentialsSecret === undefined) {
+      if (!needsUsername && value.credentialsSecret === undefined && value.clientCertificate === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['username'],
+          message: 'is required unless credentialsSecret or clientCertificate is set',
+        });
+      }
+      if (
+        value.roleArn !== undefined &&
+        value.credentialsSecret === undefined &&
+        value.clientCertificate?.keySecret === undefined
+      ) {
         ctx.addIssue({
           code: 'custom',
           path: ['roleArn'],
-          message: 'is used to read credentialsSecret: set credentialsSecret, or remove roleArn',
+          message:
+            'is used to read credentialsSecret or clientCertificate.keySecret: set one of them, or remove roleArn',
         });
       }
       if (value.roleExternalId !== undefined && value.roleArn === undefined) {
@@ -282,22 +540,6 @@ export const acmeSchema = z.strictObject({
     'ACME orders naming the certificate they replace (ARI "replaces", exempt from Let\'s Encrypt\'s rate limits) one run may place. Default: no cap',
   ),
 });
-
-export const dnsSchema = z.discriminatedUnion('provider', [
-  z.strictObject({
-    provider: z.literal('route53'),
-    hostedZoneId: z
-      .string()
-      .check(z.regex(/^[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone ID such as Z0123456789ABC')),
-    region: z.optional(z.string()),
-  }),
-  z.strictObject({
-    provider: z.literal('httpreq'),
-    endpoint: httpUrl,
-    username: z.optional(z.string()),
-    passwordEnv: z.optional(envName),
-  }),
-]);
 
 const alerts = z.strictObject({
   slackWebhookUrl: described(z.optional(httpUrl), 'Local mode; in AWS mode the URL lives in Secrets Manager'),
@@ -382,10 +624,21 @@ export function checkConfig(document: unknown): ConfigCheck {
   }
   if (issues.length > 0 || !result.success) return { ok: false, issues };
   const config = result.data;
+  const kinds = kindProblems(config, longestGapMs(config.aws));
+  if (kinds.length > 0) return { ok: false, issues: kinds };
   const needsAcme = config.clusters.some((c) =>
-    Object.values(c.certificates).some((cert) => cert.issuer === 'acme'),
+    [...Object.values(c.certificates), ...Object.values(c.databases)].some((cert) => cert.issuer === 'acme'),
   );
-  if (needsAcme && (!config.acme || !config.dns)) {
+  const anyDns =
+    config.dns !== undefined ||
+    config.clusters.some(
+      (c) =>
+        c.dns !== undefined ||
+        [...Object.values(c.certificates), ...Object.values(c.databases)].some(
+          (cert) => cert.dns !== undefined,
+        ),
+    );
+  if (needsAcme && (!config.acme || !anyDns)) {
     return {
       ok: false,
       issues: [
@@ -393,7 +646,28 @@ export function checkConfig(document: unknown): ConfigCheck {
       ],
     };
   }
+  if (needsAcme) {
+    const unserved = unservedDomains(config);
+    if (unserved.length > 0) return { ok: false, issues: unserved };
+  }
   return { ok: true, config };
+}
+
+/**
+ * The longest time between two runs, for the internode renewal rule: aws.schedule in its time zone
+ * (daylight saving included); without an aws section, the daily default a CLI's cron is expected
+ * to match. An expression that does not measure is reported by the schedule checks (synth, check),
+ * not here: 0.
+ */
+function longestGapMs(aws: z.output<typeof awsSchema> | undefined): number {
+  try {
+    return (
+      measureSchedule(aws?.schedule ?? 'cron(0 6 * * ? *)', aws?.timeZone ?? 'UTC').maxGapWithDstSeconds *
+      1000
+    );
+  } catch {
+    return 0;
+  }
 }
 
 /** Validates a parsed document. Relative paths are resolved against `baseDir`. */
@@ -443,6 +717,16 @@ function operatorIssues(issue: z.core.$ZodIssue, document: unknown): ConfigIssue
       return [{ path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
     case 'invalid_union': {
       if (own) break;
+      // A union of forms (`dns`: one provider, or a list of them): the form the value has speaks,
+      // i.e. the option whose issues are not "this is not even my type" at the value itself.
+      const branches = ((issue as { errors?: z.core.$ZodIssue[][] }).errors ?? []).filter(
+        (branch) =>
+          branch.length > 0 && !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0),
+      );
+      if (branches.length === 1)
+        return (branches[0] as z.core.$ZodIssue[]).flatMap((sub) =>
+          operatorIssues({ ...sub, path: [...path, ...sub.path] } as z.core.$ZodIssue, document),
+        );
       const discriminator = (issue as { discriminator?: string }).discriminator;
       const options = discriminator ? constValues([...path.slice(0, -1)], discriminator, document) : [];
       return [
@@ -457,9 +741,13 @@ function operatorIssues(issue: z.core.$ZodIssue, document: unknown): ConfigIssue
     case 'invalid_format':
       if (own) break;
       return [{ path, message: `is not a valid ${issue.format}` }];
-    case 'invalid_key':
+    case 'invalid_key': {
       if (own) break;
-      return [{ path, message: 'has an invalid key' }];
+      // A record key our schema words (database uids, certificate names) says what is expected.
+      const inner = (issue as { issues?: Array<{ message?: string }> }).issues?.[0]?.message;
+      const worded = inner !== undefined && !/^(Invalid|Too (small|big)|Expected)/.test(inner);
+      return [{ path, message: worded ? `invalid key: ${inner}` : 'has an invalid key' }];
+    }
     default:
       break;
   }

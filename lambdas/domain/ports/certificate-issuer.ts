@@ -35,6 +35,17 @@ export interface IssueOptions {
    * the load instead of following it. Without it the issuer makes one.
    */
   key?: Promise<CertificateKey>;
+  /**
+   * ACME: the cluster and managed certificate the order is for, so that each name's DNS-01
+   * challenge goes to the provider configured for it (global, cluster or certificate `dns`).
+   */
+  scope?: { cluster: string; certificate: string };
+  /**
+   * Private CAs: the new certificate copies this certificate's subject (PEM), attribute for
+   * attribute (the client certificate: RS matches certificate users by it). Without it the subject
+   * is CN=<first domain>. With no domains, the certificate has no subjectAltName.
+   */
+  sameSubjectAs?: string;
 }
 
 export interface CertificateIssuer {

@@ -12,9 +12,16 @@ export type {
   RawResponse,
   RsConnection,
 } from './cluster-transport';
-export type { ClusterAccess, CredentialsProvider } from './credentials';
+export type { ClientCertificatePair, ClusterAccess, CredentialsProvider } from './credentials';
+export type { DnsLookup, TxtVisibility } from './dns-lookup';
 export type { DnsProvider, DnsRecord } from './dns-provider';
 export type { EndpointProber, ProbeOptions, ProbeResult } from './endpoint-prober';
+export type {
+  HandshakeCheck,
+  HandshakeOutcome,
+  HandshakeRejection,
+  HandshakeVerifier,
+} from './handshake-verifier';
 export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, DigestNotifier, Notifier } from './notifier';
 export type { RenewalInfoSource } from './renewal-info';
 export type { SecretStore } from './secret-store';

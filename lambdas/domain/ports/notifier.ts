@@ -80,13 +80,16 @@ export interface AlertRenewalWindow {
   start: string;
   end: string;
   explanationURL?: string;
+  /** Set when the window was ignored: it would have renewed after the lifetime backstop (why). */
+  ignored?: string;
 }
 
 export interface ActiveActiveDatabase {
+  /** The database's GUID; for a value the cluster returned that is not GUID-shaped, that value quoted (status `refused`). */
   guid: string;
   name: string;
-  /** The by-hand equivalent: crdb-cli crdb update --crdb-guid <guid> --force */
-  command: string;
+  /** The by-hand equivalent: crdb-cli crdb update --crdb-guid <guid> --force. Absent for a `refused` value. */
+  command?: string;
   taskId?: string;
   status?: string;
   /** The task's errors[].description (or why it was not started). */

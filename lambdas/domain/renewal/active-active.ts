@@ -19,8 +19,29 @@ import { clusterByName, type RenewalContext } from './context';
 /** The certificates whose change Active-Active peers notice. */
 export const ACTIVE_ACTIVE_CERTIFICATES: ReadonlySet<string> = new Set(['proxy', 'syncer']);
 
+/**
+ * A CRDB GUID as RS makes them: a UUID, 8-4-4-4-12 hexadecimal digits. Only such a value is ever put
+ * in a command or a request path; anything else the cluster returns is a finding (see below).
+ */
+const CRDB_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isCrdbGuid(value: string): boolean {
+  return CRDB_GUID.test(value);
+}
+
+/** The by-hand command for one database. Throws for anything but a GUID: nothing else is ever interpolated. */
 export function crdbUpdateCommand(guid: string): string {
+  if (!isCrdbGuid(guid))
+    throw new ActiveActiveUpdateError(
+      'refusing to build a crdb-cli command around a value that is not a GUID',
+    );
   return `crdb-cli crdb update --crdb-guid ${guid} --force`;
+}
+
+/** How a value the cluster returned as a GUID is shown when it is not one: quoted, escaped, at most 64 characters. */
+function shownValue(value: string): string {
+  const chars = [...value];
+  return JSON.stringify(chars.length > 64 ? `${chars.slice(0, 64).join('')}…` : value);
 }
 
 const TERMINAL = new Set(['finished', 'failed']);
@@ -40,8 +61,23 @@ export async function followUpActiveActive(
   const crdbs = await client.listCrdbs();
   if (crdbs.length === 0) return null;
   const base = { kind: 'active-active' as const, cluster: input.cluster, certificates };
-  const listed = crdbs.map((c) => ({ guid: c.guid, name: c.name, command: crdbUpdateCommand(c.guid) }));
-  if (cluster.activeActive !== 'update') return { ...base, mode: 'alert', databases: listed };
+  // A "GUID" that is not one (`x; curl … | sh`) is a finding: shown quoted, never in a command or a
+  // request, and the follow-up did not do what it is for, so it needs a person (mode `failed`).
+  const refused: ActiveActiveDatabase[] = crdbs
+    .filter((c) => !isCrdbGuid(c.guid))
+    .map((c) => ({
+      guid: shownValue(c.guid),
+      name: c.name,
+      status: 'refused',
+      error:
+        'GET /v1/crdbs returned this as the GUID of an Active-Active database, and it is not GUID-shaped (8-4-4-4-12 hexadecimal digits): ' +
+        'it was used in no command and no request; find the database with `crdb-cli crdb list` and update it by hand',
+    }));
+  const listed = crdbs
+    .filter((c) => isCrdbGuid(c.guid))
+    .map((c) => ({ guid: c.guid, name: c.name, command: crdbUpdateCommand(c.guid) }));
+  if (cluster.activeActive !== 'update')
+    return { ...base, mode: refused.length ? 'failed' : 'alert', databases: [...listed, ...refused] };
 
   const record = input.pushId ? await ctx.state.push(input.cluster, input.pushId) : null;
   const progress: NonNullable<PushRecord['activeActive']> = { ...(record?.activeActive ?? {}) };
@@ -98,6 +134,7 @@ export async function followUpActiveActive(
           }),
     });
   }
+  databases.push(...refused);
   const failed = databases.some((d) => d.status !== 'finished');
   return { ...base, mode: failed ? 'failed' : 'updated', databases };
 }

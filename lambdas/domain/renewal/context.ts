@@ -1,4 +1,5 @@
 /** What every renewal step needs, built once per process by the CLI or a Lambda handler. */
+import { managedSettings } from '../certificate-kinds';
 import type { ClusterConfig, ManagedCertificateConfig, WatchdogConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import type {
@@ -7,6 +8,7 @@ import type {
   CredentialsProvider,
   DigestNotifier,
   EndpointProber,
+  HandshakeVerifier,
   Notifier,
 } from '../ports';
 import { openRsClient, type RsClient } from '../rs/client';
@@ -21,6 +23,8 @@ export interface RenewalContext {
   connect: ClusterConnector;
   /** Reads what a TLS endpoint serves (adapters/tls). */
   probe: EndpointProber;
+  /** Has a candidate verified by TLS peers with its peers' trust, before any push (adapters/tls/handshake.ts). */
+  handshake: HandshakeVerifier;
   state: StateStore;
   notifier: Notifier;
   /** Where a run's digest goes (the notify function on AWS: the alert topic). */
@@ -71,6 +75,16 @@ export interface DueCertificate {
    * saved certificate that fits, but orders nothing; otherwise the item is deferred to the next run.
    */
   deferOrder?: boolean;
+  /**
+   * `client` only: the current client certificate (its leaf, PEM; public). The renewal copies its
+   * subject and names, so the Issue step needs no access to the client key.
+   */
+  sameSubjectAs?: string;
+  /**
+   * When the check read this certificate on the cluster (ISO time). Issue decides with it, without
+   * reading the cluster itself (on AWS it has neither the cluster's credentials nor its network).
+   */
+  checkedAt?: string;
 }
 
 /** One issuer per distinct `issuer` setting, made on first use (the ACME issuer is shared by all "acme"). */
@@ -95,9 +109,12 @@ export function clusterByName(config: WatchdogConfig, name: string): ClusterConf
   return cluster;
 }
 
-/** The renewal settings of a certificate listed under a cluster's `certificates`. */
+/**
+ * The renewal settings of a managed certificate: listed under the cluster's `certificates`, a
+ * database under `databases` (`bdb:<uid>`), or the client certificate with an issuer (`client`).
+ */
 export function renewalSettings(cluster: ClusterConfig, name: string): ManagedCertificateConfig {
-  const settings = cluster.certificates[name];
+  const settings = managedSettings(cluster, name);
   if (!settings) {
     throw new ConfigError(
       `certificate "${name}" of cluster "${cluster.name}" is not configured for ACME renewal`,

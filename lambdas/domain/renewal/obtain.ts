@@ -4,17 +4,12 @@
  * retry after this point never orders twice. The caller holds the certificate's lock.
  */
 import { describeLeaf, parseCertificateChain } from '../certificate';
+import { CLIENT_CERTIFICATE, kindOf } from '../certificate-kinds';
 import type { KeyType } from '../config/types';
-import { AlreadyRenewedError, OrderDeferredError } from '../errors';
+import { AlreadyRenewedError, ConfigError, OrderDeferredError } from '../errors';
 import { decideRenewal } from '../policy';
 import type { StoredCertificate } from '../state';
-import {
-  clusterByName,
-  type DueCertificate,
-  type RenewalContext,
-  renewalSettings,
-  withCluster,
-} from './context';
+import { clusterByName, type DueCertificate, type RenewalContext, renewalSettings } from './context';
 import { orderBudgetOf, orderLane } from './order-budget';
 import { issuerTypeOf } from './renewal-info';
 
@@ -26,25 +21,32 @@ export interface ObtainResult {
 
 export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate): Promise<ObtainResult> {
   const cluster = clusterByName(ctx.config, due.cluster);
-  const settings = renewalSettings(cluster, due.certificate);
-  const keyType = settings.keyType ?? ctx.config.acme?.keyType ?? 'rsa-2048';
+  const configured = renewalSettings(cluster, due.certificate);
+  // The client certificate is renewed with the subject, names and key type of the current one.
+  const same = due.certificate === CLIENT_CERTIFICATE ? sameAs(due) : undefined;
+  const settings = same ? { ...configured, domains: same.domains } : configured;
+  const keyType = settings.keyType ?? same?.keyType ?? ctx.config.acme?.keyType ?? 'rsa-2048';
   const saved = await ctx.state.issued(due.cluster, due.certificate);
 
   if (due.resume && saved && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256)
     return { certificate: saved, reused: true };
 
-  // Another run may have finished this renewal between our check and taking the lock: the cluster
-  // then holds the saved, verified certificate. One GET tells, and nothing is pushed twice.
-  if (saved?.verifiedAt && !due.forced && saved.fingerprint256 !== due.currentFingerprint256) {
-    const held = await withCluster(ctx, cluster, async (client) =>
-      fingerprintOf((await client.getCertificates()).certificate(due.certificate)),
+  // Another run may have finished this renewal between our check and taking the lock: it verified
+  // the saved certificate on the cluster AFTER our check read another one there. The times tell,
+  // without reading the cluster again (Issue may not: on AWS it has neither the cluster's credentials
+  // nor its network). Verified BEFORE our check, yet the cluster served another: that one was put
+  // there since (by hand, a rollback), and this run renews, reusing the saved certificate if it fits.
+  if (
+    saved?.verifiedAt &&
+    !due.forced &&
+    saved.fingerprint256 !== due.currentFingerprint256 &&
+    due.checkedAt !== undefined &&
+    Date.parse(saved.verifiedAt) > Date.parse(due.checkedAt)
+  ) {
+    throw new AlreadyRenewedError(
+      `${due.certificate} on cluster "${due.cluster}" was renewed by another run since this run's check (serial ${saved.serialNumber}, verified ${saved.verifiedAt}, after the check at ${due.checkedAt})`,
+      { hint: 'nothing to do: that run pushed, verified and reported it' },
     );
-    if (held === saved.fingerprint256) {
-      throw new AlreadyRenewedError(
-        `${due.certificate} on cluster "${due.cluster}" was renewed by another run since this run's check (serial ${saved.serialNumber}, verified ${saved.verifiedAt})`,
-        { hint: 'nothing to do: that run pushed, verified and reported it' },
-      );
-    }
   }
 
   if (saved && reusable(ctx, saved, settings.domains, keyType, due))
@@ -59,6 +61,8 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
     // `replaces` only for a renewal of the certificate the cluster holds, which the CA answered ARI
     // for, and never with acme.ari false.
     ...(acme && due.ariCertId && ctx.config.acme?.ari !== false ? { replaces: due.ariCertId } : {}),
+    scope: { cluster: due.cluster, certificate: due.certificate },
+    ...(same ? { sameSubjectAs: same.pem } : {}),
   });
   const details = describeLeaf(parseCertificateChain(pair.certificatePem));
   const certificate: StoredCertificate = {
@@ -74,8 +78,31 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
     issuedAt: ctx.now().toISOString(),
     pushedAt: null,
   };
+  // RS never returns a database certificate's key: the one this watchdog issued and the database
+  // holds is kept (with its key) for rollback before the new one takes its place.
+  if (
+    kindOf(due.certificate) === 'database' &&
+    saved &&
+    !saved.rejected &&
+    saved.fingerprint256 === due.currentFingerprint256
+  )
+    await ctx.state.savePrevious(saved);
   await ctx.state.saveIssued(certificate);
   return { certificate, reused: false };
+}
+
+/** The names, key type and PEM of the client certificate a renewal copies (DueCertificate.sameSubjectAs). */
+function sameAs(due: DueCertificate): { pem: string; domains: string[]; keyType: KeyType } {
+  if (!due.sameSubjectAs)
+    throw new ConfigError(
+      `cluster "${due.cluster}": the current client certificate was not handed to the renewal (run renew again)`,
+    );
+  const details = describeLeaf(parseCertificateChain(due.sameSubjectAs));
+  return {
+    pem: due.sameSubjectAs,
+    domains: details.dnsNames,
+    keyType: details.keyType.startsWith('ecdsa') ? 'ecdsa-p256' : 'rsa-2048',
+  };
 }
 
 /**

@@ -18,6 +18,7 @@
  * reuse orders nothing, e.g. one ordered before a maintenance window), and sets the item aside as
  * deferred only when it would have to order.
  */
+import { managedSettings } from '../certificate-kinds';
 import type { WatchdogConfig } from '../config/types';
 import type { DueCertificate } from './context';
 import { issuerTypeOf } from './renewal-info';
@@ -55,7 +56,9 @@ export function orderLane(
   item: DueCertificate,
 ): OrderLane | null {
   if (item.resume || item.rollback) return null;
-  const settings = config.clusters.find((c) => c.name === item.cluster)?.certificates[item.certificate];
+  const cluster = config.clusters.find((c) => c.name === item.cluster);
+  // Certificates, RS 8.x databases (`bdb:<uid>`) and the client certificate alike.
+  const settings = cluster ? managedSettings(cluster, item.certificate) : undefined;
   if (!settings || issuerTypeOf(settings) !== 'acme') return null;
   return item.ariCertId && config.acme?.ari !== false ? 'replaces' : 'new';
 }

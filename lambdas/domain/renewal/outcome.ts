@@ -84,9 +84,29 @@ export function nextStep(error: ErrorInfo): string {
       return 'wait until the time given; the schedule retries by itself';
     case 'AcmeValidationError':
     case 'DnsProviderError':
+    case 'DnsZoneNotFoundError':
+    case 'DnsHookError':
       return 'check the DNS provider settings and that the _acme-challenge record can be published';
+    case 'DnsPropagationTimeoutError':
+      return 'nothing was asked of the CA (no failed authorization); check why the record is slow to reach every server named, or raise dns.propagationTimeoutSeconds';
+    case 'DnsTsigError':
+    case 'DnsUpdateRefusedError':
+      return "nothing was published and nothing pushed; fix the TSIG key or the server's update policy as the hint says, then run renew again";
+    case 'DnsCnameLoopError':
+    case 'DnsCnameChainTooLongError':
+      return 'fix the _acme-challenge CNAME records named above (or set dns.followCnames to false)';
     case 'AuthenticationError':
       return "update the cluster's credentials";
+    case 'BasicAuthDisabledError':
+      return 'the cluster turned Basic authentication off: configure "clientCertificate" for it (certificate login)';
+    case 'ClientCertificateRefusedError':
+      return "the cluster refused the client certificate: check its CA against the cluster's mtls_trusted_ca and its subject against the certificate user; nothing was written";
+    case 'CipherSuiteMismatchError':
+      return 'set the certificate\'s "keyType" to one the cluster\'s cipher suites allow (or add suites for its key); the next run orders a new certificate';
+    case 'DatabaseNotFoundError':
+      return 'check the uid under "databases" against GET /v1/bdbs; the certificate is kept in the state store';
+    case 'ClientCertificateStoreError':
+      return 'the renewed client certificate is saved in the state store; make its file or secret writable, then run renew again';
     default:
       return 'read the error, fix the cause, and run renew again; a saved certificate is reused';
   }

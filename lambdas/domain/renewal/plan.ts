@@ -2,6 +2,8 @@
  * The Plan step: what to do with each certificate of a check report. One function for the CLI's
  * runner and the Step Functions Check task, so both decide the same way.
  */
+import { CLIENT_CERTIFICATE, databaseUid, isKeyless, managedSettings } from '../certificate-kinds';
+import { clientLeafOf } from '../check';
 import type { WatchdogConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import type { Alert } from '../ports';
@@ -26,21 +28,40 @@ export function validateForce(config: Pick<WatchdogConfig, 'clusters'>, force: r
     const clusters = clusterName ? config.clusters.filter((c) => c.name === clusterName) : config.clusters;
     if (clusterName && clusters.length === 0)
       throw new ConfigError(`force "${entry}": there is no cluster "${clusterName}" in the configuration`);
-    if (!clusters.some((c) => name !== undefined && Object.hasOwn(c.certificates, name))) {
+    if (!clusters.some((c) => name !== undefined && managedSettings(c, name) !== undefined)) {
+      const where =
+        name !== undefined && databaseUid(name) !== null
+          ? `"databases" ("${databaseUid(name)}")`
+          : name === CLIENT_CERTIFICATE
+            ? '"clientCertificate" with an "issuer"'
+            : `"certificates"`;
       throw new ConfigError(
-        `force "${entry}": no cluster${clusterName ? ` "${clusterName}"` : ''} lists "${name}" under "certificates", so it cannot be renewed through ACME`,
+        `force "${entry}": no cluster${clusterName ? ` "${clusterName}"` : ''} lists "${name}" under ${where}, so it cannot be renewed`,
       );
     }
   }
 }
 
+/**
+ * Errors on a managed row that no renewal can fix: the database does not exist, or the cluster
+ * serves no per-database certificates. Such a row is alerted on, never ordered for.
+ */
+const UNRENEWABLE = ['DatabaseNotFoundError', 'DatabaseCertificatesUnavailableError'];
+
 /** Due means not `ok`, or forced. A due certificate is renewed when ACME manages it, else alerted on. */
 export function planFor(cert: CertificateReport, forced: boolean): Plan {
   if (cert.status === 'ok' && !forced) return 'none';
+  if (cert.error && UNRENEWABLE.includes(cert.error.name)) return 'alert-only';
   return cert.managed ? 'renew' : 'alert-only';
 }
 
-export function dueCertificate(cluster: string, cert: CertificateReport, forced: boolean): DueCertificate {
+export function dueCertificate(
+  cluster: string,
+  cert: CertificateReport,
+  forced: boolean,
+  checkedAt?: string,
+): DueCertificate {
+  const sameSubjectAs = cert.name === CLIENT_CERTIFICATE ? clientLeafOf(cert) : undefined;
   return {
     cluster,
     certificate: cert.name,
@@ -48,6 +69,8 @@ export function dueCertificate(cluster: string, cert: CertificateReport, forced:
     forced,
     currentNotAfter: cert.notAfter,
     currentFingerprint256: cert.fingerprint256,
+    ...(sameSubjectAs ? { sameSubjectAs } : {}),
+    ...(checkedAt ? { checkedAt } : {}),
     ...(cert.renewalInfo
       ? {
           ariCertId: cert.renewalInfo.certId,
@@ -55,6 +78,7 @@ export function dueCertificate(cluster: string, cert: CertificateReport, forced:
             start: cert.renewalInfo.start,
             end: cert.renewalInfo.end,
             ...(cert.renewalInfo.explanationURL ? { explanationURL: cert.renewalInfo.explanationURL } : {}),
+            ...(cert.renewalInfo.ignored ? { ignored: cert.renewalInfo.ignored } : {}),
           },
         }
       : {}),
@@ -70,10 +94,21 @@ export function alertOnly(cluster: string, cert: CertificateReport): Alert {
     notAfter: cert.notAfter,
     daysLeft: cert.daysLeft,
     lifetimeDays: cert.lifetimeDays ?? null,
-    reason:
-      'it is not listed under the cluster\'s "certificates" for ACME' +
-      (cert.error ? `; ${cert.error.name}: ${cert.error.message}` : ''),
+    reason: alertOnlyReason(cert),
   };
+}
+
+/** Why a row is only alerted on, in the words of its kind. */
+function alertOnlyReason(cert: CertificateReport): string {
+  const error = cert.error ? `; ${cert.error.name}: ${cert.error.message}` : '';
+  if (cert.error && UNRENEWABLE.includes(cert.error.name)) return `${cert.error.name}: ${cert.error.message}`;
+  if (isKeyless(cert.name))
+    return `${cert.name} comes without a key (RS holds only the certificate): replace it by hand with PUT /v1/cluster/certificates${error}`;
+  if (databaseUid(cert.name) !== null)
+    return `database ${databaseUid(cert.name)} is not listed under the cluster's "databases"${error}`;
+  if (cert.name === CLIENT_CERTIFICATE)
+    return `the watchdog's own client certificate has no "issuer" under "clientCertificate"${error}`;
+  return `it is not listed under the cluster's "certificates" for ACME${error}`;
 }
 
 export interface RenewalPlan {
@@ -125,21 +160,30 @@ export async function planRenewals(
   const due: DueCertificate[] = [];
   const findings: Alert[] = [];
   for (const cluster of clusters) {
-    if (cluster.error) {
+    // An unreadable cluster has at most its client row (read locally): it is still planned, so an
+    // expired client certificate that locks the watchdog out is renewed (and tried) all the same.
+    if (cluster.error)
       findings.push({ kind: 'cluster-unreachable', cluster: cluster.name, error: cluster.error });
-      continue;
-    }
+    if (cluster.databaseError)
+      findings.push({
+        kind: 'cluster-unreachable',
+        cluster: cluster.name,
+        error: {
+          ...cluster.databaseError,
+          message: `the database certificates could not be listed: ${cluster.databaseError.message}`,
+        },
+      });
     for (const cert of cluster.certificates) {
       const forced = isForced(force, cluster.name, cert.name);
       const plan = planFor(cert, forced);
       cert.plan = plan;
-      if (plan === 'renew') due.push(dueCertificate(cluster.name, cert, forced));
+      if (plan === 'renew') due.push(dueCertificate(cluster.name, cert, forced, cluster.checkedAt));
       if (plan === 'alert-only') findings.push(alertOnly(cluster.name, cert));
       if (plan === 'none' && cert.managed && cert.fingerprint256) {
         const marker = await pending(cluster.name, cert.name);
         if (marker?.fingerprint256 === cert.fingerprint256) {
           cert.plan = 'renew';
-          due.push({ ...dueCertificate(cluster.name, cert, false), resume: marker.phase });
+          due.push({ ...dueCertificate(cluster.name, cert, false, cluster.checkedAt), resume: marker.phase });
         }
       }
     }

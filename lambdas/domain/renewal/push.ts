@@ -6,6 +6,7 @@
  */
 
 import { describeLeaf, parseCertificateChain } from '../certificate';
+import { managedSettings } from '../certificate-kinds';
 import type { ClusterConfig } from '../config/types';
 import {
   BadResponseError,
@@ -22,7 +23,7 @@ import { VERIFY_PROBE } from '../retry';
 import type { ClusterCertificateSet, RsClient } from '../rs/client';
 import { connectName } from '../rs/connection';
 import type { StoredCertificate } from '../state';
-import { validateForPush } from '../validate';
+import { tlsRoles, validateForPush } from '../validate';
 import { clusterByName, type DueCertificate, type RenewalContext, renewalSettings } from './context';
 import { fingerprintOf } from './obtain';
 
@@ -221,9 +222,12 @@ async function preparePush(
   const replacedNotAfter = replacedPem ? safeNotAfter(replacedPem) : null;
   if (input.rollback || saved.rollback) {
     // The kept certificate goes back as it was: only what a rollback must still satisfy.
-    validateRollback(ctx, cluster, saved, await clientTrust(ctx, input, true));
+    const trust = await clientTrust(ctx, input, true);
+    validateRollback(ctx, cluster, saved, trust);
+    await rollbackWithPeers(ctx, cluster, saved, trust);
   } else {
     try {
+      const trust = await clientTrust(ctx, input);
       validateForPush(
         {
           name: input.certificate,
@@ -233,8 +237,9 @@ async function preparePush(
           connectName: input.certificate === 'api' ? connectName(cluster) : undefined,
         },
         replacedPem === null ? null : { certificatePem: replacedPem },
-        { now: ctx.now(), trustPems: [...(await clientTrust(ctx, input)), ...ctx.publicRootPems] },
+        { now: ctx.now(), trustPems: [...trust, ...ctx.publicRootPems] },
       );
+      await checkWithPeers(ctx, saved, trust);
     } catch (error) {
       // Keep it for inspection, never push or reuse it: the next run orders a fresh one.
       if (error instanceof CertificateValidationError) {
@@ -290,6 +295,86 @@ export function validateRollback(
 }
 
 /**
+ * The last check before a push: the candidate is verified as its peers will verify it, by a TLS
+ * handshake on loopback with a peer holding their trust (ports/handshake-verifier.ts). As a server
+ * (every certificate RS serves), a client trusting the public roots plus `trust` verifies it; as a
+ * client (syncer, ldap_client, internode), a server trusting `trust` alone does: the servers such a
+ * certificate meets (an Active-Active peer, an LDAP server) trust the CA they were set up with, not
+ * the public roots. OpenSSL then checks every certificate's dates, basic constraints and path
+ * length, key usage, name constraints and the leaf's extended key usage, as the real peers' OpenSSL
+ * will. A refusal is a CertificateValidationError with OpenSSL's reason; nothing is pushed.
+ */
+export async function checkWithPeers(
+  ctx: Pick<RenewalContext, 'handshake'>,
+  candidate: Pick<StoredCertificate, 'name' | 'certificatePem' | 'keyPem'>,
+  trust: readonly string[],
+): Promise<void> {
+  const roles = tlsRoles(candidate.name);
+  let outcome: Awaited<ReturnType<RenewalContext['handshake']>>;
+  try {
+    outcome = await ctx.handshake({
+      certificatePem: candidate.certificatePem,
+      keyPem: candidate.keyPem,
+      trust,
+      asServer: roles.server,
+      asClient: roles.client,
+    });
+  } catch (error) {
+    throw new CertificateValidationError(
+      'refused-by-peers',
+      `${candidate.name}: the certificate could not be checked as its peers would check it (no TLS handshake on loopback: ${(error as Error).message}); it is not pushed unchecked`,
+      { hint: 'nothing was pushed; this process must be able to listen on and connect to 127.0.0.1' },
+    );
+  }
+  const refusal = outcome.asServer ?? outcome.asClient;
+  if (!refusal) return;
+  const who = outcome.asServer
+    ? 'a TLS client holding the trust its clients have'
+    : 'a TLS server holding the trust of the servers it connects to';
+  throw new CertificateValidationError(
+    peerFailure(refusal.code, refusal.reason),
+    `${candidate.name}: ${who} refused it in a handshake: ${refusal.reason} (${refusal.code}); pushing it would lock them out`,
+    { hint: peerHint(refusal.reason) },
+  );
+}
+
+/** The validation failure an OpenSSL verification error stands for. */
+function peerFailure(code: string, reason: string): ValidationFailure {
+  if (/subtree|name constraint/i.test(reason)) return 'name-constraints';
+  if (code === 'PATH_LENGTH_EXCEEDED') return 'path-length';
+  if (code === 'INVALID_CA' || /certificate signing/i.test(reason)) return 'not-a-ca';
+  if (code === 'INVALID_PURPOSE') return 'usage-missing';
+  if (code === 'CERT_NOT_YET_VALID') return 'not-yet-valid';
+  if (code === 'CERT_HAS_EXPIRED') return 'expired';
+  if (/ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return 'untrusted-root';
+  return 'refused-by-peers';
+}
+
+function peerHint(reason: string): string {
+  if (/subtree|name constraint/i.test(reason))
+    return "nothing was pushed; a CA in the chain may not issue for this name (its name constraints): use a CA allowed to, or change the certificate's domains";
+  return 'nothing was pushed; the next run orders a new certificate (fix the CA first if it issues such chains)';
+}
+
+/** checkWithPeers for a rollback: a refusal is a RollbackRefusedError. */
+export async function rollbackWithPeers(
+  ctx: Pick<RenewalContext, 'handshake'>,
+  cluster: ClusterConfig,
+  kept: StoredCertificate,
+  trust: readonly string[],
+): Promise<void> {
+  try {
+    await checkWithPeers(ctx, kept, trust);
+  } catch (error) {
+    if (!(error instanceof CertificateValidationError)) throw error;
+    throw new RollbackRefusedError(
+      `cluster "${cluster.name}": the kept ${kept.name} certificate cannot go back: ${error.message}`,
+      { hint: 'nothing was pushed; install a certificate by hand (PUT /v1/cluster/update_cert or rladmin)' },
+    );
+  }
+}
+
+/**
  * The trust, beyond the public roots, of the new certificate's clients. For `api` the client is the
  * watchdog itself on its next run (the cluster's pinned CA and acme.caFile); for the others, the
  * ACME CA's roots (acme.caFile). Validation and verification both use it.
@@ -304,7 +389,7 @@ export async function clientTrust(
   // to trust (the peer cluster for syncer, the LDAP server for ldap_client): the root it returned
   // with the chain is that anchor. Not for `api`, whose client is the watchdog: its trust must come
   // from the cluster's caFile, or the next run is locked out.
-  const settings = clusterByName(ctx.config, input.cluster).certificates[input.certificate];
+  const settings = managedSettings(clusterByName(ctx.config, input.cluster), input.certificate);
   if (input.certificate !== 'api' && settings && typeof settings.issuer === 'object') {
     const saved = await ctx.state.issued(input.cluster, input.certificate);
     const chain = saved ? parseCertificateChain(saved.certificatePem) : [];
@@ -373,7 +458,7 @@ export async function describeHalfUpdate(
 }
 
 /** What the cluster held before our first push, kept for rollback (key included: it is a state secret). */
-function asPrevious(
+export function asPrevious(
   input: { cluster: string; certificate: string },
   certificatePem: string,
   keyPem: string,
@@ -399,7 +484,7 @@ function asPrevious(
   };
 }
 
-function safeNotAfter(pem: string): string | null {
+export function safeNotAfter(pem: string): string | null {
   try {
     const leaf = parseCertificateChain(pem)[0];
     return leaf ? new Date(leaf.validTo).toISOString() : null;

@@ -9,9 +9,10 @@
 
 import { certIdOf, type RenewalWindow, storedWindowFresh, windowFromAnswer } from '../ari';
 import { parseCertificateChain } from '../certificate';
+import { managedSettings } from '../certificate-kinds';
 import type { ClusterConfig, ManagedCertificateConfig, WatchdogConfig } from '../config/types';
 import { AcmeProfileError, RenewalInfoError, toErrorInfo } from '../errors';
-import { decideRenewal } from '../policy';
+import { decideRenewal, lifetimeBackstop } from '../policy';
 import type { RenewalInfoSource, SecretStore } from '../ports';
 import type { CertificateReport, ClusterReport } from '../report';
 import type { ClusterCertificateSet } from '../rs/client';
@@ -159,7 +160,8 @@ export async function annotateManaged(
   ari: RenewalInfoDependencies | undefined,
 ): Promise<void> {
   for (const cert of report.certificates) {
-    const settings = cluster.certificates[cert.name];
+    // A cluster certificate, a database (bdb:<uid>) or the client certificate.
+    const settings = managedSettings(cluster, cert.name);
     if (!cert.managed || !settings) continue;
     const issuerType = issuerTypeOf(settings);
     cert.issuerType = issuerType;
@@ -208,7 +210,12 @@ async function applyWindow(
   try {
     const leaf = parseCertificateChain(pem)[0]!;
     const certId = certIdOf(leaf.raw);
-    const stored = await ari.windows.read(clusterName, cert.name).catch(() => null);
+    const stored = await ari.windows.read(clusterName, cert.name).catch((error: unknown) => {
+      ari.log(
+        `ARI: the stored window of ${clusterName}/${cert.name} could not be read (${(error as Error).message}); the CA is asked again`,
+      );
+      return null;
+    });
     if (stored && storedWindowFresh(stored, certId, now)) {
       window = stored;
     } else {
@@ -244,6 +251,12 @@ async function applyWindow(
   cert.status = decision.status;
   cert.renewalTime = decision.renewalTime.toISOString();
   cert.renewalBasis = decision.basis;
+  const backstop = lifetimeBackstop(new Date(cert.notBefore as string), new Date(cert.notAfter as string));
+  const ignored = decision.ariIgnored
+    ? `the CA's window (${window.start} to ${window.end}) would renew at ${window.renewAt}, after the lifetime backstop ` +
+      `${backstop.at.toISOString()} (${backstop.basis === 'half' ? 'half' : 'two thirds'} of its lifetime; it expires ${cert.notAfter}): ` +
+      'ARI never postpones a renewal past it, so it renews at the backstop'
+    : undefined;
   cert.renewalInfo = {
     certId: window.certId,
     start: window.start,
@@ -251,5 +264,12 @@ async function applyWindow(
     ...(window.explanationURL ? { explanationURL: window.explanationURL } : {}),
     renewAt: window.renewAt,
     nextFetchAt: window.nextFetchAt,
+    backstop: backstop.at.toISOString(),
+    ...(ignored ? { ignored } : {}),
   };
+  if (ignored) {
+    const warning = `${clusterName}/${cert.name}: ARI window ignored: ${ignored}`;
+    cert.warnings = [...(cert.warnings ?? []), warning];
+    ari.log(warning);
+  }
 }

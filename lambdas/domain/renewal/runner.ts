@@ -15,9 +15,10 @@ import {
   type RetryPolicy,
   retryDelayMs,
 } from '../retry';
+import { activeActiveFailedAlert } from './active-active';
 import type { RenewalContext } from './context';
 import * as steps from './steps';
-import { batchesOf, type ClusterBatch, RENEWAL_STEPS } from './steps';
+import { batchesOf, batchKind, type ClusterBatch, RENEWAL_STEPS } from './steps';
 
 export interface RenewOptions {
   dryRun: boolean;
@@ -76,6 +77,8 @@ export interface BatchOutcome {
   batch: ClusterBatch;
   /** Set when the batch failed as a whole (NotifyFailed ran). */
   error?: ErrorInfo;
+  /** Set when the ActiveActive step itself failed (after its Retry): the certificates stay renewed. */
+  activeActiveError?: ErrorInfo;
   alerts: Alert[];
 }
 
@@ -112,15 +115,13 @@ export async function renewBatch(
   } catch (error) {
     activeActiveError = toErrorInfo(error);
   }
+  const aa = activeActiveError ? { activeActiveError } : {};
   try {
-    return {
-      batch,
-      alerts: await steps.notifyRenewed(ctx, batch, activeActiveError ? { activeActiveError } : {}),
-    };
+    return { batch, ...aa, alerts: await steps.notifyRenewed(ctx, batch, aa) };
   } catch (error) {
     // RenewedNotReported: the renewal happened; a failed alert never turns into a failure alert.
     warn(`${RENEWAL_STEPS.renewedNotReported}: ${toErrorInfo(error).message}`);
-    return { batch, alerts: [] };
+    return { batch, ...aa, alerts: [] };
   }
 }
 
@@ -145,7 +146,8 @@ function reportOf(report: FleetReport, cluster: string, certificate: string): Ce
 function recordBatch(report: FleetReport, outcome: BatchOutcome): void {
   const { batch } = outcome;
   const cluster = report.clusters.find((c) => c.name === batch.cluster);
-  if (cluster && batch.push) cluster.push = { ...batch.push };
+  // The cluster's one push; a database's POST and the client certificate's write are on their rows.
+  if (cluster && batch.push && batchKind(batch) === 'cluster') cluster.push = { ...batch.push };
   for (const step of batch.steps ?? []) {
     const cert = reportOf(report, batch.cluster, step.certificate);
     if (!cert) continue;
@@ -186,5 +188,15 @@ function recordBatch(report: FleetReport, outcome: BatchOutcome): void {
       cert.error = failure.error;
     }
   }
-  if (cluster && batch.activeActive) cluster.activeActive = batch.activeActive;
+  // The follow-up's outcome, failed included: a failed one needs attention (report.ts needsAttention).
+  const followUp =
+    batch.activeActive ??
+    (outcome.activeActiveError
+      ? activeActiveFailedAlert(
+          batch.cluster,
+          (batch.steps ?? []).map((s) => s.certificate),
+          outcome.activeActiveError,
+        )
+      : undefined);
+  if (cluster && followUp) cluster.activeActive = followUp;
 }

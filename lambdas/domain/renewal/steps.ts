@@ -14,8 +14,10 @@
  * with the kept previous certificate staged by Issue.
  */
 import { createHash } from 'node:crypto';
+import { databaseUid, kindOf } from '../certificate-kinds';
 import { type CheckDependencies, checkFleet } from '../check';
 import type { WatchdogConfig } from '../config/types';
+import { longestPropagationMs } from '../dns-settings';
 import {
   type ErrorInfo,
   NodesNotUpdatedError,
@@ -25,9 +27,10 @@ import {
 } from '../errors';
 import type { Alert } from '../ports';
 import type { FleetReport } from '../report';
-import { lockLeaseMs } from '../retry';
-import type { LockHandle, PushRecord, StateStore } from '../state';
+import { issueTimeoutMs, lockLeaseMs } from '../retry';
+import type { LockHandle, PushRecord, StateStore, StoredCertificate } from '../state';
 import { ACTIVE_ACTIVE_CERTIFICATES, activeActiveFailedAlert, followUpActiveActive } from './active-active';
+import { pushClientCertificate, verifyClientCertificate } from './client-certificate';
 import {
   clusterByName,
   type DueCertificate,
@@ -35,12 +38,13 @@ import {
   renewalSettings,
   withCluster,
 } from './context';
+import { pushDatabaseCertificate, verifyDatabaseCertificate } from './database';
 import { obtainCertificate, orderDeferred, savedCertificateFits } from './obtain';
 import { deferredAlert, failedAlert, renewedAlert } from './outcome';
 import { planRenewals, type RenewalPlan, validateForce, withOrderBudget } from './plan';
-import { describeHalfUpdate, type PushApi, pushSavedCertificates } from './push';
-import { prepareRollback, type RollbackRequest, rollbackItems } from './rollback';
-import { verifyPushed } from './verify';
+import { type BatchPushResult, describeHalfUpdate, type PushApi, pushSavedCertificates } from './push';
+import { keptForRollback, type RollbackRequest, rollbackItems, stageRollback } from './rollback';
+import { type VerificationResult, verifyPushed } from './verify';
 import { pushTiming, windowsFor } from './windows';
 
 /** The steps of one cluster's renewal, named as the state machine's states (a test keeps them equal). */
@@ -89,10 +93,16 @@ export interface ClusterBatch {
   waiting?: Array<{ certificate: string; nextOpen: string; lock: LockHandle }>;
   push?: {
     id: string;
-    api: PushApi;
+    /**
+     * The cluster's certificates API; `database` for POST /v1/bdbs/{uid}/certificates (RS 8.x, a
+     * database's batch); `client` for the watchdog's own client certificate, written to `target`.
+     */
+    api: PushApi | 'database' | 'client';
     fellBack?: string;
     certificates: string[];
     windowOverride?: { nextOpen: string | null; expires: string | null; certificates: string[] };
+    /** `client`: where the new certificate was written (files or a secret version). */
+    target?: string;
   };
   activeActive?: Extract<Alert, { kind: 'active-active' }> | null;
 }
@@ -103,11 +113,34 @@ export function rollbackPlan(ctx: Pick<RenewalContext, 'config'>, requests: read
   return { clusters: [], due, batches: batchesOf(due), findings: [] as Alert[], hasFindings: false };
 }
 
-/** Groups due certificates by cluster, in order of first appearance. */
+/**
+ * Groups due certificates into batches, in order of first appearance: a cluster's own certificates
+ * in one batch (one push), and each database certificate (`bdb:<uid>`, its own POST) and the client
+ * certificate (written, never pushed) in a batch of its own, so that one database's refusal fails
+ * that database alone and each order stays within one Issue step's time.
+ */
 export function batchesOf(due: readonly DueCertificate[]): ClusterBatch[] {
-  const byCluster = new Map<string, DueCertificate[]>();
-  for (const item of due) byCluster.set(item.cluster, [...(byCluster.get(item.cluster) ?? []), item]);
-  return [...byCluster].map(([cluster, items]) => ({ cluster, items }));
+  const batches: ClusterBatch[] = [];
+  const byCluster = new Map<string, ClusterBatch>();
+  for (const item of due) {
+    if (kindOf(item.certificate) !== 'cluster') {
+      batches.push({ cluster: item.cluster, items: [item] });
+      continue;
+    }
+    const batch = byCluster.get(item.cluster);
+    if (batch) batch.items.push(item);
+    else {
+      const created = { cluster: item.cluster, items: [item] };
+      byCluster.set(item.cluster, created);
+      batches.push(created);
+    }
+  }
+  return batches;
+}
+
+/** What a batch holds: the cluster's own certificates, one database, or the client certificate. */
+export function batchKind(batch: Pick<ClusterBatch, 'items'>): ReturnType<typeof kindOf> {
+  return kindOf(batch.items[0]?.certificate ?? '');
 }
 
 export interface CheckContext extends CheckDependencies {
@@ -154,13 +187,14 @@ async function issueOne(ctx: RenewalContext, item: DueCertificate): Promise<Rene
   if (item.deferOrder && !(await savedCertificateFits(ctx, item))) throw orderDeferred(ctx, item);
   const lock = await ctx.state.lock(item.cluster, item.certificate, {
     owner: ctx.lockOwner,
-    leaseMs: lockLeaseMs('issue'),
+    // The lease covers the longest DNS propagation wait the config allows, as the issue timeout does.
+    leaseMs: lockLeaseMs('issue', undefined, issueTimeoutMs(longestPropagationMs(ctx.config))),
     now: ctx.now(),
     ...(ctx.ownerAlive ? { ownerAlive: ctx.ownerAlive } : {}),
   });
   try {
     const { certificate, reused } = item.rollback
-      ? { certificate: await prepareRollback(ctx, item), reused: true }
+      ? { certificate: await keptForRollback(ctx, item), reused: true }
       : await obtainCertificate(ctx, item);
     return {
       ...item,
@@ -182,18 +216,38 @@ async function issueOne(ctx: RenewalContext, item: DueCertificate): Promise<Rene
  * next window opens: then it goes now and Notify alerts the override. A rollback goes at once. A
  * 409 throws NodesNotUpdatedError for the runner's Retry, which calls this again with the same batch.
  */
-export async function push(ctx: RenewalContext, batch: ClusterBatch): Promise<ClusterBatch> {
-  const steps = batch.steps ?? [];
-  if (steps.length === 0) return batch;
-  const cluster = clusterByName(ctx.config, batch.cluster);
+export async function push(ctx: RenewalContext, received: ClusterBatch): Promise<ClusterBatch> {
+  if ((received.steps ?? []).length === 0) return received;
+  const cluster = clusterByName(ctx.config, received.cluster);
+  // A rollback's kept certificate is validated with the cluster's trust and staged here (Issue
+  // cannot read the cluster's credentials); one that cannot go back is set aside, the others go on.
+  const steps: RenewalStep[] = [];
+  const refused: CertificateFailure[] = [];
+  for (const step of received.steps ?? []) {
+    if (!step.rollback) {
+      steps.push(step);
+      continue;
+    }
+    try {
+      await stageRollback(ctx, step);
+      steps.push(step);
+    } catch (error) {
+      refused.push({ item: step, error: toErrorInfo(error) });
+    }
+  }
+  const batch =
+    refused.length > 0 ? { ...received, failures: [...(received.failures ?? []), ...refused] } : received;
+  if (steps.length === 0) return { ...batch, steps: [] };
   const windows = windowsFor(ctx.config, cluster);
   const now: RenewalStep[] = [];
   const waiting: NonNullable<ClusterBatch['waiting']> = [];
   const overridden: RenewalStep[] = [];
   let nextOpen: Date | null = null;
+  const kind = batchKind(batch);
   for (const step of steps) {
+    // The client certificate is written where it is kept, never pushed: no window holds it.
     const timing =
-      step.rollback || step.resume
+      step.rollback || step.resume || kind === 'client'
         ? { decision: 'push' as const }
         : pushTiming(windows, ctx.now(), step.currentNotAfter);
     if (timing.decision === 'wait')
@@ -213,7 +267,19 @@ export async function push(ctx: RenewalContext, batch: ClusterBatch): Promise<Cl
   const locked: RenewalStep[] = [];
   const lease = lockLeaseMs('push', ctx.config.pushRetry);
   for (const step of now) locked.push({ ...step, lock: await extendLock(ctx, step.lock, lease) });
-  const result = await withCluster(ctx, cluster, (client) => pushSavedCertificates(ctx, client, locked));
+  let target: string | undefined;
+  let result: BatchPushResult;
+  if (kind === 'client') {
+    const written = await pushClientCertificate(ctx, cluster, locked[0] as RenewalStep);
+    target = written.target;
+    result = written;
+  } else if (kind === 'database') {
+    result = await withCluster(ctx, cluster, (client) =>
+      pushDatabaseCertificate(ctx, client, locked[0] as RenewalStep),
+    );
+  } else {
+    result = await withCluster(ctx, cluster, (client) => pushSavedCertificates(ctx, client, locked));
+  }
   const pushed = locked.map((step, i) => ({
     ...step,
     replacedNotAfter: result.results[i]?.replacedNotAfter ?? null,
@@ -233,14 +299,17 @@ export async function push(ctx: RenewalContext, batch: ClusterBatch): Promise<Cl
     ...(pushed.some((s) => s.rollback) ? { rollback: true } : {}),
     ...(overridden.length ? { windowOverride: { nextOpen: nextOpen?.toISOString() ?? null } } : {}),
   };
-  await ctx.state.savePush({ ...((await ctx.state.push(batch.cluster, record.id)) ?? {}), ...record });
+  // The push record serves the cluster's one push (and its Active-Active follow-up) only.
+  if (kind === 'cluster')
+    await ctx.state.savePush({ ...((await ctx.state.push(batch.cluster, record.id)) ?? {}), ...record });
   return {
     ...batch,
     steps: pushed,
     waiting,
     push: {
       id: record.id,
-      api: result.api,
+      api: kind === 'cluster' ? result.api : kind,
+      ...(target ? { target } : {}),
       ...(result.fellBack ? { fellBack: result.fellBack } : {}),
       certificates: record.certificates.map((c) => c.name),
       ...(overridden.length
@@ -271,7 +340,9 @@ export async function verify(ctx: RenewalContext, batch: ClusterBatch): Promise<
   if (steps.length === 0) return batch;
   const verified: RenewalStep[] = [];
   const failures = [...(batch.failures ?? [])];
-  await withCluster(ctx, clusterByName(ctx.config, batch.cluster), async (client) => {
+  const cluster = clusterByName(ctx.config, batch.cluster);
+  const kind = batchKind(batch);
+  const verifyAll = async (check: (saved: StoredCertificate) => Promise<VerificationResult>) => {
     for (const step of steps) {
       try {
         const lock = await extendLock(ctx, step.lock, lockLeaseMs('verify'));
@@ -281,13 +352,23 @@ export async function verify(ctx: RenewalContext, batch: ClusterBatch): Promise<
             `the saved ${step.certificate} certificate of "${step.cluster}" is not the one pushed`,
           );
         }
-        const result = await verifyPushed(ctx, client, saved);
+        const result = await check(saved);
         verified.push({ ...step, lock, verification: result.summary });
       } catch (error) {
         failures.push({ item: step, error: toErrorInfo(error) });
       }
     }
-  });
+  };
+  // The client certificate is verified on connections of its own (the new one, read back).
+  if (kind === 'client') await verifyAll((saved) => verifyClientCertificate(ctx, cluster, saved));
+  else
+    await withCluster(ctx, cluster, (client) =>
+      verifyAll((saved) =>
+        kind === 'database'
+          ? verifyDatabaseCertificate(ctx, client, saved)
+          : verifyPushed(ctx, client, saved),
+      ),
+    );
   return { ...batch, steps: verified, failures };
 }
 
@@ -451,6 +532,15 @@ async function releaseAll(ctx: RenewalContext, batch: ClusterBatch): Promise<voi
 export function describePush(batch: ClusterBatch): string | undefined {
   const p = batch.push;
   if (!p) return undefined;
+  if (p.api === 'client') return `written to ${p.target ?? 'where it is kept'}`;
+  if (p.api === 'database') {
+    const name = p.certificates[0] ?? '';
+    const uid = databaseUid(name) ?? '?';
+    const step = (batch.steps ?? []).find((s) => s.certificate === name);
+    return step?.rollback && step.fingerprint256 === ''
+      ? `DELETE /v1/bdbs/${uid}/certificates (back to the cluster's default certificate)`
+      : `POST /v1/bdbs/${uid}/certificates, validated first with ?dry_run=true`;
+  }
   if (p.api === 'certificates')
     return `PUT /v1/cluster/certificates, one call with ${p.certificates.join(', ')}`;
   return `PUT /v1/cluster/update_cert${p.certificates.length > 1 ? ` (${p.certificates.join(', ')})` : ''}${p.fellBack ? `; ${p.fellBack}` : ''}`;

@@ -45,7 +45,30 @@ export async function verifyPushed(
     endpoints.add(`${url.hostname}:${port}`);
     for (const node of await client.getNodes().catch(() => [])) endpoints.add(`${node.addr}:${port}`);
   }
+  const { probes, unreachable } = await probeServed(ctx, certificate, endpoints);
+  await ctx.state.saveIssued({ ...certificate, verifiedAt: ctx.now().toISOString() });
+  await ctx.state.clearPending(certificate.cluster, certificate.name);
+  const served = probes.length - unreachable.length;
+  const summary =
+    `cluster holds the new certificate` +
+    (probes.length ? `; ${served} of ${probes.length} endpoint(s) serve it` : '') +
+    (unreachable.length
+      ? `; unreachable: ${unreachable.map((p) => `${p.endpoint} (${p.error})`).join(', ')}`
+      : '');
+  return { probes, summary };
+}
 
+/**
+ * What `endpoints` serve: each must serve `certificate` (a few tries: some RS versions reload
+ * certificates asynchronously), verified against the trust of its clients. One that serves another
+ * certificate, or one that does not verify, is a VerificationError; one that does not answer is a
+ * warning, returned in `unreachable`.
+ */
+export async function probeServed(
+  ctx: RenewalContext,
+  certificate: StoredCertificate,
+  endpoints: ReadonlySet<string>,
+): Promise<{ probes: ProbeResult[]; unreachable: ProbeResult[] }> {
   // Nodes reload certificates asynchronously in some versions: give a stale endpoint a few tries.
   const wrong = (p: ProbeResult) =>
     p.failure === 'untrusted' ||
@@ -82,14 +105,5 @@ export async function verifyPushed(
       { hint: 'the node may need its services restarted; the new certificate is installed and saved' },
     );
   }
-  await ctx.state.saveIssued({ ...certificate, verifiedAt: ctx.now().toISOString() });
-  await ctx.state.clearPending(certificate.cluster, certificate.name);
-  const served = probes.length - unreachable.length;
-  const summary =
-    `cluster holds the new certificate` +
-    (probes.length ? `; ${served} of ${probes.length} endpoint(s) serve it` : '') +
-    (unreachable.length
-      ? `; unreachable: ${unreachable.map((p) => `${p.endpoint} (${p.error})`).join(', ')}`
-      : '');
-  return { probes, summary };
+  return { probes, unreachable };
 }

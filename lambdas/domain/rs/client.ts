@@ -8,8 +8,12 @@ import {
   ActiveActiveUpdateError,
   AuthenticationError,
   BadResponseError,
+  BasicAuthDisabledError,
+  CipherSuiteMismatchError,
+  ClientCertificateRefusedError,
   type ClusterApiError,
   ClusterServerError,
+  DatabaseNotFoundError,
   ExpiredCertificateError,
   InvalidCertificateError,
   NodesNotUpdatedError,
@@ -94,6 +98,11 @@ export class ClusterCertificateSet {
     return { certificates: this.names() };
   }
 
+  /** A set with more `<name>_cert` / `<name>_key` fields (the database and client rows of a check). */
+  extend(fields: Record<string, unknown>): ClusterCertificateSet {
+    return new ClusterCertificateSet({ ...Object.fromEntries(this.#fields), ...fields });
+  }
+
   [inspect.custom](): string {
     return `ClusterCertificateSet { ${this.names().join(', ')} } (keys hidden)`;
   }
@@ -106,10 +115,19 @@ function jsonType(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/** How requests to a cluster authenticate: what a 401 means depends on it. */
+export interface RsAuthentication {
+  /** An Authorization: Basic header is sent. */
+  basic: boolean;
+  /** A client certificate is presented (certificate login). */
+  certificate: boolean;
+}
+
 export class RsClient {
   constructor(
     readonly cluster: string,
     private readonly transport: ClusterTransport,
+    private readonly authentication: RsAuthentication = { basic: true, certificate: false },
   ) {}
 
   /** GET /v1/cluster/certificates. 200 is the only documented answer; anything else is mapped. */
@@ -235,11 +253,15 @@ export class RsClient {
     const parsed = await this.getJson('/v1/crdbs');
     if (!Array.isArray(parsed))
       throw new BadResponseError(`cluster "${this.cluster}": GET /v1/crdbs did not return a list`);
-    return parsed.flatMap((c: unknown) => {
-      if (c === null || typeof c !== 'object') return [];
-      const r = c as Record<string, unknown>;
-      if (typeof r.guid !== 'string') return [];
-      return [{ guid: r.guid, name: typeof r.name === 'string' ? r.name : r.guid }];
+    // Every entry is kept, whatever its shape: one without a string GUID keeps what it had in its
+    // place (its JSON), which the Active-Active follow-up refuses as not GUID-shaped, so it is reported.
+    return parsed.map((c: unknown) => {
+      const r = (c !== null && typeof c === 'object' ? c : {}) as Record<string, unknown>;
+      const guid =
+        typeof r.guid === 'string'
+          ? r.guid
+          : (JSON.stringify(c !== null && typeof c === 'object' ? r.guid : c) ?? 'null');
+      return { guid, name: typeof r.name === 'string' ? r.name : guid };
     });
   }
 
@@ -276,6 +298,179 @@ export class RsClient {
     return parseCrdbTask(this.cluster, path, this.parseBody(path, response));
   }
 
+  // --- RS 8.x per-database certificates (rs8; seeds/rs-8x-certificates.md) ---
+
+  /**
+   * Every database certificate of the cluster: GET /v1/bdbs/certificates, page by page (`page`
+   * from 1, `page_size`) until a page comes back short. Null when the cluster has no such endpoint
+   * (404: an RS version before per-database certificates): it then has none. No `expires_before`:
+   * the report lists every certificate, and when one is due depends on its own lifetime, which no
+   * single date selects. A server that ignores paging (a page of uids already seen) or answers
+   * more than `maxPages` pages is refused (BadResponseError), never looped on.
+   */
+  async listDatabaseCertificates(
+    options: { pageSize?: number; maxPages?: number } = {},
+  ): Promise<RsDatabaseCertificate[] | null> {
+    const pageSize = options.pageSize ?? DATABASE_CERTIFICATE_PAGE_SIZE;
+    const maxPages = options.maxPages ?? DATABASE_CERTIFICATE_MAX_PAGES;
+    const all: RsDatabaseCertificate[] = [];
+    const seen = new Set<string>();
+    for (let page = 1; ; page++) {
+      const path = `/v1/bdbs/certificates?page=${page}&page_size=${pageSize}`;
+      const response = await this.transport.send('GET', path);
+      if (response.status === 404 && page === 1) return null;
+      if (response.status !== 200) throw this.databaseStatusError('GET', path, response);
+      const parsed = this.parseBody(path, response);
+      if (!Array.isArray(parsed))
+        throw new BadResponseError(
+          `cluster "${this.cluster}": GET ${path} returned ${jsonType(parsed)}, not a list of database certificates`,
+          {
+            status: 200,
+            hint: 'the endpoint is not an RS REST API, or a proxy in front of it rewrote the answer',
+          },
+        );
+      for (const [index, item] of parsed.entries()) {
+        const certificate = parseDatabaseCertificate(item);
+        if (!certificate)
+          throw new BadResponseError(
+            `cluster "${this.cluster}": GET ${path} item #${index + 1} is ${jsonType(item)} without a "bdb_uid"`,
+            {
+              status: 200,
+              hint: 'the endpoint is not an RS REST API, or a proxy in front of it rewrote the answer',
+            },
+          );
+        if (seen.has(certificate.bdbUid))
+          throw new BadResponseError(
+            `cluster "${this.cluster}": GET ${path} listed database ${certificate.bdbUid} again: the cluster does not page as asked`,
+            {
+              status: 200,
+              hint: 'the database certificates cannot be listed reliably; check the RS version and any proxy in front of the API',
+            },
+          );
+        seen.add(certificate.bdbUid);
+        all.push(certificate);
+      }
+      if (parsed.length < pageSize) return all;
+      if (page >= maxPages)
+        throw new BadResponseError(
+          `cluster "${this.cluster}": GET /v1/bdbs/certificates has more than ${maxPages} pages of ${pageSize}`,
+          { status: 200, hint: 'more database certificates than the watchdog lists per cluster; report it' },
+        );
+    }
+  }
+
+  /**
+   * The databases (GET /v1/bdbs?fields=uid,name,endpoints,tls_mode): names for the report and the
+   * endpoints a renewal probes. Items without a uid are skipped (names are a courtesy).
+   */
+  async listDatabases(): Promise<RsDatabase[]> {
+    const parsed = await this.getJson('/v1/bdbs?fields=uid,name,endpoints,tls_mode');
+    if (!Array.isArray(parsed))
+      throw new BadResponseError(`cluster "${this.cluster}": GET /v1/bdbs did not return a list`);
+    return parsed.flatMap((item: unknown) => {
+      const database = parseDatabase(item);
+      return database ? [database] : [];
+    });
+  }
+
+  /** GET /v1/bdbs/{uid}: one database, or null when none has that uid (404). */
+  async getDatabase(uid: string): Promise<RsDatabase | null> {
+    const path = `/v1/bdbs/${encodeURIComponent(uid)}`;
+    const response = await this.transport.send('GET', path);
+    if (response.status === 404) return null;
+    if (response.status !== 200) throw this.databaseStatusError('GET', path, response);
+    return parseDatabase(this.parseBody(path, response));
+  }
+
+  /**
+   * GET /v1/bdbs/{uid}/certificates: the database's own certificate, or null (404: it has none,
+   * or there is no such database). RS never returns its private key.
+   */
+  async getDatabaseCertificate(uid: string): Promise<RsDatabaseCertificate | null> {
+    const path = `/v1/bdbs/${encodeURIComponent(uid)}/certificates`;
+    const response = await this.transport.send('GET', path);
+    if (response.status === 404) return null;
+    if (response.status !== 200) throw this.databaseStatusError('GET', path, response);
+    const certificate = parseDatabaseCertificate(this.parseBody(path, response));
+    if (!certificate)
+      throw new BadResponseError(`cluster "${this.cluster}": GET ${path} returned no "bdb_uid" and "cert"`, {
+        status: 200,
+      });
+    return certificate;
+  }
+
+  /**
+   * POST /v1/bdbs/{uid}/certificates (`dryRun`: `?dry_run=true`, validated and not saved). Never
+   * retried here. 400 InvalidCertificateError (CipherSuiteMismatchError when the cluster says its
+   * cipher suites refuse the key), 404 DatabaseNotFoundError, 406 ExpiredCertificateError, 5xx
+   * ClusterServerError; RS documents no 409 for it.
+   */
+  async uploadDatabaseCertificate(
+    uid: string,
+    pair: { certificate: string; key: string },
+    options: { dryRun: boolean },
+  ): Promise<void> {
+    const path = `/v1/bdbs/${encodeURIComponent(uid)}/certificates${options.dryRun ? '?dry_run=true' : ''}`;
+    const response = await this.transport.send('POST', path, {
+      cert: pair.certificate,
+      private_key: pair.key,
+    });
+    if (response.status !== 200) throw this.databaseStatusError('POST', path, response, `bdb:${uid}`);
+  }
+
+  /** DELETE /v1/bdbs/{uid}/certificates: back to the default certificate. False when it had none (404). */
+  async deleteDatabaseCertificate(uid: string): Promise<boolean> {
+    const path = `/v1/bdbs/${encodeURIComponent(uid)}/certificates`;
+    const response = await this.transport.send('DELETE', path);
+    if (response.status === 404) return false;
+    if (response.status !== 200) throw this.databaseStatusError('DELETE', path, response, `bdb:${uid}`);
+    return true;
+  }
+
+  /** The database routes' own meanings, then the shared ones (401, 5xx, ...). */
+  private databaseStatusError(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    response: RawResponse,
+    certificate?: string,
+  ): ClusterApiError {
+    const { status } = response;
+    const said = method === 'GET' ? '' : describeBody(response.body);
+    const what = `cluster "${this.cluster}": ${method} ${path}${certificate ? ` (${certificate})` : ''} answered ${status}${said}`;
+    if (status === 403)
+      return new PermissionDeniedError(`${what}: the user lacks permission for this database request`, {
+        status,
+        hint:
+          method === 'GET'
+            ? 'give the user a role with view_all_bdbs_info (listing) and view_bdb_info'
+            : 'give the user a role with update_bdb',
+      });
+    if (method === 'POST' && status === 404)
+      return new DatabaseNotFoundError(`${what}: the cluster has no such database`, {
+        status,
+        hint: 'check the uid under "databases" against GET /v1/bdbs; the certificate is kept in the state store',
+      });
+    if (method === 'POST' && (status === 400 || status === 406)) {
+      const cipher = cipherRefusal(what, response, status, certificate ?? '');
+      if (cipher) return cipher;
+      return status === 400
+        ? new InvalidCertificateError(`${what}: the cluster rejected the certificate as invalid`, {
+            status,
+            hint: 'the key may not match, or the PEM is malformed; the certificate is kept in the state store',
+          })
+        : new ExpiredCertificateError(`${what}: the cluster considers the certificate expired`, {
+            status,
+            hint: "check the clocks of the cluster's nodes and the certificate's validity",
+          });
+    }
+    if (method === 'GET' && status === 400)
+      return new UnexpectedStatusError(`${what}: the cluster refused the request's parameters`, {
+        status,
+        hint: "the cluster refused the request's parameters (page, page_size): its database certificates cannot be listed; report it with the RS version",
+      });
+    return this.statusError(method, path, response, certificate);
+  }
+
   private async getJson(path: string): Promise<unknown> {
     const response = await this.transport.send('GET', path);
     if (response.status !== 200) throw this.statusError('GET', path, response);
@@ -286,9 +481,41 @@ export class RsClient {
     this.transport.close();
   }
 
+  /**
+   * What a 401 means depends on what was sent: Basic refused because RS 8.2 turned it off (the
+   * answer says so), a client certificate refused, or a wrong username or password.
+   */
+  private authenticationError(what: string, response: RawResponse): ClusterApiError {
+    const status = 401;
+    const said = describeBody(response.body);
+    const { basic, certificate } = this.authentication;
+    if (basic && /basic/i.test(said) && /disabled|not (allowed|permitted|enabled)|turned off/i.test(said))
+      return new BasicAuthDisabledError(
+        `${what}: the cluster has Basic authentication turned off (control_plane_basic_authentication: false, RS 8.2+): no password logs in`,
+        {
+          status,
+          hint: 'configure "clientCertificate" for this cluster (a client certificate issued by a CA in its mtls_trusted_ca, for a user with auth_method certificate)',
+        },
+      );
+    if (certificate && !basic)
+      return new ClientCertificateRefusedError(`${what}: the cluster refused the client certificate`, {
+        status,
+        hint: "check clientCertificate: issued by a CA of the cluster's mtls_trusted_ca, valid, with the clientAuth usage, its subject a user's certificate_subject_line, and mtls_certificate_authentication on",
+      });
+    return new AuthenticationError(
+      `${what}: ${certificate ? 'neither the client certificate nor the username and password was accepted' : 'the username or password was refused'}`,
+      {
+        status,
+        hint: certificate
+          ? 'check the cluster credentials and clientCertificate'
+          : 'check the cluster credentials (password, passwordEnv or credentialsSecret); on RS 8.2+ with Basic authentication turned off, log in with "clientCertificate" instead',
+      },
+    );
+  }
+
   /** Maps a non-200 answer to its named error. Only PUT and POST bodies may be quoted: GET bodies can hold keys. */
   private statusError(
-    method: 'GET' | 'PUT' | 'POST',
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
     path: string,
     response: RawResponse,
     certificate?: string,
@@ -298,12 +525,11 @@ export class RsClient {
     const what = `cluster "${this.cluster}": ${method} ${path}${certificate ? ` (${certificate})` : ''} answered ${status}${said}`;
     const options = (hint: string) => ({ status, hint });
 
-    if (status === 401)
-      return new AuthenticationError(
-        `${what}: the username or password was refused`,
-        options('check the cluster credentials (password, passwordEnv or credentialsSecret)'),
-      );
+    if (status === 401) return this.authenticationError(what, response);
     if (method === 'PUT') {
+      const cipher =
+        status === 400 || status === 406 ? cipherRefusal(what, response, status, certificate ?? '') : null;
+      if (cipher) return cipher;
       switch (status) {
         case 400:
         case 404:
@@ -346,6 +572,96 @@ export class RsClient {
       options('check the endpoint is an RS REST API'),
     );
   }
+}
+
+/** Page size of GET /v1/bdbs/certificates, and the most pages read (100,000 databases). */
+export const DATABASE_CERTIFICATE_PAGE_SIZE = 100;
+export const DATABASE_CERTIFICATE_MAX_PAGES = 1_000;
+
+/** A database's own certificate, as GET /v1/bdbs/certificates lists it (RS never returns its key). */
+export interface RsDatabaseCertificate {
+  bdbUid: string;
+  /** Undefined when `cert` is not a string: the row is reported invalid (see `field`), never dropped. */
+  certificatePem: string | undefined;
+  /** `cert` as the cluster answered it (a string, or a wrong shape such as 42 or null). */
+  field: unknown;
+  notBefore: string | null;
+  notAfter: string | null;
+}
+
+export interface RsDatabaseEndpoint {
+  dnsAddress: string | null;
+  addresses: string[];
+  port: number;
+}
+
+export interface RsDatabase {
+  uid: string;
+  name: string | null;
+  tlsMode: string | null;
+  endpoints: RsDatabaseEndpoint[];
+}
+
+function parseDatabaseCertificate(item: unknown): RsDatabaseCertificate | null {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return null;
+  const r = item as Record<string, unknown>;
+  const uid = typeof r.bdb_uid === 'number' ? String(r.bdb_uid) : r.bdb_uid;
+  if (typeof uid !== 'string' || !/^[1-9]\d*$/.test(uid)) return null;
+  return {
+    bdbUid: uid,
+    certificatePem: typeof r.cert === 'string' ? r.cert : undefined,
+    field: r.cert,
+    notBefore: typeof r.not_before === 'string' ? r.not_before : null,
+    notAfter: typeof r.not_after === 'string' ? r.not_after : null,
+  };
+}
+
+function parseDatabase(item: unknown): RsDatabase | null {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return null;
+  const r = item as Record<string, unknown>;
+  const uid = typeof r.uid === 'number' || typeof r.uid === 'string' ? String(r.uid) : null;
+  if (uid === null) return null;
+  const endpoints = Array.isArray(r.endpoints)
+    ? r.endpoints.flatMap((e: unknown) => {
+        const o = (e ?? {}) as Record<string, unknown>;
+        if (typeof o.port !== 'number') return [];
+        return [
+          {
+            dnsAddress: typeof o.dns_address === 'string' ? o.dns_address : null,
+            addresses: Array.isArray(o.addr) ? o.addr.filter((a): a is string => typeof a === 'string') : [],
+            port: o.port,
+          },
+        ];
+      })
+    : [];
+  return {
+    uid,
+    name: typeof r.name === 'string' ? r.name : null,
+    tlsMode: typeof r.tls_mode === 'string' ? r.tls_mode : null,
+    endpoints,
+  };
+}
+
+/**
+ * RS 8.2 checks a certificate against the cipher suites it will be served with: a refusal says so
+ * (error_code or description naming cipher suites). Its fix is the certificate's key type.
+ */
+function cipherRefusal(
+  what: string,
+  response: RawResponse,
+  status: number,
+  certificate: string,
+): CipherSuiteMismatchError | null {
+  const said = describeBody(response.body);
+  if (!/cipher/i.test(said)) return null;
+  // The fix is in the message too: a Step Functions Catch hands on the message, not the hint.
+  return new CipherSuiteMismatchError(
+    `${what}: the certificate's key does not suit the cluster's cipher suites; set "keyType" of ${certificate || 'the certificate'} to a key type they allow`,
+    {
+      status,
+      hint: `set "keyType" of ${certificate || 'the certificate'} to the key type the cluster's cipher suites allow ("rsa-2048" when they have no ECDSA suite), or add suites for its key (rladmin cluster config control_cipher_suites / data_cipher_suites); the next run orders a new certificate`,
+    },
+  );
 }
 
 /** RS answers errors as {"error_code", "description"}; quote only those, and briefly. */
@@ -399,5 +715,8 @@ function refusedCertificates(body: string, names: readonly string[]): string[] {
 
 /** A client for one cluster, over the transport the connector opens. */
 export function openRsClient(connect: ClusterConnector, connection: RsConnection): RsClient {
-  return new RsClient(connection.cluster, connect(connection));
+  return new RsClient(connection.cluster, connect(connection), {
+    basic: connection.username !== '' && connection.password !== '',
+    certificate: connection.clientCertificate !== undefined,
+  });
 }

@@ -18,6 +18,7 @@ export function connectionFor(
     serverName: cluster.serverName,
     username: access.username,
     password: access.password,
+    ...(access.clientCertificate ? { clientCertificate: access.clientCertificate } : {}),
     clusterCaPem: access.caPem,
     extraCaPems: acmeTrustPem ? [acmeTrustPem] : [],
     timeoutMs: cluster.timeoutSeconds * 1000,

@@ -109,3 +109,58 @@ export function resolve(
   }
   return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(v, pseudo, resources)]));
 }
+
+/**
+ * An identity-based request: what a role's own policies are asked (no Principal in the statements).
+ * Multi-valued condition keys (Route 53's record names and types) are lists.
+ */
+export interface IdentityRequest {
+  readonly action: string;
+  readonly resource: string;
+  readonly context?: Record<string, string | readonly string[]>;
+}
+
+/**
+ * Evaluates a role's identity policies (statements without Principal), as IAM does within one
+ * account: an explicit Deny wins, else any matching Allow, else implicitly denied. Actions compare
+ * case-insensitively. Conditions: StringEquals, StringLike, ArnLike, ArnEquals, Bool, each also as
+ * `ForAllValues:` (every request value matches one of the policy's; a key absent from the request
+ * matches, as in IAM) and `ForAnyValue:` (some request value matches).
+ */
+export function evaluateIdentity(statements: readonly Statement[], request: IdentityRequest): Decision {
+  const matching = statements.filter(
+    (s) =>
+      list(s.Action).some((a) => like(a.toLowerCase(), request.action.toLowerCase())) &&
+      list(s.Resource).some((r) => like(r, request.resource)) &&
+      identityConditionMatches(s, request.context ?? {}),
+  );
+  if (matching.some((s) => s.Effect === 'Deny')) return 'explicitly denied';
+  return matching.some((s) => s.Effect === 'Allow') ? 'allowed' : 'implicitly denied';
+}
+
+const IDENTITY_OPERATORS: Record<string, (expected: string, actual: string) => boolean> = {
+  ...OPERATORS,
+  ArnEquals: (e, a) => e === a,
+};
+
+function identityConditionMatches(
+  statement: Statement,
+  context: Record<string, string | readonly string[]>,
+): boolean {
+  return Object.entries(statement.Condition ?? {}).every(([qualified, keys]) => {
+    const [qualifier, operator] = qualified.includes(':')
+      ? (qualified.split(':', 2) as [string, string])
+      : [undefined, qualified];
+    const test = IDENTITY_OPERATORS[operator];
+    if (!test) throw new Error(`the evaluator does not know the condition operator ${qualified}`);
+    return Object.entries(keys).every(([key, expected]) => {
+      const actual = context[key];
+      const values = actual === undefined ? undefined : typeof actual === 'string' ? [actual] : [...actual];
+      const matchesOne = (v: string) => list(expected).some((e) => test(e, v));
+      if (qualifier === 'ForAllValues') return (values ?? []).every(matchesOne);
+      if (qualifier === 'ForAnyValue') return (values ?? []).some(matchesOne);
+      if (qualifier !== undefined) throw new Error(`the evaluator does not know ${qualified}`);
+      return values !== undefined && values.length === 1 && matchesOne(values[0] as string);
+    });
+  });
+}

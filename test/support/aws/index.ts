@@ -1,0 +1,70 @@
+/**
+ * The loopback AWS account the executed state machine's bundles talk to: Secrets Manager (state,
+ * cluster credentials, CA keys, the EAB key), the Parameters and Secrets extension in front of it,
+ * SNS, Route 53 and AWS Private CA, all behind one SigV4-routing server with IAM enforced
+ * (./loopback-aws.ts). Another service is one more `aws.add(...)` here (see LoopbackService).
+ */
+import { randomUUID } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AcmPcaStandIn } from './acm-pca';
+import { type AwsPrincipal, LoopbackAws } from './loopback-aws';
+import { Route53StandIn } from './route53';
+import { SecretsExtensionStandIn } from './secrets-extension';
+import { SecretsManagerStandIn } from './secrets-manager';
+import { SnsStandIn } from './sns';
+
+export type { PrivateCaBackend } from './acm-pca';
+export { type ForwardedCall, ForwardingJsonService, type ForwardingOptions } from './forwarding';
+export type { AwsCall, AwsPrincipal, LoopbackService } from './loopback-aws';
+export { LoopbackAws } from './loopback-aws';
+export { AwsServiceError } from './protocols';
+
+export interface WatchdogAws {
+  aws: LoopbackAws;
+  secretsManager: SecretsManagerStandIn;
+  /** The Parameters and Secrets Lambda Extension (its port replaces PARAMETERS_SECRETS_EXTENSION_HTTP_PORT). */
+  extension: SecretsExtensionStandIn;
+  sns: SnsStandIn;
+  route53: Route53StandIn;
+  acmPca: AcmPcaStandIn;
+  /** The customer-managed key of the deployment's state and topic (one per account: one stack). */
+  keyArn: string;
+  /** A Secrets Manager client of the test itself (never denied), e.g. for a StateStore. */
+  testSecretsClient(): SecretsManagerClient;
+  close(): Promise<void>;
+}
+
+export async function startWatchdogAws(): Promise<WatchdogAws> {
+  const aws = await new LoopbackAws().start();
+  const secretsManager = aws.add(new SecretsManagerStandIn(aws));
+  const sns = aws.add(new SnsStandIn(aws));
+  const route53 = aws.add(new Route53StandIn(aws));
+  const acmPca = aws.add(new AcmPcaStandIn(aws));
+  const extension = await new SecretsExtensionStandIn(aws, secretsManager).start();
+  return {
+    aws,
+    secretsManager,
+    extension,
+    sns,
+    route53,
+    acmPca,
+    keyArn: `arn:aws:kms:${aws.region}:${aws.account}:key/${randomUUID()}`,
+    testSecretsClient: () => sdkClientFor(aws, aws.testPrincipal),
+    async close() {
+      await extension.close();
+      await aws.close();
+    },
+  };
+}
+
+function sdkClientFor(aws: LoopbackAws, principal: AwsPrincipal): SecretsManagerClient {
+  return new SecretsManagerClient({
+    region: aws.region,
+    endpoint: aws.url,
+    credentials: {
+      accessKeyId: principal.accessKeyId,
+      secretAccessKey: 'loopback-secret-access-key',
+      sessionToken: principal.sessionToken,
+    },
+  });
+}
