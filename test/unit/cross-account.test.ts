@@ -1,10 +1,14 @@
 /**
  * Issue 19 item 7: clusters in other accounts. A cluster's `roleArn` is assumed (STS AssumeRole,
- * aws-sdk-client-mock) to read its credentialsSecret; the credentials are kept until shortly before
+ * aws-sdk-client-mock) to read its credentialsSecret (and its client certificate's keySecret); the credentials are kept until shortly before
  * they expire; the check function, whose Parameters and Secrets extension cannot assume roles, reads
  * such a secret with the SDK; the configuration says what is missing.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +21,7 @@ import { AssumedRoleCredentials, REFRESH_BEFORE_MS, sessionNameFor } from '../..
 import { checkConfig } from '../../lambdas/domain/config/schema';
 import type { ClusterConfig } from '../../lambdas/domain/config/types';
 import { AuthenticationError, ConfigError } from '../../lambdas/domain/errors';
+import { createCa, issueCert } from '../support/pki';
 
 const sts = mockClient(STSClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -115,6 +120,46 @@ describe('reading a cluster secret as its role', () => {
       ExternalId: 'ext-1',
     });
     expect(east?.thisValue).toBe(home);
+  });
+
+  it('reads and writes the client certificate’s keySecret as the role too (RS 8.x certificate login)', async () => {
+    const ca = await createCa();
+    const subject = [{ CN: ['rs-cert-watchdog'] }];
+    const [current, renewed] = await Promise.all(
+      [1, 2].map(() => issueCert({ ca, dnsNames: [], subject, extKeyUsage: ['clientAuth'], freshKey: true })),
+    );
+    const KEY_SECRET = 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:rs/prod-far-client-AbCdEf';
+    sts.on(AssumeRoleCommand).resolves(credentialsAt(new Date(Date.now() + 3_600_000)));
+    secrets
+      .on(GetSecretValueCommand, { SecretId: KEY_SECRET })
+      .resolves({ SecretString: `${current!.keyPem}${current!.chainPem}` });
+    secrets.on(PutSecretValueCommand).resolves({});
+    const home = new SecretsManagerClient({ region: 'eu-west-1' });
+    const provider = new SecretsManagerCredentialsProvider(
+      new RegionalSecretsClients(home, undefined, 'eu-west-1'),
+    );
+    const far = cluster({
+      roleArn: ROLE,
+      credentialsSecret: undefined,
+      clientCertificate: { certFile: '/nonexistent/client.pem', keySecret: KEY_SECRET },
+    } as unknown as Partial<ClusterConfig>);
+    const access = await provider.resolve(far);
+    expect(access.clientCertificate?.keyPem).toBe(current!.keyPem);
+    await provider.writeClientCertificate(far, {
+      certificatePem: renewed!.chainPem,
+      keyPem: renewed!.keyPem,
+    });
+    const read = secrets.commandCalls(GetSecretValueCommand)[0]!;
+    const written = secrets.commandCalls(PutSecretValueCommand)[0]!;
+    for (const call of [read, written]) {
+      // Not the function's own client: one whose credentials are the role's.
+      expect(call.thisValue).not.toBe(home);
+      expect(await (call.thisValue as SecretsManagerClient).config.credentials()).toMatchObject({
+        accessKeyId: 'ASIAROLE1',
+      });
+    }
+    expect(written.args[0].input.SecretId).toBe(KEY_SECRET);
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
   });
 
   it('says which role could not read the secret', async () => {

@@ -141,6 +141,23 @@ describe('the order budget', () => {
     ]);
   });
 
+  it("counts the ACME orders of RS 8.x database certificates (bdb:<uid>) like the cluster's own", () => {
+    const config = configWith({ orderBudget: 1 });
+    const withDatabases = {
+      ...config,
+      clusters: config.clusters.map((c) => ({
+        ...c,
+        databases: { '12': managed, '14': privateCa as never },
+      })),
+    };
+    const due = [item('a', 'bdb:12', day(3)), item('b', 'bdb:14', day(1)), item('c', 'proxy', day(5))];
+    expect(orderLane(withDatabases, due[0] as DueCertificate)).toBe('new');
+    expect(orderLane(withDatabases, due[1] as DueCertificate)).toBeNull();
+    const result = applyOrderBudget(withDatabases, due);
+    expect(result.granted).toEqual({ new: 1, replaces: 0 });
+    expect(result.deferred.map((d) => `${d.cluster}/${d.certificate}`)).toEqual(['c/proxy']);
+  });
+
   it('ranks alike whatever order the due list comes in', () => {
     const due = [item('b', 'proxy', day(2)), item('a', 'proxy', day(2)), item('a', 'api', day(2))];
     const sorted = [...due].sort(byUrgency).map((d) => `${d.cluster}/${d.certificate}`);
