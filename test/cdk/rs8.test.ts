@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import type { CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lambdas/adapters/config-file';
+import { loadConfig, loadDeployedConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
-import { writeBundledConfig } from '../../lib/bundled-config';
+import { BUNDLED_CONFIG_FILE, writeBundledConfig } from '../../lib/bundled-config';
 import { logicalIdOf } from '../../lib/certificate-watchdog';
 import { createCa, issueCert } from '../support/pki';
 import {
@@ -122,6 +122,26 @@ describe('RS 8.x permissions', () => {
     }
   });
 
+  it('with a roleArn (a cluster in another account), its key secret is read and written as the role only', () => {
+    const ROLE = 'arn:aws:iam::210987654321:role/rs-cert-watchdog-reader';
+    const { template, stack } = synthesizeWatchdog(config({ roleArn: ROLE }));
+    const functions = stack.watchdog.functions;
+    for (const role of Object.keys(functions) as FunctionRole[]) {
+      const grants = grantsOf(template, functions[role]!);
+      expect(
+        grants.filter((g) => g.includes('client-key') || g.includes('clusters/prod-east')),
+        role,
+      ).toEqual([]);
+    }
+    const roleId = logicalIdOf(functions.push.role?.node.defaultChild as CfnElement);
+    const pushStatements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    expect(pushStatements).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ROLE }),
+    );
+  });
+
   it('a client certificate without an issuer is only read: nobody may write its secret', () => {
     const { template, stack } = synthesizeWatchdog(
       config({ clientCertificate: { certFile: clientFile, keySecret: KEY_SECRET } }),
@@ -157,13 +177,14 @@ describe('RS 8.x in the bundle', () => {
     const out = writeBundledConfig(config());
     const document = JSON.parse(readFileSync(join(out, 'watchdog-config.json'), 'utf8'));
     const client = document.config.clusters[0].clientCertificate;
-    expect(client).toMatchObject({ certFile: '/var/task/client-prod-east.pem', keySecret: KEY_SECRET });
+    // Named relatively: the handler resolves them beside the config, wherever the bundle lands.
+    expect(client).toMatchObject({ certFile: 'client-prod-east.pem', keySecret: KEY_SECRET });
     const shipped = readFileSync(join(out, 'client-prod-east.pem'), 'utf8');
     expect(shipped).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(shipped).not.toMatch(/PRIVATE KEY/);
-    expect(document.config.clusters[0].databases['12'].issuer.certFile).toBe(
-      '/var/task/local-ca-prod-east-bdb-12.pem',
-    );
+    expect(document.config.clusters[0].databases['12'].issuer.certFile).toBe('local-ca-prod-east-bdb-12.pem');
+    const deployed = loadDeployedConfig(join(out, BUNDLED_CONFIG_FILE)).clusters[0];
+    expect(deployed?.clientCertificate?.certFile).toBe(join(out, 'client-prod-east.pem'));
   });
 });
 
