@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import type { CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, loadDeployedConfig } from '../../lambdas/adapters/config-file';
+import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
-import { BUNDLED_CONFIG_FILE, writeBundledConfig } from '../../lib/bundled-config';
+import { writeBundledConfig } from '../../lib/bundled-config';
 import { logicalIdOf } from '../../lib/certificate-watchdog';
 import { createCa, issueCert } from '../support/pki';
 import {
@@ -177,14 +177,13 @@ describe('RS 8.x in the bundle', () => {
     const out = writeBundledConfig(config());
     const document = JSON.parse(readFileSync(join(out, 'watchdog-config.json'), 'utf8'));
     const client = document.config.clusters[0].clientCertificate;
-    // Named relatively: the handler resolves them beside the config, wherever the bundle lands.
-    expect(client).toMatchObject({ certFile: 'client-prod-east.pem', keySecret: KEY_SECRET });
+    expect(client).toMatchObject({ certFile: '/var/task/client-prod-east.pem', keySecret: KEY_SECRET });
     const shipped = readFileSync(join(out, 'client-prod-east.pem'), 'utf8');
     expect(shipped).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(shipped).not.toMatch(/PRIVATE KEY/);
-    expect(document.config.clusters[0].databases['12'].issuer.certFile).toBe('local-ca-prod-east-bdb-12.pem');
-    const deployed = loadDeployedConfig(join(out, BUNDLED_CONFIG_FILE)).clusters[0];
-    expect(deployed?.clientCertificate?.certFile).toBe(join(out, 'client-prod-east.pem'));
+    expect(document.config.clusters[0].databases['12'].issuer.certFile).toBe(
+      '/var/task/local-ca-prod-east-bdb-12.pem',
+    );
   });
 });
 
