@@ -24,6 +24,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { kindProblems } from '../lambdas/domain/certificate-kinds';
@@ -31,21 +32,35 @@ import { awsSchema, formatPath } from '../lambdas/domain/config/schema';
 import { everyDnsProvider } from '../lambdas/domain/dns-settings';
 import { ConfigError } from '../lambdas/domain/errors';
 import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
+import { orderBudgetProblem } from '../lambdas/domain/renewal/order-budget';
 import { watchdogAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { assertDeployable, writeBundledConfig } from './bundled-config';
 import { watchdogDashboard } from './dashboard';
+import { deadLetterAlarm, type FleetAlarmKey, fleetAlarms } from './fleet-alarms';
 import { type WatchdogFunctionOptions, watchdogFunction } from './functions';
-import { acknowledgeCustomResourceProvider, acknowledgeNagFindings } from './nag';
-import { paramsAndSecretsLayer } from './params-and-secrets';
-import { analyzeSchedule, assertScheduleSafe, defaultHeartbeatWindow, watchdogSchedules } from './schedule';
 import {
+  acknowledgeCustomResourceProvider,
+  acknowledgeNagFindings,
+  acknowledgeScheduleDeadLetterQueue,
+} from './nag';
+import { paramsAndSecretsLayer } from './params-and-secrets';
+import {
+  analyzeSchedule,
+  assertScheduleSafe,
+  defaultHeartbeatWindow,
+  defaultMinDaysLeftThreshold,
+  watchdogSchedules,
+} from './schedule';
+import {
+  grantClusterRoles,
   grantIssuers,
   grantLegacyStateRead,
   grantSecretRead,
   grantSecretWrite,
   route53Access,
 } from './secret-access';
+import { SLACK_FORWARDER_TIMEOUT, type SlackDelivery, slackDelivery } from './slack-delivery';
 import { FUNCTION_STATE_ACCESS, type StateArea, type StateRole, StateTable } from './state-table';
 import { vpcPlacement } from './vpc';
 import { issueStepTimeout, renewalWorkflow, STEP_TIMEOUTS } from './workflow';
@@ -75,6 +90,25 @@ export class CertificateWatchdog extends Construct {
   public readonly executionsTimedOutAlarm: cloudwatch.Alarm;
   /** An alert could not be sent. */
   public readonly notifyErrorsAlarm: cloudwatch.Alarm;
+  /**
+   * One alarm per fleet metric that needs a person (MinDaysLeft, CertificatesExpired, expiring
+   * within 7 and 14 days, CertificatesUnreadable, ClustersUnreadable, RenewalFailures); missing data
+   * (no run published) is breaching.
+   */
+  public readonly fleetAlarms: Record<FleetAlarmKey, cloudwatch.Alarm>;
+  /** Any message in the schedules' or the Slack forwarder's dead-letter queue. */
+  public readonly deadLetterAlarms: cloudwatch.Alarm[];
+  /**
+   * The roles of the functions that read cluster secrets (check, push, verify, activeActive,
+   * notify): what the trust policy of a cluster's `roleArn` in another account names.
+   */
+  public readonly clusterSecretReaders: iam.IRole[];
+  /** Starts EventBridge Scheduler could not make after its retries. */
+  public readonly scheduleDeadLetterQueue: sqs.Queue;
+  /** The alert topic's messages on their way to Slack; only with `alerts.slackWebhookSecret`. */
+  public readonly slackQueue?: sqs.Queue;
+  /** What the Slack forwarder could not post after its retries. */
+  public readonly slackDeadLetterQueue?: sqs.Queue;
   public readonly dashboard: cloudwatch.Dashboard;
   /**
    * Name prefix of the state secrets of version 0.1 (moved into the table by the first run)
@@ -105,6 +139,12 @@ export class CertificateWatchdog extends Construct {
     );
     if (missed)
       throw new ConfigError(`aws.schedule: ${missed.message}`, { hint: 'schedule runs more often' });
+    // Let's Encrypt refills 100 new orders an hour: runs closer than 3 hours share its 300.
+    const overBudget = orderBudgetProblem(config, schedule.minGap.toSeconds() / 3600);
+    if (overBudget)
+      throw new ConfigError(`acme.orderBudget: ${overBudget.message}`, {
+        hint: `set acme.orderBudget to ${overBudget.maxBudget} or less`,
+      });
     // RS 8.x: internode certificates (private CA, RSA, renewed more than 5 days plus the longest gap
     // between runs before they expire) and what must never be managed; the same rules as at load.
     const kinds = kindProblems(config, schedule.maxGapWithDst.toMilliseconds());
@@ -152,11 +192,14 @@ export class CertificateWatchdog extends Construct {
     // Cluster secrets in another region need the SDK (the extension reads its own region only): only
     // then does the check function carry it.
     const region = Stack.of(this).region;
-    const foreignSecrets = config.clusters.some((c) =>
-      [c.credentialsSecret, c.clientCertificate?.keySecret].some((id) => {
-        const secretRegion = id?.match(/^arn:[^:]+:secretsmanager:([^:]+):/)?.[1];
-        return secretRegion !== undefined && (Token.isUnresolved(region) || secretRegion !== region);
-      }),
+    // So do secrets read as another account's role (roleArn): the extension cannot assume roles.
+    const foreignSecrets = config.clusters.some(
+      (c) =>
+        c.roleArn !== undefined ||
+        [c.credentialsSecret, c.clientCertificate?.keySecret].some((id) => {
+          const secretRegion = id?.match(/^arn:[^:]+:secretsmanager:([^:]+):/)?.[1];
+          return secretRegion !== undefined && (Token.isUnresolved(region) || secretRegion !== region);
+        }),
     );
     const check = fn('check', {
       ...(foreignSecrets ? { handlerFile: 'check-any-region.ts' } : {}),
@@ -179,17 +222,28 @@ export class CertificateWatchdog extends Construct {
     // Notify reads the cluster too: a push that ran out of 409 retries is reported with the nodes behind.
     const notify = fn('notify', { timeout: STEP_TIMEOUTS.notify, ...inVpc });
     let slackForwarder: nodejs.NodejsFunction | undefined;
+    let slack: SlackDelivery | undefined;
     if (config.alerts.slackWebhookSecret) {
       const webhook = config.alerts.slackWebhookSecret;
       slackForwarder = fn('slack-forwarder', {
-        timeout: Duration.seconds(30),
+        timeout: SLACK_FORWARDER_TIMEOUT,
+        // One at a time: its pacing clock then spaces every post to the webhook (Slack: ~1 a second).
+        reservedConcurrentExecutions: 1,
         // The webhook URL is the only thing it needs: no config, no state, no topic.
         configDir: undefined,
         // Name or ARN as written in the config: GetSecretValue takes either.
         environment: { SLACK_WEBHOOK_SECRET_ARN: webhook },
       });
       grantSecretRead(this, webhook, [slackForwarder]);
-      this.alertTopic.addSubscription(new subscriptions.LambdaSubscription(slackForwarder));
+      // The topic reaches it through a queue (paced, retried, dead-lettered and alarmed).
+      slack = slackDelivery(this, {
+        topic: this.alertTopic,
+        key: this.key,
+        forwarder: slackForwarder,
+        alarmNamePrefix,
+      });
+      this.slackQueue = slack.queue;
+      this.slackDeadLetterQueue = slack.deadLetterQueue;
     }
     // Reads the state secrets of version 0.1 and moves them into the table, once.
     const migrateState = migrateLegacyState
@@ -210,18 +264,24 @@ export class CertificateWatchdog extends Construct {
     this.functions = { ...workflowFunctions, ...(slackForwarder ? { slackForwarder } : {}) };
 
     // Permissions: cluster credentials for the functions that talk to the clusters; state by area.
-    const talkToClusters = [check, push, verify, activeActive, notify];
+    // A cluster with a roleArn is read as that role (in its own account): its functions may assume
+    // exactly that role, and need no access to its secrets themselves (the role reads them, and
+    // writes a renewed client certificate).
+    const clusterReaders = [check, push, verify, activeActive, notify];
+    this.clusterSecretReaders = clusterReaders.map((f) => f.role as iam.IRole);
     for (const cluster of config.clusters) {
+      if (cluster.roleArn !== undefined) continue;
       if (cluster.credentialsSecret !== undefined)
-        grantSecretRead(this, cluster.credentialsSecret, talkToClusters);
+        grantSecretRead(this, cluster.credentialsSecret, clusterReaders);
       // Certificate login: every connection presents the client certificate, whose key is this
       // secret; push writes a renewed one there as a new version.
       const keySecret = cluster.clientCertificate?.keySecret;
       if (keySecret !== undefined) {
-        grantSecretRead(this, keySecret, talkToClusters);
+        grantSecretRead(this, keySecret, clusterReaders);
         if (cluster.clientCertificate?.issuer) grantSecretWrite(this, keySecret, [push]);
       }
     }
+    grantClusterRoles(config, clusterReaders);
     const stateGrants = (Object.keys(FUNCTION_STATE_ACCESS) as StateRole[]).flatMap((role) => {
       const fn = workflowFunctions[role];
       if (!fn) return [];
@@ -273,12 +333,17 @@ export class CertificateWatchdog extends Construct {
       tracingEnabled: false,
     });
 
-    ({ run: this.schedule, windows: this.windowSchedules } = watchdogSchedules(this, {
+    ({
+      run: this.schedule,
+      windows: this.windowSchedules,
+      deadLetterQueue: this.scheduleDeadLetterQueue,
+    } = watchdogSchedules(this, {
       stateMachine: this.stateMachine,
       config,
       aws,
       executionTimeout,
       enabled: props.scheduleEnabled ?? true,
+      key: this.key,
     }));
 
     const alarms = watchdogAlarms(this, {
@@ -294,6 +359,24 @@ export class CertificateWatchdog extends Construct {
     this.executionsFailedAlarm = alarms.executionsFailed;
     this.executionsTimedOutAlarm = alarms.executionsTimedOut;
     this.notifyErrorsAlarm = alarms.notifyErrors;
+    const scheduleDeadLetters = deadLetterAlarm(this, 'ScheduleDeadLetterAlarm', {
+      queue: this.scheduleDeadLetterQueue,
+      alarmName: `${alarmNamePrefix}ScheduleDeadLetters`,
+      description:
+        'EventBridge Scheduler could not start a run after its retries (the state machine, its role or a quota): the failed start waits in the schedule dead-letter queue. Start a run by hand, and see the message for the reason.',
+      topic: this.alertTopic,
+    });
+    const fleet = fleetAlarms(this, {
+      topic: this.alertTopic,
+      alarmNamePrefix,
+      stateMachine: this.stateMachine,
+      // The real gap, a daylight-saving hour included: an on-time run always lands in the window.
+      maxGap: schedule.maxGapWithDst,
+      minDaysLeftThreshold: props.minDaysLeftAlarmThreshold ?? defaultMinDaysLeftThreshold(config),
+      logRetention,
+    });
+    this.fleetAlarms = fleet.alarms;
+    this.deadLetterAlarms = [scheduleDeadLetters, ...(slack ? [slack.deadLetterAlarm] : [])];
 
     if (props.slackChannelConfiguration) {
       const slack = props.slackChannelConfiguration;
@@ -313,8 +396,12 @@ export class CertificateWatchdog extends Construct {
         this.executionsFailedAlarm,
         this.executionsTimedOutAlarm,
         this.notifyErrorsAlarm,
+        ...Object.values(this.fleetAlarms),
+        ...this.deadLetterAlarms,
       ],
       renewBeforeDays: config.renewBeforeDays,
+      fleetPeriod: fleet.period,
+      certificateLogGroups: [check.logGroup],
     });
     acknowledgeNagFindings({
       functions: { ...this.functions },
@@ -327,6 +414,8 @@ export class CertificateWatchdog extends Construct {
       topicPublisher: notify,
     });
     acknowledgeCustomResourceProvider(alarms.deployedHeartbeat);
+    acknowledgeCustomResourceProvider(fleet.deployed);
+    acknowledgeScheduleDeadLetterQueue(this.scheduleDeadLetterQueue);
     const provider = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER_ID);
     if (provider) acknowledgeCustomResourceProvider(provider);
   }

@@ -44,6 +44,8 @@ export interface WatchdogFunctionOptions extends Partial<VpcPlacement> {
   readonly paramsAndSecrets?: lambda.ParamsAndSecretsLayerVersion;
   /** The handler file under lambdas/handlers/, when it is not `<name>.ts`. */
   readonly handlerFile?: string;
+  /** Reserved concurrency (the Slack forwarder: 1, so that one pacing clock spaces every post). */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /** One watchdog function, `lambdas/handlers/<name>.ts`, as `<PascalName>Function`. */
@@ -66,6 +68,9 @@ export function watchdogFunction(
     memorySize: options.memorySize ?? 256,
     ...(options.paramsAndSecrets ? { paramsAndSecrets: options.paramsAndSecrets } : {}),
     timeout: options.timeout,
+    ...(options.reservedConcurrentExecutions === undefined
+      ? {}
+      : { reservedConcurrentExecutions: options.reservedConcurrentExecutions }),
     logGroup: new logs.LogGroup(scope, `${id}Logs`, { retention: options.logRetention }),
     environment: {
       ...options.environment,

@@ -166,3 +166,12 @@ function nagReference(scope: IConstruct, value: string): string {
   };
   return flatten(Stack.of(scope).resolve(value));
 }
+
+/** The schedules' dead-letter queue is a dead-letter queue itself (of EventBridge Scheduler, not of a queue). */
+export function acknowledgeScheduleDeadLetterQueue(queue: IConstruct): void {
+  ack(
+    queue,
+    'AwsSolutions-SQS3',
+    "This queue is EventBridge Scheduler's dead-letter queue for the schedules' failed starts; a dead-letter queue has none of its own.",
+  );
+}

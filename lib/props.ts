@@ -74,6 +74,12 @@ export interface CertificateWatchdogProps {
    */
   readonly paramsAndSecretsLayerArn?: string;
   /**
+   * The fleet alarm on MinDaysLeft fires when the soonest certificate expiry of the fleet is fewer
+   * than this many days away.
+   * @default 7, or a quarter of the shortest lifetime the config promises when that is less
+   */
+  readonly minDaysLeftAlarmThreshold?: number;
+  /**
    * The repository root: handlers are `lambdas/handlers/*.ts` under it, bundled with its
    * package-lock.json.
    * @default the directory above this file's `lib/`
@@ -83,7 +89,7 @@ export interface CertificateWatchdogProps {
 
 /** The functions of the watchdog, by role. */
 export interface WatchdogFunctions {
-  /** Reads every cluster, publishes DaysLeft, lists what is due. Talks to the clusters. */
+  /** Reads every cluster, publishes the fleet metrics, lists what is due. Talks to the clusters. */
   readonly check: nodejs.NodejsFunction;
   /**
    * Obtains a certificate from its issuer (ACME with DNS-01 in Route 53, AWS Private CA, or a local CA)
@@ -100,6 +106,9 @@ export interface WatchdogFunctions {
   readonly notify: nodejs.NodejsFunction;
   /** Moves the state secrets of version 0.1 into the table; only with `migrateLegacyState`. */
   readonly migrateState?: nodejs.NodejsFunction;
-  /** Posts the topic's alerts to a Slack webhook; only with `alerts.slackWebhookSecret`. */
+  /**
+   * Posts the topic's messages to a Slack webhook, from the Slack queue, paced; only with
+   * `alerts.slackWebhookSecret`.
+   */
   readonly slackForwarder?: nodejs.NodejsFunction;
 }

@@ -11,13 +11,17 @@
  * version quota imposed on earlier versions is gone with the secrets. Whether the schedule keeps up
  * with the certificates' renewal points is checked beside this, by policy.ts scheduleGapProblem.)
  */
-import { Duration, TimeZone } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { ConfigError } from '../lambdas/domain/errors';
+import { configuredLifetimes } from '../lambdas/domain/policy';
 import { eventBridgeCron, type MaintenanceWindow } from '../lambdas/domain/renewal/windows';
 import { measureSchedule } from '../lambdas/domain/schedule';
 
@@ -68,6 +72,17 @@ export function defaultHeartbeatWindow(facts: ScheduleFacts): Duration {
 }
 
 /**
+ * The MinDaysLeft alarm's default threshold: 7 days, or a quarter of the shortest lifetime the
+ * configuration promises when that is shorter (a fleet of 6-day certificates always has one with
+ * under 7 days left; under a quarter of its life left means its half-way renewal was missed).
+ */
+export function defaultMinDaysLeftThreshold(config: Pick<WatchdogConfig, 'acme' | 'clusters'>): number {
+  const lifetimes = configuredLifetimes(config).map((l) => l.lifetimeDays);
+  const shortest = lifetimes.length ? Math.min(...lifetimes) : Number.POSITIVE_INFINITY;
+  return Math.round(Math.min(7, shortest / 4) * 100) / 100;
+}
+
+/**
  * The runs: one on the configured schedule, and one at each maintenance window's opening (same time
  * zone), so a push waiting for a window never waits for a run that falls outside every window, and
  * no execution waits for days.
@@ -81,14 +96,34 @@ export function watchdogSchedules(
     aws: { schedule: string; timeZone: string };
     executionTimeout: Duration;
     enabled: boolean;
+    /** Encrypts the dead-letter queue of the schedules (the stack's key). */
+    key: kms.IKey;
   },
-): { run: scheduler.Schedule; windows: scheduler.Schedule[] } {
+): { run: scheduler.Schedule; windows: scheduler.Schedule[]; deadLetterQueue: sqs.Queue } {
   const { stateMachine, config, aws, executionTimeout, enabled } = options;
+  // A start that EventBridge Scheduler could not make after its retries (the state machine deleted
+  // or throttled, its role broken) lands here instead of vanishing; alarmed by the construct.
+  const deadLetterQueue = new sqs.Queue(scope, 'ScheduleDeadLetterQueue', {
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: options.key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  const role = scheduleRole(scope);
+  // SendMessage to a queue encrypted with a customer key needs the key as well, through SQS only.
+  iam.Grant.addToPrincipal({
+    grantee: role,
+    actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    resourceArns: [options.key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(scope).region}.amazonaws.com` } },
+  });
   const start = (maxEventAge: Duration) =>
     new StepFunctionsStartExecution(stateMachine, {
       input: scheduler.ScheduleTargetInput.fromObject({}),
-      retryAttempts: 3,
+      role,
+      retryAttempts: SCHEDULE_RETRY_ATTEMPTS,
       maxEventAge,
+      deadLetterQueue,
     });
   const run = new scheduler.Schedule(scope, 'Schedule', {
     description: 'Starts the rs-cert-watchdog check and renewal workflow',
@@ -113,7 +148,30 @@ export function watchdogSchedules(
       enabled,
     });
   });
-  return { run, windows };
+  return { run, windows, deadLetterQueue };
+}
+
+/** Attempts EventBridge Scheduler makes to start a run (with its own backoff) before dead-lettering it. */
+export const SCHEDULE_RETRY_ATTEMPTS = 3;
+
+/** The role the schedules start executions with, trusted by EventBridge Scheduler for this account's default group only. */
+function scheduleRole(scope: Construct): iam.Role {
+  const stack = Stack.of(scope);
+  return new iam.Role(scope, 'ScheduleRole', {
+    description: 'rs-cert-watchdog schedules: start the workflow, dead-letter a start that failed',
+    assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+      conditions: {
+        StringEquals: {
+          'aws:SourceAccount': stack.account,
+          'aws:SourceArn': stack.formatArn({
+            service: 'scheduler',
+            resource: 'schedule-group',
+            resourceName: 'default',
+          }),
+        },
+      },
+    }),
+  });
 }
 
 /** Every maintenance window of the config, global and per cluster, once each. */

@@ -210,3 +210,17 @@ export function grantIssuers(scope: Construct, config: WatchdogConfig, issue: ia
   const route53 = route53Access(config);
   if (route53) grantAcmeChallenges(scope, issue, route53);
 }
+
+/**
+ * Clusters whose secrets live in another account name a `roleArn`: the functions that read cluster
+ * secrets may assume exactly the configured roles (sts:AssumeRole, nothing else), once each.
+ */
+export function grantClusterRoles(config: WatchdogConfig, readers: readonly iam.IGrantable[]): void {
+  const roles = [
+    ...new Set(config.clusters.flatMap((c) => (c.roleArn === undefined ? [] : [c.roleArn]))),
+  ].sort();
+  if (roles.length === 0) return;
+  for (const grantee of readers) {
+    iam.Grant.addToPrincipal({ grantee, actions: ['sts:AssumeRole'], resourceArns: roles });
+  }
+}

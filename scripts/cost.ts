@@ -15,6 +15,7 @@ import { App } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { loadConfig } from '../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
+import { CERTIFICATE_DAYS_LEFT } from '../lambdas/domain/fleet-metrics';
 import { measureSchedule } from '../lambdas/domain/schedule';
 import { WatchdogStack } from '../lib/watchdog-stack';
 
@@ -168,12 +169,24 @@ export function deploymentOf(template: Template, config: WatchdogConfig): Deploy
   const dashboardText = of('AWS::CloudWatch::Dashboard')
     .map((d) => flatten(d.Properties?.DashboardBody))
     .join('\n');
-  const metrics = [
+  const searched = [
     ...dashboardText.matchAll(/SEARCH\('\{[^,}]+,([^}]*)\} MetricName=\\?"([A-Za-z]+)\\?"/g),
   ].map((m) => ({
     name: m[2] as string,
     dimensions: (m[1] as string).split(',').filter((d) => d !== 'service'),
   }));
+  // The dashboard's metric widgets: each a series of the namespace with the service dimension only.
+  const graphed = [
+    ...new Set(
+      [...dashboardText.matchAll(/\\?"RsCertWatchdog\\?",\\?"([A-Za-z]+)\\?",\\?"service\\?"/g)].map(
+        (m) => m[1] as string,
+      ),
+    ),
+  ].map((name) => ({ name, dimensions: [] as string[] }));
+  // The per-certificate EMF record's value: one series too (its cluster and certificate are properties).
+  const metrics = [...searched, ...graphed, { name: CERTIFICATE_DAYS_LEFT, dimensions: [] }].filter(
+    (m, i, all) => all.findIndex((o) => o.name === m.name) === i,
+  );
   const retention = of('AWS::Logs::LogGroup').map((g) => Number(g.Properties?.RetentionInDays ?? 3653));
   return {
     functions,

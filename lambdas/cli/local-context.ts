@@ -184,7 +184,7 @@ export function localCredentials(env: NodeJS.ProcessEnv): ConfigCredentialsProvi
         const m = await sdk();
         return m.clientPairFromSecret(
           cluster,
-          await m.readSecretString(cluster.clientCertificate?.keySecret ?? ''),
+          await m.readSecretString(cluster.clientCertificate?.keySecret ?? '', undefined, m.roleOf(cluster)),
         );
       },
       write: async (cluster, pair) => {
@@ -193,6 +193,7 @@ export function localCredentials(env: NodeJS.ProcessEnv): ConfigCredentialsProvi
           new m.RegionalSecretsClients(),
           cluster.clientCertificate?.keySecret ?? '',
           pair,
+          cluster,
         );
       },
     }),

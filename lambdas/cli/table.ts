@@ -177,10 +177,16 @@ export function decisionOf(cluster: string, c: CertificateReport, force: readonl
 }
 
 function outcomeOf(c: CertificateReport, dryRun: boolean): string {
-  if (c.action === 'renewed' || c.action === 'failed' || c.action === 'skipped' || c.action === 'waiting')
+  if (
+    c.action === 'renewed' ||
+    c.action === 'failed' ||
+    c.action === 'skipped' ||
+    c.action === 'waiting' ||
+    c.action === 'deferred'
+  )
     return c.action;
   if (c.action === 'alert-only') return dryRun ? 'would alert' : 'alerted';
-  if (c.plan === 'renew' && dryRun) return 'would renew';
+  if (c.plan === 'renew' && dryRun) return c.orderBudget === 'deferred' ? 'would defer' : 'would renew';
   return '-';
 }
 
@@ -189,6 +195,8 @@ function planLine(cluster: ClusterReport, c: CertificateReport, options: RenderO
   const state = `${c.status}${c.daysLeft === null ? '' : `, ${c.daysLeft.toFixed(1)} days left`}`;
   const domains = options.domains?.(cluster.name, c.name)?.map(forTerminal).join(', ');
   const order = `order a certificate${domains ? ` for ${domains}` : ''} (or reuse one an earlier run saved), push it to ${forTerminal(cluster.name)} and verify it`;
+  if (c.orderBudget === 'deferred')
+    return `${name}: would defer its order to the next run (${state}): this run's order budget goes to certificates closer to expiry; a certificate an earlier run saved would still be pushed`;
   switch (decisionOf(cluster.name, c, options.force)) {
     case 'forced':
       return `${name}: would renew because --force names it (${state}): ${order}`;

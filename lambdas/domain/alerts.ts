@@ -99,6 +99,18 @@ export function formatAlert(alert: Alert): FormattedAlert {
           `What to do: ${whatToDo(alert.certificate)}`,
         ].join('\n'),
       };
+    case 'order-deferred':
+      return {
+        severity: alert.status === 'expired' || alert.status === 'invalid' ? 'critical' : 'warning',
+        subject: clip(
+          `[rs-cert-watchdog] Renewal of ${alert.certificate} on ${alert.cluster} deferred (order budget)`,
+        ),
+        text: [
+          `The ${alert.certificate} certificate of cluster ${alert.cluster} is ${alert.status} (expires ${day(alert.notAfter)}) but was not ordered in this run: ` +
+            `the run's order budget (${alert.lane === 'new' ? `acme.orderBudget: ${alert.budget} new orders` : `acme.replacesOrderBudget: ${alert.budget} ARI renewals`}) went to certificates closer to expiry.`,
+          "What to do: nothing if the next runs have budget left: they order it, most urgent first. Raise the budget only within the CA's rate limits (Let's Encrypt: 300 new orders per 3 hours), or renew it now with renew --force CLUSTER/NAME.",
+        ].join('\n'),
+      };
     case 'cluster-unreachable':
       return {
         severity: 'critical',

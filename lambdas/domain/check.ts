@@ -19,7 +19,7 @@ import {
 } from './errors';
 import type { ClientCertificatePair, ClusterAccess, ClusterConnector, CredentialsProvider } from './ports';
 import { describePushApi, versionAtLeast } from './renewal/push';
-import { annotateManaged, type RenewalInfoDependencies } from './renewal/renewal-info';
+import { annotateManaged, type RenewalInfoDependencies, renewalInfoForRun } from './renewal/renewal-info';
 import { annotateWindows, windowsFor } from './renewal/windows';
 import { type CertificateReport, type ClusterReport, type FleetReport, inspectCertificate } from './report';
 import {
@@ -305,8 +305,12 @@ export function reportFor(
 }
 
 export async function checkFleet(config: WatchdogConfig, deps: CheckDependencies): Promise<FleetReport> {
+  // ARI for this run: none with acme.ari false; else a fresh circuit breaker (one timeout per run).
+  const renewalInfo = renewalInfoForRun(config, deps.renewalInfo);
+  const { renewalInfo: _configured, ...rest } = deps;
+  const run: CheckDependencies = { ...rest, ...(renewalInfo ? { renewalInfo } : {}) };
   const clusters = await mapWithConcurrency(config.clusters, config.concurrency, (cluster) =>
-    checkCluster(config, cluster, deps),
+    checkCluster(config, cluster, run),
   );
   return { generatedAt: (deps.now ?? (() => new Date()))().toISOString(), clusters };
 }

@@ -284,6 +284,16 @@ export class AcmeProfileError extends WatchdogError {
  */
 export class RenewalInfoError extends WatchdogError {
   override readonly name = 'RenewalInfoError';
+  /**
+   * The CA could not be asked at all: a network error or timeout, or its directory failed. Not a
+   * 404 or an error answer for one certificate. A run stops asking after the first (a circuit breaker).
+   */
+  readonly unreachable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; hint?: string; unreachable?: boolean }) {
+    super(message, options);
+    this.unreachable = options?.unreachable ?? false;
+  }
 }
 
 /** A private CA (AWS Private CA or the local CA) refused or failed to issue a certificate. */
@@ -391,6 +401,15 @@ export class StateLockedError extends WatchdogError {
  */
 export class AlreadyRenewedError extends WatchdogError {
   override readonly name = 'AlreadyRenewedError';
+}
+
+/**
+ * The run's order budget (acme.orderBudget) went to certificates closer to expiry, and no saved
+ * certificate fits: nothing was ordered for this one. Not a failure: it is reported as deferred and
+ * the next run orders it (most urgent first).
+ */
+export class OrderDeferredError extends WatchdogError {
+  override readonly name = 'OrderDeferredError';
 }
 
 /** Error names that mean "another run has it in hand": the step is skipped, nothing is alerted. */

@@ -143,13 +143,15 @@ export function nextMetricsState(previous: MetricsState, run: RunResult): Metric
 /**
  * Whether a certificate's last renewal attempt failed, after a `renew` run: set by a failure,
  * cleared by a renewal and by a run that finds nothing to renew (not due, waiting for a window,
- * alert-only); left as it was when another run held the certificate (`skipped`).
+ * alert-only); left as it was when another run held the certificate (`skipped`) or the order budget
+ * deferred it (`deferred`: not attempted).
  */
 function renewalFailedAfter(cert: CertificateReport, before: boolean): boolean {
   switch (cert.action) {
     case 'failed':
       return true;
     case 'skipped':
+    case 'deferred':
       return before;
     default:
       return false;

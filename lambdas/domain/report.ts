@@ -14,10 +14,19 @@ import {
 import type { ClusterCertificateSet } from './rs/client';
 
 /**
- * What a run did with a certificate: nothing, renewed it, failed to, alerted only, or `skipped` it
- * because another run holds it (or already renewed it since this run's check).
+ * What a run did with a certificate: nothing, renewed it, failed to, alerted only, `skipped` it
+ * because another run holds it (or already renewed it since this run's check), left it `waiting`
+ * for a maintenance window, or `deferred` its order to the next run (the order budget).
  */
-export type CertificateAction = 'none' | 'renewed' | 'failed' | 'alert-only' | 'skipped' | 'waiting';
+export type CertificateAction =
+  | 'none'
+  | 'renewed'
+  | 'failed'
+  | 'alert-only'
+  | 'skipped'
+  | 'waiting'
+  /** Due, but the run's order budget went to more urgent certificates: the next run orders it. */
+  | 'deferred';
 
 export interface CertificateReport {
   name: string;
@@ -64,6 +73,11 @@ export interface CertificateReport {
    * waits for `nextOpen` (`wait`), or is pushed at once because it expires first (`override`).
    */
   window?: { decision: 'push' | 'wait' | 'override'; nextOpen: string | null; closesAt: string | null };
+  /**
+   * `renew` only, for a due ACME certificate: the order budget lane its order counts in (`new`, or
+   * `replaces` for an ARI renewal), or `deferred` when the run's budget went to more urgent ones.
+   */
+  orderBudget?: 'new' | 'replaces' | 'deferred';
   /** RS 8.x `bdb:<uid>` rows: the database (its name from GET /v1/bdbs, null when unknown). */
   database?: { uid: string; name: string | null };
 }

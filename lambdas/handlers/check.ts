@@ -1,10 +1,10 @@
 import { batchesOf, type CheckContext, checkAndPlan, rollbackPlan } from '../domain/renewal/steps';
 import { summarizeCluster } from '../domain/report';
 import { awsCheckContext } from '../wiring/check-context';
-import { logger, publishCheckMetrics } from '../wiring/runtime';
+import { logger, publishRunMetrics } from '../wiring/runtime';
 import type { CheckEvent, CheckResult } from './events';
 
-/** Check and Plan: reads every cluster, publishes days left per certificate, and lists what is due. */
+/** Check and Plan: reads every cluster, publishes the fleet metrics, and lists what is due. */
 export function createCheckHandler(context: () => CheckContext) {
   return async (event: CheckEvent = {}): Promise<CheckResult> => {
     // An operator's rollback: no fleet check, the named certificates go back.
@@ -19,7 +19,8 @@ export function createCheckHandler(context: () => CheckContext) {
       .catch((error: unknown) =>
         logger.warn('inspection memory not saved', { error: (error as Error).message }),
       );
-    publishCheckMetrics(report);
+    // The fleet metrics of this run (part of issue 19: once per run, no per-cluster series).
+    publishRunMetrics(report);
     // The full report goes to the log (it holds no secret); the state machine gets a summary.
     logger.info('check done', { report, due: plan.due.length, findings: plan.findings.length });
     return {

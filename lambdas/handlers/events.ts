@@ -2,13 +2,14 @@
  * The Lambda event and result shapes: the contract between the state machine (lib/) and the
  * handlers. Operators start executions by hand with CheckEvent, so it only grows.
  */
+import type { RunDigest } from '../domain/digest';
 import type { Alert } from '../domain/ports';
 import type { DueCertificate } from '../domain/renewal/context';
 import type { RollbackRequest } from '../domain/renewal/rollback';
 import type { ClusterBatch, RenewalStep } from '../domain/renewal/steps';
 import type { ClusterSummary } from '../domain/report';
 
-export type { ClusterSummary };
+export type { ClusterSummary, RunDigest };
 
 /** Input of an execution and of the check task. The schedules send `{}`. */
 export interface CheckEvent {
@@ -54,4 +55,10 @@ export type { ClusterBatch, RenewalStep };
 export type NotifyEvent =
   | { alerts: Alert[] }
   | { renewed: BatchEvent }
-  | { failed: { item: BatchEvent; error: CaughtError } };
+  | { failed: { item: BatchEvent; error: CaughtError } }
+  /**
+   * One run's digest (domain/digest.ts `buildDigest`): published once to the alert topic, as an
+   * email and, for the Slack forwarder, the digest itself. Bounded (lines per group are capped),
+   * so it fits a state and an SNS message whatever the fleet.
+   */
+  | { digest: RunDigest };

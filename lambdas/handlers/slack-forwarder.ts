@@ -1,31 +1,15 @@
-import type { SNSEvent } from 'aws-lambda';
 import { messageFor } from '../adapters/slack/message-for';
-import { SlackWebhookNotifier } from '../adapters/slack/notifier';
-import { logger } from '../wiring/runtime';
+import { createQueueForwarder, type QueueForwarderOptions } from '../wiring/slack-forwarding';
 import { slackWebhookUrl } from '../wiring/slack-webhook';
 
 /**
- * Subscribed to the alert topic: posts each message to Slack. The webhook URL lives in Secrets
- * Manager (it is a credential: anyone holding it can post to the channel). Rendering never fails;
- * a failed delivery is thrown after every record was tried, so that Lambda retries the event.
+ * Reads the alert topic's messages from its SQS queue and posts each to Slack, paced under Slack's
+ * rate (wiring/slack-forwarding.ts). The webhook URL lives in Secrets Manager (it is a credential:
+ * anyone holding it can post to the channel). Rendering never fails; what could not be delivered is
+ * reported as partial batch failures, retried by the queue, and ends in its dead-letter queue.
  */
-export function createSlackForwarder(webhookUrl: () => Promise<string>) {
-  let notifier: SlackWebhookNotifier | undefined;
-  return async (event: SNSEvent): Promise<void> => {
-    notifier ??= new SlackWebhookNotifier(await webhookUrl());
-    let failure: unknown;
-    for (const record of event.Records ?? []) {
-      const { message, kind } = messageFor(record);
-      try {
-        await notifier.post(message);
-        logger.info('forwarded to Slack', { kind });
-      } catch (error) {
-        logger.error('could not forward to Slack', { kind, error: (error as Error).message });
-        failure ??= error;
-      }
-    }
-    if (failure) throw failure;
-  };
+export function createSlackForwarder(webhookUrl: () => Promise<string>, options?: QueueForwarderOptions) {
+  return createQueueForwarder(webhookUrl, options);
 }
 
 export const handler = createSlackForwarder(slackWebhookUrl);

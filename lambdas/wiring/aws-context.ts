@@ -38,6 +38,7 @@ export function awsContext(): RenewalContext {
       () => new KmsKeySealer({ keyId: requiredEnv('STATE_KMS_KEY_ID', process.env.STATE_KMS_KEY_ID) }),
     ),
     notifier: { send: (alert) => snsNotifier().send(alert) },
+    digests: { sendDigest: (digest) => snsNotifier().sendDigest(digest) },
     issuer: () => {
       throw new ConfigError('this function does not order certificates (deployment error)');
     },

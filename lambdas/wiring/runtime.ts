@@ -10,6 +10,13 @@ import { DEPLOYED_CONFIG_FILE, loadDeployedConfig } from '../adapters/config-fil
 import { readAcmeTrust } from '../adapters/config-file/pem';
 import type { WatchdogConfig } from '../domain/config/types';
 import { ConfigError } from '../domain/errors';
+import {
+  CERTIFICATE_DAYS_LEFT,
+  certificateExpiryRecords,
+  type FleetSummary,
+  fleetMetrics,
+  summarizeFleet,
+} from '../domain/fleet-metrics';
 import type { FleetReport } from '../domain/report';
 
 // Service name and namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE,
@@ -36,11 +43,12 @@ export function acmeTrust(config: WatchdogConfig): string | undefined {
   return trust.pem;
 }
 
-/** One count metric with a Cluster dimension. */
-export function count(name: string, cluster: string): void {
-  const metric = metrics.singleMetric();
-  metric.addDimensions({ Cluster: cluster });
-  metric.addMetric(name, MetricUnit.Count, 1);
+/**
+ * One count of a fleet metric (CertificatesRenewed, RenewalFailures), published at once, with no
+ * per-cluster dimension: one series for the whole fleet (README, "Fleet metrics").
+ */
+export function count(name: string, target: Metrics = metrics): void {
+  target.singleMetric().addMetric(name, MetricUnit.Count, 1);
 }
 
 /**
@@ -53,18 +61,46 @@ export function requiredEnv(name: string, value: string | undefined): string {
   return value;
 }
 
-/** DaysLeft per certificate and ClusterCheckFailures per cluster, from a check report. */
-export function publishCheckMetrics(report: FleetReport): void {
+/**
+ * What one run publishes, from its whole report (the check's today; a whole run's once the shards
+ * are gathered): the fleet metrics, and one log record per certificate (EMF with cluster and
+ * certificate as properties, not dimensions) for the dashboard's soonest-expiries table.
+ */
+export function publishRunMetrics(report: FleetReport, target: Metrics = metrics): FleetSummary {
   for (const cluster of report.clusters) {
-    if (cluster.error) {
-      logger.error('cluster unreadable', { cluster: cluster.name, error: cluster.error });
-      count('ClusterCheckFailures', cluster.name);
+    if (cluster.error) logger.error('cluster unreadable', { cluster: cluster.name, error: cluster.error });
+  }
+  logCertificateExpiries(report.clusters, target);
+  const summary = summarizeFleet(report.clusters, new Date(report.generatedAt));
+  publishFleetMetrics(summary, target);
+  return summary;
+}
+
+/** The fleet metrics of one run, in one EMF record: call once per run (shards merged first). */
+export function publishFleetMetrics(summary: FleetSummary, target: Metrics = metrics): void {
+  for (const { name, value, unit } of fleetMetrics(summary))
+    target.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit, value);
+  target.publishStoredMetrics();
+}
+
+/**
+ * One EMF record per readable certificate: the value `CertificateDaysLeft` (one series for the whole
+ * fleet: no per-certificate dimension) and the certificate's details as properties, which Logs
+ * Insights reads. A certificate that cannot be read has no days left: a log line says so.
+ */
+export function logCertificateExpiries(clusters: FleetReport['clusters'], target: Metrics = metrics): void {
+  for (const record of certificateExpiryRecords(clusters)) {
+    if (record.daysLeft === null) {
+      logger.warn('certificate unreadable', { ...record });
+      continue;
     }
-    for (const cert of cluster.certificates) {
-      if (cert.daysLeft === null) continue;
-      const metric = metrics.singleMetric();
-      metric.addDimensions({ Cluster: cluster.name, Certificate: cert.name });
-      metric.addMetric('DaysLeft', MetricUnit.Count, cert.daysLeft);
-    }
+    const metric = target.singleMetric();
+    metric.addMetadata('cluster', record.cluster);
+    metric.addMetadata('certificate', record.certificate);
+    metric.addMetadata('status', record.status);
+    metric.addMetadata('managed', String(record.managed));
+    metric.addMetadata('notAfter', record.notAfter ?? '');
+    metric.addMetadata('renewalTime', record.renewalTime ?? '');
+    metric.addMetric(CERTIFICATE_DAYS_LEFT, MetricUnit.NoUnit, record.daysLeft);
   }
 }

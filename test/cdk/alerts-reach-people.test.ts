@@ -48,7 +48,8 @@ function fromAlarm(name: string, options: { tls?: boolean; account?: string } = 
 
 describe('the alert topic', () => {
   it('names every alarm, and every alarm publishes to the topic', () => {
-    expect(alarmNames).toHaveLength(4);
+    // The workflow's 4, the schedules' dead-letter queue, and the 7 fleet alarms (issue 19).
+    expect(alarmNames).toHaveLength(12);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: idOf(watchdog.alertTopic) }]);
     }

@@ -110,7 +110,7 @@ function appWith(config: WatchdogConfig, region?: string) {
   const app = new App({ context: testContext(), outdir: mkdtempSync(join(tmpdir(), 'cdk-nag-test-')) });
   const stack = new WatchdogStack(app, TEST_STACK_NAME, {
     config,
-    // bin/app.ts synthesizes for CDK_DEFAULT_REGION when the CLI knows one: ARNs then carry the partition.
+    // bin/app.ts synthesizes for a region when -c region=… names one: ARNs then carry the partition.
     ...(region ? { env: { region } } : {}),
     watchdog: { slackChannelConfiguration: { slackWorkspaceId: 'T0123456', slackChannelId: 'C0123456789' } },
   });

@@ -303,12 +303,15 @@ describe('alerts', () => {
     );
     const forwarder = stack.watchdog.functions.slackForwarder;
     expect(forwarder).toBeDefined();
+    // Through its queue (issue 19): test/cdk/fleet-scale.test.ts has the queue's details.
     t.hasResourceProperties('AWS::SNS::Subscription', {
-      Protocol: 'lambda',
-      Endpoint: { 'Fn::GetAtt': [idOf(forwarder as never), 'Arn'] },
+      Protocol: 'sqs',
+      Endpoint: { 'Fn::GetAtt': [idOf(stack.watchdog.slackQueue as never), 'Arn'] },
     });
+    t.resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'lambda' }, 0);
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Timeout: 30,
+      Timeout: 60,
+      ReservedConcurrentExecutions: 1,
       Environment: {
         Variables: Match.objectLike({ SLACK_WEBHOOK_SECRET_ARN: 'rs-cert-watchdog/slack-webhook' }),
       },
@@ -418,17 +421,28 @@ describe('alarms and dashboard', () => {
       Threshold: 1,
       AlarmActions: [topic],
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    // These 4, the schedules' dead-letter queue, and the 7 fleet alarms (test/cdk/fleet-scale.test.ts).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
   });
 
-  it('graphs days left, renewals, failures and executions', () => {
+  it('graphs the fleet, the soonest expiries, renewals, failures and executions', () => {
     const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard?.Properties.DashboardBody);
-    expect(body).toContain(
-      `SEARCH('{RsCertWatchdog,service,Cluster,Certificate} MetricName=\\\\\\"DaysLeft\\\\\\"', 'Minimum', 3600)`,
-    );
-    expect(body).toContain('{RsCertWatchdog,service,Cluster} MetricName=\\\\\\"CertificatesRenewed\\\\\\"');
-    expect(body).toContain('{RsCertWatchdog,service,Cluster} MetricName=\\\\\\"RenewalFailures\\\\\\"');
+    // No per-cluster or per-certificate series any more (issue 19): fleet metrics and a log table.
+    expect(body).not.toContain('SEARCH(');
+    // Dimension names appear quoted: the fleet metrics' one dimension is there, no Cluster.
+    expect(body).toContain('\\"service\\"');
+    expect(body).not.toContain('\\"Cluster\\"');
+    expect(body).not.toContain('\\"Certificate\\"');
+    for (const name of [
+      'MinDaysLeft',
+      'CertificatesExpired',
+      'CertificatesRenewed',
+      'RenewalFailures',
+      'OrdersDeferred',
+    ])
+      expect(body).toContain(`\\"${name}\\"`);
+    expect(body).toContain('filter ispresent(CertificateDaysLeft)');
     expect(body).toContain('ExecutionsSucceeded');
   });
 });
@@ -509,6 +523,7 @@ describe('functions', () => {
 
   it('keep their logs, and the state machine’s, for a year', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    // The functions', the state machine's, and the two deploy-time custom resources' (heartbeat, fleet alarms).
     expect(groups).toHaveLength(9);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
   });

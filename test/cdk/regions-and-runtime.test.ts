@@ -3,11 +3,15 @@
  * fails clearly), the functions run Node.js 24, and everything that bundles builds for it with the
  * same options.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
@@ -123,5 +127,59 @@ describe('the check function and secrets of other regions', () => {
       })),
     };
     expect(description(local)).toBe('rs-cert-watchdog check');
+  });
+});
+
+describe('bin/app.ts: the stack deploys to the region it is deployed to (issue 19)', () => {
+  /** Runs the app as `cdk synth` does (context in CDK_CONTEXT_JSON), without bundling. */
+  function synthApp(context: Record<string, unknown>, env: Record<string, string> = {}) {
+    const outdir = mkdtempSync(join(tmpdir(), 'app-region-'));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        ...env,
+        CDK_CONTEXT_JSON: JSON.stringify({ [cxapi.BUNDLING_STACKS]: [], ...context }),
+        CDK_OUTDIR: outdir,
+      },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    const file = join(outdir, `${TEST_STACK_NAME}.template.json`);
+    const template =
+      run.status === 0 ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : undefined;
+    return { code: run.status, stderr: run.stderr, template, text: template ? JSON.stringify(template) : '' };
+  }
+
+  it('bakes no region in, although the CDK CLI always sets CDK_DEFAULT_REGION', { timeout: 300_000 }, () => {
+    const { code, template, text } = synthApp({}, { CDK_DEFAULT_REGION: 'us-east-1' });
+    expect(code).toBe(0);
+    // Nothing names us-east-1 outside the CDK's map of every region's layer: ARNs and conditions take AWS::Region.
+    expect(JSON.stringify({ ...template, Mappings: undefined })).not.toMatch(/[.:]us-east-1[.:]/);
+    expect(text).toContain('"secretsmanager.",{"Ref":"AWS::Region"},".amazonaws.com"');
+    // The layer comes from the CDK's map by AWS::Region, and the rule stops an unknown region.
+    expect(text).toContain('"Fn::FindInMap":["ParamsandsecretslayerMap",{"Ref":"AWS::Region"}');
+    expect(
+      Object.keys((template?.Rules ?? {}) as object).some((id) =>
+        id.startsWith('WatchdogParamsAndSecretsLayerRegion'),
+      ),
+    ).toBe(true);
+  });
+
+  it('bakes in the region -c region=… names, and refuses one that is not a region', {
+    timeout: 300_000,
+  }, () => {
+    const { code, template, text } = synthApp({ region: 'eu-west-3' });
+    expect(code).toBe(0);
+    expect(text).toContain(':eu-west-3:');
+    expect(
+      Object.keys((template?.Rules ?? {}) as object).some((id) =>
+        id.startsWith('WatchdogParamsAndSecretsLayerRegion'),
+      ),
+    ).toBe(false);
+    expect(text).toContain('secretsmanager.eu-west-3.amazonaws.com');
+    const bad = synthApp({ region: 'eu-west' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/-c region: "eu-west" is not an AWS region such as eu-west-1/);
   });
 });

@@ -122,6 +122,26 @@ describe('RS 8.x permissions', () => {
     }
   });
 
+  it('with a roleArn (a cluster in another account), its key secret is read and written as the role only', () => {
+    const ROLE = 'arn:aws:iam::210987654321:role/rs-cert-watchdog-reader';
+    const { template, stack } = synthesizeWatchdog(config({ roleArn: ROLE }));
+    const functions = stack.watchdog.functions;
+    for (const role of Object.keys(functions) as FunctionRole[]) {
+      const grants = grantsOf(template, functions[role]!);
+      expect(
+        grants.filter((g) => g.includes('client-key') || g.includes('clusters/prod-east')),
+        role,
+      ).toEqual([]);
+    }
+    const roleId = logicalIdOf(functions.push.role?.node.defaultChild as CfnElement);
+    const pushStatements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    expect(pushStatements).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ROLE }),
+    );
+  });
+
   it('a client certificate without an issuer is only read: nobody may write its secret', () => {
     const { template, stack } = synthesizeWatchdog(
       config({ clientCertificate: { certFile: clientFile, keySecret: KEY_SECRET } }),

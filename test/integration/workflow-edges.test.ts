@@ -6,7 +6,6 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SNSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { alertSeverity } from '../../lambdas/domain/alerts';
 import type { Alert, Notifier } from '../../lambdas/domain/ports';
@@ -17,6 +16,7 @@ import { type AriServer, ariCertId, startAriServer } from '../support/ari-server
 import { expectWithinBlockKit } from '../support/block-kit';
 import { type LocalWorkflow, localWorkflow } from '../support/local-workflow';
 import { createCa } from '../support/pki';
+import { topicQueueEvent } from '../support/topic-queue';
 import { startWebhookCapture, type WebhookCapture } from '../support/webhook-capture';
 import { DAY, daysFromNow, startWorld, type World } from '../support/world';
 
@@ -29,18 +29,22 @@ const checkOutput = (w: LocalWorkflow) => {
 };
 const puts = (world: World) => world.sims.east!.requests.filter((r) => r.method === 'PUT');
 
-/** What the deployment does with an alert: SNS carries it (the `lambda` protocol's JSON) to the Slack forwarder. */
+/**
+ * What the deployment does with an alert: SNS carries it through the forwarder's SQS queue (an SNS
+ * envelope per record) to the Slack forwarder. Its pacing (tested in test/unit/slack-queue.test.ts)
+ * is off here: each alert is one batch, posted at once.
+ */
 function throughSnsToSlack(slack: WebhookCapture): Notifier & { alerts: Alert[] } {
-  const forward = createSlackForwarder(async () => `${slack.url}/services/T0/B0/forwarder`);
+  const forward = createSlackForwarder(async () => `${slack.url}/services/T0/B0/forwarder`, {
+    minIntervalMs: 0,
+  });
   const alerts: Alert[] = [];
   return {
     alerts,
     async send(alert) {
       alerts.push(alert);
       const Message = JSON.stringify({ ...alert, severity: alertSeverity(alert) });
-      await forward({
-        Records: [{ EventSource: 'aws:sns', Sns: { Subject: 'x', Message } }],
-      } as unknown as SNSEvent);
+      expect(await forward(topicQueueEvent([Message], 'x'))).toEqual({ batchItemFailures: [] });
     },
   };
 }

@@ -69,7 +69,7 @@ const DYNAMIC_DEPENDENCY_READS = [
 /** Settings the product reads as the AWS SDK does, unset on Lambda (each with what it changes). */
 const OPTIONAL_PRODUCT_SETTINGS: Record<string, string> = {
   AWS_ENDPOINT_URL_DYNAMODB:
-    'adapters/dynamodb (no SDK) honours the SDK\'s endpoint override: unset, it is the region\'s endpoint',
+    "adapters/dynamodb (no SDK) honours the SDK's endpoint override: unset, it is the region's endpoint",
   AWS_ENDPOINT_URL: 'as above, for every service',
 };
 

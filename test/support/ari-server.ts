@@ -190,6 +190,11 @@ export interface AriServer {
   setDefaultWindow(window: RenewalWindow | null): void;
   /** Makes renewalInfo answer an error; failures are tried in the order added. */
   failRenewalInfo(failure: RenewalInfoFailure): void;
+  /**
+   * Makes renewalInfo requests get no answer at all: the connection is closed (a network failure,
+   * as from a VPC without a route to the CA). Recorded with status 0. `times` of them, or all; 0 stops.
+   */
+  dropRenewalInfo(times: number | 'always'): void;
   /** Refuse newOrders that carry `replaces` with alreadyReplaced (409): `times` of them, or all; 0 stops. */
   rejectReplaces(times: number | 'always'): void;
   setProfiles(profiles: Record<string, string> | null): void;
@@ -256,6 +261,7 @@ export async function startAriServer(pebble: PebbleEnv, opts: AriServerOptions =
   const windows = new Map<string, RenewalWindow>();
   const failures: RenewalInfoFailure[] = [];
   let replacesRejections: number | 'always' = 0;
+  let drops: number | 'always' = 0;
   /** Order and finalize paths -> fields Pebble does not echo. */
   const orderExtras = new Map<string, Record<string, string>>();
   const renewalInfoRequests: RenewalInfoRequest[] = [];
@@ -338,6 +344,13 @@ export async function startAriServer(pebble: PebbleEnv, opts: AriServerOptions =
     const record = (status: number): void => {
       renewalInfoRequests.push({ certId, method: req.method ?? '', status });
     };
+    if (drops !== 0) {
+      if (typeof drops === 'number') drops--;
+      record(0);
+      hits.push({ method: req.method ?? '', path: req.url ?? '', status: 0 });
+      req.socket.destroy();
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       record(405);
       problem(res, req, 405, ACME_ERROR.malformed, 'renewalInfo is GET only', { Allow: 'GET' });
@@ -540,6 +553,9 @@ export async function startAriServer(pebble: PebbleEnv, opts: AriServerOptions =
       defaultWindow = window;
     },
     failRenewalInfo: (failure) => failures.push({ ...failure }),
+    dropRenewalInfo: (times) => {
+      drops = times;
+    },
     rejectReplaces: (times) => {
       replacesRejections = times;
     },
@@ -550,6 +566,7 @@ export async function startAriServer(pebble: PebbleEnv, opts: AriServerOptions =
       windows.clear();
       failures.length = 0;
       replacesRejections = 0;
+      drops = 0;
       profiles = initialProfiles;
       defaultWindow = initialDefault;
       renewalInfoRequests.length = 0;

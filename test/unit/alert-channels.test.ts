@@ -3,7 +3,7 @@
  * are what SNS accepts, and the Slack forwarder renders whatever the topic carries without throwing.
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { SNSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { SnsNotifier } from '../../lambdas/adapters/sns/notifier';
@@ -210,15 +210,17 @@ describe('Slack forwarder', () => {
   it('posts every record of an event (our alert, an alarm, text) to the webhook', async () => {
     const slack = await startWebhookCapture();
     try {
-      const forward = createSlackForwarder(async () => `${slack.url}/hook`);
+      // No pacing wait in a test: the pacing itself is tested with a clock (slack-queue.test.ts).
+      const forward = createSlackForwarder(async () => `${slack.url}/hook`, { sleep: async () => undefined });
+      // The forwarder's queue receives SNS's envelope (no raw delivery) as each record's body.
       const event = {
         Records: [
           record(JSON.stringify(alerts[3])),
           record(JSON.stringify(alarmNotification)),
           record('free text'),
-        ],
-      } as unknown as SNSEvent;
-      await expect(forward(event)).resolves.toBeUndefined();
+        ].map((r, i) => ({ messageId: `m${i}`, receiptHandle: `h${i}`, body: JSON.stringify(r.Sns) })),
+      } as unknown as SQSEvent;
+      await expect(forward(event)).resolves.toEqual({ batchItemFailures: [] });
       expect(slack.received).toHaveLength(3);
       expect((slack.received[1] as { text: string }).text).toContain('is ALARM');
     } finally {

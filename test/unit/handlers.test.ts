@@ -1,4 +1,4 @@
-import type { SNSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../lambdas/domain/ports';
 import { errorFromCatch } from '../../lambdas/handlers/notify';
@@ -31,21 +31,27 @@ describe('notify: errors from a Step Functions Catch', () => {
 });
 
 describe('Slack forwarder', () => {
-  it('posts each SNS record as a Block Kit message, reading the webhook once', async () => {
+  it('posts each queued SNS message as a Block Kit message, reading the webhook once', async () => {
     const slack = await startWebhookCapture();
     let reads = 0;
     try {
       const url = `${slack.url}/hook`;
-      const forward = createSlackForwarder(async () => {
-        reads++;
-        return url;
-      });
+      const forward = createSlackForwarder(
+        async () => {
+          reads++;
+          return url;
+        },
+        { sleep: async () => undefined },
+      );
       const alert: Alert = {
         kind: 'cluster-unreachable',
         cluster: 'prod-east',
         error: { name: 'TlsTrustError', message: 'not trusted' },
       };
-      const event = { Records: [{ Sns: { Message: JSON.stringify(alert) } }] } as unknown as SNSEvent;
+      const envelope = { Type: 'Notification', MessageId: 'sns-1', Message: JSON.stringify(alert) };
+      const event = {
+        Records: [{ messageId: 'm1', receiptHandle: 'h1', body: JSON.stringify(envelope) }],
+      } as unknown as SQSEvent;
       await forward(event);
       await forward(event);
       expect(reads).toBe(1);

@@ -2,9 +2,8 @@
  * Every Slack message stays within Block Kit's limits (domain/alerts.ts SLACK_LIMITS): Slack refuses
  * a message past any of them whole (`invalid_blocks`, `msg_blocks_too_long`), and the operator hears
  * nothing. Checked on what really reaches a webhook, from the local Slack notifier (the CLI's) and
- * from the AWS Slack forwarder (an SNS record, as the topic delivers it).
+ * from the AWS Slack forwarder (an SQS record holding the SNS envelope, as its queue delivers it).
  */
-import type { SNSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackWebhookNotifier } from '../../lambdas/adapters/slack/notifier';
 import { slackMessage, slackTextMessage } from '../../lambdas/domain/alerts';
@@ -14,6 +13,7 @@ import { crdbUpdateCommand } from '../../lambdas/domain/renewal/active-active';
 import { unknownProfile } from '../../lambdas/domain/renewal/renewal-info';
 import { createSlackForwarder } from '../../lambdas/handlers/slack-forwarder';
 import { type Block, expectWithinBlockKit } from '../support/block-kit';
+import { topicQueueEvent } from '../support/topic-queue';
 import { startWebhookCapture, type WebhookCapture } from '../support/webhook-capture';
 
 const guid = (i: number) => `1a2b3c4d-0000-4000-8000-${String(i).padStart(12, '0')}`;
@@ -79,11 +79,7 @@ describe('Slack messages within Block Kit limits', () => {
     slack.received.length = 0;
     await new SlackWebhookNotifier(`${slack.url}/local`).send(alert);
     const forward = createSlackForwarder(async () => `${slack.url}/forwarder`);
-    const record = {
-      EventSource: 'aws:sns',
-      Sns: { Type: 'Notification', Subject: 'x', Message: JSON.stringify(alert) },
-    };
-    await forward({ Records: [record] } as unknown as SNSEvent);
+    expect(await forward(topicQueueEvent([JSON.stringify(alert)], 'x'))).toEqual({ batchItemFailures: [] });
     expect(slack.received).toHaveLength(2);
     // The forwarder renders our alert as the same message the local notifier sends (not as raw JSON).
     expect(slack.received[1]).toEqual(slack.received[0]);

@@ -82,15 +82,19 @@ export class HttpsRenewalInfoSource implements RenewalInfoSource {
   }
 
   private readDirectory(): Promise<Directory> {
+    // A directory that fails in any way leaves no ARI to ask: `unreachable`, like a network error.
     this.directory ??= this.get(this.options.directoryUrl, 'the ACME directory ').then((answer) => {
       if (answer.status !== 200)
         throw new RenewalInfoError(
           `the ACME directory ${this.options.directoryUrl} answered ${answer.status}${problemDetail(answer.body)}`,
+          { unreachable: true },
         );
       try {
         return JSON.parse(answer.body) as Directory;
       } catch {
-        throw new RenewalInfoError(`the ACME directory ${this.options.directoryUrl} is not JSON`);
+        throw new RenewalInfoError(`the ACME directory ${this.options.directoryUrl} is not JSON`, {
+          unreachable: true,
+        });
       }
     });
     // A failed read is not cached: the next certificate (or run) tries again.
@@ -115,7 +119,18 @@ export class HttpsRenewalInfoSource implements RenewalInfoSource {
         body: answer.body,
       };
     } catch (error) {
-      throw new RenewalInfoError(`GET ${what}${url} failed: ${(error as Error).message}`, { cause: error });
+      // No answer at all (refused, reset, timed out): the CA is out of reach (e.g. a VPC without NAT).
+      // An answer too large is an answer: not `unreachable`.
+      const unreachable = (error as Error).name !== 'TooLargeError';
+      throw new RenewalInfoError(`GET ${what}${url} failed: ${(error as Error).message}`, {
+        cause: error,
+        unreachable,
+        ...(unreachable
+          ? {
+              hint: 'give the check function a route to the CA (NAT or an egress proxy), or set acme.ari to false',
+            }
+          : {}),
+      });
     }
   }
 }

@@ -15,8 +15,9 @@ import { accessFromSecret, configuredCa } from '../secrets-manager/cluster-secre
 
 export interface SecretsExtensionOptions {
   /**
-   * Reads a secret of another region (the extension asks its own region only). Given by the
-   * check-any-region entry, which carries the SDK; the plain check entry stays SDK-free.
+   * Reads a secret of another region (the extension asks its own region only), or of a cluster with
+   * a `roleArn` (the extension cannot assume roles). Given by the check-any-region entry, which
+   * carries the SDK; the plain check entry stays SDK-free.
    */
   otherRegions?: () => CredentialsProvider;
   /** Defaults to PARAMETERS_SECRETS_EXTENSION_HTTP_PORT or 2773. */
@@ -40,17 +41,20 @@ export class SecretsExtensionCredentialsProvider implements CredentialsProvider 
     const secretId = cluster.credentialsSecret;
     if (!secretId && !cluster.clientCertificate)
       throw new ConfigError(`cluster "${cluster.name}": credentialsSecret is required in AWS mode`);
-    // The extension asks Secrets Manager in this function's region, which answers only for its own
-    // secrets: a secret of another region is read with an SDK client for that region.
+    // The extension asks Secrets Manager in this function's region, with this function's role: a
+    // secret of another region is read with an SDK client for that region, and a cluster read as
+    // another account's role (roleArn: the extension cannot assume roles) with the SDK too.
     const foreign = [secretId, cluster.clientCertificate?.keySecret]
       .map((id) => (id === undefined ? undefined : secretRegion(id)))
       .find((region) => region !== undefined && region !== (process.env.AWS_REGION ?? region));
-    if (foreign !== undefined) {
+    if (foreign !== undefined || cluster.roleArn) {
       if (!this.options.otherRegions) {
         throw new ConfigError(
-          `cluster "${cluster.name}": a secret of it is in ${foreign}, and this check function reads its own region only`,
+          foreign !== undefined
+            ? `cluster "${cluster.name}": a secret of it is in ${foreign}, and this check function reads its own region only`
+            : `cluster "${cluster.name}": its secrets are read as ${cluster.roleArn}, and this check function cannot assume roles`,
           {
-            hint: 'a deployment error: the construct deploys check-any-region when a secret is in another region; redeploy',
+            hint: 'a deployment error: the construct deploys check-any-region when a secret is in another region or account; redeploy',
           },
         );
       }

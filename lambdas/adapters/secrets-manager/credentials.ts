@@ -1,8 +1,10 @@
 /**
- * AWS mode, through the SDK (push, verify, notify): a cluster's credentials come from its Secrets
- * Manager secret, `{"username": "...", "password": "...", "caPem": "optional pinned CA"}`, never
- * from the template, the environment or the logs. With `clientCertificate`, its key (and, once
- * renewed, its certificate) come from `keySecret`, and a renewal writes a new version there.
+ * AWS mode, through the SDK (push, verify, notify; check for secrets of other regions or accounts;
+ * the CLI for credentialsSecret): a cluster's credentials come from its Secrets Manager secret,
+ * `{"username": "...", "password": "...", "caPem": "optional pinned CA"}`, never from the template,
+ * the environment or the logs. With `clientCertificate`, its key (and, once renewed, its
+ * certificate) come from `keySecret`, and a renewal writes a new version there. Every secret of a
+ * cluster that names a `roleArn` is read (and written) as that role.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClusterConfig } from '../../domain/config/types';
@@ -43,7 +45,7 @@ export class SecretsManagerCredentialsProvider implements CredentialsProvider {
     if (!client) throw new ConfigError(`cluster "${cluster.name}" has no clientCertificate`);
     const where =
       client.keySecret !== undefined
-        ? await writeClientCertificateSecret(this.clients, client.keySecret, pair)
+        ? await writeClientCertificateSecret(this.clients, client.keySecret, pair, cluster)
         : await writeClientCertificateFiles(client, pair);
     this.forget(cluster);
     return where;
@@ -78,13 +80,20 @@ export class SecretsManagerCredentialsProvider implements CredentialsProvider {
 
   private async secretString(cluster: ClusterConfig, secretId: string): Promise<string | undefined> {
     try {
-      return (await this.clients.for(secretId).send(new GetSecretValueCommand({ SecretId: secretId })))
-        .SecretString;
+      return (
+        await this.clients
+          .forCluster(cluster, secretId)
+          .send(new GetSecretValueCommand({ SecretId: secretId }))
+      ).SecretString;
     } catch (error) {
+      // A role that could not be assumed says so itself (AuthenticationError with its own hint).
+      if (error instanceof AuthenticationError) throw error;
       throw new AuthenticationError(
-        `cluster "${cluster.name}": cannot read secret ${secretId}: ${(error as Error).name}`,
+        `cluster "${cluster.name}": cannot read secret ${secretId}${cluster.roleArn ? ` as ${cluster.roleArn}` : ''}: ${(error as Error).name}`,
         {
-          hint: 'check the secret exists (in the region of its ARN) and that this function may read it (and decrypt its KMS key)',
+          hint: cluster.roleArn
+            ? 'check the secret exists (in the region of its ARN) and that the role may read it (and decrypt its KMS key): see the README, clusters in other accounts'
+            : 'check the secret exists (in the region of its ARN) and that this function may read it (and decrypt its KMS key)',
         },
       );
     }

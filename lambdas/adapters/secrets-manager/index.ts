@@ -3,4 +3,4 @@ export { clientPairFromSecret } from './client-secret';
 export { accessFromSecret } from './cluster-secret';
 export { SecretsManagerCredentialsProvider } from './credentials';
 export { SecretsManagerLegacyState, type SecretsManagerLegacyStateOptions } from './legacy-state';
-export { RegionalSecretsClients, readSecretString, secretRegion } from './regional';
+export { RegionalSecretsClients, readSecretString, roleOf, secretRegion } from './regional';

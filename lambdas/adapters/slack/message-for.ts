@@ -17,6 +17,7 @@ const KINDS: Record<Alert['kind'], true> = {
   'renewal-failed': true,
   'alert-only': true,
   'cluster-unreachable': true,
+  'order-deferred': true,
 };
 const ALERT_KINDS = new Set<string>(Object.keys(KINDS));
 

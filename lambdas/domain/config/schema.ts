@@ -12,6 +12,7 @@ import { unservedDomains } from '../dns-settings';
 import { ConfigError } from '../errors';
 import { DEFAULT_RENEW_BEFORE_DAYS } from '../policy';
 import { containsUserInfoUrl, hasUserInfo } from '../redact';
+import { DEFAULT_ORDER_BUDGET } from '../renewal/order-budget';
 import { windowProblem } from '../renewal/windows';
 import { DEFAULT_PUSH_RETRY, DNS_PROPAGATION, RS_CONNECT_TIMEOUT_MS, RS_GET_RETRY } from '../retry';
 import { measureSchedule } from '../schedule';
@@ -420,6 +421,29 @@ export const clusterSchema = z
       z.optional(clientCertificateSchema),
       'RS 7.8.4+: log in to the REST API with this client certificate (required once RS 8.2 turns Basic authentication off); username and password become optional',
     ),
+    roleArn: described(
+      z.optional(
+        z
+          .string()
+          .check(
+            z.regex(
+              /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+              'must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)',
+            ),
+          ),
+      ),
+      "A role (usually in the cluster's own account) assumed to read (and write) this cluster's secrets, credentialsSecret and clientCertificate.keySecret: for clusters whose secrets live in another account",
+    ),
+    roleExternalId: described(
+      z.optional(
+        z
+          .string()
+          .check(
+            z.regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 letters, digits or +=,.@:/-_ characters'),
+          ),
+      ),
+      "sts:ExternalId sent when assuming roleArn, when the role's trust policy requires one",
+    ),
   })
   .check(
     z.superRefine((value, ctx) => {
@@ -450,6 +474,21 @@ export const clusterSchema = z
           path: ['username'],
           message: 'is required unless credentialsSecret or clientCertificate is set',
         });
+      }
+      if (
+        value.roleArn !== undefined &&
+        value.credentialsSecret === undefined &&
+        value.clientCertificate?.keySecret === undefined
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roleArn'],
+          message:
+            'is used to read credentialsSecret or clientCertificate.keySecret: set one of them, or remove roleArn',
+        });
+      }
+      if (value.roleExternalId !== undefined && value.roleArn === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['roleExternalId'], message: 'needs roleArn' });
       }
     }),
   );
@@ -487,6 +526,18 @@ export const acmeSchema = z.strictObject({
   profile: described(
     z.optional(profileName),
     'Default ACME profile (newOrder "profile"), checked against the directory\'s meta.profiles',
+  ),
+  ari: described(
+    z.optional(z.boolean()),
+    'Ask the CA for ACME Renewal Information (RFC 9773); default true. false: no renewalInfo request at all, the lifetime policy alone decides, and no order names the certificate it replaces',
+  ),
+  orderBudget: described(
+    z.optional(z.int().check(z.gte(0), z.lte(100_000))),
+    `New ACME orders one run may place (Let's Encrypt allows 300 per account per 3 hours). The most urgent due certificates get them; the others are deferred to the next run. Orders that name the certificate they replace (ARI) are counted apart. Default ${DEFAULT_ORDER_BUDGET}`,
+  ),
+  replacesOrderBudget: described(
+    z.optional(z.int().check(z.gte(0), z.lte(1_000_000))),
+    'ACME orders naming the certificate they replace (ARI "replaces", exempt from Let\'s Encrypt\'s rate limits) one run may place. Default: no cap',
   ),
 });
 

@@ -25,6 +25,6 @@ export type {
 export type { KeyStore } from './key-store';
 export type { LegacyStateReader } from './legacy-state';
 export type { LockAttempt, LockOwner, LockRecord, LockStore } from './lock-store';
-export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, Notifier } from './notifier';
+export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, DigestNotifier, Notifier } from './notifier';
 export type { RecordOptions, RecordStore, StateKey } from './record-store';
 export type { RenewalInfoSource } from './renewal-info';

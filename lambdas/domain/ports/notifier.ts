@@ -1,4 +1,5 @@
 /** Where alerts go: Slack and SNS (adapters/slack, adapters/sns), fanned out by adapters/in-memory; the CLI also prints what it sent. */
+import type { RunDigest } from '../digest';
 import type { ErrorInfo } from '../errors';
 
 export type Alert =
@@ -61,7 +62,19 @@ export type Alert =
       /** The certificate's whole lifetime, so "expiring" reads at its scale (6 days is not 90). */
       lifetimeDays?: number | null;
     }
-  | { kind: 'cluster-unreachable'; cluster: string; error: ErrorInfo };
+  | { kind: 'cluster-unreachable'; cluster: string; error: ErrorInfo }
+  | {
+      /** Due, but the run's order budget went to more urgent certificates: the next run orders it. */
+      kind: 'order-deferred';
+      cluster: string;
+      certificate: string;
+      status: string;
+      notAfter: string | null;
+      /** The budget it did not fit in: `new` orders (acme.orderBudget) or ARI `replaces` orders. */
+      lane: 'new' | 'replaces';
+      /** That lane's budget per run. */
+      budget: number;
+    };
 
 export interface AlertRenewalWindow {
   start: string;
@@ -85,4 +98,9 @@ export interface ActiveActiveDatabase {
 
 export interface Notifier {
   send(alert: Alert): Promise<void>;
+}
+
+/** Where a run's digest goes (adapters/sns on AWS; ../digest.ts builds it). */
+export interface DigestNotifier {
+  sendDigest(digest: RunDigest): Promise<void>;
 }

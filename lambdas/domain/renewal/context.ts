@@ -6,6 +6,7 @@ import type {
   CertificateIssuer,
   ClusterConnector,
   CredentialsProvider,
+  DigestNotifier,
   EndpointProber,
   HandshakeVerifier,
   Notifier,
@@ -26,6 +27,8 @@ export interface RenewalContext {
   handshake: HandshakeVerifier;
   state: StateStore;
   notifier: Notifier;
+  /** Where a run's digest goes (the notify function on AWS: the alert topic). */
+  digests?: DigestNotifier;
   /**
    * The issuer of one managed certificate, chosen by its `issuer` setting (ACME, AWS Private CA or a
    * local CA). Built on first use: only the Issue step orders, and the ACME client is the largest module.
@@ -67,6 +70,11 @@ export interface DueCertificate {
   renewalWindow?: { start: string; end: string; explanationURL?: string };
   /** An operator's rollback: the kept previous certificate goes back instead of a renewal. */
   rollback?: boolean;
+  /**
+   * The run's order budget went to more urgent certificates (./order-budget.ts): Issue pushes a
+   * saved certificate that fits, but orders nothing; otherwise the item is deferred to the next run.
+   */
+  deferOrder?: boolean;
   /**
    * `client` only: the current client certificate (its leaf, PEM; public). The renewal copies its
    * subject and names, so the Issue step needs no access to the client key.

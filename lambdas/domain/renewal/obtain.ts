@@ -6,10 +6,11 @@
 import { describeLeaf, parseCertificateChain } from '../certificate';
 import { CLIENT_CERTIFICATE, kindOf } from '../certificate-kinds';
 import type { KeyType } from '../config/types';
-import { AlreadyRenewedError, ConfigError } from '../errors';
+import { AlreadyRenewedError, ConfigError, OrderDeferredError } from '../errors';
 import { decideRenewal } from '../policy';
 import type { CertificateRecord, StoredCertificate } from '../state';
 import { clusterByName, type DueCertificate, type RenewalContext, renewalSettings } from './context';
+import { orderBudgetOf, orderLane } from './order-budget';
 import { issuerTypeOf } from './renewal-info';
 
 export interface ObtainResult {
@@ -52,12 +53,15 @@ export async function obtainCertificate(ctx: RenewalContext, due: DueCertificate
   if (saved && reusable(ctx, saved, settings.domains, keyType, due))
     return { certificate: saved, reused: true };
 
+  // Over the run's order budget: a reuse was allowed above, an order is not.
+  if (due.deferOrder) throw orderDeferred(ctx, due);
   const acme = issuerTypeOf(settings) === 'acme';
   const profile = acme ? (settings.profile ?? ctx.config.acme?.profile) : undefined;
   const pair = await ctx.issuer(settings).issue(settings.domains, keyType, {
     ...(profile ? { profile } : {}),
-    // `replaces` only for a renewal of the certificate the cluster holds, which the CA answered ARI for.
-    ...(acme && due.ariCertId ? { replaces: due.ariCertId } : {}),
+    // `replaces` only for a renewal of the certificate the cluster holds, which the CA answered ARI
+    // for, and never with acme.ari false.
+    ...(acme && due.ariCertId && ctx.config.acme?.ari !== false ? { replaces: due.ariCertId } : {}),
     scope: { cluster: due.cluster, certificate: due.certificate },
     ...(same ? { sameSubjectAs: same.pem } : {}),
   });
@@ -102,6 +106,34 @@ function sameAs(due: DueCertificate): { pem: string; domains: string[]; keyType:
     domains: details.dnsNames,
     keyType: details.keyType.startsWith('ecdsa') ? 'ecdsa-p256' : 'rsa-2048',
   };
+}
+
+/**
+ * Whether Issue would push a saved certificate instead of ordering (the reuse and resume paths):
+ * read before an item over the order budget takes its lock, so a deferral costs one read.
+ */
+export async function savedCertificateFits(ctx: RenewalContext, due: DueCertificate): Promise<boolean> {
+  const settings = renewalSettings(clusterByName(ctx.config, due.cluster), due.certificate);
+  const keyType = settings.keyType ?? ctx.config.acme?.keyType ?? 'rsa-2048';
+  const saved = await ctx.state.issued(due.cluster, due.certificate);
+  if (!saved) return false;
+  if (due.resume && !saved.rejected && saved.fingerprint256 === due.currentFingerprint256) return true;
+  return reusable(ctx, saved, settings.domains, keyType, due);
+}
+
+/** The deferral of an item over the run's order budget, in the operator's words. */
+export function orderDeferred(ctx: Pick<RenewalContext, 'config'>, due: DueCertificate): OrderDeferredError {
+  const budget = orderBudgetOf(ctx.config);
+  const replaces = orderLane(ctx.config, due) === 'replaces';
+  const setting = replaces
+    ? `acme.replacesOrderBudget: ${budget.replacesOrders} ARI renewals`
+    : `acme.orderBudget: ${budget.newOrders} new orders`;
+  return new OrderDeferredError(
+    `${due.certificate} on cluster "${due.cluster}" was not ordered in this run: the run's order budget (${setting}) went to certificates closer to expiry`,
+    {
+      hint: "nothing to do if the next runs have budget left: they order it, most urgent first; raise the budget only within the CA's rate limits (Let's Encrypt: 300 new orders per 3 hours)",
+    },
+  );
 }
 
 /**

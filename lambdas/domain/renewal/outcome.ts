@@ -2,9 +2,11 @@
  * The outcome of one renewal as an alert: the NotifyRenewed and NotifyFailed steps. One place for
  * the words of both paths (the CLI's runner and the state machine's notify task).
  */
+import type { WatchdogConfig } from '../config/types';
 import type { ErrorInfo } from '../errors';
 import type { Alert } from '../ports';
 import type { DueCertificate } from './context';
+import { orderBudgetOf, orderLane } from './order-budget';
 
 interface StoredCertificateLike {
   domains: string[];
@@ -40,6 +42,24 @@ export function failedAlert(item: Pick<DueCertificate, 'cluster' | 'certificate'
     certificate: item.certificate,
     error,
     action: nextStep(error),
+  };
+}
+
+/** A certificate over the run's order budget: deferred to the next run, not failed. */
+export function deferredAlert(
+  config: Pick<WatchdogConfig, 'acme' | 'clusters'>,
+  item: DueCertificate,
+): Alert {
+  const lane = orderLane(config, item) ?? 'new';
+  const budget = orderBudgetOf(config);
+  return {
+    kind: 'order-deferred',
+    cluster: item.cluster,
+    certificate: item.certificate,
+    status: item.status,
+    notAfter: item.currentNotAfter,
+    lane,
+    budget: (lane === 'new' ? budget.newOrders : budget.replacesOrders) ?? 0,
   };
 }
 

@@ -10,6 +10,7 @@ import type { Alert } from '../ports';
 import type { CertificateReport, ClusterReport } from '../report';
 import type { PendingVerification } from '../state';
 import type { DueCertificate } from './context';
+import { applyOrderBudget, type OrderBudget, type OrderLane, orderLane } from './order-budget';
 
 export type Plan = 'none' | 'renew' | 'alert-only';
 
@@ -113,6 +114,36 @@ function alertOnlyReason(cert: CertificateReport): string {
 export interface RenewalPlan {
   due: DueCertificate[];
   findings: Alert[];
+  /**
+   * What the order budget did (./order-budget.ts): the orders granted per lane, and the due items
+   * over it (most urgent first), which stay in `due` with `deferOrder`.
+   */
+  orders?: { budget: OrderBudget; granted: Record<OrderLane, number>; deferred: DueCertificate[] };
+}
+
+/**
+ * Spends the run's order budget on the plan's most urgent ACME orders (./order-budget.ts) and
+ * records, on each report, the lane its order counts in or that it is deferred.
+ */
+export function withOrderBudget(
+  config: Pick<WatchdogConfig, 'acme' | 'clusters'>,
+  clusters: ClusterReport[],
+  plan: RenewalPlan,
+): RenewalPlan {
+  const budgeted = applyOrderBudget(config, plan.due);
+  for (const item of budgeted.due) {
+    const lane = orderLane(config, item);
+    if (lane === null) continue;
+    const cert = clusters
+      .find((c) => c.name === item.cluster)
+      ?.certificates.find((c) => c.name === item.certificate);
+    if (cert) cert.orderBudget = item.deferOrder ? 'deferred' : lane;
+  }
+  return {
+    ...plan,
+    due: budgeted.due,
+    orders: { budget: budgeted.budget, granted: budgeted.granted, deferred: budgeted.deferred },
+  };
 }
 
 /**

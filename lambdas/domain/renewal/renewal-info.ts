@@ -59,6 +59,68 @@ export function logOnce(log: (message: string) => void): (message: string) => vo
   };
 }
 
+/** Starts the message of every certificate's `renewalInfoError` once a run has stopped asking the CA. */
+export const ARI_SKIPPED = 'ARI skipped for the rest of this run';
+
+/**
+ * The ARI of one run, with a circuit breaker: a check that cannot reach the CA (a VPC without NAT,
+ * a firewall, the CA down) pays one timeout per run, not one per certificate.
+ *
+ * - Until a request has reached the CA, requests go one at a time: the first tells whether the CA
+ *   answers before any other waits on the network.
+ * - After a failure that is `unreachable` (no answer at all, a timeout, or a directory that fails),
+ *   every later request of this run fails at once with a RenewalInfoError that starts with
+ *   ARI_SKIPPED, the reason is logged once, and the lifetime policy decides for the rest.
+ * - Any answer proves the CA reachable: a 404 for a certificate another CA issued, a 5xx or a
+ *   malformed window is that certificate's problem, and the others are still asked, side by side.
+ *
+ * Make one per run (checkFleet does), so that the next run tries the CA again.
+ */
+export function circuitBreaker(source: RenewalInfoSource, log: (message: string) => void): RenewalInfoSource {
+  let open: RenewalInfoError | undefined;
+  let reached = false;
+  // The tail of the one-at-a-time queue, while no request has reached the CA.
+  let queue: Promise<unknown> = Promise.resolve();
+  const call = async <T>(ask: () => Promise<T>): Promise<T> => {
+    const attempt = async (): Promise<T> => {
+      if (open) throw open;
+      try {
+        const answer = await ask();
+        reached = true;
+        return answer;
+      } catch (error) {
+        if (error instanceof RenewalInfoError && error.unreachable) {
+          if (!open) {
+            log(`${ARI_SKIPPED}, the lifetime policy decides instead: ${error.message}`);
+            open = new RenewalInfoError(`${ARI_SKIPPED}: the CA could not be reached (${error.message})`, {
+              unreachable: true,
+              ...(error.hint ? { hint: error.hint } : {}),
+            });
+          }
+        } else reached = true;
+        throw error;
+      }
+    };
+    if (reached) return attempt();
+    const turn = queue.then(attempt);
+    queue = turn.catch(() => undefined);
+    return turn;
+  };
+  return {
+    renewalInfo: (certId) => call(() => source.renewalInfo(certId)),
+    profiles: () => call(() => source.profiles()),
+  };
+}
+
+/** The ARI of one run: none with `acme.ari` false, else the configured source behind a fresh circuit breaker. */
+export function renewalInfoForRun(
+  config: Pick<WatchdogConfig, 'acme'>,
+  ari: RenewalInfoDependencies | undefined,
+): RenewalInfoDependencies | undefined {
+  if (!ari || config.acme?.ari === false) return undefined;
+  return { ...ari, source: circuitBreaker(ari.source, ari.log) };
+}
+
 /** How long a window is kept after it ends, or after the CA allows asking again (whichever is later). */
 const WINDOW_KEPT_MS = 30 * 86_400_000;
 
@@ -186,6 +248,8 @@ async function applyWindow(
     cert.renewalInfoError = info;
     // A certificate another CA issued is not an outage: nothing to log (the report says why).
     if (info.message.includes('(not issued by this CA)')) return;
+    // An unreachable CA is logged once, by the run's circuit breaker.
+    if (error instanceof RenewalInfoError && error.unreachable) return;
     // A directory failure is one outage for every certificate: one line. Else one per certificate.
     const scope = info.message.includes('the ACME directory') ? '' : ` for ${clusterName}/${cert.name}`;
     ari.log(`ARI unavailable${scope}, the lifetime policy decides instead: ${info.message}`);

@@ -181,6 +181,8 @@ function recordBatch(report: FleetReport, outcome: BatchOutcome): void {
     if ((SKIPPED_ERRORS as readonly string[]).includes(failure.error.name)) {
       cert.action = 'skipped';
       cert.skipped = failure.error.message;
+    } else if (failure.error.name === 'OrderDeferredError') {
+      cert.action = 'deferred';
     } else {
       cert.action = 'failed';
       cert.error = failure.error;

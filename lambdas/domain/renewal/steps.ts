@@ -40,9 +40,9 @@ import {
   withCluster,
 } from './context';
 import { pushDatabaseCertificate, verifyDatabaseCertificate } from './database';
-import { obtainCertificate } from './obtain';
-import { failedAlert, renewedAlert } from './outcome';
-import { planRenewals, type RenewalPlan, validateForce } from './plan';
+import { obtainCertificate, orderDeferred, savedCertificateFits } from './obtain';
+import { deferredAlert, failedAlert, renewedAlert } from './outcome';
+import { planRenewals, type RenewalPlan, validateForce, withOrderBudget } from './plan';
 import { type BatchPushResult, describeHalfUpdate, type PushApi, pushSavedCertificates } from './push';
 import { keptForRollback, type RollbackRequest, rollbackItems, stageRollback } from './rollback';
 import { type VerificationResult, verifyPushed } from './verify';
@@ -167,12 +167,12 @@ export async function checkAndPlan(
   const report = await checkFleet(ctx.config, ctx);
   // Read on the first question only (a run with nothing to resume may never ask), then all at once.
   let markers: ReturnType<NonNullable<typeof ctx.state.pendingMarkers>> | undefined;
-  const plan = await planRenewals(report.clusters, force, async (c, n) => {
+  const planned = await planRenewals(report.clusters, force, async (c, n) => {
     if (!ctx.state.pendingMarkers) return ctx.state.pending(c, n);
     markers ??= ctx.state.pendingMarkers();
     return (await markers)(c, n);
   });
-  return { report, plan };
+  return { report, plan: withOrderBudget(ctx.config, report.clusters, planned) };
 }
 
 /**
@@ -195,6 +195,8 @@ export async function issue(ctx: RenewalContext, batch: ClusterBatch): Promise<C
 
 async function issueOne(ctx: RenewalContext, item: DueCertificate): Promise<RenewalStep> {
   if (!item.rollback) renewalSettings(clusterByName(ctx.config, item.cluster), item.certificate);
+  // Over the order budget and nothing saved to push: deferred, without taking the lock.
+  if (item.deferOrder && !(await savedCertificateFits(ctx, item))) throw orderDeferred(ctx, item);
   const lock = await ctx.state.lock(item.cluster, item.certificate, {
     owner: ctx.lockOwner,
     // The lease covers the longest DNS propagation wait the config allows, as the issue timeout does.
@@ -503,11 +505,12 @@ export async function notifyFailed(
 }
 
 async function failureAlert(
-  _ctx: RenewalContext,
+  ctx: RenewalContext,
   item: DueCertificate,
   error: ErrorInfo,
 ): Promise<Alert | null> {
   if ((SKIPPED_ERRORS as readonly string[]).includes(error.name)) return null;
+  if (error.name === 'OrderDeferredError') return deferredAlert(ctx.config, item);
   return failedAlert(item, error);
 }
 
@@ -521,7 +524,14 @@ async function releaseAll(ctx: RenewalContext, batch: ClusterBatch): Promise<voi
   for (const step of batch.steps ?? []) handles.set(step.certificate, step.lock);
   for (const f of batch.failures ?? []) if ('lock' in f.item) handles.set(f.item.certificate, f.item.lock);
   for (const w of batch.waiting ?? []) handles.set(w.certificate, w.lock);
+  // A deferred order never holds its lock (Issue defers before taking it, or releases it).
+  const deferred = new Set(
+    (batch.failures ?? [])
+      .filter((f) => f.error.name === 'OrderDeferredError')
+      .map((f) => f.item.certificate),
+  );
   for (const item of batch.items) {
+    if (deferred.has(item.certificate)) continue;
     const handle = handles.get(item.certificate);
     await (handle
       ? ctx.state.unlock(handle)

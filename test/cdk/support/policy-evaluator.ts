@@ -1,7 +1,7 @@
 /**
  * A tiny IAM policy evaluator for template tests: enough of the real rules to ask "may this caller
  * do this?" of a resource policy. A statement applies when its Principal, Action, Resource and
- * Condition all match (Condition: StringEquals, StringLike, ArnLike, Bool; every key must be present
+ * Condition all match (Condition: StringEquals, StringLike, ArnLike, ArnEquals, Bool; every key must be present
  * in the request); an explicit Deny wins over any Allow; no Allow means denied.
  */
 
@@ -50,6 +50,7 @@ const OPERATORS: Record<string, (expected: string, actual: string) => boolean> =
   StringEquals: (e, a) => e === a,
   StringLike: like,
   ArnLike: like,
+  ArnEquals: (e, a) => e === a,
   Bool: (e, a) => e.toLowerCase() === a.toLowerCase(),
 };
 
