@@ -524,7 +524,7 @@ describe('functions', () => {
   it('keep their logs, and the state machine’s, for a year', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
     // The functions', the state machine's, and the two deploy-time custom resources' (heartbeat, fleet alarms).
-    expect(groups).toHaveLength(9);
+    expect(groups).toHaveLength(10);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
   });
 
