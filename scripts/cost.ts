@@ -178,7 +178,7 @@ export function deploymentOf(template: Template, config: WatchdogConfig): Deploy
   // The dashboard's metric widgets: each a series of the namespace with the service dimension only.
   const graphed = [
     ...new Set(
-      [...dashboardText.matchAll(/\\?"RsCertWatchdog\\?",\\?"([A-Za-z]+)\\?",\\?"service\\?"/g)].map(
+      [...dashboardText.matchAll(/\\?"RsCertWatchdog\\?",\\?"([A-Za-z0-9]+)\\?",\\?"service\\?"/g)].map(
         (m) => m[1] as string,
       ),
     ),

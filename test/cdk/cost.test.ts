@@ -29,10 +29,19 @@ describe('the cost model', () => {
     expect(deployment.secrets).toBe(0);
     expect(deployment.runsPerMonth).toBe(30);
     expect(deployment.metrics.map((m) => `${m.name}:${m.dimensions.join('+')}`).sort()).toEqual([
-      'CertificatesRenewed:Cluster',
-      'ClusterCheckFailures:Cluster',
-      'DaysLeft:Cluster+Certificate',
-      'RenewalFailures:Cluster',
+      // The fleet metrics (one series each) and the per-certificate expiry record's value: no dimension.
+      'CertificateDaysLeft:',
+      'CertificatesChecked:',
+      'CertificatesExpired:',
+      'CertificatesExpiringWithin14Days:',
+      'CertificatesExpiringWithin7Days:',
+      'CertificatesRenewed:',
+      'CertificatesUnreadable:',
+      'ClustersChecked:',
+      'ClustersUnreadable:',
+      'MinDaysLeft:',
+      'OrdersDeferred:',
+      'RenewalFailures:',
     ]);
     expect(deployment.alarmMetrics).toBeGreaterThanOrEqual(4);
   });
