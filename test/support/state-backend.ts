@@ -61,6 +61,16 @@ export interface StateBackend {
   close(): Promise<void>;
 }
 
+/**
+ * The partition key a state request names, as the adapter writes it (lambdas/adapters/dynamodb): the
+ * item's `pk` (GetItem, PutItem, DeleteItem) or a Query's `:p`; undefined for anything else.
+ */
+export function partitionOf(input: Record<string, unknown>): string | undefined {
+  const key = (input.Key ?? input.Item) as { pk?: { S?: string } } | undefined;
+  const values = input.ExpressionAttributeValues as Record<string, { S?: string }> | undefined;
+  return key?.pk?.S ?? values?.[':p']?.S;
+}
+
 /** The table of a state directory: one per test world. */
 export function tableFor(stateDir: string): string {
   return `rs-cert-watchdog-${createHash('sha256').update(stateDir).digest('hex').slice(0, 16)}`;
@@ -97,14 +107,9 @@ export async function startStateBackend(options: { kmsKeyId?: string } = {}): Pr
       let partition = '';
       const text = body.toString('utf8');
       try {
-        const input = JSON.parse(text || '{}') as {
-          TableName?: string;
-          Key?: { pk?: { S?: string } };
-          Item?: { pk?: { S?: string } };
-          ExpressionAttributeValues?: Record<string, { S?: string }>;
-        };
+        const input = JSON.parse(text || '{}') as Record<string, unknown>;
         table = String(input.TableName ?? '');
-        partition = input.Key?.pk?.S ?? input.Item?.pk?.S ?? input.ExpressionAttributeValues?.[':p']?.S ?? '';
+        partition = partitionOf(input) ?? '';
       } catch {
         // dynalite answers the malformed body itself
       }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type StateBackend, startStateBackend } from '../state-backend';
+import { partitionOf, type StateBackend, startStateBackend } from '../state-backend';
 import { AcmPcaStandIn } from './acm-pca';
 import { ForwardingJsonService } from './forwarding';
 import { type AwsPrincipal, LoopbackAws } from './loopback-aws';
@@ -60,7 +60,7 @@ export async function startWatchdogAws(): Promise<WatchdogAws> {
         {
           action: `dynamodb:${operation}`,
           resource: `arn:aws:dynamodb:${region}:${aws.account}:table/${String(input.TableName)}`,
-          context: { 'dynamodb:LeadingKeys': leadingKeys(input) },
+          context: { 'dynamodb:LeadingKeys': [partitionOf(input)].filter((p) => p !== undefined) },
         },
       ],
     }),
@@ -113,13 +113,4 @@ function sdkClientFor(aws: LoopbackAws, principal: AwsPrincipal): SecretsManager
       sessionToken: principal.sessionToken,
     },
   });
-}
-
-/** The partition keys a DynamoDB request touches (dynamodb:LeadingKeys), as the state adapter writes them. */
-function leadingKeys(input: Record<string, unknown>): string[] {
-  const key = (input.Key ?? input.Item) as { pk?: { S?: string } } | undefined;
-  if (key?.pk?.S !== undefined) return [key.pk.S];
-  const values = input.ExpressionAttributeValues as Record<string, { S?: string }> | undefined;
-  const partition = values?.[':p']?.S;
-  return partition !== undefined ? [partition] : [];
 }
