@@ -1,1 +1,2 @@
 export { CollectingNotifier, FanOutNotifier } from './notifier';
+export { MemoryObjectStore } from './object-store';

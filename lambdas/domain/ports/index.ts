@@ -2,7 +2,7 @@
  * The ports the domain talks through, one file each. Adapters live in lambdas/adapters/<backend>/,
  * a folder per backend with an index.ts: local ones (local-directory, config-file, httpreq,
  * in-memory, slack) so the whole workflow runs on one machine, AWS ones (dynamodb, kms,
- * secrets-manager, secrets-extension, route53, sns), and the network ones (rs-https, tls, acme).
+ * secrets-manager, secrets-extension, route53, sns, s3), and the network ones (rs-https, tls, acme).
  */
 export type { CertificateIssuer, CertificateKey, IssuedPair, IssueOptions } from './certificate-issuer';
 export type {
@@ -26,5 +26,6 @@ export type { KeyStore } from './key-store';
 export type { LegacyStateReader } from './legacy-state';
 export type { LockAttempt, LockOwner, LockRecord, LockStore } from './lock-store';
 export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, DigestNotifier, Notifier } from './notifier';
+export type { ObjectStore } from './object-store';
 export type { RecordOptions, RecordStore, StateKey } from './record-store';
 export type { RenewalInfoSource } from './renewal-info';
