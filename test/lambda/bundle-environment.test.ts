@@ -70,6 +70,8 @@ const DYNAMIC_DEPENDENCY_READS = [
 const OPTIONAL_PRODUCT_SETTINGS: Record<string, string> = {
   AWS_ENDPOINT_URL_DYNAMODB:
     "adapters/dynamodb (no SDK) honours the SDK's endpoint override: unset, it is the region's endpoint",
+  AWS_ENDPOINT_URL_S3:
+    "adapters/s3 (no SDK) honours the SDK's endpoint override, path-style: unset, it is the bucket's regional endpoint",
   AWS_ENDPOINT_URL: 'as above, for every service',
 };
 

@@ -16,9 +16,10 @@ import {
 import { request as httpsRequest } from 'node:https';
 
 export interface PlainRequest {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PUT';
   headers?: Record<string, string>;
-  body?: string;
+  /** Sent as is (a string as UTF-8). */
+  body?: string | Uint8Array;
   /** The whole exchange, connection to last byte. */
   timeoutMs: number;
   /** Largest body read; more is an error (default 1 MB). */
@@ -51,7 +52,12 @@ export function exchange(url: string | URL, options: PlainRequest): Promise<Plai
   const target = typeof url === 'string' ? new URL(url) : url;
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
-  const body = options.body === undefined ? undefined : Buffer.from(options.body);
+  const body =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string'
+        ? Buffer.from(options.body, 'utf8')
+        : Buffer.from(options.body.buffer, options.body.byteOffset, options.body.byteLength);
   return new Promise<PlainResponse>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void) => {
