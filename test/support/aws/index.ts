@@ -1,7 +1,7 @@
 /**
  * The loopback AWS account the executed state machine's bundles talk to: Secrets Manager (state,
  * cluster credentials, CA keys, the EAB key), the Parameters and Secrets extension in front of it,
- * SNS, Route 53 and AWS Private CA, all behind one SigV4-routing server with IAM enforced
+ * SNS, Route 53, AWS Private CA and S3 (the run's bucket), all behind one SigV4-routing server with IAM enforced
  * (./loopback-aws.ts). Another service is one more `aws.add(...)` here (see LoopbackService).
  */
 import { randomUUID } from 'node:crypto';
@@ -9,8 +9,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { partitionOf, type StateBackend, startStateBackend } from '../state-backend';
 import { AcmPcaStandIn } from './acm-pca';
 import { ForwardingJsonService } from './forwarding';
-import { type AwsPrincipal, LoopbackAws } from './loopback-aws';
+import { type AwsPrincipal, LOOPBACK_SECRET_ACCESS_KEY, LoopbackAws } from './loopback-aws';
 import { Route53StandIn } from './route53';
+import { S3StandIn } from './s3';
 import { SecretsExtensionStandIn } from './secrets-extension';
 import { SecretsManagerStandIn } from './secrets-manager';
 import { SnsStandIn } from './sns';
@@ -20,6 +21,7 @@ export { type ForwardedCall, ForwardingJsonService, type ForwardingOptions } fro
 export type { AwsCall, AwsPrincipal, LoopbackService } from './loopback-aws';
 export { LoopbackAws } from './loopback-aws';
 export { AwsServiceError } from './protocols';
+export { type S3Call, type S3Object, type S3Operation, S3StandIn } from './s3';
 
 export interface WatchdogAws {
   aws: LoopbackAws;
@@ -29,6 +31,8 @@ export interface WatchdogAws {
   sns: SnsStandIn;
   route53: Route53StandIn;
   acmPca: AcmPcaStandIn;
+  /** S3, path-style: the run's bucket (createBucket with the stack's key, as the construct makes it). */
+  s3: S3StandIn;
   /**
    * The state: DynamoDB (dynalite behind a counting, fault-injecting proxy) and KMS (the key stand-in,
    * whose key is `keyArn`). The functions reach both through this account, which enforces their
@@ -48,6 +52,7 @@ export async function startWatchdogAws(): Promise<WatchdogAws> {
   const sns = aws.add(new SnsStandIn(aws));
   const route53 = aws.add(new Route53StandIn(aws));
   const acmPca = aws.add(new AcmPcaStandIn(aws));
+  const s3 = aws.add(new S3StandIn(aws));
   const extension = await new SecretsExtensionStandIn(aws, secretsManager).start();
   const keyArn = `arn:aws:kms:${aws.region}:${aws.account}:key/${randomUUID()}`;
   const state = await startStateBackend({ kmsKeyId: keyArn });
@@ -92,6 +97,7 @@ export async function startWatchdogAws(): Promise<WatchdogAws> {
     sns,
     route53,
     acmPca,
+    s3,
     state,
     keyArn,
     testSecretsClient: () => sdkClientFor(aws, aws.testPrincipal),
@@ -109,7 +115,7 @@ function sdkClientFor(aws: LoopbackAws, principal: AwsPrincipal): SecretsManager
     endpoint: aws.url,
     credentials: {
       accessKeyId: principal.accessKeyId,
-      secretAccessKey: 'loopback-secret-access-key',
+      secretAccessKey: LOOPBACK_SECRET_ACCESS_KEY,
       sessionToken: principal.sessionToken,
     },
   });

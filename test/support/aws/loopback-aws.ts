@@ -19,6 +19,8 @@ import { type AwsResponse, AwsServiceError } from './protocols';
 
 export const LOOPBACK_ACCOUNT = '123456789012';
 export const LOOPBACK_REGION = 'us-east-1';
+/** The secret access key of every principal's credentials (the S3 stand-in verifies signatures with it). */
+export const LOOPBACK_SECRET_ACCESS_KEY = 'loopback-secret-access-key';
 
 /** Who signs a request: one function role of one deployment, or the test itself. */
 export interface AwsPrincipal {
@@ -55,7 +57,10 @@ export interface AwsRequest {
   path: string;
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
+  /** The body as UTF-8 text. */
   body: string;
+  /** The body's bytes, as sent (S3 objects need not be text). */
+  bytes: Buffer;
 }
 
 export interface LoopbackService {
@@ -129,7 +134,7 @@ export class LoopbackAws {
     const env: Record<string, string> = {
       AWS_REGION: this.region,
       AWS_ACCESS_KEY_ID: principal.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: 'loopback-secret-access-key',
+      AWS_SECRET_ACCESS_KEY: LOOPBACK_SECRET_ACCESS_KEY,
       AWS_SESSION_TOKEN: principal.sessionToken,
       // Nothing from the host's ~/.aws may redirect or re-credential a bundle.
       AWS_CONFIG_FILE: '/nonexistent/aws-config',
@@ -223,7 +228,8 @@ export class LoopbackAws {
   }
 
   private async dispatch(req: IncomingMessage): Promise<AwsResponse> {
-    const body = await readBody(req);
+    const bytes = await readBytes(req);
+    const body = bytes.toString('utf8');
     const scope = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(
       req.headers.authorization ?? '',
     );
@@ -254,6 +260,7 @@ export class LoopbackAws {
         query: url.searchParams,
         headers: req.headers,
         body,
+        bytes,
       });
     } catch (error) {
       if (error instanceof AwsServiceError) return service.renderError(error);
@@ -262,11 +269,15 @@ export class LoopbackAws {
   }
 }
 
-export function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBytes(req)).toString('utf8');
+}
+
+export function readBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -18,7 +18,8 @@ export class AwsServiceError extends Error {
 export interface AwsResponse {
   status: number;
   headers?: Record<string, string>;
-  body: string;
+  /** Text is sent as UTF-8; bytes as they are (S3 objects). */
+  body: string | Buffer;
 }
 
 export function jsonResponse(value: unknown, contentType = 'application/x-amz-json-1.1'): AwsResponse {
