@@ -21,6 +21,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -33,6 +34,7 @@ import { everyDnsProvider } from '../lambdas/domain/dns-settings';
 import { ConfigError } from '../lambdas/domain/errors';
 import { configuredLifetimes, scheduleGapProblem } from '../lambdas/domain/policy';
 import { orderBudgetProblem } from '../lambdas/domain/renewal/order-budget';
+import { RUNS_PREFIX } from '../lambdas/domain/run/objects';
 import { watchdogAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { assertDeployable, writeBundledConfig } from './bundled-config';
@@ -62,6 +64,7 @@ import {
 } from './secret-access';
 import { SLACK_FORWARDER_TIMEOUT, type SlackDelivery, slackDelivery } from './slack-delivery';
 import { FUNCTION_STATE_ACCESS, type StateArea, type StateRole, StateTable } from './state-table';
+import { ReportBucket } from './report-bucket';
 import { vpcPlacement } from './vpc';
 import { issueStepTimeout, renewalWorkflow, STEP_TIMEOUTS } from './workflow';
 
@@ -117,6 +120,8 @@ export class CertificateWatchdog extends Construct {
   public readonly stateSecretPrefix: string;
   /** Locks, certificates and their sealed keys, pending markers, push records, ARI windows. */
   public readonly stateTable: dynamodb.Table;
+  /** Each run's report, page, plan and outcomes, and the cluster list the check map reads. */
+  public readonly reportBucket: s3.Bucket;
   private readonly state: StateTable;
 
   constructor(scope: Construct, id: string, props: CertificateWatchdogProps) {
@@ -168,6 +173,12 @@ export class CertificateWatchdog extends Construct {
     }
     this.state = new StateTable(this, this.key);
     this.stateTable = this.state.table;
+    const reports = new ReportBucket(this, 'Reports', {
+      key: this.key,
+      retentionDays: aws.reportRetentionDays,
+      clusters: config.clusters,
+    });
+    this.reportBucket = reports.bucket;
     const migrateLegacyState = props.migrateLegacyState ?? true;
 
     // Functions.
@@ -310,6 +321,18 @@ export class CertificateWatchdog extends Construct {
     const route53 = route53Access(config);
     const route53ChangePollers = route53 ? [issue] : [];
 
+    // The report bucket: check writes each shard's parts and the run's objects, and reads them back in
+    // Gather; notify reads the findings and the outcomes, and writes the digest and the alert list.
+    for (const f of [check, notify]) {
+      f.addEnvironment('REPORT_BUCKET_NAME', this.reportBucket.bucketName);
+      f.addEnvironment('REPORT_KMS_KEY_ID', this.key.keyArn);
+    }
+    reports.grantObjects(check, { read: [`${RUNS_PREFIX}*`], write: [`${RUNS_PREFIX}*`] });
+    reports.grantObjects(notify, {
+      read: [`${RUNS_PREFIX}*`],
+      write: [`${RUNS_PREFIX}*/alerts.json`, `${RUNS_PREFIX}*/digest.json`],
+    });
+
     // Workflow.
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       // Step Functions writes its logs through CloudWatch Logs vended delivery, whose resource policy
@@ -324,6 +347,8 @@ export class CertificateWatchdog extends Construct {
         renewalWorkflow(this, workflowFunctions, {
           mapConcurrency: aws.mapConcurrency,
           pushRetry: config.pushRetry,
+          checkShards: aws.checkShards,
+          reportBucket: this.reportBucket,
         }),
       ),
       timeout: executionTimeout,
@@ -332,6 +357,9 @@ export class CertificateWatchdog extends Construct {
       logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
       tracingEnabled: false,
     });
+    // The renewals map reads each run's due list (its key is in the state, so CDK cannot scope it);
+    // both maps' ResultWriter writes under runs/results (CDK grants that, and the cluster list's read).
+    reports.grantObjects(this.stateMachine, { read: [`${RUNS_PREFIX}*`], write: [`${RUNS_PREFIX}*`] });
 
     ({
       run: this.schedule,

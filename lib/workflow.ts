@@ -1,10 +1,23 @@
 /**
- * The renewal workflow as a Step Functions definition (JSONPath): check the fleet, report findings,
- * then renew the due certificates of each cluster in its own Map iteration (one push per cluster), so
- * that one failure never stops the others.
+ * The renewal workflow as a Step Functions definition (JSONPath). Nothing that grows with the fleet
+ * travels in its state (256 KiB per state): the cluster list, the reports, the due list, the
+ * findings and the outcomes are objects in the report bucket, and the states pass counts and keys.
  *
- *   [MigrateState →] Check → HasFindings ─true→ NotifyFindings ─┐  (a failed NotifyFindings continues too)
- *                                         └─────────────────────┴→ RenewDue [ item processor, per cluster ] → Done
+ *   [MigrateState →] IsRollback ─no→ CheckFleet ⟦ Check ⟧ → Gather ─┐
+ *                       └─yes→ PlanRollback ──────────────────────┴→ HasFindings ─true→ NotifyFindings ─┐
+ *                                                                       └───────────────────────────────┴→ RenewDue ⟦ Issue → … ⟧ → NotifyDigest → Done
+ *
+ * CheckFleet is a Distributed Map: its ItemReader reads the cluster list the deployment wrote
+ * (config/clusters.json), its ItemBatcher makes shards of `aws.checkShards.clustersPerShard`
+ * clusters, each shard an Express child execution whose Check task reads those clusters and writes
+ * their report and plan. A failed shard is tolerated (its clusters become findings in Gather).
+ * Gather spends the order budget over every shard's due list, writes the run's due list (a batch per
+ * item), findings, report and page, and returns a RunSummary.
+ *
+ * RenewDue is a Distributed Map over the due list: one Standard child execution per batch (a 409's
+ * Retry may outlast Express's 5 minutes), each with its own small history, running the item
+ * processor below. Its ResultWriter keeps every child's outcome for NotifyDigest, which sends the
+ * run's one digest (email and Slack) with a link to the report page.
  *
  * MigrateState (present while the construct's `migrateLegacyState` is on) moves the state secrets
  * of version 0.1 into the state table, once; afterwards it reads one item and returns.
@@ -23,12 +36,14 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { longestPropagationMs } from '../lambdas/domain/dns-settings';
 import { RENEWAL_STEPS } from '../lambdas/domain/renewal/steps';
+import { CLUSTER_LIST_KEY, MAP_RESULTS_PREFIX } from '../lambdas/domain/run/objects';
 import {
   ACTIVE_ACTIVE_RETRY,
   issueTimeoutMs,
@@ -53,8 +68,12 @@ export interface WorkflowFunctions {
 }
 
 export interface WorkflowOptions {
-  /** Map iterations (certificates renewed) side by side. */
+  /** Renewal child executions (clusters renewed) side by side. */
   readonly mapConcurrency: number;
+  /** How the fleet check is split into shards (aws.checkShards). */
+  readonly checkShards: { readonly clustersPerShard: number; readonly concurrency: number };
+  /** The bucket of the cluster list, the runs' objects and the maps' results. */
+  readonly reportBucket: IBucket;
   /** How Push is retried on a 409; the CLI's push loop reads the same policy. */
   readonly pushRetry: PushRetryPolicy;
 }
@@ -65,11 +84,16 @@ export interface WorkflowOptions {
  */
 export const STATE_NAMES = {
   migrateState: 'MigrateState',
+  isRollback: 'IsRollback',
+  planRollback: 'PlanRollback',
+  checkFleet: 'CheckFleet',
   check: 'Check',
+  gather: 'Gather',
   hasFindings: 'HasFindings',
   notifyFindings: 'NotifyFindings',
   renewDue: 'RenewDue',
   ...RENEWAL_STEPS,
+  notifyDigest: 'NotifyDigest',
   done: 'Done',
 } as const;
 
@@ -132,12 +156,6 @@ export function renewalWorkflow(
   const succeed = (name: string) => new sfn.Succeed(scope, name, { stateName: name });
   const catchAll = (resultPath: string): sfn.CatchProps => ({ errors: [sfn.Errors.ALL], resultPath });
 
-  const check = invoke(STATE_NAMES.check, functions.check);
-  const notifyFindings = invoke(STATE_NAMES.notifyFindings, functions.notify, {
-    payload: sfn.TaskInput.fromObject({ alerts: sfn.JsonPath.listAt('$.findings') }),
-    resultPath: sfn.JsonPath.DISCARD,
-  });
-
   // The failure path of one iteration: report it (the notify function also releases the lock and
   // removes the DNS records), then end the iteration successfully, even if the report failed.
   const notifyFailed = invoke(STATE_NAMES.notifyFailed, functions.notify, {
@@ -166,10 +184,15 @@ export function renewalWorkflow(
     ACTIVE_ACTIVE_RETRY,
   ]).addCatch(notifyRenewed, catchAll('$.activeActiveError'));
 
-  const renewDue = new sfn.Map(scope, STATE_NAMES.renewDue, {
+  const results = new sfn.ResultWriterV2({ bucket: options.reportBucket, prefix: MAP_RESULTS_PREFIX });
+  const renewDue = new sfn.DistributedMap(scope, STATE_NAMES.renewDue, {
     stateName: STATE_NAMES.renewDue,
-    // One iteration per cluster: all its due certificates go in one push.
-    itemsPath: '$.batches',
+    // One child execution per batch (a cluster's own certificates: one push), read from the run's
+    // due list, so the parent's state and history stay small whatever is due.
+    itemReader: new sfn.S3JsonItemReader({
+      bucketNamePath: sfn.JsonPath.stringAt('$.due.bucket'),
+      key: sfn.JsonPath.stringAt('$.due.key'),
+    }),
     // The execution holds the certificates' locks across its Lambda invocations: each step names it
     // as the holder, so "another run holds it" says which execution, and until when.
     itemSelector: {
@@ -178,18 +201,77 @@ export function renewalWorkflow(
       execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
     },
     maxConcurrency: options.mapConcurrency,
-    // The iterations report for themselves; their outputs would only grow the execution's state.
-    resultPath: sfn.JsonPath.DISCARD,
+    // Standard children: a 409's Retry may take longer than an Express execution's 5 minutes.
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    // Every iteration reports for itself (NotifyFailed); a failed child is the digest's line, not the run's end.
+    toleratedFailurePercentage: 100,
+    resultWriterV2: results,
+    resultPath: '$.renewals',
   }).itemProcessor(sfn.Chain.start(issue).next(push).next(verify).next(activeActive).next(notifyRenewed));
 
+  const notifyDigest = invoke(STATE_NAMES.notifyDigest, functions.notify, {
+    payload: sfn.TaskInput.fromObject({ digestOf: sfn.JsonPath.entirePayload }),
+    resultPath: '$.digest',
+  });
+  // A renewals map that could not run (its due list unreadable) still ends in the digest, which says so.
+  renewDue.addCatch(notifyDigest, catchAll('$.renewDueError'));
+  renewDue.next(notifyDigest);
+  notifyDigest.next(succeed(STATE_NAMES.done));
+
+  // Only the immediate findings (an expired certificate) go out now; the rest are the digest's.
+  const notifyFindings = invoke(STATE_NAMES.notifyFindings, functions.notify, {
+    payload: sfn.TaskInput.fromObject({ findingsOf: sfn.JsonPath.objectAt('$.findings') }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
   // Findings that cannot be sent never block renewals (the notify errors alarm still fires).
   notifyFindings.addCatch(renewDue, catchAll('$.notifyFindingsError'));
   const hasFindings = new sfn.Choice(scope, STATE_NAMES.hasFindings, { stateName: STATE_NAMES.hasFindings })
     .when(sfn.Condition.booleanEquals('$.hasFindings', true), notifyFindings.next(renewDue))
     .otherwise(renewDue);
-  renewDue.next(succeed(STATE_NAMES.done));
 
-  const run = sfn.Chain.start(check).next(hasFindings);
+  // The check, sharded: each child execution's Check reads one batch of the cluster list.
+  const check = invoke(STATE_NAMES.check, functions.check);
+  const checkFleet = new sfn.DistributedMap(scope, STATE_NAMES.checkFleet, {
+    stateName: STATE_NAMES.checkFleet,
+    itemReader: new sfn.S3JsonItemReader({ bucket: options.reportBucket, key: CLUSTER_LIST_KEY }),
+    itemBatcher: new sfn.ItemBatcher({
+      maxItemsPerBatch: options.checkShards.clustersPerShard,
+      // The run's options and name reach every shard beside its clusters.
+      batchInput: {
+        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        input: sfn.JsonPath.objectAt('$'),
+      },
+    }),
+    maxConcurrency: options.checkShards.concurrency,
+    // A shard reads its clusters in seconds: Express children, billed by duration.
+    mapExecutionType: sfn.StateMachineType.EXPRESS,
+    // A failed shard is a finding (Gather reports its clusters unread); it never ends the run.
+    toleratedFailurePercentage: 100,
+    resultWriterV2: results,
+    resultPath: '$.checkRun',
+  }).itemProcessor(check);
+  const gather = invoke(STATE_NAMES.gather, functions.check, {
+    payload: sfn.TaskInput.fromObject({
+      gather: {
+        manifest: sfn.JsonPath.objectAt('$.checkRun.ResultWriterDetails'),
+        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        input: sfn.JsonPath.entirePayload,
+      },
+    }),
+  });
+  const planRollback = invoke(STATE_NAMES.planRollback, functions.check, {
+    payload: sfn.TaskInput.fromObject({
+      planRollback: {
+        requests: sfn.JsonPath.listAt('$.rollback'),
+        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      },
+    }),
+  });
+  const isRollback = new sfn.Choice(scope, STATE_NAMES.isRollback, { stateName: STATE_NAMES.isRollback })
+    .when(sfn.Condition.isPresent('$.rollback'), planRollback.next(hasFindings))
+    .otherwise(checkFleet.next(gather).next(hasFindings));
+
+  const run = sfn.Chain.start(isRollback);
   if (!functions.migrateState) return run;
   // Its input is the execution's; its output is dropped, so Check gets the execution input as ever.
   const migrate = invoke(

@@ -156,6 +156,14 @@ export function clearInspectionCache(): void {
 }
 
 /**
+ * Starts a new account of what is used (a warm check function that runs another check shard):
+ * the next export holds only what is used from now on, while the caches keep saving parses.
+ */
+export function restartInspectionUse(): void {
+  touched.clear();
+}
+
+/**
  * The inspection memory as JSON, for a process that starts from the last one's (the CLI keeps it in
  * its stateDir: a daily `check` of 500 clusters then parses only what changed since yesterday).
  * Only entries this process used are kept, so the memory follows the fleet. Digests, results and

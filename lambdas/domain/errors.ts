@@ -416,6 +416,14 @@ export class OrderDeferredError extends WatchdogError {
 export const SKIPPED_ERRORS = ['StateLockedError', 'AlreadyRenewedError'] as const;
 
 /** An alert could not be delivered. */
+/**
+ * A check shard (one Lambda invocation of the check map) failed as a whole: each of its clusters
+ * is reported unread for this run, and the others go on (ToleratedFailurePercentage).
+ */
+export class CheckShardError extends WatchdogError {
+  override readonly name = 'CheckShardError';
+}
+
 export class NotificationError extends WatchdogError {
   override readonly name = 'NotificationError';
 }

@@ -9,7 +9,12 @@
  * always lands in the same shard, so a day's changes rewrite only the shards they touch. Shards
  * are self-contained: loading a mix of two runs' shards is harmless (entries are content-addressed).
  */
-import { exportInspectionMemory, type InspectionMemory, importInspectionMemory } from './certificate';
+import {
+  exportInspectionMemory,
+  type InspectionMemory,
+  importInspectionMemory,
+  restartInspectionUse,
+} from './certificate';
 import type { RecordStore } from './ports';
 
 export interface InspectionMemoryStore {
@@ -25,6 +30,12 @@ const TARGET_SHARD_BYTES = 160 * 1024;
 const MAX_SHARD_BYTES = 350 * 1024;
 
 const shardName = (i: number) => `shard-${String(i).padStart(4, '0')}`;
+/**
+ * A check shard's memory outlives a change of the fleet's sharding by this long, then DynamoDB's TTL
+ * removes it. An unchanged memory is not rewritten, so it may also lapse while in use: the next run
+ * then parses that shard's certificates again once, and saves it anew.
+ */
+const SCOPED_MEMORY_TTL_MS = 30 * 86_400_000;
 
 /** FNV-1a of the entry's digest: stable across processes and versions. */
 function shardOf(key: string, count: number): number {
@@ -36,19 +47,27 @@ function shardOf(key: string, count: number): number {
   return hash % count;
 }
 
-export function recordInspectionMemory(records: RecordStore): InspectionMemoryStore {
+/**
+ * `scope`: one check shard's memory (its sort keys start with `<scope>/`), loaded and saved apart
+ * from the others', so the shards of a run neither read the fleet's memory nor overwrite each other's.
+ */
+export function recordInspectionMemory(records: RecordStore, scope?: string): InspectionMemoryStore {
   /** The text of every shard as last loaded or saved: an unchanged shard is not written again. */
   const known = new Map<string, string>();
+  const prefix = scope ? `${scope}/` : '';
   return {
     async load() {
+      // What this scope uses starts now (a warm function may have checked another shard before).
+      if (scope) restartInspectionUse();
       let shards: Array<{ sort: string; value: InspectionMemory }>;
       try {
-        shards = await records.list<InspectionMemory>(PARTITION);
+        shards = await records.list<InspectionMemory>(PARTITION, scope ? { sortPrefix: prefix } : {});
       } catch {
         return 0;
       }
       let taken = 0;
-      for (const { sort, value } of shards) {
+      for (const { sort: full, value } of shards) {
+        const sort = full.slice(prefix.length);
         known.set(sort, JSON.stringify(value));
         taken += importInspectionMemory(value);
       }
@@ -66,12 +85,16 @@ export function recordInspectionMemory(records: RecordStore): InspectionMemorySt
       for (const [i, text] of texts.entries()) {
         const name = shardName(i);
         if (known.get(name) === text) continue;
-        await records.put({ partition: PARTITION, sort: name }, JSON.parse(text));
+        await records.put(
+          { partition: PARTITION, sort: `${prefix}${name}` },
+          JSON.parse(text),
+          scope ? { expiresAt: new Date(Date.now() + SCOPED_MEMORY_TTL_MS) } : {},
+        );
         known.set(name, text);
       }
       for (const name of [...known.keys()]) {
         if (Number(name.slice('shard-'.length)) < count) continue;
-        await records.delete({ partition: PARTITION, sort: name });
+        await records.delete({ partition: PARTITION, sort: `${prefix}${name}` });
         known.delete(name);
       }
     },

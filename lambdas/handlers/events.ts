@@ -3,13 +3,17 @@
  * handlers. Operators start executions by hand with CheckEvent, so it only grows.
  */
 import type { RunDigest } from '../domain/digest';
+import type { DigestRunInput } from '../domain/run/digest-run';
+import type { GatherInput } from '../domain/run/gather';
+import type { ObjectRef, RunSummary, ShardResult } from '../domain/run/objects';
+import type { ShardEvent } from '../domain/run/shard';
 import type { Alert } from '../domain/ports';
 import type { DueCertificate } from '../domain/renewal/context';
 import type { RollbackRequest } from '../domain/renewal/rollback';
 import type { ClusterBatch, RenewalStep } from '../domain/renewal/steps';
 import type { ClusterSummary } from '../domain/report';
 
-export type { ClusterSummary, RunDigest };
+export type { ClusterSummary, DigestRunInput, GatherInput, ObjectRef, RunDigest, RunSummary, ShardEvent, ShardResult };
 
 /** Input of an execution and of the check task. The schedules send `{}`. */
 export interface CheckEvent {
@@ -23,6 +27,18 @@ export interface CheckEvent {
    */
   rollback?: RollbackRequest[];
 }
+
+/**
+ * What the check function is invoked with. The state machine sends the last three: a check shard
+ * (the check map's child, Step Functions' ItemBatcher shape), Gather (the shards as one run), and
+ * a rollback's plan. `CheckEvent` is a whole-fleet check in one invocation, answered with
+ * `CheckResult` (kept for operators who invoke the function by hand; its arrays grow with the fleet).
+ */
+export type CheckFunctionEvent =
+  | CheckEvent
+  | ShardEvent
+  | { gather: GatherInput }
+  | { planRollback: { requests: RollbackRequest[]; execution: string } };
 
 export interface CheckResult {
   generatedAt: string;
@@ -61,4 +77,20 @@ export type NotifyEvent =
    * email and, for the Slack forwarder, the digest itself. Bounded (lines per group are capped),
    * so it fits a state and an SNS message whatever the fleet.
    */
-  | { digest: RunDigest };
+  | { digest: RunDigest }
+  /** NotifyFindings: the run's findings object; only the immediate ones go out now, the rest in the digest. */
+  | { findingsOf: ObjectRef }
+  /** NotifyDigest: the run's digest, from its objects (findings and the renewals map's results). */
+  | { digestOf: DigestRunInput };
+
+/**
+ * NotifyRenewed and NotifyFailed answer with the batch's alerts: the renewals map's ResultWriter
+ * keeps them for the digest. Only the immediate ones (a failure, a failed Active-Active follow-up)
+ * were published on their own.
+ */
+export interface NotifyResult {
+  sent: number;
+  alerts?: Alert[];
+  /** NotifyDigest: where the digest and the full alert list were written. */
+  digest?: ObjectRef;
+}

@@ -29,6 +29,7 @@ export function awsCheckContext(otherRegions?: () => CredentialsProvider): () =>
       connect: connectCluster,
       state,
       inspectionMemory: recordInspectionMemory(state.records),
+      inspectionMemoryOf: (scope) => recordInspectionMemory(state.records, scope),
       ...(acmeTrustPem ? { acmeTrustPem } : {}),
       ...(config.acme
         ? {

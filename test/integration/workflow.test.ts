@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../lambdas/domain/ports';
+import { type ClusterReport, summarizeCluster } from '../../lambdas/domain/report';
+import type { RunSummary } from '../../lambdas/handlers/events';
 import { localWorkflow } from '../support/local-workflow';
 import { daysFromNow, secretsOf, startWorld, type World } from '../support/world';
 
@@ -127,8 +129,14 @@ describe('the synthesized state machine, executed with our handlers', () => {
     const workflow = await localWorkflow(world, config);
     const output = await workflow.execute();
     expect(kinds(workflow.alerts)).toEqual(['alert-only:east:syncer', 'cluster-unreachable:west:']);
-    // The state machine carries a summary per cluster, never the full report (256 KB state limit).
-    expect((output as { clusters: unknown[] }).clusters).toEqual([
+    // The state machine carries counts and keys, never the fleet (256 KiB per state): the report is in S3.
+    const run = output as RunSummary;
+    expect(run).toMatchObject({ clusters: 2, clustersUnreadable: 1, failedShards: 0, hasFindings: true });
+    const index = JSON.parse(workflow.object(run.report.key) as string) as { parts: Array<{ report: string }> };
+    const clusters = index.parts.flatMap(
+      (p) => (JSON.parse(workflow.object(p.report) as string) as { clusters: ClusterReport[] }).clusters,
+    );
+    expect(clusters.map(summarizeCluster)).toEqual([
       { name: 'east', error: null, certificates: 1, statuses: { expiring: 1 }, minDaysLeft: 5 },
       {
         name: 'west',
@@ -138,8 +146,15 @@ describe('the synthesized state machine, executed with our handlers', () => {
         minDaysLeft: null,
       },
     ]);
-    const text = JSON.stringify([workflow.alerts, output]);
+    // One digest for the run, its link to the page beside the report; nothing was urgent enough to go alone.
+    expect(workflow.digests).toHaveLength(1);
+    expect(workflow.digests[0]?.report?.key).toBe(run.report.html);
+    expect(workflow.immediate).toEqual([]);
+    // Neither the alerts nor any object the run wrote holds a secret.
+    const objects = workflow.objectKeys().map((k) => workflow.object(k));
+    const text = JSON.stringify([workflow.alerts, workflow.digests, output, objects]);
     for (const secret of secretsOf(world)) expect(text).not.toContain(secret);
+    expect(text).not.toContain('-----BEGIN');
     expect(text).not.toContain('PRIVATE KEY');
   });
 });

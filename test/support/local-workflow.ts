@@ -24,6 +24,8 @@ import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import type { Alert, Notifier } from '../../lambdas/domain/ports';
 import type { StateStore } from '../../lambdas/domain/state';
+import type { RunDigest } from '../../lambdas/domain/digest';
+import { CLUSTER_LIST_KEY, clusterList, runKeys } from '../../lambdas/domain/run/objects';
 import type { CheckEvent } from '../../lambdas/handlers/events';
 import { writeBundledConfig } from '../../lib/bundled-config';
 import { STATE_NAMES } from '../../lib/workflow';
@@ -37,17 +39,34 @@ import {
 import { BUNDLE_FILES, lambdaBundles } from './lambda/bundles';
 import { type DeployedFunction, describeDeployment } from './lambda/deployment';
 import { invokeLambda } from './lambda/invoke';
+import { type ChildRun, type MapRunRecord, withDistributedMaps } from './distributed-map';
 import type { StateBackend } from './state-backend';
 import type { AslState } from './synthesized-definition';
 import { type FunctionRole, type SynthesizedWatchdog, synthesizeWatchdog } from './synthesized-definition';
 import type { World } from './world';
 
 export interface LocalWorkflow {
-  /** Every alert the notify function published to the topic (unless `notifier` takes them). */
+  /**
+   * Every alert of each run that published its digest: the run's full list (`alerts.json` in the
+   * report bucket, which the digest summarises and links), findings first, then the outcomes.
+   */
   alerts: Alert[];
+  /** The alerts published on their own, at once (unless `notifier` takes them): failures, expired certificates. */
+  immediate: Alert[];
+  /** Every run's digest, as published to the topic. */
+  digests: RunDigest[];
+  /** Every Distributed Map run played (test/support/distributed-map.ts), in order. */
+  mapRuns: MapRunRecord[];
+  /** Each execution of the last `execute` (the parent, then every child), with its event count. */
+  executions: Array<{ name: string; state?: string; events: number; status: string }>;
+  /** The report bucket's name, and the objects in it as the test reads them. */
+  reportBucket: string;
+  object(key: string): string | undefined;
+  /** Every key in the report bucket (this world's deployments share it, as one stack's runs do). */
+  objectKeys(prefix?: string): string[];
   /** Every task invocation, in order: the state, its input, the error it ended with, its logs. */
   calls: TaskCall[];
-  /** The event log of the last execution (StateEntered, StateRetried, StateCaught, ...). */
+  /** The event logs of the last execution and of its child executions (StateEntered, StateRetried, ...). */
   events: EventLog[];
   /** The state the functions use (the deployment's table, keys sealed by the account's KMS), as the test reads and writes it. */
   state: StateStore;
@@ -296,13 +315,24 @@ export async function localWorkflow(
   }
 
   const alerts: Alert[] = [];
+  const immediate: Alert[] = [];
+  const digests: RunDigest[] = [];
   aws.sns.subscribe(async (published) => {
     if (published.principal.deployment !== id || published.topicArn !== deployment.topicArn) return;
-    const { severity: _s, ...alert } = JSON.parse(
-      (JSON.parse(published.message) as { lambda: string }).lambda,
-    ) as Alert & { severity?: string };
+    const structured = JSON.parse((JSON.parse(published.message) as { lambda: string }).lambda) as
+      | (Alert & { severity?: string })
+      | RunDigest;
+    if (structured.kind === 'digest') {
+      digests.push(structured as RunDigest);
+      // What the digest summarises: the run's full list, written beside its report before it was sent.
+      const list = aws.s3.getObject(deployment.reportBucket, runKeys(String(structured.run)).alerts);
+      if (!list) throw new Error(`the digest of ${structured.run} was sent without its alerts.json`);
+      alerts.push(...(JSON.parse(list.toString('utf8')) as Alert[]));
+      return;
+    }
+    const { severity: _s, ...alert } = structured as Alert & { severity?: string };
     if (options.notifier) await options.notifier.send(alert as Alert);
-    else alerts.push(alert as Alert);
+    else immediate.push(alert as Alert);
   });
 
   const crash = options.crash ? { ...options.crash } : undefined;
@@ -355,12 +385,97 @@ export async function localWorkflow(
   };
   addTasks(deployment.definition.States);
 
-  const machine = new StateMachine(deployment.definition as unknown as StateMachineDefinition, {
-    validationOptions: { checkPaths: true, checkArn: false },
-  });
+  // The state machine's own role: the Distributed Maps' ItemReader and ResultWriter use it.
+  const machinePrincipal = aws.aws.addPrincipal(id, 'stateMachine', deployment.stateMachine.statements);
+  const asMachine = (action: string, bucket: string, key: string) => {
+    aws.aws.authorize(machinePrincipal, { service: 's3', action, resource: `arn:aws:s3:::${bucket}/${key}` });
+    aws.aws.authorize(
+      machinePrincipal,
+      {
+        service: 'kms',
+        action: action === 's3:GetObject' ? 'kms:Decrypt' : 'kms:GenerateDataKey',
+        resource: deployment.keyArn,
+        context: { 'kms:ViaService': `s3.${aws.aws.region}.amazonaws.com` },
+      },
+      { via: 's3' },
+    );
+  };
+  if (!aws.s3.hasBucket(deployment.reportBucket))
+    aws.s3.createBucket(deployment.reportBucket, { kmsKeyArn: deployment.keyArn, bucketKeyEnabled: true });
   const events: EventLog[] = [];
+  const executions: LocalWorkflow['executions'] = [];
+  const mapRuns: MapRunRecord[] = [];
+  const retryIntervalOverrides = {
+    // The Retry numbers are asserted in the template tests; here only their behaviour matters.
+    // Lock retries wait long enough for another execution's order.
+    [STATE_NAMES.push]: 10,
+    [STATE_NAMES.issue]: 700,
+    ...options.retryIntervalOverrides,
+  };
+  /** Runs one execution of a definition to its end, its events into `events`. */
+  const runExecution = async (
+    definition: StateMachineDefinition,
+    input: unknown,
+    executionId: string,
+    taskHandlers: Record<string, (input: unknown) => Promise<unknown>>,
+    state?: string,
+  ): Promise<ChildRun> => {
+    const machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: false } });
+    const execution = machine.run(input as never, {
+      // The context object Step Functions gives every execution: the Map names the execution as the
+      // holder of its certificates' locks.
+      context: { Execution: { Id: executionId, Name: executionId.split(':').pop() } } as never,
+      overrides: { taskResourceLocalHandlers: taskHandlers as never, retryIntervalOverrides },
+    });
+    let count = 0;
+    const logged = (async () => {
+      for await (const event of execution.eventLogs) {
+        events.push(event);
+        count++;
+      }
+    })();
+    const record = { name: executionId, ...(state ? { state } : {}), events: 0, status: 'RUNNING' };
+    executions.push(record);
+    try {
+      const output = await execution.result;
+      record.status = 'SUCCEEDED';
+      return { status: 'SUCCEEDED', output };
+    } catch (error) {
+      record.status = 'FAILED';
+      const e = error as Error & { cause?: unknown };
+      return { status: 'FAILED', error: e.name, cause: e.message };
+    } finally {
+      await logged.catch(() => undefined);
+      record.events = count;
+    }
+  };
+  const played = withDistributedMaps(deployment.definition, {
+    s3: {
+      read(bucket, key) {
+        asMachine('s3:GetObject', bucket, key);
+        const body = aws.s3.getObject(bucket, key);
+        if (!body) throw Object.assign(new Error(`s3://${bucket}/${key}: NoSuchKey`), { name: 'States.ItemReaderFailed' });
+        return body.toString('utf8');
+      },
+      write(bucket, key, body) {
+        asMachine('s3:PutObject', bucket, key);
+        aws.s3.putObject(bucket, key, body);
+      },
+    },
+    mapRuns,
+    runChild: (state, definition, input, name) =>
+      runExecution(definition as unknown as StateMachineDefinition, input, `${state}:${name}`, handlers, state),
+  });
+  const allHandlers = { ...handlers, ...played.handlers };
   return {
     alerts,
+    immediate,
+    digests,
+    mapRuns,
+    executions,
+    reportBucket: deployment.reportBucket,
+    object: (key) => aws.s3.getObject(deployment.reportBucket, key)?.toString('utf8'),
+    objectKeys: (prefix) => aws.s3.keys(deployment.reportBucket, prefix),
     calls,
     events,
     state: aws.state.store(table),
@@ -378,36 +493,21 @@ export async function localWorkflow(
     },
     async execute(input: CheckEvent = {}) {
       events.length = 0;
+      executions.length = 0;
       seedSecrets();
+      // What the deployment writes (BucketDeployment): this deployment's cluster list.
+      aws.s3.putObject(deployment.reportBucket, CLUSTER_LIST_KEY, JSON.stringify(clusterList(deployedConfig)));
       const from = aws.aws.calls.length;
-      // The context object Step Functions gives every execution: the Map names the execution as the
-      // holder of its certificates' locks.
       const executionId = `arn:aws:states:us-east-1:123456789012:execution:RsCertWatchdog:${randomUUID()}`;
-      const execution = machine.run(input as never, {
-        context: { Execution: { Id: executionId, Name: executionId.split(':').pop() } } as never,
-        overrides: {
-          taskResourceLocalHandlers: handlers as never,
-          // The Retry numbers are asserted in the template tests; here only their behaviour matters.
-          // Lock retries wait long enough for another execution's order.
-          retryIntervalOverrides: {
-            [STATE_NAMES.push]: 10,
-            [STATE_NAMES.issue]: 700,
-            ...options.retryIntervalOverrides,
-          },
-        },
-      });
-      const logged = (async () => {
-        for await (const event of execution.eventLogs) events.push(event);
-      })();
-      let output: unknown;
-      let failure: unknown;
-      try {
-        output = await execution.result;
-      } catch (error) {
-        failure = error;
-      } finally {
-        await logged.catch(() => undefined);
-      }
+      const run = await runExecution(
+        played.definition as unknown as StateMachineDefinition,
+        input,
+        executionId,
+        allHandlers,
+      );
+      const output = run.output;
+      const failure =
+        run.status === 'FAILED' ? Object.assign(new Error(run.cause), { name: run.error }) : undefined;
       const denied = aws.aws.calls.slice(from).filter((c) => c.deployment === id && c.decision !== 'allowed');
       if (denied.length > 0 && !options.allowAccessDenied) {
         throw new Error(

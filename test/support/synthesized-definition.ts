@@ -113,7 +113,13 @@ export function definitionOf({
   if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
   const definition = (machines[0] as { Properties: { DefinitionString: unknown } }).Properties
     .DefinitionString;
-  return JSON.parse(resolveIntrinsics(definition, roles)) as AslStateMachine;
+  const buckets = new Set(Object.keys(template.findResources('AWS::S3::Bucket')));
+  return JSON.parse(resolveIntrinsics(definition, roles, buckets)) as AslStateMachine;
+}
+
+/** The name a bucket of the template has when deployed to the loopback account (lowercase, as S3 wants). */
+export function testBucketName(logicalId: string): string {
+  return `${TEST_STACK_NAME}-${logicalId}`.toLowerCase();
 }
 
 const PSEUDO_PARAMETERS: Record<string, string> = {
@@ -123,13 +129,18 @@ const PSEUDO_PARAMETERS: Record<string, string> = {
   'AWS::URLSuffix': 'amazonaws.com',
 };
 
-function resolveIntrinsics(value: unknown, roles: Map<string, FunctionRole>): string {
+function resolveIntrinsics(
+  value: unknown,
+  roles: Map<string, FunctionRole>,
+  buckets: ReadonlySet<string> = new Set(),
+): string {
   if (typeof value === 'string') return value;
   const node = value as Record<string, unknown>;
   if (Array.isArray(node['Fn::Join'])) {
     const [delimiter, parts] = node['Fn::Join'] as [string, unknown[]];
-    return parts.map((part) => resolveIntrinsics(part, roles)).join(delimiter);
+    return parts.map((part) => resolveIntrinsics(part, roles, buckets)).join(delimiter);
   }
+  if (typeof node.Ref === 'string' && buckets.has(node.Ref)) return testBucketName(node.Ref);
   if (Array.isArray(node['Fn::GetAtt'])) {
     const [logicalId, attribute] = node['Fn::GetAtt'] as [string, string];
     const role = roles.get(logicalId);

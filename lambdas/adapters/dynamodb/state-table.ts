@@ -22,6 +22,7 @@ import type {
   LockRecord,
   LockStore,
   RecordOptions,
+  ListOptions,
   RecordStore,
   StateKey,
 } from '../../domain/ports';
@@ -138,14 +139,15 @@ export class DynamoDbRecords implements RecordStore {
     await this.table.call('DeleteItem', { Key: this.table.key(key.partition, key.sort) });
   }
 
-  async list<T>(partition: string): Promise<Array<{ sort: string; value: T }>> {
+  async list<T>(partition: string, options: ListOptions = {}): Promise<Array<{ sort: string; value: T }>> {
     const out: Array<{ sort: string; value: T }> = [];
     const now = Date.now();
+    const prefix = options.sortPrefix;
     let start: Item | undefined;
     do {
       const page: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.table.call('Query', {
-        KeyConditionExpression: 'pk = :p',
-        ExpressionAttributeValues: { ':p': s(partition) },
+        KeyConditionExpression: prefix ? 'pk = :p AND begins_with(sk, :s)' : 'pk = :p',
+        ExpressionAttributeValues: { ':p': s(partition), ...(prefix ? { ':s': s(prefix) } : {}) },
         ConsistentRead: true,
         ...(start ? { ExclusiveStartKey: start } : {}),
       });

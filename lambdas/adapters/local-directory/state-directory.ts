@@ -19,6 +19,7 @@ import type {
   LockRecord,
   LockStore,
   RecordOptions,
+  ListOptions,
   RecordStore,
   StateKey,
 } from '../../domain/ports';
@@ -64,10 +65,11 @@ export class LocalDirectoryRecords implements RecordStore {
     await this.files.remove(fileOf(key));
   }
 
-  async list<T>(partition: string): Promise<Array<{ sort: string; value: T }>> {
+  async list<T>(partition: string, options: ListOptions = {}): Promise<Array<{ sort: string; value: T }>> {
     const out: Array<{ sort: string; value: T }> = [];
     const now = Date.now();
     for (const sort of await this.files.list(partition)) {
+      if (options.sortPrefix && !sort.startsWith(options.sortPrefix)) continue;
       const name = `${partition}/${sort}.json`;
       const text = await this.files.read(name);
       if (text === null) continue; // removed since the listing

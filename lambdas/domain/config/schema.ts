@@ -558,6 +558,9 @@ const pushRetry = described(
   'How a push answered with 409 is retried, by the CLI and by the Step Functions Retry alike',
 );
 
+/** One check shard: 50 clusters read in about 5 s at 256 MB (README, "Scale"); 40 shards side by side. */
+export const DEFAULT_CHECK_SHARDS = { clustersPerShard: 50, concurrency: 40 } as const;
+
 export const awsSchema = z.strictObject({
   schedule: z._default(
     z
@@ -568,7 +571,30 @@ export const awsSchema = z.strictObject({
     'cron(0 6 * * ? *)',
   ),
   timeZone: z._default(z.string(), 'UTC'),
-  mapConcurrency: z._default(z.int().check(z.gte(1), z.lte(40)), 4),
+  mapConcurrency: described(
+    z._default(z.int().check(z.gte(1), z.lte(1000)), 4),
+    'Clusters renewed side by side: child executions of the renewals Distributed Map',
+  ),
+  checkShards: described(
+    z._default(
+      z.strictObject({
+        clustersPerShard: described(
+          z._default(z.int().check(z.gte(1), z.lte(1000)), DEFAULT_CHECK_SHARDS.clustersPerShard),
+          'Clusters one check shard (one Lambda invocation) reads; it must finish within the check timeout',
+        ),
+        concurrency: described(
+          z._default(z.int().check(z.gte(1), z.lte(1000)), DEFAULT_CHECK_SHARDS.concurrency),
+          'Check shards run side by side (child executions of the check Distributed Map)',
+        ),
+      }),
+      DEFAULT_CHECK_SHARDS,
+    ),
+    'How the fleet check is split: the cluster list (in S3) is read in batches, one Lambda invocation each',
+  ),
+  reportRetentionDays: described(
+    z._default(z.int().check(z.gte(1), z.lte(3650)), 90),
+    "Days a run's report, plan and results are kept in the report bucket before S3 expires them",
+  ),
   vpc: z.optional(
     z.strictObject({
       vpcId: z.string().check(z.regex(/^vpc-[0-9a-f]+$/)),

@@ -27,5 +27,5 @@ export type { LegacyStateReader } from './legacy-state';
 export type { LockAttempt, LockOwner, LockRecord, LockStore } from './lock-store';
 export type { ActiveActiveDatabase, Alert, AlertRenewalWindow, DigestNotifier, Notifier } from './notifier';
 export type { ObjectStore } from './object-store';
-export type { RecordOptions, RecordStore, StateKey } from './record-store';
+export type { ListOptions, RecordOptions, RecordStore, StateKey } from './record-store';
 export type { RenewalInfoSource } from './renewal-info';

@@ -29,6 +29,13 @@ export interface RecordStore {
   /** Writes the entry only if there is none: false when one exists (its value is left as it is). */
   create(key: StateKey, value: unknown, options?: RecordOptions): Promise<boolean>;
   delete(key: StateKey): Promise<void>;
-  /** Every live entry of one partition, in sort key order. */
-  list<T>(partition: string): Promise<Array<{ sort: string; value: T }>>;
+  /**
+   * Every live entry of one partition, in sort key order; with `sortPrefix`, only those whose sort key
+   * starts with it (one check shard's inspection memory, not the fleet's).
+   */
+  list<T>(partition: string, options?: ListOptions): Promise<Array<{ sort: string; value: T }>>;
+}
+
+export interface ListOptions {
+  sortPrefix?: string;
 }

@@ -153,6 +153,8 @@ export interface CheckContext extends CheckDependencies {
   state: Pick<StateStore, 'pending'> & Partial<Pick<StateStore, 'pendingMarkers'>>;
   /** Where the inspection memory lives between runs (the check function: the state table). */
   inspectionMemory?: InspectionMemoryStore;
+  /** One check shard's inspection memory (kept apart from the other shards'), by the shard's id. */
+  inspectionMemoryOf?: (scope: string) => InspectionMemoryStore;
 }
 
 /**
@@ -162,6 +164,8 @@ export interface CheckContext extends CheckDependencies {
 export async function checkAndPlan(
   ctx: CheckContext,
   force: readonly string[],
+  /** `false`: a check shard's plan; the run's order budget is spent once, over every shard (domain/run/gather.ts). */
+  options: { orderBudget?: boolean } = {},
 ): Promise<{ report: FleetReport; plan: RenewalPlan }> {
   validateForce(ctx.config, force);
   const report = await checkFleet(ctx.config, ctx);
@@ -172,6 +176,7 @@ export async function checkAndPlan(
     markers ??= ctx.state.pendingMarkers();
     return (await markers)(c, n);
   });
+  if (options.orderBudget === false) return { report, plan: planned };
   return { report, plan: withOrderBudget(ctx.config, report.clusters, planned) };
 }
 

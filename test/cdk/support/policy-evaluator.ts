@@ -82,7 +82,8 @@ export function evaluate(statements: readonly Statement[], request: Request): De
 
 /**
  * Template intrinsics as concrete strings: pseudo parameters from `pseudo`, `Ref`/`Fn::GetAtt` of
- * resources from `resources` (by logical ID), `Fn::Join` joined. Anything else is an error.
+ * resources from `resources` (by logical ID), `Fn::Join` joined, `Fn::Split` and `Fn::Select` as
+ * CloudFormation does. Anything else is an error.
  */
 export function resolve(
   value: unknown,
@@ -106,6 +107,17 @@ export function resolve(
   if (Array.isArray(node['Fn::Join'])) {
     const [delimiter, parts] = node['Fn::Join'] as [string, unknown[]];
     return parts.map((p) => resolve(p, pseudo, resources)).join(delimiter);
+  }
+  if (Array.isArray(node['Fn::Split'])) {
+    const [delimiter, source] = node['Fn::Split'] as [string, unknown];
+    return String(resolve(source, pseudo, resources)).split(delimiter);
+  }
+  if (Array.isArray(node['Fn::Select'])) {
+    const [index, list] = node['Fn::Select'] as [number | string, unknown];
+    const values = resolve(list, pseudo, resources) as unknown[];
+    const found = values[Number(index)];
+    if (found === undefined) throw new Error(`Fn::Select ${index} out of range`);
+    return found;
   }
   return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(v, pseudo, resources)]));
 }

@@ -85,6 +85,10 @@ export class S3StandIn implements LoopbackService {
     });
   }
 
+  hasBucket(name: string): boolean {
+    return this.buckets.has(name);
+  }
+
   /** Writes an object as its owner would (no IAM), encrypted with the bucket's default key. */
   putObject(bucket: string, key: string, body: string | Uint8Array, contentType = 'application/json'): void {
     const target = this.bucketOrThrow(bucket);

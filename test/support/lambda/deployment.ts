@@ -15,6 +15,7 @@ import {
   TEST_ACCOUNT,
   TEST_REGION,
   TEST_STACK_NAME,
+  testBucketName,
   testFunctionArn,
 } from '../synthesized-definition';
 import { entryOfDescription } from './bundles';
@@ -37,6 +38,10 @@ export interface DeployedFunction {
 export interface Deployment {
   definition: AslStateMachine;
   functions: Partial<Record<FunctionRole, DeployedFunction>>;
+  /** The state machine's role: its identity policies, resolved (the maps' S3 reads and writes). */
+  stateMachine: { statements: Statement[] };
+  /** The report bucket's name (the cluster list, the runs' objects, the maps' results). */
+  reportBucket: string;
   /** The alert topic and the key that encrypts it (and the state secrets). */
   topicArn: string;
   keyArn: string;
@@ -60,6 +65,7 @@ export function describeDeployment(synth: SynthesizedWatchdog, keyArn: string): 
 
   const refs: Record<string, string> = {};
   let topicArn = '';
+  let reportBucket = '';
   for (const [id, resource] of Object.entries(resources)) {
     if (resource.Type === 'AWS::KMS::Key') {
       refs[id] = keyArn.split('/').pop() as string;
@@ -72,6 +78,12 @@ export function describeDeployment(synth: SynthesizedWatchdog, keyArn: string): 
       const name = String(resource.Properties.TableName ?? `${TEST_STACK_NAME}-${id}`);
       refs[id] = name;
       refs[`${id}.Arn`] = `arn:aws:dynamodb:${TEST_REGION}:${TEST_ACCOUNT}:table/${name}`;
+    } else if (resource.Type === 'AWS::StepFunctions::StateMachine') {
+      refs[id] = `arn:aws:states:${TEST_REGION}:${TEST_ACCOUNT}:stateMachine:${TEST_STACK_NAME}-${id}`;
+    } else if (resource.Type === 'AWS::S3::Bucket') {
+      reportBucket = testBucketName(id);
+      refs[id] = reportBucket;
+      refs[`${id}.Arn`] = `arn:aws:s3:::${reportBucket}`;
     } else if (resource.Type === 'AWS::IAM::Role') {
       refs[`${id}.Arn`] = `arn:aws:iam::${TEST_ACCOUNT}:role/${TEST_STACK_NAME}-${id}`;
     } else if (resource.Type === 'AWS::Lambda::Function' && roleOfFunction.has(id)) {
@@ -120,8 +132,14 @@ export function describeDeployment(synth: SynthesizedWatchdog, keyArn: string): 
       statements: (statementsOfRole.get(roleId) ?? []).map((s) => resolve(s, pseudo, refs) as Statement),
     };
   }
+  const machineRole = Object.entries(resources).find(
+    ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
+  )?.[1].Properties.RoleArn as { 'Fn::GetAtt': [string, string] } | undefined;
+  const machineStatements = machineRole ? (statementsOfRole.get(machineRole['Fn::GetAtt'][0]) ?? []) : [];
   return {
     definition: definitionOf(synth),
+    stateMachine: { statements: machineStatements.map((s) => resolve(s, pseudo, refs) as Statement) },
+    reportBucket,
     functions,
     topicArn,
     keyArn,
