@@ -47,6 +47,7 @@ import {
   acknowledgeScheduleDeadLetterQueue,
 } from './nag';
 import { paramsAndSecretsLayer } from './params-and-secrets';
+import { ReportBucket } from './report-bucket';
 import {
   analyzeSchedule,
   assertScheduleSafe,
@@ -64,7 +65,6 @@ import {
 } from './secret-access';
 import { SLACK_FORWARDER_TIMEOUT, type SlackDelivery, slackDelivery } from './slack-delivery';
 import { FUNCTION_STATE_ACCESS, type StateArea, type StateRole, StateTable } from './state-table';
-import { ReportBucket } from './report-bucket';
 import { vpcPlacement } from './vpc';
 import { issueStepTimeout, renewalWorkflow, STEP_TIMEOUTS } from './workflow';
 

@@ -43,7 +43,6 @@ import type { Construct } from 'constructs';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { longestPropagationMs } from '../lambdas/domain/dns-settings';
 import { RENEWAL_STEPS } from '../lambdas/domain/renewal/steps';
-import { CLUSTER_LIST_KEY, MAP_RESULTS_PREFIX } from '../lambdas/domain/run/objects';
 import {
   ACTIVE_ACTIVE_RETRY,
   issueTimeoutMs,
@@ -54,6 +53,7 @@ import {
   STEP_TIMEOUT_MS,
   TRANSIENT_LAMBDA_RETRY,
 } from '../lambdas/domain/retry';
+import { CLUSTER_LIST_KEY, MAP_RESULTS_PREFIX } from '../lambdas/domain/run/objects';
 
 /** The functions the workflow invokes, one per step. */
 export interface WorkflowFunctions {

@@ -1,10 +1,10 @@
 import type { ObjectStore } from '../domain/ports';
-import { gatherRun } from '../domain/run/gather';
-import { planRollbackRun } from '../domain/run/rollback';
-import { checkShard, isShardEvent, type ShardEvent, shardClusters } from '../domain/run/shard';
-import { shardId } from '../domain/run/objects';
 import { batchesOf, type CheckContext, checkAndPlan, rollbackPlan } from '../domain/renewal/steps';
 import { summarizeCluster } from '../domain/report';
+import { gatherRun } from '../domain/run/gather';
+import { shardId } from '../domain/run/objects';
+import { planRollbackRun } from '../domain/run/rollback';
+import { checkShard, isShardEvent, type ShardEvent, shardClusters } from '../domain/run/shard';
 import { awsCheckContext } from '../wiring/check-context';
 import { reportStore } from '../wiring/report-store';
 import { logCertificateExpiries, logger, publishFleetMetrics, publishRunMetrics } from '../wiring/runtime';
@@ -36,7 +36,9 @@ async function shard(ctx: CheckContext, store: ObjectStore, event: ShardEvent): 
   const { result, report } = await checkShard(ctx, store, event);
   await memory
     ?.save()
-    .catch((error: unknown) => logger.warn('inspection memory not saved', { error: (error as Error).message }));
+    .catch((error: unknown) =>
+      logger.warn('inspection memory not saved', { error: (error as Error).message }),
+    );
   for (const cluster of report.clusters)
     if (cluster.error) logger.error('cluster unreadable', { cluster: cluster.name, error: cluster.error });
   // One EMF record per certificate (properties, not dimensions): the dashboard's soonest-expiries table.
@@ -53,7 +55,9 @@ async function wholeFleet(ctx: CheckContext, event: CheckEvent): Promise<CheckRe
   // Only saves work for the next run: a failure to save is logged, never the check's failure.
   await ctx.inspectionMemory
     ?.save()
-    .catch((error: unknown) => logger.warn('inspection memory not saved', { error: (error as Error).message }));
+    .catch((error: unknown) =>
+      logger.warn('inspection memory not saved', { error: (error as Error).message }),
+    );
   publishRunMetrics(report);
   logger.info('check done', { report, due: plan.due.length, findings: plan.findings.length });
   return {

@@ -3,17 +3,26 @@
  * handlers. Operators start executions by hand with CheckEvent, so it only grows.
  */
 import type { RunDigest } from '../domain/digest';
-import type { DigestRunInput } from '../domain/run/digest-run';
-import type { GatherInput } from '../domain/run/gather';
-import type { ObjectRef, RunSummary, ShardResult } from '../domain/run/objects';
-import type { ShardEvent } from '../domain/run/shard';
 import type { Alert } from '../domain/ports';
 import type { DueCertificate } from '../domain/renewal/context';
 import type { RollbackRequest } from '../domain/renewal/rollback';
 import type { ClusterBatch, RenewalStep } from '../domain/renewal/steps';
 import type { ClusterSummary } from '../domain/report';
+import type { DigestRunInput } from '../domain/run/digest-run';
+import type { GatherInput } from '../domain/run/gather';
+import type { ObjectRef, RunSummary, ShardResult } from '../domain/run/objects';
+import type { ShardEvent } from '../domain/run/shard';
 
-export type { ClusterSummary, DigestRunInput, GatherInput, ObjectRef, RunDigest, RunSummary, ShardEvent, ShardResult };
+export type {
+  ClusterSummary,
+  DigestRunInput,
+  GatherInput,
+  ObjectRef,
+  RunDigest,
+  RunSummary,
+  ShardEvent,
+  ShardResult,
+};
 
 /** Input of an execution and of the check task. The schedules send `{}`. */
 export interface CheckEvent {

@@ -132,7 +132,9 @@ describe('the synthesized state machine, executed with our handlers', () => {
     // The state machine carries counts and keys, never the fleet (256 KiB per state): the report is in S3.
     const run = output as RunSummary;
     expect(run).toMatchObject({ clusters: 2, clustersUnreadable: 1, failedShards: 0, hasFindings: true });
-    const index = JSON.parse(workflow.object(run.report.key) as string) as { parts: Array<{ report: string }> };
+    const index = JSON.parse(workflow.object(run.report.key) as string) as {
+      parts: Array<{ report: string }>;
+    };
     const clusters = index.parts.flatMap(
       (p) => (JSON.parse(workflow.object(p.report) as string) as { clusters: ClusterReport[] }).clusters,
     );

@@ -17,13 +17,67 @@
  * The S3 reads and writes are the state machine role's: `s3` authorizes them against its policies.
  */
 import { randomUUID } from 'node:crypto';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { AslState, AslStateMachine } from './synthesized-definition';
 
 export interface MapS3 {
   /** Reads an object as the state machine's role (throws when its policies deny it or it is missing). */
-  read(bucket: string, key: string): string;
+  read(bucket: string, key: string): string | Promise<string>;
   /** Writes an object as the state machine's role. */
-  write(bucket: string, key: string, body: string): void;
+  write(bucket: string, key: string, body: string): void | Promise<void>;
+}
+
+/** One entry of an execution's event log (the library does not export the type). */
+export type EventLog =
+  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+/**
+ * Runs one execution of a definition to its end with local task handlers (aws-local-stepfunctions),
+ * handing each event to `onEvent`; answers as a child execution's record does.
+ */
+export async function runLocalExecution(
+  definition: AslStateMachine,
+  input: unknown,
+  options: {
+    executionId: string;
+    handlers: Record<string, (input: unknown) => Promise<unknown>>;
+    retryIntervalOverrides?: Record<string, number>;
+    onEvent?: (event: EventLog) => void;
+  },
+): Promise<ChildRun & { events: number }> {
+  // A Task without a local handler would make the engine call AWS Lambda: never from a test.
+  const missing = Object.entries(definition.States)
+    .filter(([name, state]) => state.Type === 'Task' && !(name in options.handlers))
+    .map(([name]) => name);
+  if (missing.length > 0) throw new Error(`no local handler for the task state(s) ${missing.join(', ')}`);
+  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+    validationOptions: { checkPaths: true, checkArn: false },
+  });
+  const execution = machine.run(input as never, {
+    // The context object Step Functions gives every execution: the renewals map names the execution
+    // as the holder of its certificates' locks.
+    context: { Execution: { Id: options.executionId, Name: options.executionId.split(':').pop() } } as never,
+    overrides: {
+      taskResourceLocalHandlers: options.handlers as never,
+      ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+    },
+  });
+  let events = 0;
+  const logged = (async () => {
+    for await (const event of execution.eventLogs) {
+      events++;
+      options.onEvent?.(event);
+    }
+  })();
+  try {
+    const output = await execution.result;
+    return { status: 'SUCCEEDED', output, events };
+  } catch (error) {
+    const e = error as Error;
+    return { status: 'FAILED', error: e.name, cause: e.message, events };
+  } finally {
+    await logged.catch(() => undefined);
+  }
 }
 
 export interface ChildRun {
@@ -81,8 +135,7 @@ export function withDistributedMaps(definition: AslStateMachine, options: Distri
       ...(Next ? { Next } : {}),
       ...(End ? { End } : {}),
     };
-    handlers[name] = (input) =>
-      playMap(name, state, input as { state: unknown; execution: string }, options);
+    handlers[name] = (input) => playMap(name, state, input as { state: unknown; execution: string }, options);
   }
   return { definition: { ...definition, States }, handlers };
 }
@@ -97,25 +150,42 @@ async function playMap(
   const context = { Execution: { Id: execution } };
 
   // ItemReader: a JSON array in S3.
-  const reader = map.ItemReader as { Resource: string; ReaderConfig?: { InputType?: string }; Parameters: Record<string, unknown> };
+  const reader = map.ItemReader as {
+    Resource: string;
+    ReaderConfig?: { InputType?: string };
+    Parameters: Record<string, unknown>;
+  };
   if (reader.ReaderConfig?.InputType !== 'JSON') throw new Error(`${name}: only JSON ItemReaders are played`);
   const where = evaluate(reader.Parameters, { input: state, context }) as { Bucket: string; Key: string };
-  const items = JSON.parse(options.s3.read(where.Bucket, where.Key)) as unknown[];
-  if (!Array.isArray(items)) throw Object.assign(new Error(`${where.Key} is not a JSON array`), { name: 'States.ItemReaderFailed' });
+  const items = JSON.parse(await options.s3.read(where.Bucket, where.Key)) as unknown[];
+  if (!Array.isArray(items))
+    throw Object.assign(new Error(`${where.Key} is not a JSON array`), { name: 'States.ItemReaderFailed' });
 
   // ItemSelector per item, then ItemBatcher.
   const selector = map.ItemSelector as Record<string, unknown> | undefined;
   const selected = items.map((value, index) =>
-    selector ? evaluate(selector, { input: state, context: { ...context, Map: { Item: { Value: value, Index: index } } } }) : value,
+    selector
+      ? evaluate(selector, {
+          input: state,
+          context: { ...context, Map: { Item: { Value: value, Index: index } } },
+        })
+      : value,
   );
-  const batcher = map.ItemBatcher as { MaxItemsPerBatch?: number; BatchInput?: Record<string, unknown> } | undefined;
+  const batcher = map.ItemBatcher as
+    | { MaxItemsPerBatch?: number; BatchInput?: Record<string, unknown> }
+    | undefined;
   let inputs: unknown[] = selected;
   if (batcher) {
     const size = batcher.MaxItemsPerBatch ?? selected.length;
-    const batchInput = batcher.BatchInput ? evaluate(batcher.BatchInput, { input: state, context }) : undefined;
+    const batchInput = batcher.BatchInput
+      ? evaluate(batcher.BatchInput, { input: state, context })
+      : undefined;
     inputs = [];
     for (let i = 0; i < selected.length; i += size)
-      inputs.push({ Items: selected.slice(i, i + size), ...(batchInput !== undefined ? { BatchInput: batchInput } : {}) });
+      inputs.push({
+        Items: selected.slice(i, i + size),
+        ...(batchInput !== undefined ? { BatchInput: batchInput } : {}),
+      });
   }
 
   // The children, MaxConcurrency at once.
@@ -151,7 +221,7 @@ async function playMap(
     const bucket = writer.Parameters.Bucket;
     const base = `${writer.Parameters.Prefix ? `${writer.Parameters.Prefix}/` : ''}${mapRunArn.split(':').pop()?.replace(/\//g, '-')}`;
     const record = (r: (typeof runs)[number]) => ({
-      ExecutionArn: `${execution.replace(':execution:', ':execution:')}/${r.name}`,
+      ExecutionArn: `${mapRunArn}/${r.name}`,
       Input: JSON.stringify(r.input),
       InputDetails: { Included: true },
       Name: r.name,
@@ -170,11 +240,11 @@ async function playMap(
       if (these.length === 0) continue;
       const key = `${base}/${status}_0.json`;
       const body = JSON.stringify(these.map(record));
-      options.s3.write(bucket, key, body);
+      await options.s3.write(bucket, key, body);
       files[status].push({ Key: key, Size: Buffer.byteLength(body) });
     }
     const manifestKey = `${base}/manifest.json`;
-    options.s3.write(
+    await options.s3.write(
       bucket,
       manifestKey,
       JSON.stringify({ DestinationBucket: bucket, MapRunArn: mapRunArn, ResultFiles: files }),

@@ -18,14 +18,13 @@
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { vi } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
-import type { Alert, Notifier } from '../../lambdas/domain/ports';
-import type { StateStore } from '../../lambdas/domain/state';
 import type { RunDigest } from '../../lambdas/domain/digest';
+import type { Alert, Notifier } from '../../lambdas/domain/ports';
 import { CLUSTER_LIST_KEY, clusterList, runKeys } from '../../lambdas/domain/run/objects';
+import type { StateStore } from '../../lambdas/domain/state';
 import type { CheckEvent } from '../../lambdas/handlers/events';
 import { writeBundledConfig } from '../../lib/bundled-config';
 import { STATE_NAMES } from '../../lib/workflow';
@@ -36,12 +35,18 @@ import {
   startWatchdogAws,
   type WatchdogAws,
 } from './aws';
+import {
+  type ChildRun,
+  type EventLog,
+  type MapRunRecord,
+  runLocalExecution,
+  withDistributedMaps,
+} from './distributed-map';
 import { BUNDLE_FILES, lambdaBundles } from './lambda/bundles';
 import { type DeployedFunction, describeDeployment } from './lambda/deployment';
 import { invokeLambda } from './lambda/invoke';
-import { type ChildRun, type MapRunRecord, withDistributedMaps } from './distributed-map';
 import type { StateBackend } from './state-backend';
-import type { AslState } from './synthesized-definition';
+import type { AslState, AslStateMachine } from './synthesized-definition';
 import { type FunctionRole, type SynthesizedWatchdog, synthesizeWatchdog } from './synthesized-definition';
 import type { World } from './world';
 
@@ -85,9 +90,7 @@ export interface LocalWorkflow {
   deployment: ReturnType<typeof describeDeployment>;
 }
 
-/** One entry of an execution's event log (the library does not export the type). */
-export type EventLog =
-  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+export type { EventLog };
 
 export interface TaskCall {
   state: string;
@@ -414,47 +417,33 @@ export async function localWorkflow(
   };
   /** Runs one execution of a definition to its end, its events into `events`. */
   const runExecution = async (
-    definition: StateMachineDefinition,
+    definition: AslStateMachine,
     input: unknown,
     executionId: string,
     taskHandlers: Record<string, (input: unknown) => Promise<unknown>>,
     state?: string,
   ): Promise<ChildRun> => {
-    const machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: false } });
-    const execution = machine.run(input as never, {
-      // The context object Step Functions gives every execution: the Map names the execution as the
-      // holder of its certificates' locks.
-      context: { Execution: { Id: executionId, Name: executionId.split(':').pop() } } as never,
-      overrides: { taskResourceLocalHandlers: taskHandlers as never, retryIntervalOverrides },
-    });
-    let count = 0;
-    const logged = (async () => {
-      for await (const event of execution.eventLogs) {
-        events.push(event);
-        count++;
-      }
-    })();
     const record = { name: executionId, ...(state ? { state } : {}), events: 0, status: 'RUNNING' };
     executions.push(record);
-    try {
-      const output = await execution.result;
-      record.status = 'SUCCEEDED';
-      return { status: 'SUCCEEDED', output };
-    } catch (error) {
-      record.status = 'FAILED';
-      const e = error as Error & { cause?: unknown };
-      return { status: 'FAILED', error: e.name, cause: e.message };
-    } finally {
-      await logged.catch(() => undefined);
-      record.events = count;
-    }
+    const run = await runLocalExecution(definition, input, {
+      executionId,
+      handlers: taskHandlers,
+      retryIntervalOverrides,
+      onEvent: (event) => events.push(event),
+    });
+    record.status = run.status;
+    record.events = run.events;
+    return run;
   };
   const played = withDistributedMaps(deployment.definition, {
     s3: {
       read(bucket, key) {
         asMachine('s3:GetObject', bucket, key);
         const body = aws.s3.getObject(bucket, key);
-        if (!body) throw Object.assign(new Error(`s3://${bucket}/${key}: NoSuchKey`), { name: 'States.ItemReaderFailed' });
+        if (!body)
+          throw Object.assign(new Error(`s3://${bucket}/${key}: NoSuchKey`), {
+            name: 'States.ItemReaderFailed',
+          });
         return body.toString('utf8');
       },
       write(bucket, key, body) {
@@ -464,7 +453,7 @@ export async function localWorkflow(
     },
     mapRuns,
     runChild: (state, definition, input, name) =>
-      runExecution(definition as unknown as StateMachineDefinition, input, `${state}:${name}`, handlers, state),
+      runExecution(definition, input, `${state}:${name}`, handlers, state),
   });
   const allHandlers = { ...handlers, ...played.handlers };
   return {
@@ -496,15 +485,14 @@ export async function localWorkflow(
       executions.length = 0;
       seedSecrets();
       // What the deployment writes (BucketDeployment): this deployment's cluster list.
-      aws.s3.putObject(deployment.reportBucket, CLUSTER_LIST_KEY, JSON.stringify(clusterList(deployedConfig)));
+      aws.s3.putObject(
+        deployment.reportBucket,
+        CLUSTER_LIST_KEY,
+        JSON.stringify(clusterList(deployedConfig)),
+      );
       const from = aws.aws.calls.length;
       const executionId = `arn:aws:states:us-east-1:123456789012:execution:RsCertWatchdog:${randomUUID()}`;
-      const run = await runExecution(
-        played.definition as unknown as StateMachineDefinition,
-        input,
-        executionId,
-        allHandlers,
-      );
+      const run = await runExecution(played.definition, input, executionId, allHandlers);
       const output = run.output;
       const failure =
         run.status === 'FAILED' ? Object.assign(new Error(run.cause), { name: run.error }) : undefined;

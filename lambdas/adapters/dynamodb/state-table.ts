@@ -18,11 +18,11 @@
 import { StateStoreError } from '../../domain/errors';
 import type {
   KeyStore,
+  ListOptions,
   LockAttempt,
   LockRecord,
   LockStore,
   RecordOptions,
-  ListOptions,
   RecordStore,
   StateKey,
 } from '../../domain/ports';

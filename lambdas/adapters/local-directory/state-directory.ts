@@ -15,11 +15,11 @@
 import { StateStoreError } from '../../domain/errors';
 import type {
   KeyStore,
+  ListOptions,
   LockAttempt,
   LockRecord,
   LockStore,
   RecordOptions,
-  ListOptions,
   RecordStore,
   StateKey,
 } from '../../domain/ports';

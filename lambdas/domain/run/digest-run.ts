@@ -13,8 +13,8 @@ import type { Alert, ObjectStore } from '../ports';
 import { failedAlert } from '../renewal/outcome';
 import type { ClusterBatch } from '../renewal/steps';
 import { causeMessage } from './gather';
-import { readMapResults, type ResultWriterDetails } from './map-results';
-import { runKeys, type RunSummary } from './objects';
+import { type ResultWriterDetails, readMapResults } from './map-results';
+import { type RunSummary, runKeys } from './objects';
 
 /** A Catch's output, as Step Functions shapes it. */
 interface Caught {
@@ -51,7 +51,9 @@ export async function digestRun(
   const manifest = input.renewals?.ResultWriterDetails;
   if (manifest) {
     await readMapResults(store, manifest.Key, (child) => {
-      const output = child.output as (RenewalOutcome & Partial<ClusterBatch> & { error?: Caught }) | undefined;
+      const output = child.output as
+        | (RenewalOutcome & Partial<ClusterBatch> & { error?: Caught })
+        | undefined;
       if (child.status === 'SUCCEEDED' && Array.isArray(output?.alerts)) {
         for (const alert of output.alerts) outcomes.push(alert);
         return;
@@ -98,6 +100,7 @@ export async function digestRun(
 
 async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
   const text = await store.getText(key);
-  if (text === null) throw new Error(`${key} is not in ${store.bucket} (the run's objects expired or were removed)`);
+  if (text === null)
+    throw new Error(`${key} is not in ${store.bucket} (the run's objects expired or were removed)`);
   return JSON.parse(text) as T;
 }

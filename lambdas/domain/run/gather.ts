@@ -8,6 +8,8 @@
  * is (a `force` naming nothing, a cluster list not as deployed): every shard fails alike, and the
  * execution fails with its message, as a whole-fleet check did.
  */
+
+import { immediateAlerts } from '../digest';
 import { CheckShardError, ConfigError, toErrorInfo } from '../errors';
 import { emptyFleetSummary, type FleetSummary, mergeFleetSummaries } from '../fleet-metrics';
 import type { Alert, ObjectStore } from '../ports';
@@ -16,9 +18,8 @@ import { applyOrderBudget } from '../renewal/order-budget';
 import { batchesOf } from '../renewal/steps';
 import { type ClusterReport, needsAttention } from '../report';
 import { renderHtmlReport } from '../report-html';
-import { immediateAlerts } from '../digest';
-import { readMapResults, type ResultWriterDetails } from './map-results';
-import { runKeys, type RunSummary, type ShardPlan, type ShardReport, type ShardResult } from './objects';
+import { type ResultWriterDetails, readMapResults } from './map-results';
+import { type RunSummary, runKeys, type ShardPlan, type ShardReport, type ShardResult } from './objects';
 
 export interface GatherInput {
   /** The check map's ResultWriterDetails. */
@@ -52,7 +53,11 @@ export async function gatherRun(
   let configError: ConfigError | undefined;
   const unread = (cluster: string, why: CheckShardError) => {
     findings.push({ kind: 'cluster-unreachable', cluster, error: toErrorInfo(why) });
-    fleet = { ...fleet, clustersChecked: fleet.clustersChecked + 1, clustersUnreadable: fleet.clustersUnreadable + 1 };
+    fleet = {
+      ...fleet,
+      clustersChecked: fleet.clustersChecked + 1,
+      clustersUnreadable: fleet.clustersUnreadable + 1,
+    };
   };
 
   await readMapResults(store, input.manifest.Key, async (child) => {
@@ -65,7 +70,12 @@ export async function gatherRun(
       for (const item of plan.due) due.push(item);
       for (const alert of plan.findings) findings.push(alert);
       fleet = mergeFleetSummaries(fleet, result.fleet);
-      parts.push({ shard: result.shard, report: result.report, plan: result.plan, clusters: result.clusters });
+      parts.push({
+        shard: result.shard,
+        report: result.report,
+        plan: result.plan,
+        clusters: result.clusters,
+      });
       for (const n of names) seen.add(n);
       return;
     }
@@ -111,7 +121,11 @@ export async function gatherRun(
     }),
     json,
   );
-  await store.put(keys.html, await runPage(store, parts, fleet, clusters, dryRun), 'text/html; charset=utf-8');
+  await store.put(
+    keys.html,
+    await runPage(store, parts, fleet, clusters, dryRun),
+    'text/html; charset=utf-8',
+  );
   const immediate = immediateAlerts(findings).length;
   return {
     run: input.execution,

@@ -18,10 +18,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { FleetSummary } from '../fleet-metrics';
+import type { Alert } from '../ports';
 import type { DueCertificate } from '../renewal/context';
 import type { ClusterBatch } from '../renewal/steps';
 import type { ClusterReport, FleetReport } from '../report';
-import type { Alert } from '../ports';
 
 /** Every key a run writes starts with it: the bucket's lifecycle expires them after aws.reportRetentionDays. */
 export const RUNS_PREFIX = 'runs/';

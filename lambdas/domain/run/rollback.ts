@@ -8,7 +8,7 @@ import type { ObjectStore } from '../ports';
 import type { RenewalContext } from '../renewal/context';
 import type { RollbackRequest } from '../renewal/rollback';
 import { rollbackPlan } from '../renewal/steps';
-import { runKeys, type RunSummary } from './objects';
+import { type RunSummary, runKeys } from './objects';
 
 export async function planRollbackRun(
   ctx: Pick<RenewalContext, 'config'>,
@@ -23,7 +23,13 @@ export async function planRollbackRun(
   await store.put(keys.findings, '[]', 'application/json');
   await store.put(
     keys.report,
-    JSON.stringify({ generatedAt: fleet.at, run: input.execution, rollback: input.requests, fleet, parts: [] }),
+    JSON.stringify({
+      generatedAt: fleet.at,
+      run: input.execution,
+      rollback: input.requests,
+      fleet,
+      parts: [],
+    }),
     'application/json',
   );
   return {

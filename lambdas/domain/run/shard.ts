@@ -37,9 +37,12 @@ export function isShardEvent(event: unknown): event is ShardEvent {
 export function shardClusters(event: ShardEvent): string[] {
   return event.Items.map((item) => {
     if (typeof item?.cluster !== 'string' || item.cluster === '')
-      throw new ConfigError('a check shard item has no cluster name (the cluster list in S3 is not as deployed)', {
-        hint: 'redeploy the stack: it writes config/clusters.json from the bundled config',
-      });
+      throw new ConfigError(
+        'a check shard item has no cluster name (the cluster list in S3 is not as deployed)',
+        {
+          hint: 'redeploy the stack: it writes config/clusters.json from the bundled config',
+        },
+      );
     return item.cluster;
   });
 }
@@ -60,7 +63,10 @@ export async function checkShard(
       `the cluster list names ${unknown.length} cluster(s) the deployed config does not have (${unknown.slice(0, 3).join(', ')})`,
       { hint: 'the list and the config are deployed together: redeploy the stack' },
     );
-  const config = { ...ctx.config, clusters: names.map((n) => byName.get(n) as (typeof ctx.config.clusters)[number]) };
+  const config = {
+    ...ctx.config,
+    clusters: names.map((n) => byName.get(n) as (typeof ctx.config.clusters)[number]),
+  };
   // The force entries that name something in this shard (the others are another shard's).
   const shardForce = force.filter((entry) => {
     try {
