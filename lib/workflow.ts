@@ -237,10 +237,8 @@ export function renewalWorkflow(
     itemBatcher: new sfn.ItemBatcher({
       maxItemsPerBatch: options.checkShards.clustersPerShard,
       // The run's options and name reach every shard beside its clusters.
-      batchInput: {
-        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
-        input: sfn.JsonPath.objectAt('$'),
-      },
+      // (CDK passes BatchInput through as written: its paths are spelled out, `.$` included.)
+      batchInput: { 'execution.$': '$$.Execution.Id', 'input.$': '$' },
     }),
     maxConcurrency: options.checkShards.concurrency,
     // A shard reads its clusters in seconds: Express children, billed by duration.

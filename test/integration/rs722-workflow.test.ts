@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { Alert } from '../../lambdas/domain/ports';
 import { RUNNER_STATES } from '../../lambdas/domain/renewal/runner';
+import { STATE_NAMES } from '../../lib/workflow';
 import { asDeployedConfig, localWorkflow } from '../support/local-workflow';
 import { issueCert } from '../support/pki';
 import { synthesizedDefinition } from '../support/synthesized-definition';
@@ -48,12 +49,15 @@ const dailyFrom = (minutes: number) => {
 };
 
 describe('the state machine on RS 7.22+', () => {
-  it('its Map item processor has exactly the runner states, ActiveActive after Verify', async () => {
+  it('its renewals map’s item processor has exactly the runner states, ActiveActive after Verify', async () => {
     world = await startWorld({ clusters: { east: {} } });
     const definition = synthesizedDefinition(asDeployedConfig(loadConfig(await world.writeConfig())));
-    const map = Object.values(definition.States).find((s) => s.Type === 'Map');
+    const map = definition.States[STATE_NAMES.renewDue];
     expect(Object.keys(map!.ItemProcessor!.States).sort()).toEqual([...RUNNER_STATES].sort());
-    expect(map!.ItemsPath).toBe('$.batches');
+    // Its items are the run's due list in the report bucket (one batch each), not an array in state.
+    expect(map!.ItemReader).toMatchObject({
+      Parameters: { 'Bucket.$': '$.due.bucket', 'Key.$': '$.due.key' },
+    });
     expect(map!.ItemProcessor!.States.Verify!.Next).toBe('ActiveActive');
     const aa = map!.ItemProcessor!.States.ActiveActive!;
     expect(aa.Retry?.flatMap((r) => r.ErrorEquals)).toContain('ClusterNetworkError');

@@ -29,8 +29,7 @@ afterEach(async () => {
 const kinds = (alerts: Alert[]) =>
   alerts.map((a) => `${a.kind}:${'certificate' in a ? a.certificate : ''}`).sort();
 const checkOutput = (w: LocalWorkflow) => {
-  const exited = w.events.find((e) => e.type === 'StateExited' && e.state.name === STATE_NAMES.check);
-  return (exited as unknown as { state: { output: CheckResult } }).state.output;
+  return w.checked();
 };
 const posts = (w: World, uid: number) =>
   w.sims

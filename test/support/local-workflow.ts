@@ -23,9 +23,11 @@ import { loadConfig } from '../../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import type { RunDigest } from '../../lambdas/domain/digest';
 import type { Alert, Notifier } from '../../lambdas/domain/ports';
+import type { ClusterBatch } from '../../lambdas/domain/renewal/steps';
+import { type ClusterReport, summarizeCluster } from '../../lambdas/domain/report';
 import { CLUSTER_LIST_KEY, clusterList, runKeys } from '../../lambdas/domain/run/objects';
 import type { StateStore } from '../../lambdas/domain/state';
-import type { CheckEvent } from '../../lambdas/handlers/events';
+import type { CheckEvent, CheckResult, RunSummary } from '../../lambdas/handlers/events';
 import { writeBundledConfig } from '../../lib/bundled-config';
 import { STATE_NAMES } from '../../lib/workflow';
 import {
@@ -67,6 +69,11 @@ export interface LocalWorkflow {
   /** The report bucket's name, and the objects in it as the test reads them. */
   reportBucket: string;
   object(key: string): string | undefined;
+  /**
+   * What the last execution's check found, as a whole-fleet check answers it (CheckResult), read
+   * from the run's objects in the report bucket (Gather's or PlanRollback's summary names them).
+   */
+  checked(): CheckResult & { summary: RunSummary };
   /** Every key in the report bucket (this world's deployments share it, as one stack's runs do). */
   objectKeys(prefix?: string): string[];
   /** Every task invocation, in order: the state, its input, the error it ended with, its logs. */
@@ -465,6 +472,34 @@ export async function localWorkflow(
     reportBucket: deployment.reportBucket,
     object: (key) => aws.s3.getObject(deployment.reportBucket, key)?.toString('utf8'),
     objectKeys: (prefix) => aws.s3.keys(deployment.reportBucket, prefix),
+    checked() {
+      const exited = events.find(
+        (e) =>
+          e.type === 'StateExited' &&
+          (e.state.name === STATE_NAMES.gather || e.state.name === STATE_NAMES.planRollback),
+      );
+      if (!exited) throw new Error('the last execution has no Gather or PlanRollback output');
+      const summary = (exited as unknown as { state: { output: RunSummary } }).state.output;
+      const read = <T>(key: string): T => {
+        const body = aws.s3.getObject(deployment.reportBucket, key);
+        if (!body) throw new Error(`${key} is not in the report bucket`);
+        return JSON.parse(body.toString('utf8')) as T;
+      };
+      const batches = read<ClusterBatch[]>(summary.due.key);
+      const index = read<{ parts?: Array<{ report: string }> }>(summary.report.key);
+      const clusters = (index.parts ?? []).flatMap(
+        (p) => read<{ clusters: ClusterReport[] }>(p.report).clusters,
+      );
+      return {
+        summary,
+        generatedAt: summary.generatedAt,
+        clusters: clusters.map(summarizeCluster),
+        due: batches.flatMap((b) => b.items),
+        batches,
+        findings: read(summary.findings.key),
+        hasFindings: summary.hasFindings,
+      };
+    },
     calls,
     events,
     state: aws.state.store(table),

@@ -10,7 +10,7 @@
 import { buildDigest, type ReportLocation, type RunDigest } from '../digest';
 import type { ErrorInfo } from '../errors';
 import type { Alert, ObjectStore } from '../ports';
-import { failedAlert } from '../renewal/outcome';
+import { failedAlert, renewedAlert } from '../renewal/outcome';
 import type { ClusterBatch } from '../renewal/steps';
 import { causeMessage } from './gather';
 import { type ResultWriterDetails, readMapResults } from './map-results';
@@ -59,13 +59,25 @@ export async function digestRun(
         return;
       }
       // The iteration ended without its alerts: its notify step failed, or the execution did.
-      const error = child.status === 'SUCCEEDED' ? output?.error : { Error: child.error, Cause: child.cause };
-      // A renewed batch whose NotifyRenewed failed has no error: it is reported as not reported.
+      const ended = output as (Partial<ClusterBatch> & { error?: Caught; notifyError?: Caught }) | undefined;
+      if (child.status === 'SUCCEEDED' && ended?.notifyError && !ended.error) {
+        // RenewedNotReported: pushed and verified, only the telling failed. Renewed, said here.
+        for (const step of ended.steps ?? [])
+          outcomes.push(
+            renewedAlert(
+              step,
+              { ...step, domains: [] },
+              step.replacedNotAfter ?? step.currentNotAfter,
+              step.verification ?? 'not verified',
+            ),
+          );
+        return;
+      }
+      // FailureReported whose NotifyFailed failed, or a child execution that failed as a whole.
+      const error = child.status === 'SUCCEEDED' ? ended?.error : { Error: child.error, Cause: child.cause };
       failedBatch(child.status === 'SUCCEEDED' ? output : child.input, {
-        name: error?.Error ?? 'NotReported',
-        message:
-          causeMessage(error?.Cause) ||
-          'the renewal ended without reporting its outcome (its notify step failed): check the cluster',
+        name: error?.Error ?? 'States.Unknown',
+        message: causeMessage(error?.Cause) || 'the renewal ended without reporting its outcome: check the cluster',
       });
     });
   } else if (input.renewDueError && input.due.batches > 0) {

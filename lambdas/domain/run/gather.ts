@@ -31,10 +31,11 @@ export interface GatherInput {
 }
 
 /**
- * Up to this many clusters the run's page shows every certificate; above it, the clusters that
- * need attention (the page of 20,000 clusters would be tens of megabytes no one reads).
+ * The run's page shows at most this many clusters: every cluster of a fleet this size, else those
+ * that need attention, soonest expiry first (a page of 20,000 clusters would be tens of megabytes
+ * that no browser renders and no one reads; the run's report.json has them all).
  */
-export const HTML_ALL_CLUSTERS_UP_TO = 1_000;
+export const HTML_MAX_CLUSTERS = 1_000;
 
 export async function gatherRun(
   config: { clusters: ReadonlyArray<{ name: string }> } & Parameters<typeof applyOrderBudget>[0],
@@ -149,7 +150,7 @@ export async function gatherRun(
   };
 }
 
-/** The run's page from the shards' report parts: every cluster, or those that need attention. */
+/** The run's page from the shards' report parts: every cluster, or the most urgent of those that need attention. */
 async function runPage(
   store: ObjectStore,
   parts: ReadonlyArray<{ report: string }>,
@@ -157,24 +158,37 @@ async function runPage(
   clusters: number,
   dryRun: boolean,
 ): Promise<string> {
-  const all = clusters <= HTML_ALL_CLUSTERS_UP_TO;
-  const shown: ClusterReport[] = [];
+  const all = clusters <= HTML_MAX_CLUSTERS;
+  const soonest = (c: ClusterReport) =>
+    Math.min(...c.certificates.map((cert) => cert.daysLeft ?? Number.NEGATIVE_INFINITY), Number.POSITIVE_INFINITY);
+  // Unreadable clusters first, then by soonest expiry; only the first HTML_MAX_CLUSTERS are kept as we go.
+  const urgency = (c: ClusterReport) => (c.error ? Number.NEGATIVE_INFINITY : soonest(c));
+  const byUrgency = (a: ClusterReport, b: ClusterReport) => {
+    const x = urgency(a);
+    const y = urgency(b);
+    return x === y ? 0 : x < y ? -1 : 1;
+  };
+  let shown: ClusterReport[] = [];
+  let attention = 0;
   for (const part of parts) {
     const text = await store.getText(part.report);
     if (text === null) continue;
-    for (const cluster of (JSON.parse(text) as ShardReport).clusters)
-      if (all || needsAttention({ generatedAt: fleet.at, clusters: [cluster] })) shown.push(cluster);
+    for (const cluster of (JSON.parse(text) as ShardReport).clusters) {
+      if (!all && !needsAttention({ generatedAt: fleet.at, clusters: [cluster] })) continue;
+      attention++;
+      shown.push(cluster);
+    }
+    if (shown.length > 2 * HTML_MAX_CLUSTERS)
+      shown = shown.sort(byUrgency).slice(0, HTML_MAX_CLUSTERS);
   }
+  if (!all) shown = shown.sort(byUrgency).slice(0, HTML_MAX_CLUSTERS);
   shown.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return renderHtmlReport(
-    { generatedAt: fleet.at, clusters: shown, dryRun },
-    {
-      title: all
-        ? 'Certificate report'
-        : `Certificate report: the ${shown.length} of ${clusters} clusters that need attention`,
-      generator: 'rs-cert-watchdog',
-    },
-  );
+  const title = all
+    ? 'Certificate report'
+    : attention > shown.length
+      ? `Certificate report: the ${shown.length} most urgent of the ${attention} clusters (of ${clusters}) that need attention`
+      : `Certificate report: the ${shown.length} of ${clusters} clusters that need attention`;
+  return renderHtmlReport({ generatedAt: fleet.at, clusters: shown, dryRun }, { title, generator: 'rs-cert-watchdog' });
 }
 
 function isShardResult(value: unknown): value is ShardResult {
