@@ -11,8 +11,9 @@
  * are; the full list is in the run's report, whose location the digest links when it has one.
  *
  * Beside it, an immediate alert goes out only for what cannot wait for anyone's reading of a
- * digest: `immediateAlerts` (a failed renewal, an expired certificate, a failed Active-Active
- * follow-up).
+ * digest: `immediateAlerts` (a failed renewal, an expired certificate, an Active-Active follow-up
+ * that failed or that a person must run: replication breaks until the databases take the new
+ * certificate, and the alert carries every database's command, more than a digest line holds).
  */
 import { clip } from './alerts';
 import type { FleetSummary } from './fleet-metrics';
@@ -117,7 +118,8 @@ export function immediateAlerts(alerts: readonly Alert[]): Alert[] {
     (a) =>
       a.kind === 'renewal-failed' ||
       ((a.kind === 'alert-only' || a.kind === 'order-deferred') && a.status === 'expired') ||
-      (a.kind === 'active-active' && a.mode === 'failed'),
+      // A follow-up a person must run now (or that failed): Active-Active replication breaks until it is done.
+      (a.kind === 'active-active' && (a.mode === 'failed' || a.mode === 'alert')),
   );
 }
 

@@ -173,7 +173,7 @@ describe('the run digest', () => {
     expect(digest.soonest.map((s) => s.certificate)).toEqual(['api', 'proxy']);
   });
 
-  it('sends at once only what cannot wait: failed renewals, expired certificates, failed Active-Active follow-ups', () => {
+  it('sends at once only what cannot wait: failed renewals, expired certificates, Active-Active follow-ups to run or that failed', () => {
     const alerts: Alert[] = [
       renewed('a'),
       failed('b'),
@@ -184,7 +184,7 @@ describe('the run digest', () => {
       { kind: 'active-active', cluster: 'g', certificates: ['proxy'], mode: 'failed', databases: [] },
       { kind: 'active-active', cluster: 'h', certificates: ['proxy'], mode: 'alert', databases: [] },
     ];
-    expect(immediateAlerts(alerts).map((a) => a.cluster)).toEqual(['b', 'c', 'g']);
+    expect(immediateAlerts(alerts).map((a) => a.cluster)).toEqual(['b', 'c', 'g', 'h']);
   });
 
   it('fits an SNS message by halving the lines, keeping the totals', () => {
