@@ -48,7 +48,7 @@ const CLUSTERS = Number(process.env.FLEET_CLUSTERS ?? 20_000);
 const STATE_LIMIT = 256 * 1024;
 const LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024;
 const HISTORY_LIMIT = 25_000;
-const EXECUTED_CHILDREN = 200;
+const EXECUTED_CHILDREN = Number(process.env.FLEET_EXECUTED ?? 200);
 
 // The handlers log and publish EMF as on Lambda: 120,000 certificate records would only fill the test's output.
 vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
@@ -153,6 +153,8 @@ interface Measured {
 }
 
 describe(`a fleet of ${CLUSTERS.toLocaleString('en')} clusters, every managed certificate due`, () => {
+  const handlerMs = new Map<string, number>();
+  let totalMs = 0;
   const measured: Measured = { states: new Map(), lambdaResponses: new Map(), histories: [], mapRuns: [] };
   const bucket = new MemoryObjectStore('rs-cert-watchdog-reports');
   const immediate: Alert[] = [];
@@ -161,6 +163,7 @@ describe(`a fleet of ${CLUSTERS.toLocaleString('en')} clusters, every managed ce
   let stateDir: string;
 
   beforeAll(async () => {
+    const started = performance.now();
     stateDir = mkdtempSync(join(tmpdir(), 'fleet-20000-'));
     const config = fleetConfig();
     const connect = await fleetStandIn();
@@ -205,7 +208,9 @@ describe(`a fleet of ${CLUSTERS.toLocaleString('en')} clusters, every managed ce
     const lambda =
       (name: string, fn: (input: unknown) => Promise<unknown>) =>
       async (input: unknown): Promise<unknown> => {
+        const started = performance.now();
         const result = await fn(input);
+        handlerMs.set(name, (handlerMs.get(name) ?? 0) + performance.now() - started);
         measured.lambdaResponses.set(name, Math.max(measured.lambdaResponses.get(name) ?? 0, bytes(result)));
         return result;
       };
@@ -296,7 +301,7 @@ describe(`a fleet of ${CLUSTERS.toLocaleString('en')} clusters, every managed ce
     measured.histories.push({ execution: 'parent', events: run.events });
     if (run.status !== 'SUCCEEDED') throw new Error(`the execution failed: ${run.error}: ${run.cause}`);
     output = run.output as typeof output;
-    if (process.env.FLEET_DEBUG)
+    totalMs = performance.now() - started;
       console.log(
         JSON.stringify(output).slice(0, 1500),
         (await bucket.getText(output.findings.key))?.slice(0, 1500),
@@ -304,6 +309,22 @@ describe(`a fleet of ${CLUSTERS.toLocaleString('en')} clusters, every managed ce
   });
 
   afterAll(() => {
+    // For the README's scale table: FLEET_REPORT=1 prints what was measured.
+    if (process.env.FLEET_REPORT)
+      console.log(
+        JSON.stringify({
+          clusters: CLUSTERS,
+          largestState: [...measured.states.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5),
+          lambdaResponses: Object.fromEntries(measured.lambdaResponses),
+          parentEvents: measured.histories.find((h) => h.execution === 'parent')?.events,
+          largestChildHistory: Math.max(...measured.histories.map((h) => h.events)),
+          mapRuns: measured.mapRuns,
+          digestBytes: bytes(digests[0]),
+          renewDueError: (output as { renewDueError?: unknown }).renewDueError,
+          totalMs: Math.round(totalMs),
+          handlerMs: Object.fromEntries([...handlerMs].map(([k, v]) => [k, Math.round(v)])),
+        }),
+      );
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 

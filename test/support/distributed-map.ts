@@ -129,6 +129,9 @@ export function withDistributedMaps(definition: AslStateMachine, options: Distri
       Resource: `arn:aws:states:::distributed-map:${name}`,
       // The handler needs the state input and the execution's id, as the Map state has them.
       Parameters: { 'state.$': '$', 'execution.$': '$$.Execution.Id' },
+      // A Map state has no timeout of its own; the engine would give a Task 60 s (and a timer holds
+      // at most 24.8 days: a year would overflow into 1 ms).
+      TimeoutSeconds: 1_000_000,
       ...(ResultPath !== undefined ? { ResultPath } : {}),
       ...(Retry ? { Retry } : {}),
       ...(Catch ? { Catch } : {}),
