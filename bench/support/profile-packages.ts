@@ -60,7 +60,7 @@ export function categoryOf(functionName: string, url: string, line: number, colu
   if (map) {
     const entry = map.findEntry(line, column) as { originalSource?: string };
     if (entry?.originalSource) return packageOf(entry.originalSource);
-    return 'bundle (unmapped)';
+    return line === 0 && column === 0 ? "modules' top-level code (bundle)" : "bundle (unmapped)";
   }
   return packageOf(url.replace(/^file:\/\//, ''));
 }
