@@ -60,7 +60,7 @@ export function categoryOf(functionName: string, url: string, line: number, colu
   if (map) {
     const entry = map.findEntry(line, column) as { originalSource?: string };
     if (entry?.originalSource) return packageOf(entry.originalSource);
-    return line === 0 && column === 0 ? "modules' top-level code (bundle)" : "bundle (unmapped)";
+    return line === 0 && column === 0 ? "modules' top-level code (bundle)" : 'bundle (unmapped)';
   }
   return packageOf(url.replace(/^file:\/\//, ''));
 }
@@ -98,4 +98,20 @@ export function breakdownLine(b: PackageBreakdown, min = 0.5): string {
     ...shown.map((p) => `${p.part} ${p.ms.toFixed(1)} ms (${p.percent.toFixed(0)} %)`),
     ...(rest > 0 ? [`others under ${min} ms ${rest.toFixed(1)} ms`] : []),
   ].join('; ');
+}
+
+/** Each part's median over several profiles of the same command (the total: the median total). */
+export function medianBreakdown(runs: readonly PackageBreakdown[]): PackageBreakdown {
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+  };
+  const names = new Set(runs.flatMap((r) => r.parts.map((p) => p.part)));
+  const sampledMs = median(runs.map((r) => r.sampledMs));
+  const parts = [...names]
+    .map((part) => ({ part, ms: median(runs.map((r) => r.parts.find((p) => p.part === part)?.ms ?? 0)) }))
+    .sort((a, b) => b.ms - a.ms)
+    .map((p) => ({ ...p, percent: sampledMs ? (100 * p.ms) / sampledMs : 0 }));
+  return { sampledMs, parts };
 }
