@@ -32,6 +32,8 @@ const CLOSE_OBJECT = 0x7d; // }
 const COMMA = 0x2c;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+/** The characters that end a run of plain string content. */
+const STRING_STOP = /["\\]/g;
 
 /**
  * Parses `text` when it stays within `limits`; otherwise says which limit it broke. Never throws and
@@ -47,16 +49,28 @@ export function parseBoundedJson(text: string, limits: JsonLimits): BoundedJson 
   }
   let depth = 0;
   let values = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
+    if (c === QUOTE) {
+      // A string: jump from one quote or backslash to the next (a certificates body is mostly PEM
+      // text inside strings: ~60 stops instead of ~15,000 characters; bench/check-shard).
+      for (;;) {
+        STRING_STOP.lastIndex = i + 1;
+        const stop = STRING_STOP.exec(text);
+        if (!stop) {
+          i = text.length; // unterminated: JSON.parse says malformed
+          break;
+        }
+        i = stop.index;
+        if (text.charCodeAt(i) === BACKSLASH) {
+          i++; // the escaped character, whatever it is
+          continue;
+        }
+        break; // the closing quote
+      }
       continue;
     }
-    if (c === QUOTE) inString = true;
-    else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+    if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
       if (++depth > limits.maxDepth) {
         return { ok: false, reason: 'too-deep', detail: `nested deeper than ${limits.maxDepth} levels` };
       }

@@ -9,7 +9,12 @@
  * always lands in the same shard, so a day's changes rewrite only the shards they touch. Shards
  * are self-contained: loading a mix of two runs' shards is harmless (entries are content-addressed).
  */
-import { exportInspectionMemory, type InspectionMemory, importInspectionMemory } from './certificate';
+import {
+  exportInspectionMemory,
+  type InspectionMemory,
+  importInspectionMemory,
+  inspectionMemoryGeneration,
+} from './certificate';
 import type { RecordStore } from './ports';
 
 export interface InspectionMemoryStore {
@@ -39,8 +44,12 @@ function shardOf(key: string, count: number): number {
 export function recordInspectionMemory(records: RecordStore): InspectionMemoryStore {
   /** The text of every shard as last loaded or saved: an unchanged shard is not written again. */
   const known = new Map<string, string>();
+  /** The generation last saved: a warm run that met nothing new skips exporting and comparing. */
+  let saved: number | undefined;
   return {
     async load() {
+      // A warm process that saved and met nothing new since holds all it saved: no read, no parse.
+      if (saved !== undefined && inspectionMemoryGeneration() === saved) return 0;
       let shards: Array<{ sort: string; value: InspectionMemory }>;
       try {
         shards = await records.list<InspectionMemory>(PARTITION);
@@ -55,6 +64,8 @@ export function recordInspectionMemory(records: RecordStore): InspectionMemorySt
       return taken;
     },
     async save() {
+      const generation = inspectionMemoryGeneration();
+      if (generation === saved) return;
       const memory = exportInspectionMemory();
       const size = JSON.stringify(memory).length;
       let count = Math.max(1, Math.ceil(size / TARGET_SHARD_BYTES));
@@ -74,6 +85,7 @@ export function recordInspectionMemory(records: RecordStore): InspectionMemorySt
         await records.delete({ partition: PARTITION, sort: name });
         known.delete(name);
       }
+      saved = generation;
     },
   };
 }
