@@ -54,6 +54,7 @@ export function categoryOf(functionName: string, url: string, line: number, colu
     if (/^node:internal\/crypto\/|^node:crypto$/.test(url)) return 'node:crypto';
     if (/tls|^node:_tls|secure-context/.test(url)) return 'TLS (node:tls)';
     if (/^node:internal\/bootstrap\//.test(url)) return "loading Node's built-in modules";
+    if (/^node:inspector/.test(url)) return 'the profiler itself (stopping it)';
     return 'the rest of Node';
   }
   const map = sourceMapFor(url);
