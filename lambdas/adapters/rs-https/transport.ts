@@ -4,7 +4,8 @@
  * Built on node:https rather than undici: it costs the Lambda bundle nothing (the check function's
  * budget is 300 KB) and gives the same control over TLS trust, per-socket timeouts and keep-alive.
  */
-import { Agent, request } from 'node:https';
+import { Agent, type AgentOptions, type RequestOptions, request } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { checkServerIdentity, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import { RS_JSON_LIMITS } from '../../domain/bounded-json';
 import {
@@ -97,6 +98,29 @@ export function forgetTlsSessions(): void {
   sessions.clear();
 }
 
+/**
+ * The agent of one cluster's check, offering the cluster's kept session when it connects. Given at
+ * connection time, not in the request options: those name the agent's socket pool, and a session
+ * there would open a second connection for the check's next request.
+ */
+class ResumingAgent extends Agent {
+  constructor(
+    options: AgentOptions,
+    private readonly sessionKey: string | undefined,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const session = this.sessionKey ? sessions.get(this.sessionKey) : undefined;
+    // tls.connect takes `session`; the https typings of these options do not list it.
+    return super.createConnection(session ? ({ ...options, session } as RequestOptions) : options, callback);
+  }
+}
+
 export class RsTransport implements ClusterTransport {
   private readonly agent: Agent;
   private readonly authorization: string | undefined;
@@ -122,16 +146,19 @@ export class RsTransport implements ClusterTransport {
         },
       );
     }
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: 4,
-      secureContext,
-      // A pinned self-signed cluster certificate is verified like any other: never rejectUnauthorized=false.
-      rejectUnauthorized: true,
-    });
     this.sessionKey = client
       ? undefined
       : `${options.baseUrl.host}\0${options.serverName ?? ''}\0${trustKey(options.extraCa)}`;
+    this.agent = new ResumingAgent(
+      {
+        keepAlive: true,
+        maxSockets: 4,
+        secureContext,
+        // A pinned self-signed cluster certificate is verified like any other: never rejectUnauthorized=false.
+        rejectUnauthorized: true,
+      },
+      this.sessionKey,
+    );
     const { hostname, port, host, pathname } = options.baseUrl;
     this.target = { hostname: hostname.replace(/^\[(.*)\]$/, '$1'), port, host, basePath: pathname };
     // A cluster that logs in with a certificate only sends no Authorization header at all.
@@ -177,7 +204,6 @@ export class RsTransport implements ClusterTransport {
             const full = new URL(path, baseUrl);
             return { pathname: full.pathname, host: full.host, path: `${full.pathname}${full.search}` };
           })();
-    const session = this.sessionKey ? sessions.get(this.sessionKey) : undefined;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const maxBody = this.options.maxBodyBytes ?? RS_JSON_LIMITS.maxLength;
 
@@ -200,7 +226,6 @@ export class RsTransport implements ClusterTransport {
         path: url.path,
         method,
         agent: this.agent,
-        ...(session ? { session } : {}),
         ...(serverName
           ? {
               servername: serverName,
