@@ -11,8 +11,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { forgetTlsSessions, RsTransport } from '../../lambdas/adapters/rs-https/transport';
 import { parseBoundedJson, RS_JSON_LIMITS } from '../../lambdas/domain/bounded-json';
 import { clearInspectionCache } from '../../lambdas/domain/certificate';
+import { summarizeFleet } from '../../lambdas/domain/fleet-metrics';
 import { recordInspectionMemory } from '../../lambdas/domain/inspection-memory-records';
 import type { RecordStore } from '../../lambdas/domain/ports';
+import type { ClusterReport } from '../../lambdas/domain/report';
 import { inspectCertificate } from '../../lambdas/domain/report';
 import { RS_GET_RETRY } from '../../lambdas/domain/retry';
 import { ClusterCertificateSet } from '../../lambdas/domain/rs/client';
@@ -170,5 +172,51 @@ describe('inspection memory in the records, warm runs', () => {
     inspect(b.certPem);
     await memory.save();
     expect(calls).toEqual(['put shard-0000']);
+  });
+});
+
+describe('the soonest expiries of a fleet summary', () => {
+  it('are what sorting every certificate and keeping the first ten gives, ties and all', () => {
+    const at = new Date('2026-12-01T00:00:00Z');
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let trial = 0; trial < 50; trial++) {
+      const clusters = Array.from({ length: 1 + Math.floor(random() * 40) }, (_, c) => ({
+        name: ['prod-a', 'prod-B', 'a-b', 'ab', 'é-east'][c % 5] + String(Math.floor(random() * 3)),
+        error: null,
+        certificates: Array.from({ length: 1 + Math.floor(random() * 6) }, (_, i) => ({
+          name: ['proxy', 'api', 'cm', 'syncer'][i % 4] as string,
+          // Few distinct expiries: most certificates tie on days left and are ordered by name.
+          notAfter: new Date(at.getTime() + Math.floor(random() * 4) * 86_400_000).toISOString(),
+          status: 'ok',
+          managed: false,
+          action: 'none',
+          lifetimeDays: 90,
+        })),
+      }));
+      const top = trial % 3 === 0 ? 3 : 10;
+      const got = summarizeFleet(clusters as unknown as ClusterReport[], at, top).soonest;
+      const all = clusters.flatMap((c) =>
+        c.certificates.map((cert) => ({ cluster: c.name, certificate: cert.name, notAfter: cert.notAfter })),
+      );
+      const reference = all
+        .map((x) => ({
+          ...x,
+          daysLeft: Math.round(((Date.parse(x.notAfter) - at.getTime()) / 86_400_000) * 100) / 100,
+        }))
+        .sort(
+          (a, b) =>
+            a.daysLeft - b.daysLeft ||
+            a.cluster.localeCompare(b.cluster) ||
+            a.certificate.localeCompare(b.certificate),
+        )
+        .slice(0, top);
+      expect(got.map((s) => [s.cluster, s.certificate, s.daysLeft])).toEqual(
+        reference.map((s) => [s.cluster, s.certificate, s.daysLeft]),
+      );
+    }
   });
 });
