@@ -45,6 +45,50 @@ describe('bounded JSON pre-scan', () => {
     expect(parseBoundedJson(many, limits)).toMatchObject({ ok: false, reason: 'too-many-values' });
   });
 
+  it('gives the verdict of a character-by-character scan on random texts (the scan it replaced)', () => {
+    // The former scan, kept here as the oracle: it visits every character.
+    const oracle = (text: string, l: typeof limits) => {
+      let depth = 0;
+      let values = 0;
+      let inString = false;
+      for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+          if (c === '\\') i++;
+          else if (c === '"') inString = false;
+          continue;
+        }
+        if (c === '"') inString = true;
+        else if (c === '[' || c === '{') {
+          if (++depth > l.maxDepth) return 'too-deep';
+          if (++values > l.maxValues) return 'too-many-values';
+        } else if (c === ']' || c === '}') depth--;
+        else if (c === ',' && ++values > l.maxValues) return 'too-many-values';
+      }
+      try {
+        JSON.parse(text);
+        return 'ok';
+      } catch {
+        return 'malformed';
+      }
+    };
+    const alphabet = ['"', '\\', '[', ']', '{', '}', ',', 'a', ':', '1', ' ', '\\"', '"x"', '"\\\\"'];
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const small = { maxLength: 10_000, maxDepth: 3, maxValues: 6 };
+    for (let trial = 0; trial < 3_000; trial++) {
+      const text = Array.from(
+        { length: Math.floor(random() * 24) },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join('');
+      const result = parseBoundedJson(text, small);
+      expect(result.ok ? 'ok' : result.reason, JSON.stringify(text)).toBe(oracle(text, small));
+    }
+  });
+
   it('calls an unterminated string or a trailing backslash malformed, never throws', () => {
     expect(parseBoundedJson('{"a":"never ends', limits)).toMatchObject({ ok: false, reason: 'malformed' });
     expect(parseBoundedJson('{"a":"x\\', limits)).toMatchObject({ ok: false, reason: 'malformed' });
