@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { loadResults, README, renderReadme } from '../scripts/readme-figures';
+import { run as checkShard } from './check-shard.bench';
 import { run as cli } from './cli.bench';
 import { run as coldStart } from './cold-start.bench';
 import { run as crypto } from './crypto.bench';
@@ -27,6 +28,7 @@ import {
 // Fleet first: its RSS figures are cleanest in a process that has not run anything else yet.
 const BENCHMARKS: Array<{ name: string; run: () => Promise<Result> }> = [
   { name: 'fleet-check', run: fleetCheck },
+  { name: 'check-shard', run: checkShard },
   { name: 'cli', run: cli },
   { name: 'cold-start', run: coldStart },
   { name: 'crypto', run: crypto },

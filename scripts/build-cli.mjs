@@ -8,6 +8,7 @@
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { acmeClientCryptoStub } from '../lambdas/bundling/acme-client-crypto-plugin.mjs';
 
 const { cli } = JSON.parse(
   readFileSync(new URL('../lib/bundling/esbuild-options.json', import.meta.url), 'utf8'),
@@ -67,7 +68,7 @@ rmSync(`${outdir}/cli-chunks`, { recursive: true, force: true });
 await build({
   ...cli,
   absWorkingDir: fileURLToPath(new URL('..', import.meta.url)), // the aliases are relative to the repository
-  plugins: [commanderWithoutChildProcess, axiosWithoutUndici],
+  plugins: [commanderWithoutChildProcess, axiosWithoutUndici, acmeClientCryptoStub],
   entryPoints: { cli: 'lambdas/cli/bin.ts' },
   outdir,
   logLevel: 'warning',

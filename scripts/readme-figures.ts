@@ -42,7 +42,15 @@ type Results = Record<string, ResultFile | undefined>;
 
 export function loadResults(dir = RESULTS): Results {
   const out: Results = {};
-  for (const name of ['fleet-check', 'cli', 'cold-start', 'crypto', 'issuance', 'x509-signing']) {
+  for (const name of [
+    'fleet-check',
+    'check-shard',
+    'cli',
+    'cold-start',
+    'crypto',
+    'issuance',
+    'x509-signing',
+  ]) {
     const file = join(dir, `${name}.json`);
     if (existsSync(file)) out[name] = JSON.parse(readFileSync(file, 'utf8')) as ResultFile;
   }

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { HttpsRenewalInfoSource } from '../adapters/acme/renewal-info';
 import { ConfigCredentialsProvider, readAcmeTrust } from '../adapters/config-file';
 import { FanOutNotifier } from '../adapters/in-memory/notifier';
-import { newCertificateKey } from '../adapters/keys';
+import { type CertificateKey, newCertificateKey } from '../adapters/keys';
 import { LocalDirectoryStore } from '../adapters/local-directory/state-directory';
 import { processAlive, processOwner } from '../adapters/local-process';
 import { connectCluster } from '../adapters/rs-https';
@@ -140,13 +140,32 @@ function localIssuer(
   });
 }
 
+/**
+ * Keys made ahead of the orders a command already knows it will place (`renew --force`): an
+ * RSA-2048 key (~150 ms on a libuv thread) then overlaps the start-up, the cluster check and the
+ * ACME exchange instead of following the check (bench/cli). Taken by the first issue() of its type;
+ * one nobody takes was never used anywhere and is simply dropped with the process.
+ */
+const keysAhead = new Map<KeyType, Array<Promise<CertificateKey>>>();
+
+/** Starts the keys (and, for ACME, loads the order's modules) for orders known to come. */
+export function prepareOrders(orders: ReadonlyArray<{ keyType: KeyType; acme: boolean }>): void {
+  for (const { keyType } of orders) {
+    const key = newCertificateKey(keyType);
+    key.catch(() => undefined); // taken and awaited by an issuer, or never needed
+    keysAhead.set(keyType, [...(keysAhead.get(keyType) ?? []), key]);
+  }
+  if (orders.some((o) => o.acme))
+    void Promise.all([import('../adapters/acme'), import('../wiring/dns01')]).catch(() => undefined);
+}
+
 class LazyIssuer implements CertificateIssuer {
   private loaded: Promise<CertificateIssuer> | undefined;
   constructor(private readonly load: () => Promise<CertificateIssuer>) {}
   async issue(domains: string[], keyType: KeyType, options: IssueOptions = {}): Promise<IssuedPair> {
     // The key first: its generation (RSA: ~150 ms, on a libuv thread) overlaps the module load
     // (acme-client: ~100 ms of compiling on this one) instead of following it (bench/cli).
-    const key = options.key ?? newCertificateKey(keyType);
+    const key = options.key ?? keysAhead.get(keyType)?.shift() ?? newCertificateKey(keyType);
     key.catch(() => undefined); // awaited by the issuer; a failed load must not leave it unhandled
     this.loaded ??= this.load();
     return (await this.loaded).issue(domains, keyType, { ...options, key });

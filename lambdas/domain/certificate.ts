@@ -128,7 +128,16 @@ const leafCache = new Map<string, CertificateDetails>();
 let lastParsed: { pem: string; leaf: X509Certificate } | undefined;
 const keyMatchCache = new Map<string, boolean>();
 
+/** Changes whenever what exportInspectionMemory would give may have changed (a new entry, a newly used one). */
+let memoryGeneration = 0;
+
+/** The inspection memory's generation: equal numbers, equal exports (a save may skip its work). */
+export function inspectionMemoryGeneration(): number {
+  return memoryGeneration;
+}
+
 function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  memoryGeneration++;
   if (cache.size >= CACHE_LIMIT) {
     const oldest = cache.keys().next();
     if (!oldest.done) cache.delete(oldest.value);
@@ -151,6 +160,7 @@ export function clearInspectionCache(): void {
   leafCache.clear();
   keyMatchCache.clear();
   touched.clear();
+  memoryGeneration++;
   lastParsed = undefined;
   Object.assign(inspectionCacheStats, { leafHits: 0, leafMisses: 0, keyHits: 0, keyMisses: 0 });
 }
@@ -161,6 +171,7 @@ export function clearInspectionCache(): void {
  */
 export function restartInspectionUse(): void {
   touched.clear();
+  memoryGeneration++;
 }
 
 /**
@@ -183,8 +194,10 @@ const MEMORY_VERSION = 1;
 const touched = new Set<string>();
 
 function touch(key: string): void {
+  if (touched.has(key)) return;
   if (touched.size >= CACHE_LIMIT) touched.clear();
   touched.add(key);
+  memoryGeneration++;
 }
 
 export function exportInspectionMemory(): InspectionMemory {

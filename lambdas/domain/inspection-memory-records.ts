@@ -13,6 +13,7 @@ import {
   exportInspectionMemory,
   type InspectionMemory,
   importInspectionMemory,
+  inspectionMemoryGeneration,
   restartInspectionUse,
 } from './certificate';
 import type { RecordStore } from './ports';
@@ -55,10 +56,14 @@ export function recordInspectionMemory(records: RecordStore, scope?: string): In
   /** The text of every shard as last loaded or saved: an unchanged shard is not written again. */
   const known = new Map<string, string>();
   const prefix = scope ? `${scope}/` : '';
+  /** The generation last saved: a warm run that met nothing new skips exporting and comparing. */
+  let saved: number | undefined;
   return {
     async load() {
       // What this scope uses starts now (a warm function may have checked another shard before).
       if (scope) restartInspectionUse();
+      // A warm process that saved and met nothing new since holds all it saved: no read, no parse.
+      if (saved !== undefined && inspectionMemoryGeneration() === saved) return 0;
       let shards: Array<{ sort: string; value: InspectionMemory }>;
       try {
         shards = await records.list<InspectionMemory>(PARTITION, scope ? { sortPrefix: prefix } : {});
@@ -74,6 +79,8 @@ export function recordInspectionMemory(records: RecordStore, scope?: string): In
       return taken;
     },
     async save() {
+      const generation = inspectionMemoryGeneration();
+      if (generation === saved) return;
       const memory = exportInspectionMemory();
       const size = JSON.stringify(memory).length;
       let count = Math.max(1, Math.ceil(size / TARGET_SHARD_BYTES));
@@ -97,6 +104,7 @@ export function recordInspectionMemory(records: RecordStore, scope?: string): In
         await records.delete({ partition: PARTITION, sort: `${prefix}${name}` });
         known.delete(name);
       }
+      saved = generation;
     },
   };
 }

@@ -21,6 +21,7 @@ import { unknownProfile } from '../../domain/renewal/renewal-info';
 import { ACME_ORDER } from '../../domain/retry';
 import type { StateStore } from '../../domain/state';
 import { keyFor } from '../keys';
+import { createCsrPem } from '../keys/csr';
 import { type AcmeOrderContext, installAcmeHttpGuard, withAcmeContext } from './http-guard';
 
 const generate = promisify(generateKeyPair);
@@ -125,12 +126,10 @@ export class AcmeIssuer implements CertificateIssuer {
     domains: string[],
     keyType: KeyType,
     options: IssueOptions,
-  ): Promise<{ keyPem: string; csr: Buffer }> {
-    const { privateKey, keyPem } = await keyFor(keyType, options);
-    // acme-client's CSR (WebCrypto) imports PKCS#8; RS documents PKCS#1 for RSA keys.
-    const csrKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const [, csr] = await acme.crypto.createCsr({ commonName: domains[0], altNames: domains }, csrKeyPem);
-    return { keyPem, csr };
+  ): Promise<{ keyPem: string; csr: string }> {
+    const { privateKey, publicKey, keyPem } = await keyFor(keyType, options);
+    // node:crypto and a small DER writer, not acme-client's crypto.createCsr (an ASN.1 framework).
+    return { keyPem, csr: createCsrPem({ domains, privateKey, publicKey }) };
   }
 
   private async client(ctx: AcmeOrderContext): Promise<acme.Client> {
@@ -191,7 +190,7 @@ export class AcmeIssuer implements CertificateIssuer {
     ctx: AcmeOrderContext,
     dns: DnsProvider,
     domains: string[],
-    csr: Promise<Buffer>,
+    csr: Promise<string>,
     options: IssueOptions,
   ): Promise<string> {
     // An unknown profile is refused before anything is sent: no account, no order.

@@ -4,7 +4,8 @@
  * Built on node:https rather than undici: it costs the Lambda bundle nothing (the check function's
  * budget is 300 KB) and gives the same control over TLS trust, per-socket timeouts and keep-alive.
  */
-import { Agent, request } from 'node:https';
+import { Agent, type AgentOptions, type RequestOptions, request } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { checkServerIdentity, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import { RS_JSON_LIMITS } from '../../domain/bounded-json';
 import {
@@ -20,7 +21,7 @@ import {
 import type { ClusterTransport, HttpMethod, RawResponse } from '../../domain/ports/cluster-transport';
 import { type BackoffPolicy, backoffDelayMs, sleep } from '../../domain/retry';
 import { classifyTlsFailure, protocolFailureReason } from '../tls/errors';
-import { clientContext, trustContext } from '../tls/trust';
+import { clientContext, trustContext, trustKey } from '../tls/trust';
 
 export interface TransportOptions {
   /** The cluster's name, for messages. */
@@ -71,9 +72,62 @@ function afterAttempts(error: unknown, attempts: number, waitedMs: number): unkn
 const CLIENT_CERTIFICATE_ALERT =
   /ALERT_(BAD_CERTIFICATE|CERTIFICATE_(REQUIRED|EXPIRED|REVOKED|UNKNOWN|UNSUPPORTED)|UNKNOWN_CA|ACCESS_DENIED)|alert (bad certificate|certificate (required|expired|revoked|unknown|unsupported)|unknown ca|access denied)/i;
 
+/**
+ * TLS sessions per cluster endpoint and trust, kept for the process (a warm Lambda, a CLI checking
+ * a fleet): the next check of a cluster resumes its session instead of a full handshake, which
+ * skips the chain verification, Node's getPeerCertificate and checkServerIdentity: ~0.5 ms of CPU a
+ * cluster (bench/check-shard). A session is only ever resumed under the same pinned trust and
+ * server name it was verified with; a server that refuses it gets a full, verified handshake.
+ * Certificate logins keep none (a session there also stands for the client's identity). Bounded:
+ * the oldest is dropped first; a connection closed on an error drops its endpoint's session.
+ */
+const sessions = new Map<string, Buffer>();
+const SESSION_LIMIT = 10_000;
+
+function rememberSession(key: string, session: Buffer): void {
+  sessions.delete(key);
+  if (sessions.size >= SESSION_LIMIT) {
+    const oldest = sessions.keys().next();
+    if (!oldest.done) sessions.delete(oldest.value);
+  }
+  sessions.set(key, session);
+}
+
+/** Forgets every kept TLS session (tests). */
+export function forgetTlsSessions(): void {
+  sessions.clear();
+}
+
+/**
+ * The agent of one cluster's check, offering the cluster's kept session when it connects. Given at
+ * connection time, not in the request options: those name the agent's socket pool, and a session
+ * there would open a second connection for the check's next request.
+ */
+class ResumingAgent extends Agent {
+  constructor(
+    options: AgentOptions,
+    private readonly sessionKey: string | undefined,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const session = this.sessionKey ? sessions.get(this.sessionKey) : undefined;
+    // tls.connect takes `session`; the https typings of these options do not list it.
+    return super.createConnection(session ? ({ ...options, session } as RequestOptions) : options, callback);
+  }
+}
+
 export class RsTransport implements ClusterTransport {
   private readonly agent: Agent;
   private readonly authorization: string | undefined;
+  /** Where this cluster's TLS session is kept; undefined for a certificate login. */
+  private readonly sessionKey: string | undefined;
+  /** The request target, parsed once: host, port and the base path. */
+  private readonly target: { hostname: string; port: string; host: string; basePath: string };
 
   constructor(private readonly options: TransportOptions) {
     const client = options.clientCertificate;
@@ -92,13 +146,21 @@ export class RsTransport implements ClusterTransport {
         },
       );
     }
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: 4,
-      secureContext,
-      // A pinned self-signed cluster certificate is verified like any other: never rejectUnauthorized=false.
-      rejectUnauthorized: true,
-    });
+    this.sessionKey = client
+      ? undefined
+      : `${options.baseUrl.host}\0${options.serverName ?? ''}\0${trustKey(options.extraCa)}`;
+    this.agent = new ResumingAgent(
+      {
+        keepAlive: true,
+        maxSockets: 4,
+        secureContext,
+        // A pinned self-signed cluster certificate is verified like any other: never rejectUnauthorized=false.
+        rejectUnauthorized: true,
+      },
+      this.sessionKey,
+    );
+    const { hostname, port, host, pathname } = options.baseUrl;
+    this.target = { hostname: hostname.replace(/^\[(.*)\]$/, '$1'), port, host, basePath: pathname };
     // A cluster that logs in with a certificate only sends no Authorization header at all.
     this.authorization =
       options.username !== '' && options.password !== ''
@@ -134,7 +196,14 @@ export class RsTransport implements ClusterTransport {
 
   private once(method: string, path: string, body: unknown): Promise<RawResponse> {
     const { baseUrl, cluster, connectTimeoutMs, requestTimeoutMs } = this.options;
-    const url = new URL(path, baseUrl);
+    // A relative path against the base, without a URL object per request (the base is parsed once).
+    const url =
+      path.startsWith('/') && (this.target.basePath === '/' || this.target.basePath === '')
+        ? { pathname: path.split('?')[0] as string, host: this.target.host, path }
+        : (() => {
+            const full = new URL(path, baseUrl);
+            return { pathname: full.pathname, host: full.host, path: `${full.pathname}${full.search}` };
+          })();
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const maxBody = this.options.maxBodyBytes ?? RS_JSON_LIMITS.maxLength;
 
@@ -150,7 +219,11 @@ export class RsTransport implements ClusterTransport {
       };
 
       const serverName = this.options.serverName;
-      const req = request(url, {
+      const req = request({
+        protocol: 'https:',
+        hostname: this.target.hostname,
+        port: this.target.port || 443,
+        path: url.path,
         method,
         agent: this.agent,
         ...(serverName
@@ -199,7 +272,16 @@ export class RsTransport implements ClusterTransport {
         // A kept-alive socket is already connected; a new one is connected once the handshake
         // (including certificate verification) is done. Credentials travel only after that.
         if (!tls.connecting && tls.encrypted) clearTimeout(connectTimer);
-        else tls.once('secureConnect', () => clearTimeout(connectTimer));
+        else {
+          tls.once('secureConnect', () => clearTimeout(connectTimer));
+          const key = this.sessionKey;
+          if (key) {
+            tls.on('session', (ticket: Buffer) => rememberSession(key, ticket));
+            tls.once('close', (hadError: boolean) => {
+              if (hadError) sessions.delete(key);
+            });
+          }
+        }
       });
 
       req.on('error', (error: NodeJS.ErrnoException) => {

@@ -17,8 +17,13 @@ interface CaStore {
 
 const cache = new Map<string, SecureContext>();
 
+/** One short key per distinct trust set (the PEMs' SHA-256). */
+export function trustKey(extraPems: readonly string[]): string {
+  return createHash('sha256').update(extraPems.join('\n')).digest('hex');
+}
+
 export function trustContext(extraPems: readonly string[]): SecureContext {
-  const key = createHash('sha256').update(extraPems.join('\n')).digest('hex');
+  const key = trustKey(extraPems);
   let context = cache.get(key);
   if (!context) {
     context = createSecureContext();

@@ -1,10 +1,12 @@
 /** `rs-cert-watchdog renew`: loaded only when that command runs (main.ts imports it on demand). */
 import { alertSeverity } from '../../domain/alerts';
-import { managedSettings } from '../../domain/certificate-kinds';
+import { CLIENT_CERTIFICATE, managedNames, managedSettings } from '../../domain/certificate-kinds';
 import { ConfigError } from '../../domain/errors';
+import { isForced } from '../../domain/renewal/plan';
+import { issuerTypeOf } from '../../domain/renewal/renewal-info';
 import { renewFleet } from '../../domain/renewal/runner';
 import type { RenewJsonReport } from '../json-documents';
-import { localRenewalContext } from '../local-context';
+import { localRenewalContext, prepareOrders } from '../local-context';
 import { renderAlerts, renderReport } from '../table';
 import { checkOutputs, type OutputOptions, recordingFailure, writeOutputs } from './outputs';
 import { type CommandEnv, configure, emit, warnAdvice, withInspectionMemory } from './shared';
@@ -25,6 +27,21 @@ export async function renew(cli: CommandEnv, options: RenewOptions): Promise<voi
     });
   await checkOutputs(cli, options);
   const ctx = localRenewalContext(config, io.env, warn);
+  // A forced certificate is ordered whatever the check finds: its key is made from now on.
+  if (options.dryRun !== true && options.force.length > 0)
+    prepareOrders(
+      config.clusters.flatMap((cluster) =>
+        managedNames(cluster)
+          .filter((name) => name !== CLIENT_CERTIFICATE && isForced(options.force, cluster.name, name))
+          .map((name) => {
+            const settings = managedSettings(cluster, name);
+            return {
+              keyType: settings?.keyType ?? config.acme?.keyType ?? 'rsa-2048',
+              acme: settings !== undefined && issuerTypeOf(settings) === 'acme',
+            };
+          }),
+      ),
+    );
   const report = await recordingFailure(cli, config, 'renew', options, startedAt, () =>
     withInspectionMemory(config.stateDir, warn, () =>
       renewFleet(ctx, {

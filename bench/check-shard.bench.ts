@@ -1,0 +1,364 @@
+/**
+ * The check shard: CPU per cluster checked, at 50 and 500 clusters per shard, on the bundle the
+ * Lambda runs (lambdas/handlers/check.ts's handler, built with the stack's esbuild options through
+ * bench/support/check-shard-entry.ts), on the Lambda's Node (24), against simulated clusters in
+ * another process (bench/support/fleet-server.ts: 1 node, six certificates each, a distinct
+ * certificate set and pinned CA text per cluster).
+ *
+ * Each shard runs in a fresh process (bench/support/check-shard-child.mjs): one cold invocation (a
+ * new Lambda environment: every certificate parsed) then warm ones (a reused environment). CPU is
+ * the process's user + system time during the invocation, divided by the clusters checked.
+ *
+ * Issue 24 asks to halve today's figure: the same measurement runs, interleaved, on the code of
+ * BASELINE_COMMIT (the check path before issue 24's work, extracted with `git archive`), so the
+ * ratio is measured in one run on one machine. Until the shard handler lands, the event is the
+ * check function's `{}` over a config of exactly the shard's clusters; `EVENT` switches to the
+ * Step Functions ItemBatcher shape (`Items` / `BatchInput`) once it has.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { lambdaBuildOptions } from '../lib/bundling/esbuild-options';
+import { node24Binary } from '../test/support/lambda/invoke';
+import {
+  BENCH_DIR,
+  consoleTable,
+  fmt,
+  fmtMs,
+  log,
+  machineInfo,
+  markdownTable,
+  median,
+  REPO_DIR,
+  type Result,
+  runIfMain,
+  type Target,
+  targetsTable,
+  writeResult,
+} from './support/common';
+import type { Profile } from './support/cpu-profile';
+import { type FleetServer, startFleetServer } from './support/fleet-harness';
+import { breakdownByPackage, medianBreakdown, type PackageBreakdown } from './support/profile-packages';
+
+/** The check path before issue 24 (the branch point of that work). */
+export const BASELINE_COMMIT = '8e99b1c';
+const SHARD_SIZES = [50, 500] as const;
+/** Fresh processes per shard size and variant, interleaved (baseline, current, baseline, ...). */
+const ROUNDS = 3;
+const WARM_RUNS = 3;
+const LATENCY_MS = 5;
+/** Which event the handler gets: today's check (`{}`), or the shard's ItemBatcher batch. */
+const EVENT: 'check' | 'shard' = 'check';
+
+export function shardEvent(clusters: readonly string[]): unknown {
+  if (EVENT === 'check') return {};
+  return {
+    Items: clusters.map((cluster) => ({ cluster })),
+    BatchInput: { execution: 'bench-check-shard', force: [], dryRun: false },
+  };
+}
+
+interface ChildOutput {
+  node: string;
+  load: { wallMs: number; cpuMs: number };
+  cold: Invocation;
+  warm: Invocation[];
+  logBytes: number;
+  rssMb: number;
+}
+interface Invocation {
+  wallMs: number;
+  cpuMs: number;
+  clusters: number;
+  errors: number;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Bundles the shard entry from `root` (the worktree, or the baseline's extracted tree). */
+export async function bundleFrom(root: string, outdir: string): Promise<string> {
+  await build({
+    ...lambdaBuildOptions(REPO_DIR),
+    absWorkingDir: root,
+    entryPoints: { index: 'bench/support/check-shard-entry.ts' },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'warning',
+  });
+  return join(outdir, 'index.mjs');
+}
+
+/** The baseline's product code next to this bench's entry, resolving packages from this repository. */
+function extractBaseline(dir: string): string | undefined {
+  try {
+    const root = join(dir, 'baseline');
+    mkdirSync(root, { recursive: true });
+    const tar = execFileSync('git', ['-C', REPO_DIR, 'archive', BASELINE_COMMIT, 'lambdas', 'lib/bundling'], {
+      maxBuffer: 256 * 2 ** 20,
+    });
+    execFileSync('tar', ['-x', '-C', root], { input: tar });
+    mkdirSync(join(root, 'bench', 'support'), { recursive: true });
+    writeFileSync(
+      join(root, 'bench', 'support', 'check-shard-entry.ts'),
+      readFileSync(join(BENCH_DIR, 'support', 'check-shard-entry.ts')),
+    );
+    symlinkSync(join(REPO_DIR, 'node_modules'), join(root, 'node_modules'));
+    symlinkSync(join(REPO_DIR, 'tsconfig.json'), join(root, 'tsconfig.json'));
+    return root;
+  } catch (error) {
+    log(`  baseline ${BASELINE_COMMIT} not extracted: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+export async function runShard(
+  node: string,
+  bundle: string,
+  server: FleetServer,
+  n: number,
+  dir: string,
+  profileOut?: string,
+  flag?: string,
+  /** Given: the state (and inspection memory) a previous process left; else a new, empty one. */
+  keptStateDir?: string,
+): Promise<ChildOutput> {
+  const stateDir = keptStateDir ?? mkdtempSync(join(dir, 'state-'));
+  const names = server.clusters.slice(0, n).map((_, i) => `shard-${i + 1}`);
+  const setupFile = join(dir, `setup-${n}.json`);
+  writeFileSync(
+    setupFile,
+    JSON.stringify({
+      config: {
+        stateDir,
+        concurrency: 32,
+        clusters: server.clusters.slice(0, n).map((c, i) => ({
+          name: names[i],
+          endpoint: c.url,
+          credentialsSecret: `bench/${names[i]}`,
+        })),
+      },
+      stateDir,
+      access: { username: server.username, password: server.password, caPem: server.caPem },
+      distinctCa: true,
+    }),
+  );
+  const eventFile = join(dir, `event-${n}.json`);
+  writeFileSync(eventFile, JSON.stringify(shardEvent(names)));
+  const { stdout } = await execFileAsync(
+    node,
+    [
+      join(BENCH_DIR, 'support', 'check-shard-child.mjs'),
+      bundle,
+      setupFile,
+      eventFile,
+      profileOut ?? '-',
+      String(WARM_RUNS),
+      ...(flag ? [flag] : []),
+    ],
+    {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_NAMESPACE: 'bench' },
+      maxBuffer: 64 * 2 ** 20,
+    },
+  );
+  if (!keptStateDir) rmSync(stateDir, { recursive: true, force: true });
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as ChildOutput;
+}
+
+interface Cell {
+  variant: 'baseline' | 'current';
+  n: number;
+  /** The very first check (no inspection memory anywhere: every certificate and key parsed). */
+  firstPerCluster: number[];
+  /** A new environment that loads the memory the first one saved (a Lambda cold start, day 2 on). */
+  coldPerCluster: number[];
+  warmPerCluster: number[];
+  coldWall: number[];
+  loadCpu: number[];
+  errors: number;
+}
+
+export async function run(): Promise<Result> {
+  const started = performance.now();
+  const machine = machineInfo();
+  log('\n## check-shard: CPU per cluster checked, on the Lambda bundle (50 and 500 clusters per shard)');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-shard-'));
+  const maxN = Math.max(...SHARD_SIZES);
+  const server = await startFleetServer(maxN, LATENCY_MS, maxN);
+  try {
+    let node: string;
+    try {
+      node = node24Binary();
+    } catch {
+      node = process.execPath;
+    }
+    const current = await bundleFrom(REPO_DIR, join(dir, 'current'));
+    const baselineRoot = extractBaseline(dir);
+    const baseline = baselineRoot ? await bundleFrom(baselineRoot, join(dir, 'baseline-out')) : undefined;
+    const variants = [
+      ...(baseline ? [{ variant: 'baseline' as const, bundle: baseline }] : []),
+      { variant: 'current' as const, bundle: current },
+    ];
+    const cells: Cell[] = [];
+    let nodeVersion = '';
+    for (const n of SHARD_SIZES) {
+      const byVariant = new Map(
+        variants.map((v) => [
+          v.variant,
+          {
+            variant: v.variant,
+            n,
+            firstPerCluster: [],
+            coldPerCluster: [],
+            warmPerCluster: [],
+            coldWall: [],
+            loadCpu: [],
+            errors: 0,
+          } as Cell,
+        ]),
+      );
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? variants : [...variants].reverse();
+        for (const v of order) {
+          const stateDir = mkdtempSync(join(dir, 'state-'));
+          const first = await runShard(node, v.bundle, server, n, dir, undefined, undefined, stateDir);
+          const out = await runShard(node, v.bundle, server, n, dir, undefined, undefined, stateDir);
+          rmSync(stateDir, { recursive: true, force: true });
+          nodeVersion = out.node;
+          const cell = byVariant.get(v.variant) as Cell;
+          cell.firstPerCluster.push(first.cold.cpuMs / n);
+          cell.errors += first.cold.errors;
+          cell.coldPerCluster.push(out.cold.cpuMs / n);
+          cell.coldWall.push(out.cold.wallMs);
+          cell.warmPerCluster.push(median(out.warm.map((w) => w.cpuMs)) / n);
+          cell.loadCpu.push(out.load.cpuMs);
+          cell.errors += out.cold.errors + out.warm.reduce((a, w) => a + w.errors, 0);
+          if (out.cold.clusters !== n) cell.errors += n;
+          log(
+            `  N=${n} ${v.variant}: first ${fmt(first.cold.cpuMs / n, 2)} ms/cluster, cold ${fmt(out.cold.cpuMs / n, 2)} ms/cluster, warm ${fmt(median(out.warm.map((w) => w.cpuMs)) / n, 2)} ms/cluster, cold wall ${fmtMs(out.cold.wallMs)}`,
+          );
+        }
+      }
+      cells.push(...byVariant.values());
+    }
+
+    // Where the current code's CPU goes, per cluster: profiles of a cold and a warm invocation.
+    const profiles: Record<string, PackageBreakdown | undefined> = {};
+    for (const n of SHARD_SIZES) {
+      for (const phase of ['cold', 'warm'] as const) {
+        const runs: PackageBreakdown[] = [];
+        for (let i = 0; i < 2; i++) {
+          const file = join(dir, `profile-${n}-${phase}-${i}.cpuprofile`);
+          const stateDir = mkdtempSync(join(dir, 'state-'));
+          await runShard(node, current, server, n, dir, undefined, undefined, stateDir);
+          const flag = phase === 'cold' ? '--profile-cold' : undefined;
+          await runShard(node, current, server, n, dir, file, flag, stateDir);
+          rmSync(stateDir, { recursive: true, force: true });
+          runs.push(breakdownByPackage(JSON.parse(readFileSync(file, 'utf8')) as Profile));
+        }
+        profiles[`${n}-${phase}`] = medianBreakdown(runs);
+      }
+    }
+
+    const get = (variant: Cell['variant'], n: number) =>
+      cells.find((c) => c.variant === variant && c.n === n);
+    const targets: Target[] = [];
+    for (const n of SHARD_SIZES) {
+      const cur = get('current', n) as Cell;
+      const base = get('baseline', n);
+      for (const phase of ['cold', 'warm'] as const) {
+        const c = median(phase === 'cold' ? cur.coldPerCluster : cur.warmPerCluster);
+        const b = base ? median(phase === 'cold' ? base.coldPerCluster : base.warmPerCluster) : Number.NaN;
+        targets.push({
+          name: `N = ${n} per shard, ${phase === 'cold' ? 'a new environment (cold)' : 'a reused environment (warm)'}: CPU per cluster vs ${BASELINE_COMMIT}`,
+          threshold: '≤ 0.50×',
+          measured: base
+            ? `${fmt(c / b, 2)}× (${fmt(c, 2)} vs ${fmt(b, 2)} ms)`
+            : `${fmt(c, 2)} ms (no baseline)`,
+          pass: base ? c <= 0.5 * b : false,
+        });
+      }
+    }
+    targets.push({
+      name: 'Every cluster read without error',
+      threshold: '0 errors',
+      measured: String(cells.reduce((a, c) => a + c.errors, 0)),
+      pass: cells.every((c) => c.errors === 0),
+    });
+
+    const headers = [
+      'Shard',
+      'Code',
+      'CPU/cluster, first check ever (median)',
+      'CPU/cluster cold (median)',
+      'CPU/cluster warm (median)',
+      'Cold invocation wall',
+      'Bundle load CPU',
+    ];
+    const rows = cells.map((c) => [
+      `${c.n} clusters`,
+      c.variant === 'baseline' ? `${BASELINE_COMMIT} (before)` : 'this tree',
+      `${fmt(median(c.firstPerCluster), 2)} ms`,
+      `${fmt(median(c.coldPerCluster), 2)} ms`,
+      `${fmt(median(c.warmPerCluster), 2)} ms`,
+      fmtMs(median(c.coldWall)),
+      fmtMs(median(c.loadCpu)),
+    ]);
+    log(consoleTable(headers, rows));
+    const perCluster = (b: PackageBreakdown | undefined, n: number) =>
+      b
+        ? b.parts
+            .filter((p) => p.ms / n >= 0.005)
+            .map((p) => `${p.part} ${fmt(p.ms / n, 3)}`)
+            .join('; ')
+        : 'n/a';
+    const profileTable = markdownTable(
+      ['Shard', 'Invocation', 'Sampled per cluster', 'Per cluster by package or activity (ms)'],
+      SHARD_SIZES.flatMap((n) =>
+        (['cold', 'warm'] as const).map((phase) => {
+          const b = profiles[`${n}-${phase}`];
+          return [`${n}`, phase, b ? `${fmt(b.sampledMs / n, 3)} ms` : 'n/a', perCluster(b, n)];
+        }),
+      ),
+      ['r', 'l', 'r', 'l'],
+    );
+    for (const [k, b] of Object.entries(profiles))
+      log(`  profile ${k}: ${perCluster(b, Number(k.split('-')[0]))}`);
+    const markdown = [
+      `The check function's handler bundled as the stack bundles it, run by ${nodeVersion || 'node'} in a fresh process per shard ` +
+        `(${ROUNDS} per size and code, interleaved with ${BASELINE_COMMIT}'s code; ${WARM_RUNS} warm invocations after the cold one). ` +
+        `Event: ${EVENT === 'check' ? "today's check (`{}` over a config of the shard's clusters)" : 'the shard batch (`Items`, `BatchInput`)'}. ` +
+        `Simulated clusters in another process, ${LATENCY_MS} ms per answer, a distinct certificate set and CA text per cluster. ` +
+        'CPU: the process user + system time during the invocation, per cluster checked. "First check ever": a process with no ' +
+        'inspection memory (every certificate and key parsed); "cold": a new process loading the memory the first saved (what a ' +
+        'Lambda cold start finds from the second run on); "warm": later invocations of that process. The targets are on cold and warm.',
+      '',
+      markdownTable(headers, rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r']),
+      '',
+      targetsTable(targets),
+      '',
+      'Where the current code spends each cluster’s CPU (profiles at 200 µs, source-mapped to packages; median of 2 per row; ' +
+        '"waiting" is idle time, not CPU):',
+      '',
+      profileTable,
+    ].join('\n');
+    const result: Result = {
+      name: 'check-shard',
+      title: 'Check shard: CPU per cluster on the Lambda bundle',
+      markdown,
+      targets,
+      durationMs: performance.now() - started,
+      data: { cells, profiles, baselineCommit: BASELINE_COMMIT, event: EVENT, node: nodeVersion },
+    };
+    writeResult(result, machine);
+    return result;
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+runIfMain(import.meta.url, run);

@@ -1,0 +1,47 @@
+/**
+ * The entry bench/check-shard.bench.ts bundles with the Lambda's esbuild options: the check
+ * function's own handler (lambdas/handlers/check.ts, `createCheckHandler`) over the product's
+ * adapters (connectCluster, the state and inspection memory on records), with the simulated fleet's
+ * credentials in memory instead of the Parameters and Secrets extension. Everything the handler
+ * runs per cluster is the bundle the Lambda runs; only the wiring differs.
+ *
+ * When the check function becomes the shard handler (Items / BatchInput), this stays the one place
+ * that builds the handler; the bench's `shardEvent()` says which event it gets.
+ */
+
+import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
+import { connectCluster } from '../../lambdas/adapters/rs-https';
+import { parseConfig } from '../../lambdas/domain/config/schema';
+import { recordInspectionMemory } from '../../lambdas/domain/inspection-memory-records';
+import type { ClusterAccess } from '../../lambdas/domain/ports';
+import type { CheckContext } from '../../lambdas/domain/renewal/steps';
+import { StateStore } from '../../lambdas/domain/state';
+import { createCheckHandler } from '../../lambdas/handlers/check';
+
+export interface ShardSetup {
+  /** The watchdog config document (clusters pointing at the simulators). */
+  config: unknown;
+  stateDir: string;
+  access: ClusterAccess;
+  /** Every cluster pins its own CA text (a real fleet: one CA per cluster). */
+  distinctCa: boolean;
+}
+
+export function shardHandler(setup: ShardSetup): (event: unknown) => Promise<unknown> {
+  const config = parseConfig(setup.config, setup.stateDir);
+  const directory = new LocalDirectoryStore(setup.stateDir);
+  const ctx: CheckContext = {
+    config,
+    credentials: {
+      resolve: async (cluster) =>
+        setup.distinctCa
+          ? { ...setup.access, caPem: `# pinned CA of ${cluster.name}\n${setup.access.caPem ?? ''}` }
+          : setup.access,
+    },
+    connect: connectCluster,
+    state: new StateStore(directory),
+    inspectionMemory: recordInspectionMemory(directory.records),
+  };
+  const handler = createCheckHandler(() => ctx);
+  return (event) => handler(event as Parameters<typeof handler>[0]);
+}
