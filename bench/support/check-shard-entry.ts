@@ -5,8 +5,8 @@
  * credentials in memory instead of the Parameters and Secrets extension. Everything the handler
  * runs per cluster is the bundle the Lambda runs; only the wiring differs.
  *
- * When the check function becomes the shard handler (Items / BatchInput), this stays the one place
- * that builds the handler; the bench's `shardEvent()` says which event it gets.
+ * The bench sends the shard's ItemBatcher batch (Items / BatchInput) to today's handler and `{}`
+ * over a config of exactly those clusters to the baseline's (which knew no shards): the same work.
  */
 
 import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory/state-directory';
@@ -41,7 +41,22 @@ export function shardHandler(setup: ShardSetup): (event: unknown) => Promise<unk
     connect: connectCluster,
     state: new StateStore(directory),
     inspectionMemory: recordInspectionMemory(directory.records),
+    inspectionMemoryOf: (scope) => recordInspectionMemory(directory.records, scope),
   };
-  const handler = createCheckHandler(() => ctx);
+  // The shard's report and plan go to S3 on AWS; in memory here (the bench measures the check). Not
+  // the in-memory adapter: the baseline's tree, bundled with this entry, has none.
+  const objects = new Map<string, string | Uint8Array>();
+  const reports = {
+    bucket: 'bench-reports',
+    put: async (key: string, body: string | Uint8Array) => void objects.set(key, body),
+    getText: async (key: string) => {
+      const body = objects.get(key);
+      return body === undefined ? null : typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+    },
+  };
+  const handler = createCheckHandler(
+    () => ctx,
+    () => reports,
+  );
   return (event) => handler(event as Parameters<typeof handler>[0]);
 }

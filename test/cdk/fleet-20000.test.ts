@@ -302,10 +302,10 @@ describe(`a fleet of ${CLUSTERS.toLocaleString('en')} clusters, every managed ce
     if (run.status !== 'SUCCEEDED') throw new Error(`the execution failed: ${run.error}: ${run.cause}`);
     output = run.output as typeof output;
     totalMs = performance.now() - started;
-      console.log(
-        JSON.stringify(output).slice(0, 1500),
-        (await bucket.getText(output.findings.key))?.slice(0, 1500),
-      );
+    console.log(
+      JSON.stringify(output).slice(0, 1500),
+      (await bucket.getText(output.findings.key))?.slice(0, 1500),
+    );
   });
 
   afterAll(() => {

@@ -101,7 +101,9 @@ describe('notifying never breaks renewing', () => {
     world = await startWorld({ clusters: { east: proxyDue }, pebble: {} });
     const config = await world.writeConfig({}, { east: managedProxy });
     // Its Lambda dies after its work (the lock released) and before it answers.
-    const workflow = await localWorkflow(world, config, { crash: { state: STATE_NAMES.notifyRenewed, times: 1 } });
+    const workflow = await localWorkflow(world, config, {
+      crash: { state: STATE_NAMES.notifyRenewed, times: 1 },
+    });
 
     await workflow.execute();
 
@@ -127,7 +129,10 @@ describe('notifying never breaks renewing', () => {
     expect(entered(workflow)).toContain(STATE_NAMES.failureReported);
     expect(notifier.refused.map((a) => `${a.kind}:${a.cluster}`)).toEqual(['renewal-failed:east']);
     expect(notifier.sent).toEqual([]);
-    expect(workflow.alerts.map((a) => `${a.kind}:${a.cluster}`).sort()).toEqual(['renewal-failed:east', 'renewed:west']);
+    expect(workflow.alerts.map((a) => `${a.kind}:${a.cluster}`).sort()).toEqual([
+      'renewal-failed:east',
+      'renewed:west',
+    ]);
     expect(await lockIsFree(workflow, 'east', 'proxy')).toBe(true);
   });
 

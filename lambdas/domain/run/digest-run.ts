@@ -77,7 +77,8 @@ export async function digestRun(
       const error = child.status === 'SUCCEEDED' ? ended?.error : { Error: child.error, Cause: child.cause };
       failedBatch(child.status === 'SUCCEEDED' ? output : child.input, {
         name: error?.Error ?? 'States.Unknown',
-        message: causeMessage(error?.Cause) || 'the renewal ended without reporting its outcome: check the cluster',
+        message:
+          causeMessage(error?.Cause) || 'the renewal ended without reporting its outcome: check the cluster',
       });
     });
   } else if (input.renewDueError && input.due.batches > 0) {

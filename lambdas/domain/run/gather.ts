@@ -160,7 +160,10 @@ async function runPage(
 ): Promise<string> {
   const all = clusters <= HTML_MAX_CLUSTERS;
   const soonest = (c: ClusterReport) =>
-    Math.min(...c.certificates.map((cert) => cert.daysLeft ?? Number.NEGATIVE_INFINITY), Number.POSITIVE_INFINITY);
+    Math.min(
+      ...c.certificates.map((cert) => cert.daysLeft ?? Number.NEGATIVE_INFINITY),
+      Number.POSITIVE_INFINITY,
+    );
   // Unreadable clusters first, then by soonest expiry; only the first HTML_MAX_CLUSTERS are kept as we go.
   const urgency = (c: ClusterReport) => (c.error ? Number.NEGATIVE_INFINITY : soonest(c));
   const byUrgency = (a: ClusterReport, b: ClusterReport) => {
@@ -178,8 +181,7 @@ async function runPage(
       attention++;
       shown.push(cluster);
     }
-    if (shown.length > 2 * HTML_MAX_CLUSTERS)
-      shown = shown.sort(byUrgency).slice(0, HTML_MAX_CLUSTERS);
+    if (shown.length > 2 * HTML_MAX_CLUSTERS) shown = shown.sort(byUrgency).slice(0, HTML_MAX_CLUSTERS);
   }
   if (!all) shown = shown.sort(byUrgency).slice(0, HTML_MAX_CLUSTERS);
   shown.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -188,7 +190,10 @@ async function runPage(
     : attention > shown.length
       ? `Certificate report: the ${shown.length} most urgent of the ${attention} clusters (of ${clusters}) that need attention`
       : `Certificate report: the ${shown.length} of ${clusters} clusters that need attention`;
-  return renderHtmlReport({ generatedAt: fleet.at, clusters: shown, dryRun }, { title, generator: 'rs-cert-watchdog' });
+  return renderHtmlReport(
+    { generatedAt: fleet.at, clusters: shown, dryRun },
+    { title, generator: 'rs-cert-watchdog' },
+  );
 }
 
 function isShardResult(value: unknown): value is ShardResult {
