@@ -151,6 +151,13 @@ describe('the synthesized state machine, executed with our handlers', () => {
     // One digest for the run, its link to the page beside the report; nothing was urgent enough to go alone.
     expect(workflow.digests).toHaveLength(1);
     expect(workflow.digests[0]?.report?.key).toBe(run.report.html);
+    expect(workflow.digests[0]?.report?.url).toBe(
+      `https://console.aws.amazon.com/s3/object/${workflow.reportBucket}?region=us-east-1&prefix=${encodeURIComponent(run.report.html as string)}`,
+    );
+    // The page beside the report (issue 23): the CLI's page, of this run's clusters.
+    const page = workflow.object(run.report.html as string) as string;
+    expect(page).toMatch(/^<!DOCTYPE html>/);
+    for (const text of ['east', 'west', 'syncer', 'AuthenticationError']) expect(page).toContain(text);
     expect(workflow.immediate).toEqual([]);
     // Neither the alerts nor any object the run wrote holds a secret.
     const objects = workflow.objectKeys().map((k) => workflow.object(k));
