@@ -205,7 +205,11 @@ export function acknowledgeReportBucket(subjects: ReportBucketNagSubjects): void
   );
   for (const { scope, patterns, reason } of subjects.objectGrants)
     for (const pattern of patterns)
-      ack(scope, `AwsSolutions-IAM5[Resource::${nagReference(scope, bucket.arnForObjects(pattern))}]`, reason);
+      ack(
+        scope,
+        `AwsSolutions-IAM5[Resource::${nagReference(scope, bucket.arnForObjects(pattern))}]`,
+        reason,
+      );
   // CDK's Distributed Map grants: the ResultWriter (multipart PutObject) and the cluster list's ItemReader,
   // on the bucket's objects (CDK does not scope them to a prefix).
   const mapObjects = Stack.of(stateMachine).formatArn({
