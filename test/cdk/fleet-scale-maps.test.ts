@@ -226,7 +226,7 @@ describe('the cluster list the deployment writes', () => {
     const manifest = JSON.parse(
       readFileSync(join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8'),
     ) as { files: Record<string, { source: { path: string; packaging?: string } }> };
-    const [objectKey] = deployments[0]?.Properties.SourceObjectKeys as string[];
+    const [objectKey] = (deployments[0]?.Properties.SourceObjectKeys ?? []) as string[];
     const asset = manifest.files[String(objectKey).replace(/\.zip$/, '')];
     expect(asset?.source.packaging).toBe('zip');
     const file = join(
