@@ -44,6 +44,7 @@ import { type WatchdogFunctionOptions, watchdogFunction } from './functions';
 import {
   acknowledgeCustomResourceProvider,
   acknowledgeNagFindings,
+  acknowledgeReportBucket,
   acknowledgeScheduleDeadLetterQueue,
 } from './nag';
 import { paramsAndSecretsLayer } from './params-and-secrets';
@@ -177,6 +178,7 @@ export class CertificateWatchdog extends Construct {
       key: this.key,
       retentionDays: aws.reportRetentionDays,
       clusters: config.clusters,
+      logRetention,
     });
     this.reportBucket = reports.bucket;
     const migrateLegacyState = props.migrateLegacyState ?? true;
@@ -327,11 +329,10 @@ export class CertificateWatchdog extends Construct {
       f.addEnvironment('REPORT_BUCKET_NAME', this.reportBucket.bucketName);
       f.addEnvironment('REPORT_KMS_KEY_ID', this.key.keyArn);
     }
-    reports.grantObjects(check, { read: [`${RUNS_PREFIX}*`], write: [`${RUNS_PREFIX}*`] });
-    reports.grantObjects(notify, {
-      read: [`${RUNS_PREFIX}*`],
-      write: [`${RUNS_PREFIX}*/alerts.json`, `${RUNS_PREFIX}*/digest.json`],
-    });
+    const runObjects = `${RUNS_PREFIX}*`;
+    const notifyWrites = [`${RUNS_PREFIX}*/alerts.json`, `${RUNS_PREFIX}*/digest.json`];
+    reports.grantObjects(check, { read: [runObjects], write: [runObjects] });
+    reports.grantObjects(notify, { read: [runObjects], write: notifyWrites });
 
     // Workflow.
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
@@ -359,7 +360,7 @@ export class CertificateWatchdog extends Construct {
     });
     // The renewals map reads each run's due list (its key is in the state, so CDK cannot scope it);
     // both maps' ResultWriter writes under runs/results (CDK grants that, and the cluster list's read).
-    reports.grantObjects(this.stateMachine, { read: [`${RUNS_PREFIX}*`], write: [`${RUNS_PREFIX}*`] });
+    reports.grantObjects(this.stateMachine, { read: [runObjects], write: [runObjects] });
 
     ({
       run: this.schedule,
@@ -440,6 +441,32 @@ export class CertificateWatchdog extends Construct {
       route53ChangePollers,
       route53Access: route53,
       topicPublisher: notify,
+    });
+    acknowledgeReportBucket({
+      bucket: this.reportBucket,
+      deploymentRole: reports.clusterList.handlerRole,
+      deploymentHandler: reports.clusterList.handlerRole.node.scope as Construct,
+      stateMachine: this.stateMachine,
+      objectGrants: [
+        {
+          scope: check,
+          patterns: [runObjects],
+          reason:
+            "Each run's objects under runs/<execution>/ (shard parts, due list, findings, report, page), and the maps' results Gather reads; run names are only known at run time.",
+        },
+        {
+          scope: notify,
+          patterns: [runObjects, ...notifyWrites],
+          reason:
+            "Reads a run's findings, due list and the renewals map's results; writes only that run's alerts.json and digest.json; run names are only known at run time.",
+        },
+        {
+          scope: this.stateMachine,
+          patterns: [runObjects],
+          reason:
+            "The renewals map's ItemReader reads the run's due list (its key is in the state) and both ResultWriters write under runs/results/.",
+        },
+      ],
     });
     acknowledgeCustomResourceProvider(alarms.deployedHeartbeat);
     acknowledgeCustomResourceProvider(fleet.deployed);

@@ -2,7 +2,8 @@
  * cdk-nag AwsSolutions findings this design accepts, each with its reason. cdk-nag v3 needs each
  * finding acknowledged by its exact ID, which names resources as `<LogicalId.Attribute>`.
  */
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, type CfnElement, Fn, Stack, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
@@ -148,6 +149,11 @@ export function logicalIdOf(element: CfnElement): string {
  * as `<Name.Attribute>`, `Fn::Join` joined.
  */
 function nagReference(scope: IConstruct, value: string): string {
+  return nagName(Stack.of(scope).resolve(value));
+}
+
+/** A resolved template value as cdk-nag names it. */
+function nagName(resolved: unknown): string {
   const flatten = (node: unknown): string => {
     if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
     if (node && typeof node === 'object') {
@@ -161,10 +167,11 @@ function nagReference(scope: IConstruct, value: string): string {
         return `<${flatten(resource)}.${flatten(attribute)}>`;
       }
       if (o.Ref !== undefined) return `<${flatten(o.Ref)}>`;
+      if (typeof o['Fn::Sub'] === 'string') return flatten(o['Fn::Sub']);
     }
     return JSON.stringify(node);
   };
-  return flatten(Stack.of(scope).resolve(value));
+  return flatten(resolved);
 }
 
 /** The schedules' dead-letter queue is a dead-letter queue itself (of EventBridge Scheduler, not of a queue). */
@@ -174,4 +181,108 @@ export function acknowledgeScheduleDeadLetterQueue(queue: IConstruct): void {
     'AwsSolutions-SQS3',
     "This queue is EventBridge Scheduler's dead-letter queue for the schedules' failed starts; a dead-letter queue has none of its own.",
   );
+}
+
+/** What the report bucket's findings name: the bucket, its deployment, and who reads and writes what in it. */
+export interface ReportBucketNagSubjects {
+  readonly bucket: IConstruct & { readonly bucketName: string; arnForObjects(pattern: string): string };
+  /** CDK's BucketDeployment handler (a singleton function of the stack) and its role. */
+  readonly deploymentHandler: IConstruct;
+  readonly deploymentRole: iam.IRole;
+  /** Each principal's object key patterns (grantObjects), with why it needs them. */
+  readonly objectGrants: ReadonlyArray<{ scope: IConstruct; patterns: readonly string[]; reason: string }>;
+  /** The state machine: CDK grants its Distributed Maps the ResultWriter's objects and child executions. */
+  readonly stateMachine: sfn.StateMachine;
+}
+
+export function acknowledgeReportBucket(subjects: ReportBucketNagSubjects): void {
+  const { bucket, stateMachine } = subjects;
+  ack(
+    bucket,
+    'AwsSolutions-S1',
+    "The objects are the run's own reports, written only by the check and notify functions and the state machine, " +
+      'whose roles are scoped to key prefixes; reads and writes are audited with CloudTrail data events, not a second log bucket.',
+  );
+  for (const { scope, patterns, reason } of subjects.objectGrants)
+    for (const pattern of patterns)
+      ack(
+        scope,
+        `AwsSolutions-IAM5[Resource::${nagReference(scope, bucket.arnForObjects(pattern))}]`,
+        reason,
+      );
+  // CDK's Distributed Map grants: the ResultWriter (multipart PutObject) and the cluster list's ItemReader,
+  // on the bucket's objects (CDK does not scope them to a prefix).
+  const mapObjects = Stack.of(stateMachine).formatArn({
+    partition: Aws.PARTITION,
+    service: 's3',
+    region: '',
+    account: '',
+    resource: bucket.bucketName,
+    resourceName: '*',
+  });
+  ack(
+    stateMachine,
+    `AwsSolutions-IAM5[Resource::${nagReference(stateMachine, mapObjects)}]`,
+    "CDK's Distributed Map grant: the ResultWriter writes the maps' results and the ItemReader reads the cluster list, " +
+      'in the report bucket only (object keys are chosen by Step Functions under runs/results/).',
+  );
+  // A Distributed Map starts, describes, stops and redrives its own child executions, whose names are not known in advance.
+  const executions = (suffix: string) =>
+    Stack.of(stateMachine).formatArn({
+      service: 'states',
+      resource: 'execution',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      resourceName: `${Fn.select(6, Fn.split(':', stateMachine.stateMachineArn))}${suffix}`,
+    });
+  for (const suffix of [':*', '/*:*'])
+    ack(
+      stateMachine,
+      `AwsSolutions-IAM5[Resource::${nagReference(stateMachine, executions(suffix))}]`,
+      "CDK's Distributed Map grant: the state machine's own executions and their map runs' child executions (named by Step Functions).",
+    );
+
+  // CDK's BucketDeployment handler, run at deploy only to write config/clusters.json.
+  ack(
+    subjects.deploymentRole,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    "CDK's BucketDeployment handler's basic execution role only allows writing CloudWatch Logs.",
+  );
+  for (const action of ['s3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:Abort*', 's3:DeleteObject*'])
+    ack(
+      subjects.deploymentRole,
+      `AwsSolutions-IAM5[Action::${action}]`,
+      "CDK's BucketDeployment grant (grantRead on its asset bucket, grantReadWrite on the report bucket); it only writes config/ " +
+        '(prune is off, so it deletes nothing), once per deploy.',
+    );
+  for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*'])
+    ack(
+      subjects.deploymentRole,
+      `AwsSolutions-IAM5[Action::${action}]`,
+      "CDK's BucketDeployment grant on the report bucket's key (the stack key), to write the KMS-encrypted cluster list.",
+    );
+  for (const resource of wildcardResources(subjects.deploymentRole))
+    ack(
+      subjects.deploymentRole,
+      `AwsSolutions-IAM5[Resource::${resource}]`,
+      "CDK's BucketDeployment grant: the objects of its own asset (CDK's bootstrap assets bucket) and of the report bucket it writes config/clusters.json to.",
+    );
+  ack(
+    subjects.deploymentHandler,
+    'AwsSolutions-L1',
+    "CDK's BucketDeployment handler is CDK's own Python function, with the runtime CDK picks; it runs once per deploy.",
+  );
+}
+
+/** The wildcard resources of a role's default policy, as cdk-nag names them. */
+function wildcardResources(role: iam.IRole): string[] {
+  const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+  if (!policy) return [];
+  const json = Stack.of(role).resolve(policy.document.toJSON()) as { Statement?: { Resource?: unknown }[] };
+  const found = new Set<string>();
+  for (const statement of json.Statement ?? [])
+    for (const resource of [statement.Resource ?? []].flat()) {
+      const name = nagName(resource);
+      if (name.includes('*')) found.add(name);
+    }
+  return [...found];
 }

@@ -7,6 +7,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
@@ -16,6 +17,8 @@ export interface ReportBucketProps {
   readonly key: kms.IKey;
   readonly retentionDays: number;
   readonly clusters: ReadonlyArray<{ name: string }>;
+  /** How long the deployment's own Lambda (CDK's BucketDeployment handler) keeps its logs. */
+  readonly logRetention: logs.RetentionDays;
 }
 
 export class ReportBucket extends Construct {
@@ -51,6 +54,8 @@ export class ReportBucket extends Construct {
       prune: false,
       retainOnDelete: true,
       memoryLimit: 256,
+      // CDK's handler logs to a group of ours, kept as long as the functions' logs.
+      logGroup: new logs.LogGroup(this, 'ClusterListLogs', { retention: props.logRetention }),
     });
   }
 

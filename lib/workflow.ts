@@ -236,9 +236,13 @@ export function renewalWorkflow(
     itemReader: new sfn.S3JsonItemReader({ bucket: options.reportBucket, key: CLUSTER_LIST_KEY }),
     itemBatcher: new sfn.ItemBatcher({
       maxItemsPerBatch: options.checkShards.clustersPerShard,
-      // The run's options and name reach every shard beside its clusters.
-      // (CDK passes BatchInput through as written: its paths are spelled out, `.$` included.)
-      batchInput: { 'execution.$': '$$.Execution.Id', 'input.$': '$' },
+      // The run's options and name reach every shard beside its clusters. CDK writes BatchInput as
+      // given (no `.$` added for paths, unlike Parameters): without the suffix each shard would get
+      // the literal strings, every run's shards one prefix, and no `force` or `dryRun`.
+      batchInput: {
+        'execution.$': '$$.Execution.Id',
+        'input.$': '$',
+      },
     }),
     maxConcurrency: options.checkShards.concurrency,
     // A shard reads its clusters in seconds: Express children, billed by duration.

@@ -16,8 +16,10 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { loadConfig } from '../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { CERTIFICATE_DAYS_LEFT } from '../lambdas/domain/fleet-metrics';
+import { RUNS_PREFIX } from '../lambdas/domain/run/objects';
 import { measureSchedule } from '../lambdas/domain/schedule';
 import { WatchdogStack } from '../lib/watchdog-stack';
+import { STATE_NAMES } from '../lib/workflow';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const README = `${ROOT}README.md`;
@@ -25,7 +27,13 @@ export const README = `${ROOT}README.md`;
 /** us-east-1 list prices (USD), as published for 2026. Free tiers are left out. */
 export const PRICES = {
   lambda: { gbSecondArm: 0.0000133334, perMillionRequests: 0.2 },
-  stepFunctions: { perThousandTransitions: 0.025 },
+  stepFunctions: {
+    /** Standard workflows: the parent and the renewals map's children. */
+    perThousandTransitions: 0.025,
+    /** Express workflows (the check map's shards): per execution, and per GB-second in 64 MB steps of 100 ms. */
+    expressPerMillionRequests: 1,
+    expressGbSecond: 0.00001667,
+  },
   dynamodb: { perMillionWrites: 0.625, perMillionReads: 0.125, gbMonth: 0.25, pitrGbMonth: 0.2 },
   kms: { keyMonth: 1, perTenThousandRequests: 0.03 },
   secretsManager: { secretMonth: 0.4, perTenThousandCalls: 0.05 },
@@ -59,6 +67,21 @@ export const ASSUMPTIONS = {
   stepSeconds: { issue: 45, push: 2, verify: 8, activeActive: 1, notify: 1, migrateState: 0.3 },
   /** A check's wait on each cluster: two requests, this round trip, `concurrency` at a time. */
   clusterRoundTripMs: 50,
+  /** Gather: a fixed part, then per shard its plan and report read back from S3. */
+  gatherSeconds: { base: 0.5, perShard: 0.02 },
+  /** An Express child's memory as billed: its minimum, 64 MB (it only waits on the check Lambda). */
+  expressMemoryMb: 64,
+  /**
+   * Bytes a run leaves in the report bucket: the shard reports (per certificate), the page (per
+   * certificate shown, at most every one), the check map's result records (per shard: its cluster
+   * names and ShardResult), and per renewal batch its due item, its child's result record and its alerts.
+   */
+  reportBytes: { perCertificate: 700, pagePerCertificate: 400, perShard: 3_000, perBatch: 4_000 },
+  /** Deploys a month: CDK's BucketDeployment runs only then (about 10 s of its Lambda; one GET, one PUT). */
+  deploysPerMonth: 1,
+  deploymentSeconds: 10,
+  /** With the bucket key, S3 asks KMS about once per invocation (or map run) that reads or writes the bucket. */
+  kmsPerS3Session: 1,
   // Alerts: one per renewed certificate (a healthy fleet has no findings); e-mail subscribers from the template.
   /** Log bytes: the check's report per certificate, one EMF datapoint, a step's lines, Lambda's START/END/REPORT. */
   logBytes: { reportPerCertificate: 700, metricDatapoint: 330, perStepInvocation: 1_500, perInvocation: 400 },
@@ -92,8 +115,20 @@ export const MEASURED = {
 
 export interface Deployment {
   functions: Record<string, { memoryMb: number; timeoutS: number }>;
-  /** State transitions of an execution with nothing due, and per Map iteration (a renewal batch). */
+  /**
+   * Standard state transitions of an execution with nothing due (the parent), and of one renewal
+   * child execution (a batch).
+   */
   transitions: { perRun: number; perBatch: number };
+  /** The Distributed Maps: the check's shards and the renewals. */
+  maps: {
+    check: { itemsPerBatch: number; concurrency: number; express: boolean };
+    renewals: { concurrency: number; express: boolean };
+  };
+  /** Days a run's objects are kept (the report bucket's lifecycle rule on runs/). */
+  reportRetentionDays: number;
+  /** CDK's BucketDeployment Lambda (it runs at deploy only), if deployed. */
+  deploymentMemoryMb: number | undefined;
   tables: Array<{ onDemand: boolean; pitr: boolean }>;
   kmsKeys: number;
   secrets: number;
@@ -123,12 +158,15 @@ function flatten(value: unknown): string {
   return String(value);
 }
 
+interface AslMap {
+  ItemProcessor?: Asl & { ProcessorConfig?: { Mode?: string; ExecutionType?: string } };
+  ItemBatcher?: { MaxItemsPerBatch?: number };
+  MaxConcurrency?: number;
+}
+
 interface Asl {
   StartAt: string;
-  States: Record<
-    string,
-    { Type: string; Next?: string; Default?: string; ItemProcessor?: Asl; End?: boolean }
-  >;
+  States: Record<string, { Type: string; Next?: string; Default?: string; End?: boolean } & AslMap>;
 }
 
 /** States entered along the path an execution takes when nothing is found (Choice: Default). */
@@ -160,7 +198,28 @@ export function deploymentOf(template: Template, config: WatchdogConfig): Deploy
   const machine = of('AWS::StepFunctions::StateMachine')[0];
   const asl = JSON.parse(flatten(machine?.Properties?.DefinitionString)) as Asl;
   const run = happyPath(asl);
-  const map = run.find((s) => s.Type === 'Map');
+  const mapOf = (name: string) => {
+    const map = asl.States[name];
+    if (map?.ItemProcessor?.ProcessorConfig?.Mode !== 'DISTRIBUTED')
+      throw new Error(`the definition has no Distributed Map ${name}`);
+    return map;
+  };
+  const checkMap = mapOf(STATE_NAMES.checkFleet);
+  const renewMap = mapOf(STATE_NAMES.renewDue);
+  const express = (map: AslMap) => map.ItemProcessor?.ProcessorConfig?.ExecutionType === 'EXPRESS';
+  const expiry = of('AWS::S3::Bucket')
+    .flatMap(
+      (b) =>
+        ((b.Properties?.LifecycleConfiguration as { Rules?: unknown[] })?.Rules ?? []) as Array<{
+          Prefix?: string;
+          ExpirationInDays?: number;
+        }>,
+    )
+    .find((r) => r.Prefix === RUNS_PREFIX && r.ExpirationInDays !== undefined);
+  const deployment = of('Custom::CDKBucketDeployment')[0];
+  const deploymentHandler = (deployment?.Properties?.ServiceToken as { 'Fn::GetAtt'?: [string, string] })?.[
+    'Fn::GetAtt'
+  ]?.[0];
   // At most this many runs a day, every day: an upper bound for a weekday schedule.
   const runsPerMonth = of('AWS::Scheduler::Schedule')
     .map((s) => s.Properties ?? {})
@@ -192,8 +251,21 @@ export function deploymentOf(template: Template, config: WatchdogConfig): Deploy
     functions,
     transitions: {
       perRun: run.length,
-      perBatch: map?.ItemProcessor ? happyPath(map.ItemProcessor).length : 0,
+      perBatch: renewMap.ItemProcessor ? happyPath(renewMap.ItemProcessor).length : 0,
     },
+    maps: {
+      check: {
+        itemsPerBatch: checkMap.ItemBatcher?.MaxItemsPerBatch ?? 1,
+        concurrency: checkMap.MaxConcurrency ?? 1000,
+        express: express(checkMap),
+      },
+      renewals: { concurrency: renewMap.MaxConcurrency ?? 1000, express: express(renewMap) },
+    },
+    // Without a lifecycle rule objects stay: count ten years.
+    reportRetentionDays: expiry?.ExpirationInDays ?? 3653,
+    deploymentMemoryMb: deploymentHandler
+      ? Number(template.Resources[deploymentHandler]?.Properties?.MemorySize ?? 128)
+      : undefined,
     tables: of('AWS::DynamoDB::Table').map((t) => ({
       onDemand: t.Properties?.BillingMode === 'PAY_PER_REQUEST',
       pitr: Boolean(
@@ -224,9 +296,12 @@ export interface FleetCost {
   /** USD per month, by service. */
   lines: Record<CostLine, number>;
   total: number;
-  /** Seconds one check takes, and whether that fits the check function's timeout. */
+  /** Seconds one check shard takes, and whether that fits the check function's timeout. */
   checkSeconds: number;
   checkTimeoutS: number;
+  /** Check shards per run, and the seconds the whole check map takes (`concurrency` shards at once). */
+  shards: number;
+  checkRunSeconds: number;
   /** Keys in one Secrets Manager secret per cluster instead (the option not chosen). */
   keysInSecretsManager: number;
   keysWithKms: number;
@@ -234,11 +309,11 @@ export interface FleetCost {
 
 export const COST_LINES = {
   lambda: 'Lambda (requests, GB-seconds)',
-  stepFunctions: 'Step Functions (state transitions)',
+  stepFunctions: 'Step Functions (Standard transitions, Express check shards)',
   dynamodb: 'DynamoDB (requests, storage, point-in-time recovery)',
   kms: 'KMS (the stack key, requests)',
   secretsManager: 'Secrets Manager (reading cluster credentials)',
-  s3: 'S3',
+  s3: 'S3 (report bucket: requests, storage; the cluster list at deploy)',
   sns: 'SNS (publishes, e-mail)',
   metrics: 'CloudWatch custom metrics',
   alarms: 'CloudWatch alarms',
@@ -270,30 +345,56 @@ export function fleetCost(deployment: Deployment, clusters: number, cpuMsPerClus
   const renewed = batches * A.managedPerCluster;
   const fn = (name: string) => deployment.functions[name] ?? { memoryMb: 256, timeoutS: 60 };
 
-  // Lambda. The check: CPU scales with memory (one vCPU at 1,769 MB); its waits overlap `concurrency` at a time.
+  // The check runs in shards (the check map's batches), `concurrency` at once; each shard is one
+  // invocation whose CPU scales with memory (one vCPU at 1,769 MB) and whose waits overlap
+  // `config.concurrency` at a time. Gather then reads every shard's plan and report back.
   const check = fn('check');
-  const cpuSeconds = (clusters * cpuMsPerCluster * (1769 / check.memoryMb)) / 1000;
-  const waitSeconds = (clusters * 2 * A.clusterRoundTripMs) / deployment.checkConcurrency / 1000;
+  const perShard = deployment.maps.check.itemsPerBatch;
+  const shards = Math.ceil(clusters / perShard);
+  const shardClusters = Math.min(clusters, perShard);
+  const cpuSeconds = (shardClusters * cpuMsPerCluster * (1769 / check.memoryMb)) / 1000;
+  const waitSeconds = (shardClusters * 2 * A.clusterRoundTripMs) / deployment.checkConcurrency / 1000;
   const checkSeconds = 1 + Math.max(cpuSeconds, waitSeconds);
+  const gatherSeconds = A.gatherSeconds.base + shards * A.gatherSeconds.perShard;
+  const checkRunSeconds =
+    Math.ceil(shards / deployment.maps.check.concurrency) * checkSeconds + gatherSeconds;
   const gbSeconds = (name: string, seconds: number, count: number) =>
     (fn(name).memoryMb / 1024) * seconds * count;
   const steps = A.stepSeconds;
   const migrate = deployment.functions['migrate-state'] ? 1 : 0;
+  const deploys = deployment.deploymentMemoryMb === undefined ? 0 : A.deploysPerMonth;
   const lambdaGbS =
-    gbSeconds('check', checkSeconds, runs) +
+    gbSeconds('check', checkSeconds, runs * shards) +
+    gbSeconds('check', gatherSeconds, runs) +
     migrate * gbSeconds('migrate-state', steps.migrateState, runs) +
+    // NotifyDigest, once a run.
+    gbSeconds('notify', steps.notify, runs) +
     gbSeconds('issue', steps.issue, batches) +
     gbSeconds('push', steps.push, batches) +
     gbSeconds('verify', steps.verify, batches) +
     gbSeconds('active-active', steps.activeActive, batches) +
-    gbSeconds('notify', steps.notify, batches);
-  const invocations = runs * (1 + migrate) + batches * 5;
+    gbSeconds('notify', steps.notify, batches) +
+    ((deployment.deploymentMemoryMb ?? 0) / 1024) * A.deploymentSeconds * deploys;
+  // Per run: MigrateState, the shards, Gather, NotifyDigest; per batch its five steps; per deploy the list's writer.
+  const invocations = runs * (migrate + shards + 2) + batches * 5 + deploys;
   const lambda =
     lambdaGbS * PRICES.lambda.gbSecondArm + (invocations / 1e6) * PRICES.lambda.perMillionRequests;
 
+  // Step Functions. The parent (Standard) enters its states, and each child execution a Distributed
+  // Map starts is one more transition of it. Renewal children are Standard (their own transitions);
+  // check shards are Express: a request each, and their duration (the shard's Lambda) at 64 MB steps.
+  const SF = PRICES.stepFunctions;
+  const standardTransitions =
+    runs * (deployment.transitions.perRun + shards) + batches * (1 + deployment.transitions.perBatch);
+  const expressShards = deployment.maps.check.express ? runs * shards : 0;
+  const expressGbS =
+    expressShards * ((Math.ceil(A.expressMemoryMb / 64) * 64) / 1024) * (Math.ceil(checkSeconds * 10) / 10);
   const stepFunctions =
-    ((runs * deployment.transitions.perRun + batches * deployment.transitions.perBatch) / 1000) *
-    PRICES.stepFunctions.perThousandTransitions;
+    (standardTransitions / 1000) * SF.perThousandTransitions +
+    (expressShards / 1e6) * SF.expressPerMillionRequests +
+    expressGbS * SF.expressGbSecond +
+    // Standard shards (were the map not Express) are billed by their own transitions: Check, one each.
+    (deployment.maps.check.express ? 0 : (runs * shards * 1 * SF.perThousandTransitions) / 1000);
 
   // DynamoDB: consistent reads (1 unit per 4 KB), writes (1 unit per KB).
   const M = MEASURED;
@@ -313,7 +414,11 @@ export function fleetCost(deployment: Deployment, clusters: number, cpuMsPerClus
     : 0;
 
   // KMS: the key, the functions' own seal/open calls, and DynamoDB's use of the table key (one per invocation).
-  const kmsRequests = batches * (M.batch.kmsDecrypt + M.batch.kmsGenerateDataKey) + invocations;
+  const s3Sessions = deployment.buckets === 0 ? 0 : runs * (shards + 2 + 2) + deploys;
+  const kmsRequests =
+    batches * (M.batch.kmsDecrypt + M.batch.kmsGenerateDataKey) +
+    invocations +
+    s3Sessions * A.kmsPerS3Session;
   const kms =
     deployment.kmsKeys * PRICES.kms.keyMonth + (kmsRequests / 1e4) * PRICES.kms.perTenThousandRequests;
 
@@ -323,13 +428,28 @@ export function fleetCost(deployment: Deployment, clusters: number, cpuMsPerClus
     deployment.secrets * PRICES.secretsManager.secretMonth +
     (secretCalls / 1e4) * PRICES.secretsManager.perTenThousandCalls;
 
-  // No bucket today. Should one appear (fleet reports), each run writes and reads one report of the
-  // fleet's certificates per bucket, kept a year.
-  const reportGb = (certificates * A.logBytes.reportPerCertificate) / 1e9;
+  // The report bucket. A run's requests: each shard PUTs its report and plan; the check map's
+  // ItemReader GETs the cluster list and its ResultWriter PUTs a manifest and a result file; Gather
+  // GETs them and each shard's plan and report, and PUTs the due list, findings, report and page;
+  // the renewals map GETs the due list and PUTs its manifest and result file; NotifyDigest GETs the
+  // findings, that manifest and file, and PUTs the alert list and the digest. Storage: what a run
+  // leaves, kept for the bucket's retention. At deploy, CDK's BucketDeployment GETs its asset and
+  // PUTs config/clusters.json.
+  const batchesPerRun = batches / runs;
+  const puts = runs * (2 * shards + 2 + 4 + 2 + 2) + deploys;
+  const gets = runs * (1 + 2 + 2 * shards + 1 + 3) + deploys;
+  const R = A.reportBytes;
+  const runBytes =
+    certificates * (R.perCertificate + R.pagePerCertificate) +
+    shards * R.perShard +
+    batchesPerRun * R.perBatch;
+  const storedGbMonths = (runBytes * runs * (deployment.reportRetentionDays / A.daysPerMonth)) / 1e9;
   const s3 =
-    deployment.buckets *
-    ((runs / 1000) * (PRICES.s3.perThousandPuts + PRICES.s3.perThousandGets) +
-      reportGb * runs * 12 * PRICES.s3.gbMonth);
+    deployment.buckets === 0
+      ? 0
+      : (puts / 1000) * PRICES.s3.perThousandPuts +
+        (gets / 1000) * PRICES.s3.perThousandGets +
+        storedGbMonths * PRICES.s3.gbMonth;
 
   const publishes = renewed;
   const sns =
@@ -387,6 +507,8 @@ export function fleetCost(deployment: Deployment, clusters: number, cpuMsPerClus
     total: Object.values(lines).reduce((a, b) => a + b, 0),
     checkSeconds,
     checkTimeoutS: check.timeoutS,
+    shards,
+    checkRunSeconds,
     // One secret per cluster with its keys, read and written where the keys are now opened and sealed.
     keysInSecretsManager:
       clusters * PRICES.secretsManager.secretMonth +
@@ -411,12 +533,15 @@ export function renderCost(costs: FleetCost[]): string {
     (line) => `| ${COST_LINES[line]} | ${costs.map((c) => usd(c.lines[line])).join(' | ')} |`,
   );
   const total = `| **Total** | ${costs.map((c) => `**${usd(c.total)}**`).join(' | ')} |`;
-  const check = `| The check of one run (its timeout: ${costs[0]?.checkTimeoutS} s) | ${costs
+  const check = `| One check shard (its timeout: ${costs[0]?.checkTimeoutS} s) | ${costs
     .map((c) => `${Math.round(c.checkSeconds)} s${c.checkSeconds > c.checkTimeoutS ? ' (over)' : ''}`)
+    .join(' | ')} |`;
+  const checkRun = `| The check of one run: shards, and its time | ${costs
+    .map((c) => `${count(c.shards)}, ${Math.max(1, Math.round(c.checkRunSeconds))} s`)
     .join(' | ')} |`;
   const keys = `| Keys: KMS envelope in the table (chosen) | ${costs.map((c) => usd(c.keysWithKms)).join(' | ')} |`;
   const secrets = `| Keys: one Secrets Manager secret per cluster | ${costs.map((c) => usd(c.keysInSecretsManager)).join(' | ')} |`;
-  return [header, rule, ...rows, total, check, keys, secrets].join('\n');
+  return [header, rule, ...rows, total, check, checkRun, keys, secrets].join('\n');
 }
 
 /** The check's CPU per cluster on one vCPU, measured by the fleet bench (a new process with the last run's memory). */

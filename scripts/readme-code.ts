@@ -18,6 +18,7 @@ import { loadConfig } from '../lambdas/adapters/config-file';
 import type { WatchdogConfig } from '../lambdas/domain/config/types';
 import { type STEP_TIMEOUT_MS, TRANSIENT_LAMBDA_RETRY } from '../lambdas/domain/retry';
 import { logicalIdOf } from '../lib/certificate-watchdog';
+import { STATE_NAMES } from '../lib/workflow';
 import {
   type AslState,
   type AslStateMachine,
@@ -61,7 +62,8 @@ export function deployedExample(
 
 /** Why each step's timeout is what it is (the numbers come from the template). */
 const TIMEOUT_REASONS: Record<keyof typeof STEP_TIMEOUT_MS, string> = {
-  check: 'a fixed bound: every cluster read side by side',
+  check:
+    'a fixed bound: one shard’s clusters (`aws.checkShards.clustersPerShard`) read side by side; Gather and PlanRollback read and write S3 objects only',
   migrateState: 'a fixed bound: it stops a minute before it and is retried, moving what is left',
   issue:
     'one DNS propagation wait, the ACME order attempts with their request timeouts and Retry-After waits, the CA’s polling, the AWS calls',
@@ -90,19 +92,67 @@ function retries(state: AslState): string {
     .join('; ');
 }
 
-function kind(state: AslState, roleOf: Map<string, string>): string {
+/**
+ * The config fields behind each Distributed Map's numbers (the definition holds the numbers, not
+ * where they come from).
+ */
+const MAP_SETTINGS: Record<string, { batch?: string; concurrency: string }> = {
+  [STATE_NAMES.checkFleet]: {
+    batch: 'aws.checkShards.clustersPerShard',
+    concurrency: 'aws.checkShards.concurrency',
+  },
+  [STATE_NAMES.renewDue]: { concurrency: 'aws.mapConcurrency' },
+};
+
+/** Where a Distributed Map's ItemReader reads: a fixed object, or one the state names. */
+function itemSource(state: AslState): string {
+  const reader = state.ItemReader as { Parameters?: Record<string, string> } | undefined;
+  const p = reader?.Parameters ?? {};
+  const part = (field: 'Bucket' | 'Key') => p[`${field}.$`] ?? p[field];
+  if (p.Key !== undefined) return `the object ${code(p.Key)}`;
+  return `the object at ${code(String(part('Bucket')))}/${code(String(part('Key')))}`;
+}
+
+function mapKind(name: string, state: AslState): string {
+  const settings = MAP_SETTINGS[name];
+  const from = (field: string | undefined) => (field ? ` (${code(field)})` : '');
+  const processor = state.ItemProcessor?.ProcessorConfig as
+    | { Mode?: string; ExecutionType?: string }
+    | undefined;
+  if (processor?.Mode !== 'DISTRIBUTED')
+    return `Map over ${code(String(state.ItemsPath))}, ${state.MaxConcurrency ?? 'unbounded'} at once${from(settings?.concurrency)}`;
+  const batcher = state.ItemBatcher as { MaxItemsPerBatch?: number } | undefined;
+  const writer = state.ResultWriter as { Parameters?: { Prefix?: string } } | undefined;
+  const execution = (processor.ExecutionType ?? 'STANDARD').toLowerCase();
+  return [
+    `Distributed Map over ${itemSource(state)}`,
+    batcher?.MaxItemsPerBatch
+      ? `batches of ${batcher.MaxItemsPerBatch}${from(settings?.batch)}`
+      : 'one item per child',
+    `${state.MaxConcurrency ?? 'unbounded'} ${execution === 'express' ? 'Express' : 'Standard'} child executions at once${from(settings?.concurrency)}`,
+    state.ToleratedFailurePercentage !== undefined
+      ? `${state.ToleratedFailurePercentage} % failures tolerated`
+      : 'no failure tolerated',
+    ...(writer?.Parameters?.Prefix ? [`results to ${code(writer.Parameters.Prefix)}`] : []),
+  ].join(', ');
+}
+
+function kind(name: string, state: AslState, roleOf: Map<string, string>): string {
   if (state.Type === 'Task') return `Task: ${roleOf.get(state.Resource ?? '') ?? state.Resource}`;
-  if (state.Type === 'Map')
-    return `Map over ${code(String(state.ItemsPath))}, ${state.MaxConcurrency ?? 'unbounded'} at once (\`aws.mapConcurrency\`)`;
+  if (state.Type === 'Map') return mapKind(name, state);
   return state.Type;
+}
+
+/** A Choice rule as the table shows it. */
+function condition(rule: Record<string, unknown>): string {
+  const variable = String(rule.Variable);
+  if (rule.IsPresent !== undefined) return `${variable} ${rule.IsPresent ? 'is present' : 'is absent'}`;
+  return `${variable} == ${JSON.stringify(rule.BooleanEquals)}`;
 }
 
 function next(state: AslState): string {
   if (state.Type === 'Choice') {
-    const choices = (state.Choices ?? []).map(
-      (c) =>
-        `${code(String(c.Next))} when ${code(`${String(c.Variable)} == ${JSON.stringify(c.BooleanEquals)}`)}`,
-    );
+    const choices = (state.Choices ?? []).map((c) => `${code(String(c.Next))} when ${code(condition(c))}`);
     return [...choices, `else ${code(String(state.Default))}`].join(', ');
   }
   if (state.End || state.Type === 'Succeed' || state.Type === 'Fail') return 'end';
@@ -118,24 +168,51 @@ function onError(state: AslState): string {
     .join('; ');
 }
 
-/** The states in the order an execution can reach them, the Map's item processor after the Map. */
+/**
+ * The states in the order an execution can reach them: the usual way first (a Choice's Default
+ * before its rules; a state its branches share after all of them, by the longest path of Next,
+ * Default and Choices from the start), then the states only a Catch reaches, each Map's item
+ * processor after the Map.
+ */
 function stateRows(machine: AslStateMachine, roleOf: Map<string, string>, depth = 0): string[][] {
+  const known = (n: string | undefined): n is string => n !== undefined && machine.States[n] !== undefined;
+  const flow = (state: AslState): string[] =>
+    [state.Default, ...(state.Choices ?? []).map((c) => String(c.Next)), state.Next].filter(known);
+  const successors = (state: AslState) => [
+    ...flow(state),
+    ...(state.Catch ?? []).map((c) => c.Next).filter(known),
+  ];
   const order: string[] = [];
   const visit = (name: string | undefined) => {
     if (!name || order.includes(name) || !machine.States[name]) return;
     order.push(name);
-    const state = machine.States[name] as AslState;
-    for (const c of state.Choices ?? []) visit(String(c.Next));
-    visit(state.Default);
-    visit(state.Next);
-    for (const c of state.Catch ?? []) visit(c.Next);
+    for (const n of successors(machine.States[name] as AslState)) visit(n);
   };
   visit(machine.StartAt);
-  return order.flatMap((name) => {
+  // Longest flow path from the start (the definition has no loops); states only a Catch reaches have none.
+  const level = new Map<string, number>([[machine.StartAt, 0]]);
+  for (let changed = true, rounds = 0; changed && rounds <= order.length; rounds++) {
+    changed = false;
+    for (const name of order) {
+      const from = level.get(name);
+      if (from === undefined) continue;
+      for (const n of flow(machine.States[name] as AslState))
+        if (from + 1 > (level.get(n) ?? -1)) {
+          level.set(n, from + 1);
+          changed = true;
+        }
+    }
+  }
+  const rank = (name: string) => level.get(name) ?? Number.POSITIVE_INFINITY;
+  const ranked = [...order].sort((a, b) => {
+    const [ra, rb] = [rank(a), rank(b)];
+    return ra === rb ? order.indexOf(a) - order.indexOf(b) : ra < rb ? -1 : 1;
+  });
+  return ranked.flatMap((name) => {
     const state = machine.States[name] as AslState;
     const row = [
       `${depth ? '↳ ' : ''}${code(name)}`,
-      kind(state, roleOf),
+      kind(name, state, roleOf),
       next(state),
       retries(state) || '–',
       onError(state) || '–',

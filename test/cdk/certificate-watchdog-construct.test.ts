@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Annotations as AssertionAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { BucketDeployment } from 'aws-cdk-lib/aws-s3-deployment';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/adapters/config-file';
 import { stateTableDefinition } from '../../lambdas/adapters/dynamodb/schema';
@@ -66,6 +67,8 @@ const actionsOf = (statements: Statement[]) => statements.flatMap((s) => list(s.
 const KEY_ARN = `arn:aws:kms:${TEST_REGION}:${TEST_ACCOUNT}:key/state`;
 const TOPIC_ARN = `arn:aws:sns:${TEST_REGION}:${TEST_ACCOUNT}:alerts`;
 const TABLE_ARN = `arn:aws:dynamodb:${TEST_REGION}:${TEST_ACCOUNT}:table/state`;
+const BUCKET_NAME = 'reports';
+const BUCKET_ARN = `arn:aws:s3:::${BUCKET_NAME}`;
 const resolved = (value: unknown) =>
   resolve(
     value,
@@ -74,6 +77,8 @@ const resolved = (value: unknown) =>
       [`${idOf(watchdog.key)}.Arn`]: KEY_ARN,
       [idOf(watchdog.alertTopic)]: TOPIC_ARN,
       [`${idOf(watchdog.stateTable)}.Arn`]: TABLE_ARN,
+      [idOf(watchdog.reportBucket)]: BUCKET_NAME,
+      [`${idOf(watchdog.reportBucket)}.Arn`]: BUCKET_ARN,
     },
   );
 /** The state secrets of version 0.1, which MigrateState reads once. */
@@ -104,6 +109,16 @@ const tableKey = (write: boolean) =>
 /** Opening and sealing private keys itself (envelope encryption). */
 const openKeys = [`kms:Decrypt ${KEY_ARN}`];
 const sealKeys = [`kms:GenerateDataKey ${KEY_ARN}`];
+/**
+ * Issue 19: the report bucket. Every key a run writes is under runs/<run>/ (lambdas/domain/run/objects.ts),
+ * encrypted with the stack key through S3 (kms:ViaService s3, asserted below).
+ */
+const reportObjects = (write: string[]) => [
+  `s3:GetObject ${BUCKET_ARN}/runs/*`,
+  ...write.map((pattern) => `s3:PutObject ${BUCKET_ARN}/${pattern}`),
+  `kms:Decrypt ${KEY_ARN}`,
+  `kms:GenerateDataKey ${KEY_ARN}`,
+];
 const challenges = (zone: string) => [
   `route53:ChangeResourceRecordSets arn:aws:route53:::hostedzone/${zone}`,
   `route53:ListResourceRecordSets arn:aws:route53:::hostedzone/${zone}`,
@@ -116,7 +131,15 @@ const challenges = (zone: string) => [
  * activeActive and notify never open one.
  */
 const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: string) => string[]> = {
-  check: () => [...clusterSecrets, ...tableRead, ...tableWrite, ...tableKey(true)],
+  // Check writes its shard's parts and, in Gather, the run's due list, findings, report and page; it
+  // reads the shards' plans and reports and the check map's results back.
+  check: () => [
+    ...clusterSecrets,
+    ...tableRead,
+    ...tableWrite,
+    ...tableKey(true),
+    ...reportObjects(['runs/*']),
+  ],
   issue: (zone) => [
     ...tableRead,
     ...tableWrite,
@@ -137,6 +160,8 @@ const EXPECTED_GRANTS: Record<Exclude<FunctionRole, 'slackForwarder'>, (zone: st
     `sns:Publish ${TOPIC_ARN}`,
     `kms:Decrypt ${KEY_ARN}`,
     `kms:GenerateDataKey* ${KEY_ARN}`,
+    // Reads the findings, the due list and the renewals map's results; writes the run's alert list and digest only.
+    ...reportObjects(['runs/*/alerts.json', 'runs/*/digest.json']),
   ],
   migrateState: () => [
     ...tableRead,
@@ -458,10 +483,25 @@ describe('functions', () => {
     migrateState: { timeout: STEP_TIMEOUTS.migrateState.toSeconds(), memory: 256 },
   };
 
+  /** CDK's BucketDeployment handler (issue 19: it writes config/clusters.json at deploy): CDK's own Python function. */
+  const deploymentHandlerId = logicalIdOf(
+    (watchdog.node.findChild('Reports').node.findChild('ClusterList') as BucketDeployment).handlerRole.node
+      .scope?.node.defaultChild as CfnElement,
+  );
+
   it('run Node.js 24 on arm64 (the deploy-time heartbeat provider too)', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(8);
-    for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    const all = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(all)).toHaveLength(9);
+    const { [deploymentHandlerId]: deployment, ...ours } = all;
+    // Every function of ours and the custom resource providers we configure run Node.js 24.
+    for (const fn of Object.values(ours)) expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    // CDK's BucketDeployment handler is a Python function whose runtime CDK picks (acknowledged in
+    // lib/nag.ts, AwsSolutions-L1); it runs at deploy only, on arm64, with the memory we give it.
+    expect(deployment?.Properties).toMatchObject({
+      Runtime: expect.stringMatching(/^python3\./),
+      Architectures: ['arm64'],
+      MemorySize: 256,
+    });
     for (const role of Object.keys(roles) as FunctionRole[]) {
       const fn = template.findResources('AWS::Lambda::Function')[idOf(watchdog.functions[role] as never)];
       expect(fn?.Properties).toMatchObject({
@@ -523,8 +563,15 @@ describe('functions', () => {
 
   it('keep their logs, and the state machine’s, for a year', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    // The functions', the state machine's, and the two deploy-time custom resources' (heartbeat, fleet alarms).
-    expect(groups).toHaveLength(10);
+    // The functions', the state machine's, the two deploy-time custom resources' (heartbeat, fleet
+    // alarms), and CDK's BucketDeployment handler's (the cluster list).
+    expect(groups).toHaveLength(11);
+    const deployment = template.findResources('AWS::Lambda::Function')[deploymentHandlerId];
+    expect(deployment?.Properties.LoggingConfig?.LogGroup).toEqual({
+      Ref: logicalIdOf(
+        watchdog.node.findChild('Reports').node.findChild('ClusterListLogs').node.defaultChild as CfnElement,
+      ),
+    });
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
   });
 
@@ -580,6 +627,47 @@ describe('permissions', () => {
     ] as const) {
       expect(grantsOf(template, role), role).toEqual(EXPECTED_GRANTS[role](zone).sort());
     }
+  });
+
+  it('let the report bucket’s objects be encrypted and read with the stack key through S3 only', () => {
+    for (const role of ['check', 'notify'] as const) {
+      const s3Key = statementsOf(template, role).filter(
+        (st) => list(st.Action).includes('kms:GenerateDataKey') && !st.Condition?.['ForAllValues:StringLike'],
+      );
+      const viaS3 = s3Key.filter(
+        (st) =>
+          JSON.stringify(resolved(st.Condition)) ===
+          JSON.stringify({ StringEquals: { 'kms:ViaService': `s3.${TEST_REGION}.amazonaws.com` } }),
+      );
+      expect(viaS3, role).toHaveLength(1);
+      expect(list(viaS3[0]?.Action).sort(), role).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    }
+    for (const role of ['issue', 'push', 'verify', 'activeActive', 'migrateState'] as const)
+      expect(JSON.stringify(statementsOf(template, role)), role).not.toContain('s3:');
+  });
+
+  it('let the state machine read the due lists and write the maps’ results in the report bucket, and nothing else of S3', () => {
+    const roleId = logicalIdOf(watchdog.stateMachine.role.node.defaultChild as CfnElement);
+    const grants = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .filter((st) => st.Effect === 'Allow')
+      .flatMap((st) =>
+        list(st.Action)
+          .filter((a) => a.startsWith('s3:') || a.startsWith('kms:'))
+          .flatMap((a) => list(resolved(st.Resource) as string | string[]).map((r) => `${a} ${r}`)),
+      )
+      .sort();
+    expect(grants).toEqual(
+      [
+        // Ours (grantObjects): the renewals map's ItemReader reads runs/<run>/due.json, whose key is in the state.
+        ...reportObjects(['runs/*']),
+        // CDK's, for the ResultWriters (multipart) and the check map's ItemReader (config/clusters.json).
+        ...['AbortMultipartUpload', 'GetObject', 'ListMultipartUploadParts', 'PutObject'].map(
+          (a) => `s3:${a} ${BUCKET_ARN}/*`,
+        ),
+      ].sort(),
+    );
   });
 
   it('give each function exactly its partitions of the state table (dynamodb:LeadingKeys)', () => {

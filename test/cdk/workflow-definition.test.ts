@@ -32,6 +32,9 @@ const state = (name: string): AslState => {
 };
 const renewDue = state(STATE_NAMES.renewDue);
 const iteration = renewDue.ItemProcessor?.States ?? {};
+const checkFleet = state(STATE_NAMES.checkFleet);
+/** The check map's child definition: one Check task per shard. */
+const shard = checkFleet.ItemProcessor?.States ?? {};
 const inner = (name: string): AslState => {
   const found = iteration[name];
   if (!found) throw new Error(`no state ${name} in the Map`);
@@ -49,20 +52,20 @@ const transient = {
 
 describe('the renewal workflow', () => {
   it('has exactly the states of STATE_NAMES', () => {
-    expect([...Object.keys(asl.States), ...Object.keys(iteration)].sort()).toEqual(
+    expect([...Object.keys(asl.States), ...Object.keys(shard), ...Object.keys(iteration)].sort()).toEqual(
       Object.values(STATE_NAMES).sort(),
     );
     expect(asl.TimeoutSeconds).toBe(7200);
   });
 
-  it('moves the state of version 0.1 first (once; retried from where it stopped), with the execution input left to Check', () => {
+  it('moves the state of version 0.1 first (once; retried from where it stopped), with the execution input left to the run', () => {
     expect(asl.StartAt).toBe('MigrateState');
     expect(state('MigrateState')).toMatchObject({
       Type: 'Task',
       Resource: testFunctionArn('migrateState'),
       Parameters: {},
       ResultPath: null,
-      Next: 'Check',
+      Next: 'IsRollback',
       Retry: [
         {
           ErrorEquals: [...MIGRATION_RETRY.errors],
@@ -77,32 +80,83 @@ describe('the renewal workflow', () => {
     expect(state('MigrateState').Catch).toBeUndefined();
   });
 
-  it('checks, reports findings, then renews the due certificates of each cluster', () => {
-    expect(state('Check')).toMatchObject({
+  it('checks the fleet in shards, gathers, reports findings, renews the due clusters, then sends the digest', () => {
+    expect(state('IsRollback')).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.rollback', IsPresent: true, Next: 'PlanRollback' }],
+      Default: 'CheckFleet',
+    });
+    // The check map (its Distributed Map fields are asserted in fleet-scale-maps.test.ts).
+    expect(checkFleet).toMatchObject({ Type: 'Map', ResultPath: '$.checkRun', Next: 'Gather' });
+    expect(checkFleet.Catch).toBeUndefined();
+    expect(checkFleet.ItemProcessor?.StartAt).toBe('Check');
+    expect(Object.keys(shard)).toEqual(['Check']);
+    // A shard's Check gets the batch as its input ({Items, BatchInput}) and ends the child execution.
+    expect(shard.Check).toMatchObject({ Type: 'Task', Resource: testFunctionArn('check'), End: true });
+    expect(shard.Check?.Parameters).toBeUndefined();
+    expect(state('Gather')).toMatchObject({
       Type: 'Task',
       Resource: testFunctionArn('check'),
+      Parameters: {
+        gather: {
+          'manifest.$': '$.checkRun.ResultWriterDetails',
+          'execution.$': '$$.Execution.Id',
+          'input.$': '$',
+        },
+      },
       Next: 'HasFindings',
     });
+    // Gather's RunSummary replaces the state: counts and keys only.
+    expect(state('Gather').ResultPath).toBeUndefined();
     expect(state('HasFindings')).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.hasFindings', BooleanEquals: true, Next: 'NotifyFindings' }],
       Default: 'RenewDue',
     });
+    // The findings travel as an object reference ({bucket, key, count}); notify reads them from S3.
     expect(state('NotifyFindings')).toMatchObject({
       Type: 'Task',
       Resource: testFunctionArn('notify'),
-      Parameters: { 'alerts.$': '$.findings' },
+      Parameters: { 'findingsOf.$': '$.findings' },
       ResultPath: null,
       Next: 'RenewDue',
     });
     expect(renewDue).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.batches',
       MaxConcurrency: exampleAws.mapConcurrency,
-      ResultPath: null,
+      ItemSelector: {
+        'cluster.$': '$$.Map.Item.Value.cluster',
+        'items.$': '$$.Map.Item.Value.items',
+        'execution.$': '$$.Execution.Id',
+      },
+      ResultPath: '$.renewals',
+      Next: 'NotifyDigest',
+    });
+    expect(renewDue.ItemsPath).toBeUndefined();
+    expect(state('NotifyDigest')).toMatchObject({
+      Type: 'Task',
+      Resource: testFunctionArn('notify'),
+      Parameters: { 'digestOf.$': '$' },
+      ResultPath: '$.digest',
       Next: 'Done',
     });
+    expect(state('NotifyDigest').Catch).toBeUndefined();
     expect(state('Done').Type).toBe('Succeed');
+  });
+
+  it('plans a rollback with the check function instead of checking, then runs the same renewals', () => {
+    expect(state('PlanRollback')).toMatchObject({
+      Type: 'Task',
+      Resource: testFunctionArn('check'),
+      Parameters: { planRollback: { 'requests.$': '$.rollback', 'execution.$': '$$.Execution.Id' } },
+      Next: 'HasFindings',
+    });
+  });
+
+  it('ends in the digest even when the renewals map cannot run (its due list unreadable)', () => {
+    expect(renewDue.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.renewDueError', Next: 'NotifyDigest' },
+    ]);
   });
 
   it('goes on to the renewals when the findings cannot be sent', () => {
@@ -182,7 +236,11 @@ describe('the renewal workflow', () => {
   });
 
   it('retries every task on transient Lambda errors with the policy of lambdas/domain/retry.ts', () => {
-    for (const [name, s] of [...Object.entries(asl.States), ...Object.entries(iteration)]) {
+    for (const [name, s] of [
+      ...Object.entries(asl.States),
+      ...Object.entries(shard),
+      ...Object.entries(iteration),
+    ]) {
       if (s.Type === 'Task') expect(s.Retry?.at(-1), name).toEqual(transient);
     }
   });
@@ -209,10 +267,12 @@ describe('the renewal workflow', () => {
   });
 
   it('invokes only our functions, directly (payload only), in JSONPath', () => {
-    const tasks = [...Object.values(asl.States), ...Object.values(iteration)].filter(
+    const tasks = [...Object.values(asl.States), ...Object.values(shard), ...Object.values(iteration)].filter(
       (s) => s.Type === 'Task',
     );
-    expect(tasks).toHaveLength(9);
+    // MigrateState, PlanRollback, Check, Gather, NotifyFindings, NotifyDigest; Issue, Push, Verify,
+    // ActiveActive, NotifyRenewed, NotifyFailed.
+    expect(tasks).toHaveLength(12);
     const arns = (
       ['migrateState', 'check', 'issue', 'push', 'verify', 'activeActive', 'notify'] as const
     ).map(testFunctionArn);

@@ -52,6 +52,8 @@ const OPERATORS: Record<string, (expected: string, actual: string) => boolean> =
   ArnLike: like,
   ArnEquals: (e, a) => e === a,
   Bool: (e, a) => e.toLowerCase() === a.toLowerCase(),
+  // S3's s3:TlsVersion (the bucket's minimum TLS version); a non-number never matches.
+  NumericLessThan: (e, a) => a.trim() !== '' && Number(a) < Number(e),
 };
 
 function conditionMatches(statement: Statement, context: Record<string, string>): boolean {
