@@ -407,7 +407,7 @@ describe('gatherRun: the check map’s shards as one run', () => {
       const { config, records } = await checkedRun(FLEET, SHARDS);
       const store = new MemoryObjectStore('other-bucket');
       const manifest = await writeMapResults(store, 'check-map-run-6', records);
-      const plan = (records[0]?.output as ShardResult).plan;
+      const plan = ((records[0] as ChildRecord).output as ShardResult).plan;
       await expect(gatherRun(config, store, { manifest, execution: EXECUTION }, NOW)).rejects.toThrow(
         `a check shard's plan ${plan} is not in other-bucket`,
       );
