@@ -75,7 +75,10 @@ export async function digestRun(
       }
       // FailureReported whose NotifyFailed failed, or a child execution that failed as a whole.
       const error = child.status === 'SUCCEEDED' ? ended?.error : { Error: child.error, Cause: child.cause };
-      failedBatch(child.status === 'SUCCEEDED' ? output : child.input, {
+      // The batch from the output when it holds one, else from the child's input (an output that is
+      // not JSON, or not a batch, must not leave the batch's certificates unsaid).
+      const batch = child.status === 'SUCCEEDED' && Array.isArray(ended?.items) ? output : child.input;
+      failedBatch(batch, {
         name: error?.Error ?? 'States.Unknown',
         message:
           causeMessage(error?.Cause) || 'the renewal ended without reporting its outcome: check the cluster',

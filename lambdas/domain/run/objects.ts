@@ -44,7 +44,9 @@ export function clusterList(config: { clusters: ReadonlyArray<{ name: string }> 
 export function runName(execution: string): string {
   const name = execution.split(':').pop() ?? execution;
   // Execution names are [0-9A-Za-z_-]; anything else (a hand-made id) is made safe for a key.
-  return name.replace(/[^0-9A-Za-z_.-]/g, '_').slice(0, 128) || 'run';
+  const safe = name.replace(/[^0-9A-Za-z_.-]/g, '_').slice(0, 128);
+  // "" and the path segments "." and ".." are no key's part (S3 and the store port refuse them).
+  return /^\.*$/.test(safe) ? 'run' : safe;
 }
 
 export const runKeys = (run: string) => {
