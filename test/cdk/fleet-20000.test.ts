@@ -42,7 +42,7 @@ import {
   withDistributedMaps,
 } from '../support/distributed-map';
 import { createCa } from '../support/pki';
-import { type AslStateMachine, synthesizedDefinition } from '../support/synthesized-definition';
+import { synthesizedDefinition } from '../support/synthesized-definition';
 
 const CLUSTERS = Number(process.env.FLEET_CLUSTERS ?? 20_000);
 const STATE_LIMIT = 256 * 1024;

@@ -9,8 +9,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../lambdas/domain/ports';
-import type { CheckResult } from '../../lambdas/handlers/events';
-import { STATE_NAMES } from '../../lib/workflow';
 import { type LocalWorkflow, localWorkflow, watchdogAwsOf } from '../support/local-workflow';
 import { createCa, issueCert } from '../support/pki';
 import { daysFromNow, startWorld, type World } from '../support/world';

@@ -16,7 +16,6 @@ import {
 } from '@aws-sdk/client-acm-pca';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EKU_CLIENT_AUTH, EKU_SERVER_AUTH } from '../../lambdas/domain/certificate';
-import type { CheckResult } from '../../lambdas/handlers/events';
 import { STATE_NAMES } from '../../lib/workflow';
 import { ACME_ERROR, type AriServer, ariCertId, startAriServer } from '../support/ari-server';
 import { type LocalWorkflow, localWorkflow } from '../support/local-workflow';

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { alertSeverity } from '../../lambdas/domain/alerts';
 import type { Alert, Notifier } from '../../lambdas/domain/ports';
-import type { CheckResult } from '../../lambdas/handlers/events';
 import { createSlackForwarder } from '../../lambdas/handlers/slack-forwarder';
 import { STATE_NAMES } from '../../lib/workflow';
 import { type AriServer, ariCertId, startAriServer } from '../support/ari-server';

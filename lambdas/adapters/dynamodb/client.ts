@@ -10,18 +10,18 @@
  * AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL (else the region's), keep-alive connections, and
  * retries of throttling, 5xx and network errors with capped exponential backoff and full jitter.
  */
+
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { backoffDelayMs, sleep } from '../../domain/retry';
+import {
+  type AwsCredentials,
+  AwsHttpError,
+  environmentCredentials as environmentCredentialsOf,
+} from '../aws-http';
 import { exchange, PlainHttpError } from '../plain-http';
-
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
 
 export interface DynamoDbClientOptions {
   /** Default: AWS_REGION (or AWS_DEFAULT_REGION). */
@@ -38,16 +38,7 @@ export interface DynamoDbClientOptions {
 }
 
 /** An error DynamoDB answered (`name` is its type: ConditionalCheckFailedException, …) or a transport failure. */
-export class DynamoDbError extends Error {
-  constructor(
-    override readonly name: string,
-    message: string,
-    readonly status: number | null,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class DynamoDbError extends AwsHttpError {}
 
 /** Throttling and server-side errors: retried (DynamoDB's documented retryable answers). */
 const RETRYABLE = new Set([
@@ -65,23 +56,8 @@ const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
 /** The function's credentials, as Lambda gives them (literal reads: test/lambda/bundle-environment.test.ts). */
-export function environmentCredentials(): AwsCredentials {
-  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
-  const sessionToken = process.env.AWS_SESSION_TOKEN;
-  if (!accessKeyId || !secretAccessKey) {
-    throw new DynamoDbError(
-      'CredentialsError',
-      'no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
-      null,
-    );
-  }
-  return {
-    accessKeyId,
-    secretAccessKey,
-    ...(sessionToken ? { sessionToken } : {}),
-  };
-}
+/** The function's credentials, as Lambda gives them (adapters/aws-http). */
+export const environmentCredentials = (): AwsCredentials => environmentCredentialsOf(DynamoDbError);
 
 export class DynamoDbClient {
   private readonly url: URL;

@@ -1,4 +1,5 @@
-export { type AwsCredentials, DynamoDbClient, type DynamoDbClientOptions, DynamoDbError } from './client';
+export type { AwsCredentials } from '../aws-http';
+export { DynamoDbClient, type DynamoDbClientOptions, DynamoDbError } from './client';
 export { KEY_CONTEXT, STATE_TABLE, stateTableDefinition } from './schema';
 export {
   DynamoDbKeys,

@@ -15,6 +15,7 @@
  * encoding, no normalisation); keep-alive connections; retries of throttling (SlowDown), 5xx and
  * network errors with capped exponential backoff and full jitter (domain/retry).
  */
+
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Hash } from '@smithy/hash-node';
@@ -22,13 +23,12 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { ObjectStore } from '../../domain/ports';
 import { objectKeyProblem } from '../../domain/ports/object-store';
 import { backoffDelayMs, sleep } from '../../domain/retry';
+import {
+  type AwsCredentials,
+  AwsHttpError,
+  environmentCredentials as environmentCredentialsOf,
+} from '../aws-http';
 import { exchange, PlainHttpError } from '../plain-http';
-
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
 
 export interface S3ObjectStoreOptions {
   bucket: string;
@@ -54,16 +54,7 @@ export interface S3ObjectStoreOptions {
 }
 
 /** An error S3 answered (`name` is its XML `<Code>`: NoSuchBucket, AccessDenied, SlowDown, …) or a transport failure. */
-export class S3Error extends Error {
-  constructor(
-    override readonly name: string,
-    message: string,
-    readonly status: number | null,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class S3Error extends AwsHttpError {}
 
 /** S3's throttling and transient answers, retried as the SDK's standard retry strategy does. */
 const RETRYABLE = new Set([
@@ -84,19 +75,8 @@ const MAX_ERROR_BYTES = 64 * 1024;
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
 /** The function's credentials, as Lambda gives them (literal reads: test/lambda/bundle-environment.test.ts). */
-function environmentCredentials(): AwsCredentials {
-  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
-  const sessionToken = process.env.AWS_SESSION_TOKEN;
-  if (!accessKeyId || !secretAccessKey) {
-    throw new S3Error(
-      'CredentialsError',
-      'no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
-      null,
-    );
-  }
-  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
-}
+/** The function's credentials, as Lambda gives them (adapters/aws-http). */
+const environmentCredentials = (): AwsCredentials => environmentCredentialsOf(S3Error);
 
 /**
  * A key's path, each segment URI-encoded once as SigV4 wants it: everything but the unreserved
