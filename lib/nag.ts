@@ -201,7 +201,7 @@ export function acknowledgeReportBucket(subjects: ReportBucketNagSubjects): void
     bucket,
     'AwsSolutions-S1',
     "The objects are the run's own reports, written only by the check and notify functions and the state machine, " +
-      'whose roles are scoped to key prefixes; reads and writes are audited with CloudTrail data events, not a second log bucket.',
+      'whose roles are scoped to key prefixes; the audit path for reads and writes is CloudTrail data events on the account’s trail, not a second log bucket.',
   );
   for (const { scope, patterns, reason } of subjects.objectGrants)
     for (const pattern of patterns)
