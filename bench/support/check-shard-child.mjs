@@ -63,8 +63,11 @@ const summary = (r) => {
   return {
     wallMs: r.wallMs,
     cpuMs: r.cpuMs,
-    clusters: Array.isArray(clusters) ? clusters.length : 0,
-    errors: Array.isArray(clusters) ? clusters.filter((c) => c.error).length : 0,
+    // The whole-fleet check answers a summary per cluster; a shard answers counts (ShardResult).
+    clusters: Array.isArray(clusters) ? clusters.length : typeof clusters === 'number' ? clusters : 0,
+    errors: Array.isArray(clusters)
+      ? clusters.filter((c) => c.error).length
+      : (r.result?.clustersUnreadable ?? 0),
   };
 };
 realWrite(
