@@ -7,7 +7,7 @@ import { planRollbackRun } from '../domain/run/rollback';
 import { checkShard, isShardEvent, type ShardEvent, shardClusters } from '../domain/run/shard';
 import { awsCheckContext } from '../wiring/check-context';
 import { reportStore } from '../wiring/report-store';
-import { logCertificateExpiries, logger, publishFleetMetrics, publishRunMetrics } from '../wiring/runtime';
+import { logClusterReports, logger, publishFleetMetrics, publishRunMetrics } from '../wiring/runtime';
 import type { CheckEvent, CheckFunctionEvent, CheckResult, RunSummary, ShardResult } from './events';
 
 /**
@@ -39,10 +39,9 @@ async function shard(ctx: CheckContext, store: ObjectStore, event: ShardEvent): 
     .catch((error: unknown) =>
       logger.warn('inspection memory not saved', { error: (error as Error).message }),
     );
-  for (const cluster of report.clusters)
-    if (cluster.error) logger.error('cluster unreadable', { cluster: cluster.name, error: cluster.error });
-  // One EMF record per certificate (properties, not dimensions): the dashboard's soonest-expiries table.
-  logCertificateExpiries(report.clusters);
+  // Unreadable clusters, and one EMF record per certificate (properties, not dimensions): the
+  // dashboard's soonest-expiries table.
+  logClusterReports(report.clusters);
   logger.info('check shard done', { shard: result.shard, clusters: result.clusters, due: result.due });
   return result;
 }

@@ -67,13 +67,20 @@ export function requiredEnv(name: string, value: string | undefined): string {
  * certificate as properties, not dimensions) for the dashboard's soonest-expiries table.
  */
 export function publishRunMetrics(report: FleetReport, target: Metrics = metrics): FleetSummary {
-  for (const cluster of report.clusters) {
-    if (cluster.error) logger.error('cluster unreadable', { cluster: cluster.name, error: cluster.error });
-  }
-  logCertificateExpiries(report.clusters, target);
+  logClusterReports(report.clusters, target);
   const summary = summarizeFleet(report.clusters, new Date(report.generatedAt));
   publishFleetMetrics(summary, target);
   return summary;
+}
+
+/**
+ * What the logs keep of checked clusters (a whole fleet, or one check shard): an error line per
+ * unreadable cluster, and the per-certificate EMF records.
+ */
+export function logClusterReports(clusters: FleetReport['clusters'], target: Metrics = metrics): void {
+  for (const cluster of clusters)
+    if (cluster.error) logger.error('cluster unreadable', { cluster: cluster.name, error: cluster.error });
+  logCertificateExpiries(clusters, target);
 }
 
 /** The fleet metrics of one run, in one EMF record: call once per run (shards merged first). */

@@ -19,7 +19,14 @@ import { batchesOf } from '../renewal/steps';
 import { type ClusterReport, needsAttention } from '../report';
 import { renderHtmlReport } from '../report-html';
 import { type ResultWriterDetails, readMapResults } from './map-results';
-import { type RunSummary, runKeys, type ShardPlan, type ShardReport, type ShardResult } from './objects';
+import {
+  dueListRef,
+  type RunSummary,
+  runKeys,
+  type ShardPlan,
+  type ShardReport,
+  type ShardResult,
+} from './objects';
 
 export interface GatherInput {
   /** The check map's ResultWriterDetails. */
@@ -134,12 +141,7 @@ export async function gatherRun(
     dryRun,
     bucket: store.bucket,
     report: { key: keys.report, html: keys.html },
-    due: {
-      bucket: store.bucket,
-      key: keys.due,
-      batches: batches.length,
-      certificates: batches.reduce((n, b) => n + b.items.length, 0),
-    },
+    due: dueListRef(store.bucket, keys.due, batches),
     findings: { bucket: store.bucket, key: keys.findings, count: findings.length, immediate },
     hasFindings: findings.length > 0 && !dryRun,
     clusters,

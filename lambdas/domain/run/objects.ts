@@ -129,5 +129,15 @@ export interface RunSummary {
   fleet: FleetSummary;
 }
 
+/** Where a run's due list is, with its numbers: Gather's and PlanRollback's `due`. */
+export function dueListRef(bucket: string, key: string, batches: readonly ClusterBatch[]): RunSummary['due'] {
+  return {
+    bucket,
+    key,
+    batches: batches.length,
+    certificates: batches.reduce((n, b) => n + b.items.length, 0),
+  };
+}
+
 /** The due list's items: what each child execution of the renewals map starts from. */
 export type DueBatch = ClusterBatch;

@@ -8,7 +8,7 @@ import type { ObjectStore } from '../ports';
 import type { RenewalContext } from '../renewal/context';
 import type { RollbackRequest } from '../renewal/rollback';
 import { rollbackPlan } from '../renewal/steps';
-import { type RunSummary, runKeys } from './objects';
+import { dueListRef, type RunSummary, runKeys } from './objects';
 
 export async function planRollbackRun(
   ctx: Pick<RenewalContext, 'config'>,
@@ -38,12 +38,7 @@ export async function planRollbackRun(
     dryRun: false,
     bucket: store.bucket,
     report: { key: keys.report },
-    due: {
-      bucket: store.bucket,
-      key: keys.due,
-      batches: batches.length,
-      certificates: batches.reduce((n, b) => n + b.items.length, 0),
-    },
+    due: dueListRef(store.bucket, keys.due, batches),
     findings: { bucket: store.bucket, key: keys.findings, count: 0, immediate: 0 },
     hasFindings: false,
     clusters: 0,
