@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetReport } from '../../lambdas/domain/report';
 import { runBuiltCli } from '../support/cli-process';
+import { node24Binary } from '../support/lambda/invoke';
 import { daysFromNow, startWorld, type World } from '../support/world';
 
 /** dist/cli.mjs (built by test/global-setup.ts), with the recorder of what it loads. */
@@ -20,8 +21,16 @@ function cli(env: NodeJS.ProcessEnv, ...args: string[]) {
 
 /** What a run of the executable loaded: Node's built-in modules, and the bundle's chunks it read. */
 async function loaded(env: NodeJS.ProcessEnv, ...args: string[]) {
+  return loadedOn(process.execPath, env, ...args);
+}
+
+/** The same, run by another Node binary. */
+async function loadedOn(node: string, env: NodeJS.ProcessEnv, ...args: string[]) {
   const file = join(await mkdtemp(join(tmpdir(), 'loaded-')), 'modules.json');
-  const result = await cli({ ...env, LOADED_MODULES_FILE: file }, ...args);
+  const result = await runBuiltCli(args, { ...env, LOADED_MODULES_FILE: file }, {
+    node,
+    nodeArgs: ['--require', './test/support/loaded-modules.cjs'],
+  });
   const { builtins } = JSON.parse(await readFile(file, 'utf8')) as { builtins: string[] };
   return { result, builtins: builtins.map((m) => m.replace(/^NativeModule /, '')) };
 }
@@ -91,6 +100,27 @@ describe('the bundled executable', () => {
     const proxy = report.clusters[0]!.certificates.find((c) => c.name === 'proxy')!;
     expect(proxy.action).toBe('renewed');
     expect(result.code).toBe(0);
+  });
+
+  it('does not make Node 22+ load its undici through node:http on Node 24 (check and renew)', async () => {
+    // From Node 22, node:http has lazy getters (WebSocket, ...) that load undici; an ES module import
+    // of node:http reads them all. The bundle takes node:http through
+    // lambdas/bundling/node-http-on-use.cjs instead (lib/bundling/esbuild-options.json).
+    const config = await world.writeConfig(
+      {},
+      { 'prod-east': { certificates: { proxy: { domains: ['*.redis.example.com'] } } } },
+    );
+    // The renewal first: the check that follows then finds every certificate fine (exit 0).
+    for (const args of [
+      ['renew', '--config', config, '--force', 'proxy', '--json'],
+      ['check', '--config', config, '--json'],
+    ]) {
+      const { result, builtins } = await loadedOn(node24Binary(), world.env, ...args);
+      expect(result.stderr, args[0]).toBe('');
+      expect(result.code, args[0]).toBe(0);
+      expect(builtins, args[0]).toContain('http');
+      expect(builtins, args[0]).not.toContain('internal/deps/undici/undici');
+    }
   });
 });
 

@@ -15,16 +15,17 @@ export interface CliRun {
 
 /**
  * `node dist/cli.mjs ...args` with exactly `env` (and PATH): nothing of the test process's
- * environment leaks in. `nodeArgs` go before the script (e.g. `--require` a recorder).
+ * environment leaks in. `nodeArgs` go before the script (e.g. `--require` a recorder); `node` is another
+ * Node binary than this one (the Node 24 of test/support/lambda/invoke.ts).
  */
 export function runBuiltCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
-  options: { nodeArgs?: readonly string[] } = {},
+  options: { nodeArgs?: readonly string[]; node?: string } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     execFile(
-      process.execPath,
+      options.node ?? process.execPath,
       [...(options.nodeArgs ?? []), CLI_PATH, ...args],
       { env: { PATH: process.env.PATH, ...env }, maxBuffer: 256 * 1024 * 1024 },
       (error, stdout, stderr) => {
