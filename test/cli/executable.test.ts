@@ -27,10 +27,14 @@ async function loaded(env: NodeJS.ProcessEnv, ...args: string[]) {
 /** The same, run by another Node binary. */
 async function loadedOn(node: string, env: NodeJS.ProcessEnv, ...args: string[]) {
   const file = join(await mkdtemp(join(tmpdir(), 'loaded-')), 'modules.json');
-  const result = await runBuiltCli(args, { ...env, LOADED_MODULES_FILE: file }, {
-    node,
-    nodeArgs: ['--require', './test/support/loaded-modules.cjs'],
-  });
+  const result = await runBuiltCli(
+    args,
+    { ...env, LOADED_MODULES_FILE: file },
+    {
+      node,
+      nodeArgs: ['--require', './test/support/loaded-modules.cjs'],
+    },
+  );
   const { builtins } = JSON.parse(await readFile(file, 'utf8')) as { builtins: string[] };
   return { result, builtins: builtins.map((m) => m.replace(/^NativeModule /, '')) };
 }
