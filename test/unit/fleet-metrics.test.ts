@@ -185,5 +185,19 @@ describe('publication (EMF)', () => {
       CertificateDaysLeft: 3,
       managed: 'true',
     });
+    // One record per certificate, each with its own properties only.
+    expect(new Set(perCertificate.map((r) => `${r.cluster}/${r.certificate}`)).size).toBe(8);
+    for (const r of perCertificate) expect(r._aws.CloudWatchMetrics[0]?.Metrics).toHaveLength(1);
+    // The single-metric publisher is reused by the next run: the same records again, no more.
+    lines.length = 0;
+    publishRunMetrics({ generatedAt: NOW.toISOString(), clusters: fleet }, metrics);
+    const again = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r._aws);
+    const withoutTime = (r: Record<string, unknown>) => ({
+      ...r,
+      _aws: { ...(r._aws as object), Timestamp: 0 },
+    });
+    expect(again.filter((r) => 'CertificateDaysLeft' in r).map(withoutTime)).toEqual(
+      perCertificate.map(withoutTime),
+    );
   });
 });
