@@ -9,6 +9,7 @@ import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { acmeClientCryptoStub } from '../lambdas/bundling/acme-client-crypto-plugin.mjs';
+import { axiosWithoutUndici } from '../lambdas/bundling/axios-without-undici-plugin.mjs';
 
 const { cli } = JSON.parse(
   readFileSync(new URL('../lib/bundling/esbuild-options.json', import.meta.url), 'utf8'),
@@ -23,40 +24,6 @@ const commanderWithoutChildProcess = {
         ? { path: fileURLToPath(new URL('../lambdas/bundling/child-process-unused.cjs', import.meta.url)) }
         : undefined,
     );
-  },
-};
-
-/**
- * Two things axios does when it loads make Node load its bundled undici (the fetch implementation),
- * ~50 ms of every renewal's start (bench/cli), for features acme-client never uses (it sets the
- * `http` adapter and sends JSON):
- * - it reads `globalThis.FormData`, only to recognise FormData bodies by class; its duck typing
- *   recognises them anyway (Object.prototype.toString says "[object FormData]");
- * - it probes the fetch adapter (`getFetch()`: Request, Response, a ReadableStream body) to seed a
- *   cache that the adapter fills on first use anyway.
- * Both lines are replaced; the build fails if an axios upgrade changes either.
- */
-const AXIOS_PATCHES = [
-  [
-    "const FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : undefined;",
-    'const FormDataCtor = undefined;',
-  ],
-  ['\ngetFetch();\n', '\n'],
-];
-const axiosWithoutUndici = {
-  name: 'axios-without-undici',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]node_modules[\\/]axios[\\/]dist[\\/]node[\\/]axios\.cjs$/ }, (args) => {
-      let source = readFileSync(args.path, 'utf8');
-      for (const [find, replacement] of AXIOS_PATCHES) {
-        if (source.split(find).length !== 2)
-          throw new Error(
-            `axios changed: ${JSON.stringify(find)} is not in ${args.path} once; review scripts/build-cli.mjs`,
-          );
-        source = source.replace(find, replacement);
-      }
-      return { contents: source, loader: 'js' };
-    });
   },
 };
 

@@ -11,7 +11,11 @@
  * - Linked source maps without sources: stack traces only (NODE_OPTIONS=--enable-source-maps); without
  *   the sources they are a fraction of the size.
  * - `alias node-forge`: acme-client loads its deprecated node-forge API eagerly; we never call it
- *   (node:crypto instead), so a stub replaces it (−300 KB). `alias form-data`: axios loads it for
+ *   (node:crypto instead), so a stub replaces it (−300 KB). `alias http` / `node:http`: a CommonJS
+ *   shim, so that no ES import of node:http makes Node 22+ load undici (../../lambdas/bundling).
+ * - `alias acme-client` (Lambda bundles, added by `lambdaBuildOptions`): acme-client prebuilt with
+ *   the CLI build's plugins (lambdas/bundling/acme-client-lean.mjs): no @peculiar/x509 1.x or asn1js
+ *   on the issue function's ACME path, and no undici. `alias form-data`: axios loads it for
  *   multipart bodies, never sent; it brings mime-db (a 134 KB JSON parsed at load).
  * - The AWS SDK is bundled, never external: the versions we test are the versions that run,
  *   tree-shaken; leaving it external was measured to gain nothing at load (bench/cold-start).
@@ -22,6 +26,7 @@
  *   names are set explicitly (domain/errors.ts), and a linked source map serves stack traces.
  */
 import { isAbsolute, join } from 'node:path';
+import { leanAcmeClientFile } from '../../lambdas/bundling/acme-client-lean.mjs';
 import options from './esbuild-options.json' with { type: 'json' };
 
 /** esbuild build options for a Lambda handler bundle (JS API spelling). */
@@ -54,6 +59,9 @@ export function lambdaBuildOptions(projectRoot: string): LambdaBuildOptions {
       isAbsolute(path) ? path : join(projectRoot, path),
     ]),
   );
+  // acme-client built with the CLI's plugins (node:crypto for its crypto module, axios without
+  // undici): the NodejsFunctions' esbuild command line takes no plugins, so it takes this file.
+  alias['acme-client'] = leanAcmeClientFile();
   return {
     ...options.lambda,
     bundle: true,

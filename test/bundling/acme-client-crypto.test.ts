@@ -6,12 +6,14 @@
  * (lambdas/adapters/local-ca/x509.ts, off the ACME path) reaches @peculiar/*, asn1js, pvtsutils,
  * tsyringe or reflect-metadata.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import acme from 'acme-client';
 import { build, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { acmeClientCryptoStub } from '../../lambdas/bundling/acme-client-crypto-plugin.mjs';
+import { lambdaBuildOptions } from '../../lib/bundling/esbuild-options';
 import { createCa, issueCert } from '../support/pki';
 
 const require = createRequire(import.meta.url);
@@ -90,6 +92,48 @@ describe('the CLI’s ACME path carries no ASN.1 framework', () => {
       logLevel: 'silent',
     });
     const plainReached = reachable(plain as Metafile, 'lambdas/cli/bin.ts', (from) => from !== X509_LOADER);
+    expect([...plainReached].some((f) => FRAMEWORK.test(f))).toBe(true);
+  });
+});
+
+describe('the issue function’s ACME path carries no ASN.1 framework either', () => {
+  it('its bundle takes acme-client prebuilt with the same stand-in, and axios without undici', async () => {
+    const options = lambdaBuildOptions(REPO);
+    const lean = options.alias['acme-client'] as string;
+    expect(lean).toMatch(/acme-client-lean-[0-9a-f]{16}\.cjs$/);
+    const entry = 'lambdas/handlers/issue.ts';
+    const { metafile } = await build({
+      ...options,
+      absWorkingDir: REPO,
+      entryPoints: [entry],
+      outdir: join(REPO, 'dist', 'unused'),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const reached = reachable(metafile as Metafile, entry, (from) => from !== X509_LOADER);
+    expect([...reached].filter((f) => FRAMEWORK.test(f))).toEqual([]);
+    expect(reached.has('lambdas/adapters/acme/issuer.ts')).toBe(true);
+    expect([...reached].some((f) => f.endsWith(lean.slice(lean.lastIndexOf('/'))))).toBe(true);
+    // What the prebuilt file holds: the stand-in and the patched axios, not acme-client's crypto.
+    const text = readFileSync(lean, 'utf8');
+    expect(text).toContain('lambdas/bundling/acme-client-crypto.cjs');
+    expect(text).not.toContain('node_modules/acme-client/src/crypto/index.js');
+    expect(text).not.toMatch(/G\.FormData/);
+    expect(text).toContain('node_modules/acme-client/src/client.js');
+    // Without the alias the same entry does reach them: the check above can fail.
+    const { ['acme-client']: _dropped, ...plainAlias } = options.alias;
+    const { metafile: plain } = await build({
+      ...options,
+      alias: plainAlias,
+      absWorkingDir: REPO,
+      entryPoints: [entry],
+      outdir: join(REPO, 'dist', 'unused'),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const plainReached = reachable(plain as Metafile, entry, (from) => from !== X509_LOADER);
     expect([...plainReached].some((f) => FRAMEWORK.test(f))).toBe(true);
   });
 });

@@ -1,0 +1,2 @@
+/** See acme-client-lean.mjs. */
+export declare function leanAcmeClientFile(): string;
