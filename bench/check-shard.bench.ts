@@ -50,6 +50,8 @@ const SHARD_SIZES = [50, 500] as const;
 const ROUNDS = 3;
 const WARM_RUNS = 3;
 const LATENCY_MS = 5;
+/** The config's `concurrency` in the shard (the fleet issue's c = 32). */
+const SHARD_CONCURRENCY = 32;
 /** Which event the handler gets: today's check (`{}`), or the shard's ItemBatcher batch. */
 const EVENT: 'check' | 'shard' = 'shard';
 
@@ -133,7 +135,7 @@ export async function runShard(
     JSON.stringify({
       config: {
         stateDir,
-        concurrency: 32,
+        concurrency: SHARD_CONCURRENCY,
         clusters: server.clusters.slice(0, n).map((c, i) => ({
           name: names[i],
           endpoint: c.url,
@@ -177,6 +179,7 @@ interface Cell {
   coldPerCluster: number[];
   warmPerCluster: number[];
   coldWall: number[];
+  warmWall: number[];
   loadCpu: number[];
   errors: number;
 }
@@ -215,6 +218,7 @@ export async function run(): Promise<Result> {
             coldPerCluster: [],
             warmPerCluster: [],
             coldWall: [],
+            warmWall: [],
             loadCpu: [],
             errors: 0,
           } as Cell,
@@ -233,6 +237,7 @@ export async function run(): Promise<Result> {
           cell.errors += first.cold.errors;
           cell.coldPerCluster.push(out.cold.cpuMs / n);
           cell.coldWall.push(out.cold.wallMs);
+          cell.warmWall.push(median(out.warm.map((w) => w.wallMs)));
           cell.warmPerCluster.push(median(out.warm.map((w) => w.cpuMs)) / n);
           cell.loadCpu.push(out.load.cpuMs);
           cell.errors += out.cold.errors + out.warm.reduce((a, w) => a + w.errors, 0);
@@ -244,6 +249,21 @@ export async function run(): Promise<Result> {
       }
       cells.push(...byVariant.values());
     }
+
+    // The fleet issue's bound, as the shard runs it: ⌈N / concurrency⌉ × one cluster's check alone
+    // (a shard of one cluster, the same bundle, cold and warm), as bench/fleet-check measures the CLI.
+    const single = { cold: [] as number[], warm: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      const stateDir = mkdtempSync(join(dir, 'state-'));
+      await runShard(node, current, server, 1, dir, undefined, undefined, stateDir);
+      const out = await runShard(node, current, server, 1, dir, undefined, undefined, stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
+      single.cold.push(out.cold.wallMs);
+      single.warm.push(median(out.warm.map((w) => w.wallMs)));
+    }
+    const singleCold = median(single.cold);
+    const singleWarm = median(single.warm);
+    log(`  one cluster alone: cold ${fmtMs(singleCold)}, warm ${fmtMs(singleWarm)}`);
 
     // Where the current code's CPU goes, per cluster: profiles of a cold and a warm invocation.
     const profiles: Record<string, PackageBreakdown | undefined> = {};
@@ -282,6 +302,20 @@ export async function run(): Promise<Result> {
         });
       }
     }
+    for (const n of SHARD_SIZES) {
+      const cur = get('current', n) as Cell;
+      const rounds = Math.ceil(n / SHARD_CONCURRENCY);
+      for (const phase of ['cold', 'warm'] as const) {
+        const wall = median(phase === 'cold' ? cur.coldWall : cur.warmWall);
+        const ideal = rounds * (phase === 'cold' ? singleCold : singleWarm);
+        targets.push({
+          name: `N = ${n} per shard, concurrency ${SHARD_CONCURRENCY}, ${phase === 'cold' ? 'a new environment (cold)' : 'a reused environment (warm)'}: wall vs ideal (⌈N / ${SHARD_CONCURRENCY}⌉ × one cluster's ${phase} check alone)`,
+          threshold: '≤ 1.5×',
+          measured: `${fmt(wall / ideal, 2)}× (${fmtMs(wall)} vs ${fmtMs(ideal)})`,
+          pass: wall <= 1.5 * ideal,
+        });
+      }
+    }
     targets.push({
       name: 'Every cluster read without error',
       threshold: '0 errors',
@@ -296,6 +330,7 @@ export async function run(): Promise<Result> {
       'CPU/cluster cold (median)',
       'CPU/cluster warm (median)',
       'Cold invocation wall',
+      'Warm invocation wall',
       'Bundle load CPU',
     ];
     const rows = cells.map((c) => [
@@ -305,6 +340,7 @@ export async function run(): Promise<Result> {
       `${fmt(median(c.coldPerCluster), 2)} ms`,
       `${fmt(median(c.warmPerCluster), 2)} ms`,
       fmtMs(median(c.coldWall)),
+      fmtMs(median(c.warmWall)),
       fmtMs(median(c.loadCpu)),
     ]);
     log(consoleTable(headers, rows));
@@ -336,7 +372,10 @@ export async function run(): Promise<Result> {
         'inspection memory (every certificate and key parsed); "cold": a new process loading the memory the first saved (what a ' +
         'Lambda cold start finds from the second run on); "warm": later invocations of that process. The targets are on cold and warm.',
       '',
-      markdownTable(headers, rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r']),
+      markdownTable(headers, rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r']),
+      '',
+      `One cluster alone (a shard of one, same bundle): cold ${fmtMs(singleCold)}, warm ${fmtMs(singleWarm)}; the wall targets ` +
+        `compare each shard with ⌈N / ${SHARD_CONCURRENCY}⌉ of those, the bound bench/fleet-check holds the CLI's check to.`,
       '',
       targetsTable(targets),
       '',
@@ -351,7 +390,14 @@ export async function run(): Promise<Result> {
       markdown,
       targets,
       durationMs: performance.now() - started,
-      data: { cells, profiles, baselineCommit: BASELINE_COMMIT, event: EVENT, node: nodeVersion },
+      data: {
+        cells,
+        profiles,
+        single: { coldMs: singleCold, warmMs: singleWarm },
+        baselineCommit: BASELINE_COMMIT,
+        event: EVENT,
+        node: nodeVersion,
+      },
     };
     writeResult(result, machine);
     return result;
