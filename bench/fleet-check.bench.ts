@@ -57,7 +57,8 @@ import {
 
 const SIZES = [1, 10, 100, 500] as const;
 const CONCURRENCIES = [8, 32] as const;
-const LATENCY_MS = 50;
+/** Added to every simulated API answer (bench/check-shard holds the shard's wall to the same bound). */
+export const LATENCY_MS = 50;
 /** Simulators started; the largest row. */
 const FLEET_MAX = 5000;
 /** Distinct certificate sets: every one of the first 500 clusters serves its own six certificates. */
