@@ -189,8 +189,8 @@ async function measureWalls(node: string, bundle: string, dir: string) {
           single.cold.push(out.cold.wallMs);
           single.warm.push(warm);
         } else {
-          (shard[`${n}-cold`] ??= []).push(out.cold.wallMs);
-          (shard[`${n}-warm`] ??= []).push(warm);
+          shard[`${n}-cold`] = [...(shard[`${n}-cold`] ?? []), out.cold.wallMs];
+          shard[`${n}-warm`] = [...(shard[`${n}-warm`] ?? []), warm];
         }
         log(
           `  ${FLEET_LATENCY_MS} ms per answer, N=${n}: cold wall ${fmtMs(out.cold.wallMs)}, warm wall ${fmtMs(warm)}`,

@@ -122,7 +122,7 @@ describe('the issue function’s ACME path carries no ASN.1 framework either', (
     expect(text).not.toMatch(/G\.FormData/);
     expect(text).toContain('node_modules/acme-client/src/client.js');
     // Without the alias the same entry does reach them: the check above can fail.
-    const { ['acme-client']: _dropped, ...plainAlias } = options.alias;
+    const { 'acme-client': _dropped, ...plainAlias } = options.alias;
     const { metafile: plain } = await build({
       ...options,
       alias: plainAlias,
