@@ -13,9 +13,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
+// The lock file pins every package version inside the file (acme-client, axios, follow-redirects,
+// debug, ...) and esbuild's own.
 const INPUTS = [
-  join(ROOT, 'node_modules', 'acme-client', 'package.json'),
-  join(ROOT, 'node_modules', 'axios', 'package.json'),
+  join(ROOT, 'package-lock.json'),
   join(ROOT, 'lib', 'bundling', 'esbuild-options.json'),
   join(HERE, 'acme-client-crypto.cjs'),
   join(HERE, 'acme-client-crypto-plugin.mjs'),

@@ -11,12 +11,13 @@
  * - Linked source maps without sources: stack traces only (NODE_OPTIONS=--enable-source-maps); without
  *   the sources they are a fraction of the size.
  * - `alias node-forge`: acme-client loads its deprecated node-forge API eagerly; we never call it
- *   (node:crypto instead), so a stub replaces it (−300 KB). `alias http` / `node:http`: a CommonJS
- *   shim, so that no ES import of node:http makes Node 22+ load undici (../../lambdas/bundling).
+ *   (node:crypto instead), so a stub replaces it (−300 KB). `alias form-data`: axios loads it for
+ *   multipart bodies, never sent; it brings mime-db (a 134 KB JSON parsed at load).
+ * - `alias http` / `node:http`: a CommonJS shim, so that no ES import of node:http makes Node 22+
+ *   load undici (lambdas/bundling/node-http-on-use.cjs).
  * - `alias acme-client` (Lambda bundles, added by `lambdaBuildOptions`): acme-client prebuilt with
  *   the CLI build's plugins (lambdas/bundling/acme-client-lean.mjs): no @peculiar/x509 1.x or asn1js
- *   on the issue function's ACME path, and no undici. `alias form-data`: axios loads it for
- *   multipart bodies, never sent; it brings mime-db (a 134 KB JSON parsed at load).
+ *   on the issue function's ACME path, and no undici.
  * - The AWS SDK is bundled, never external: the versions we test are the versions that run,
  *   tree-shaken; leaving it external was measured to gain nothing at load (bench/cold-start).
  * - `cli.target` is the oldest Node the package supports (package.json `engines`; the tests also run
