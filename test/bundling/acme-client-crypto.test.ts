@@ -8,12 +8,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import acme from 'acme-client';
-import { build, type Metafile } from 'esbuild';
+import type { BuildOptions, Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { acmeClientCryptoStub } from '../../lambdas/bundling/acme-client-crypto-plugin.mjs';
 import { lambdaBuildOptions } from '../../lib/bundling/esbuild-options';
+import { importGraph } from '../support/import-graph';
 import { createCa, issueCert } from '../support/pki';
 
 const require = createRequire(import.meta.url);
@@ -63,18 +64,9 @@ const X509_LOADER = 'lambdas/adapters/local-ca/x509.ts';
 
 describe('the CLI’s ACME path carries no ASN.1 framework', () => {
   it('only the local CA’s loader reaches @peculiar/x509 and its dependencies', async () => {
-    const { cli } = require('../../lib/bundling/esbuild-options.json') as { cli: Record<string, unknown> };
-    const { metafile } = await build({
-      ...cli,
-      absWorkingDir: REPO,
-      plugins: [acmeClientCryptoStub],
-      entryPoints: { cli: 'lambdas/cli/bin.ts' },
-      outdir: join(REPO, 'dist', 'unused'),
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const reached = reachable(metafile as Metafile, 'lambdas/cli/bin.ts', (from) => from !== X509_LOADER);
+    const { cli } = require('../../lib/bundling/esbuild-options.json') as { cli: BuildOptions };
+    const entry = 'lambdas/cli/bin.ts';
+    const reached = await reachedFrom(entry, { ...cli, plugins: [acmeClientCryptoStub] });
     expect([...reached].filter((f) => FRAMEWORK.test(f))).toEqual([]);
     // The issuer and acme-client are in the graph, acme-client's own crypto module is not.
     expect(reached.has('lambdas/adapters/acme/issuer.ts')).toBe(true);
@@ -82,16 +74,7 @@ describe('the CLI’s ACME path carries no ASN.1 framework', () => {
     expect(reached.has('node_modules/acme-client/src/crypto/index.js')).toBe(false);
     expect(reached.has('lambdas/bundling/acme-client-crypto.cjs')).toBe(true);
     // Without the plugin the same graph does reach them: the check above can fail.
-    const { metafile: plain } = await build({
-      ...cli,
-      absWorkingDir: REPO,
-      entryPoints: { cli: 'lambdas/cli/bin.ts' },
-      outdir: join(REPO, 'dist', 'unused'),
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const plainReached = reachable(plain as Metafile, 'lambdas/cli/bin.ts', (from) => from !== X509_LOADER);
+    const plainReached = await reachedFrom(entry, cli);
     expect([...plainReached].some((f) => FRAMEWORK.test(f))).toBe(true);
   });
 });
@@ -102,16 +85,7 @@ describe('the issue function’s ACME path carries no ASN.1 framework either', (
     const lean = options.alias['acme-client'] as string;
     expect(lean).toMatch(/acme-client-lean-[0-9a-f]{16}\.cjs$/);
     const entry = 'lambdas/handlers/issue.ts';
-    const { metafile } = await build({
-      ...options,
-      absWorkingDir: REPO,
-      entryPoints: [entry],
-      outdir: join(REPO, 'dist', 'unused'),
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const reached = reachable(metafile as Metafile, entry, (from) => from !== X509_LOADER);
+    const reached = await reachedFrom(entry, options);
     expect([...reached].filter((f) => FRAMEWORK.test(f))).toEqual([]);
     expect(reached.has('lambdas/adapters/acme/issuer.ts')).toBe(true);
     expect([...reached].some((f) => f.endsWith(lean.slice(lean.lastIndexOf('/'))))).toBe(true);
@@ -123,20 +97,15 @@ describe('the issue function’s ACME path carries no ASN.1 framework either', (
     expect(text).toContain('node_modules/acme-client/src/client.js');
     // Without the alias the same entry does reach them: the check above can fail.
     const { 'acme-client': _dropped, ...plainAlias } = options.alias;
-    const { metafile: plain } = await build({
-      ...options,
-      alias: plainAlias,
-      absWorkingDir: REPO,
-      entryPoints: [entry],
-      outdir: join(REPO, 'dist', 'unused'),
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const plainReached = reachable(plain as Metafile, entry, (from) => from !== X509_LOADER);
+    const plainReached = await reachedFrom(entry, { ...options, alias: plainAlias });
     expect([...plainReached].some((f) => FRAMEWORK.test(f))).toBe(true);
   });
 });
+
+/** What `entry` reaches, past the local CA's loader, in the import graph esbuild builds with `options`. */
+async function reachedFrom(entry: string, options: BuildOptions): Promise<Set<string>> {
+  return reachable(await importGraph(entry, options), entry, (from) => from !== X509_LOADER);
+}
 
 /** Every input reachable from `entry` through imports whose importer passes `follow`. */
 function reachable(metafile: Metafile, entry: string, follow: (from: string) => boolean): Set<string> {

@@ -11,9 +11,10 @@
  */
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { lambdaBuildOptions } from '../../lib/bundling/esbuild-options';
+import { importGraph as buildGraph } from '../support/import-graph';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const LOADER = 'lambdas/adapters/local-ca/x509.ts';
@@ -37,23 +38,10 @@ const graphs = new Map<string, Promise<Metafile>>();
 function importGraph(entry: string): Promise<Metafile> {
   let graph = graphs.get(entry);
   if (!graph) {
-    graph = buildGraph(entry);
+    graph = buildGraph(entry, lambdaBuildOptions(REPO));
     graphs.set(entry, graph);
   }
   return graph;
-}
-
-async function buildGraph(entry: string): Promise<Metafile> {
-  const result = await build({
-    ...lambdaBuildOptions(REPO),
-    absWorkingDir: REPO,
-    entryPoints: [entry],
-    outdir: join(REPO, 'dist', 'unused'),
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  });
-  return result.metafile;
 }
 
 describe('@peculiar/x509 loads only after its polyfill, in every bundle', () => {
