@@ -24,7 +24,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryObjectStore } from '../../lambdas/adapters/in-memory';
 import { LocalDirectoryStore } from '../../lambdas/adapters/local-directory';
-import { parseConfig } from '../../lambdas/domain/config/schema';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import type { RunDigest } from '../../lambdas/domain/digest';
 import type { Alert, ClusterConnector, CredentialsProvider } from '../../lambdas/domain/ports';
@@ -43,6 +42,7 @@ import {
 } from '../support/distributed-map';
 import { createCa } from '../support/pki';
 import { synthesizedDefinition } from '../support/synthesized-definition';
+import { fleetConfig } from '../unit/run-fixtures';
 
 const CLUSTERS = Number(process.env.FLEET_CLUSTERS ?? 20_000);
 const STATE_LIMIT = 256 * 1024;
@@ -59,26 +59,11 @@ vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 });
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null));
 
 /** 20,000 clusters, each with api and proxy managed through ACME (DNS-01 on Route 53). */
-function fleetConfig(): WatchdogConfig {
-  return parseConfig({
-    renewBeforeDays: 30,
-    acme: { directoryUrl: 'https://127.0.0.1:1/directory', email: 'ops@example.com', ari: false },
-    dns: { provider: 'route53', hostedZoneId: 'Z0123456789ABCDEFGHIJ' },
-    alerts: { emails: ['oncall@example.com'] },
-    aws: { mapConcurrency: 40 },
-    clusters: Array.from({ length: CLUSTERS }, (_, i) => {
-      const name = `cluster-${String(i).padStart(5, '0')}`;
-      return {
-        name,
-        endpoint: `https://${name}.redis.example.com:9443`,
-        credentialsSecret: `rs-cert-watchdog/clusters/${name}`,
-        certificates: {
-          proxy: { domains: [`*.${name}.redis.example.com`] },
-          api: { domains: [`${name}.redis.example.com`] },
-        },
-      };
-    }),
-  }) as WatchdogConfig;
+function fleetConfigOf20000(): WatchdogConfig {
+  const clusters = Array.from({ length: CLUSTERS }, (_, i) => ({
+    name: `cluster-${String(i).padStart(5, '0')}`,
+  }));
+  return fleetConfig(clusters, {}, { mapConcurrency: 40 });
 }
 
 /**
@@ -165,7 +150,7 @@ describe(`a fleet of ${CLUSTERS.toLocaleString('en')} clusters, every managed ce
   beforeAll(async () => {
     const started = performance.now();
     stateDir = mkdtempSync(join(tmpdir(), 'fleet-20000-'));
-    const config = fleetConfig();
+    const config = fleetConfigOf20000();
     const connect = await fleetStandIn();
     const { createCheckHandler } = await import('../../lambdas/handlers/check');
     const { createNotifyHandler } = await import('../../lambdas/handlers/notify');

@@ -34,10 +34,11 @@ export interface FleetCluster {
   expiry: Expiry | 'unreadable';
 }
 
-/** A fleet config: every cluster manages api and proxy through ACME. */
+/** A fleet config: every cluster manages api and proxy through ACME; `aws` is the config's own. */
 export function fleetConfig(
-  clusters: readonly FleetCluster[],
+  clusters: readonly Pick<FleetCluster, 'name'>[],
   acme: Record<string, unknown> = {},
+  aws?: Record<string, unknown>,
 ): WatchdogConfig {
   return parseConfig({
     renewBeforeDays: 30,
@@ -49,6 +50,7 @@ export function fleetConfig(
     },
     dns: { provider: 'route53', hostedZoneId: 'Z0123456789ABCDEFGHIJ' },
     alerts: { emails: ['oncall@example.com'] },
+    ...(aws ? { aws } : {}),
     clusters: clusters.map(({ name }) => ({
       name,
       endpoint: `https://${name}.redis.example.com:9443`,

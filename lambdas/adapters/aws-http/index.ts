@@ -9,6 +9,21 @@ export interface AwsCredentials {
   sessionToken?: string;
 }
 
+/** What either client takes to reach its service: where, as whom, and how long and how often. */
+export interface AwsHttpClientOptions {
+  /** Default: AWS_REGION (or AWS_DEFAULT_REGION). */
+  region?: string;
+  /** Default: the service's AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, else the region's endpoint. */
+  endpoint?: string;
+  /** Default: the environment's, read at each call. */
+  credentials?: () => AwsCredentials;
+  /** One attempt, connection to last byte. */
+  timeoutMs?: number;
+  /** Attempts in all, the first included. */
+  maxAttempts?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
 /** An error an AWS service answered (`name` is its code) or a transport failure (`status` null). */
 export class AwsHttpError extends Error {
   constructor(

@@ -18,24 +18,14 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { backoffDelayMs, sleep } from '../../domain/retry';
 import {
   type AwsCredentials,
+  type AwsHttpClientOptions,
   AwsHttpError,
   environmentCredentials as environmentCredentialsOf,
 } from '../aws-http';
 import { exchange, PlainHttpError } from '../plain-http';
 
-export interface DynamoDbClientOptions {
-  /** Default: AWS_REGION (or AWS_DEFAULT_REGION). */
-  region?: string;
-  /** Default: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, else https://dynamodb.<region>.amazonaws.com. */
-  endpoint?: string;
-  /** Default: the environment's, read at each call. */
-  credentials?: () => AwsCredentials;
-  /** One attempt, connection to last byte. */
-  timeoutMs?: number;
-  /** Attempts in all, the first included. */
-  maxAttempts?: number;
-  sleep?: (ms: number) => Promise<void>;
-}
+/** `endpoint` defaults to AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL, else https://dynamodb.<region>.amazonaws.com. */
+export type DynamoDbClientOptions = AwsHttpClientOptions;
 
 /** An error DynamoDB answered (`name` is its type: ConditionalCheckFailedException, …) or a transport failure. */
 export class DynamoDbError extends AwsHttpError {}

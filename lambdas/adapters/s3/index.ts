@@ -25,12 +25,14 @@ import { objectKeyProblem } from '../../domain/ports/object-store';
 import { backoffDelayMs, sleep } from '../../domain/retry';
 import {
   type AwsCredentials,
+  type AwsHttpClientOptions,
   AwsHttpError,
   environmentCredentials as environmentCredentialsOf,
 } from '../aws-http';
 import { exchange, PlainHttpError } from '../plain-http';
 
-export interface S3ObjectStoreOptions {
+/** `endpoint` defaults to AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL (both path-style). */
+export interface S3ObjectStoreOptions extends AwsHttpClientOptions {
   bucket: string;
   /**
    * The KMS key objects are encrypted with (ARN, id or alias): sent with every PutObject as
@@ -38,17 +40,6 @@ export interface S3ObjectStoreOptions {
    * S3 uses the bucket's default key.
    */
   kmsKeyId?: string;
-  /** Default: AWS_REGION (or AWS_DEFAULT_REGION). */
-  region?: string;
-  /** Default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL (both path-style), else the region's endpoint. */
-  endpoint?: string;
-  /** Default: the environment's, read at each call. */
-  credentials?: () => AwsCredentials;
-  /** One attempt, connection to last byte. */
-  timeoutMs?: number;
-  /** Attempts in all, the first included. */
-  maxAttempts?: number;
-  sleep?: (ms: number) => Promise<void>;
   /** Largest object GetObject reads (default 128 MiB); a larger one is a TooLarge error, not retried. */
   maxObjectBytes?: number;
 }
