@@ -7,7 +7,7 @@ import {
   renewalTime,
   scheduleProblem,
 } from '../../lambdas/domain/policy';
-import { measureSchedule } from '../../lambdas/domain/schedule';
+import { enumeratedCronFirings, measureSchedule } from '../../lambdas/domain/schedule';
 
 const DAY = 86_400_000;
 const t0 = new Date('2026-01-01T00:00:00.000Z');
@@ -201,6 +201,35 @@ describe('the schedule against the shortest-lived managed certificate', () => {
     ['cron(0 6 1 * ? *)', 31 * 24 * H],
   ])('%s: longest gap', (expression, gap) => {
     expect(measureSchedule(expression).maxGapSeconds * 1000).toBe(gap);
+  });
+
+  it.each([
+    '0 6 * * ? *',
+    '0 6,18 * * ? *',
+    '0 2,5 * * ? *',
+    '15 */4 * * ? *',
+    '0,30 23 * * ? *',
+    '*/7 * * * ? *',
+    '59 0,23 * * ? *',
+    '0 0 ? * * *',
+  ])(
+    'cron(%s) fires the same times every day: measured from one day as the two-year walk measures it',
+    (body) => {
+      const measure = measureSchedule(`cron(${body})`);
+      const walked = enumeratedCronFirings(body);
+      expect({
+        min: measure.minGapSeconds,
+        max: measure.maxGapSeconds,
+        perDay: measure.maxRunsPerDay,
+      }).toEqual({ min: walked.minGap, max: walked.maxGap, perDay: walked.maxPerDay });
+    },
+  );
+
+  it('measures a schedule once per process (the same frozen measure again)', () => {
+    const first = measureSchedule('cron(0 6 ? * MON-FRI *)', 'UTC');
+    expect(measureSchedule('cron(0 6 ? * MON-FRI *)', 'UTC')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => measureSchedule('cron(0 6 * * * *)')).toThrow(/exactly one of day-of-month/);
   });
 
   it('accepts a daily run for 6-day certificates (3 days from renewal point to expiry)', () => {
