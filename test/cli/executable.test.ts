@@ -89,6 +89,9 @@ describe('the bundled executable', () => {
     expect(result.stderr).toBe('');
     // Neither axios (acme-client's HTTP) nor our adapters make Node load its undici (fetch).
     expect(builtins).not.toContain('internal/deps/undici/undici');
+    // Nor Node's HTTP/2: axios requires it where its HTTP/2 transport first uses it, and the DNS
+    // reads take dns2's Packet module alone, not its servers and DoH client (lambdas/bundling/).
+    expect(builtins).not.toContain('http2');
     // commander's child_process stays stubbed. Node loads its internal one in two places only: its
     // dgram (the DNS propagation check's UDP) and net.Server's cluster module (the peers' handshake
     // check before a push listens on 127.0.0.1 once, adapters/tls/handshake.ts).
