@@ -10,8 +10,13 @@ const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n?([\s\S]*?)-----END \1-----/
 
 /** Splits a PEM bundle into its CERTIFICATE blocks, in order. Throws when there is none or one is broken. */
 export function parseCertificateChain(pem: string): X509Certificate[] {
+  return certificateBlocks(pem).map((block, index) => parseBlock(block, index));
+}
+
+/** The CERTIFICATE blocks of a PEM bundle; throws as parseCertificateChain does when there is none. */
+function certificateBlocks(pem: string): string[] {
   if (typeof pem !== 'string' || pem.trim() === '') throw new CertificateParseError('the field is empty');
-  const blocks = [...pem.matchAll(PEM_BLOCK)].filter((m) => m[1] === 'CERTIFICATE');
+  const blocks = [...pem.matchAll(PEM_BLOCK)].filter((m) => m[1] === 'CERTIFICATE').map((m) => m[0]);
   if (blocks.length === 0) {
     throw new CertificateParseError(
       pem.includes('-----BEGIN CERTIFICATE-----')
@@ -19,15 +24,43 @@ export function parseCertificateChain(pem: string): X509Certificate[] {
         : 'no PEM CERTIFICATE block found',
     );
   }
-  return blocks.map((m, index) => {
-    try {
-      return new X509Certificate(m[0]);
-    } catch (error) {
-      throw new CertificateParseError(
-        `certificate #${index + 1} of the chain does not parse: ${(error as Error).message}`,
-      );
-    }
-  });
+  return blocks;
+}
+
+function parseBlock(block: string, index: number): X509Certificate {
+  try {
+    return new X509Certificate(block);
+  } catch (error) {
+    throw new CertificateParseError(
+      `certificate #${index + 1} of the chain does not parse: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Digests of the issuers' blocks (every certificate after a chain's leaf) that parsed: a check
+ * parses only the leaf of a chain, and an issuer it has already parsed is not parsed again. A
+ * cluster's six certificates share its CA (and an ACME chain its CA's intermediate), which was
+ * half of a first check's certificate parsing (bench/fleet-check). Only that it parses is kept.
+ */
+const parsedIssuers = new Set<string>();
+
+/**
+ * The leaf of a chain and the chain's length, every block checked to parse as parseCertificateChain
+ * checks it (the same errors), the issuers' blocks once per process.
+ */
+function parseLeafOfChain(pem: string): { leaf: X509Certificate; length: number } {
+  const blocks = certificateBlocks(pem);
+  const leaf = parseBlock(blocks[0] as string, 0);
+  for (let index = 1; index < blocks.length; index++) {
+    const key = digest(blocks[index] as string);
+    if (parsedIssuers.has(key)) continue;
+    inspectionCacheStats.issuerParses++;
+    parseBlock(blocks[index] as string, index);
+    if (parsedIssuers.size >= CACHE_LIMIT) parsedIssuers.clear();
+    parsedIssuers.add(key);
+  }
+  return { leaf, length: blocks.length };
 }
 
 /** PEM labels whose DER node:crypto reads directly. */
@@ -81,6 +114,10 @@ export const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 export function describeLeaf(chain: X509Certificate[]): CertificateDetails {
   const leaf = chain[0];
   if (!leaf) throw new CertificateParseError('empty chain');
+  return describeCertificate(leaf, chain.length);
+}
+
+function describeCertificate(leaf: X509Certificate, chainLength: number): CertificateDetails {
   const { dnsNames, ipAddresses } = subjectAltNames(leaf);
   const key = leaf.publicKey;
   const details = key.asymmetricKeyDetails;
@@ -99,7 +136,7 @@ export function describeLeaf(chain: X509Certificate[]): CertificateDetails {
         : (key.asymmetricKeyType ?? 'unknown'),
     keySize: details?.modulusLength ?? curveBits(details?.namedCurve),
     extKeyUsage: extendedKeyUsage(leaf),
-    chainLength: chain.length,
+    chainLength,
   };
 }
 
@@ -153,16 +190,23 @@ function digest(...parts: string[]): string {
 }
 
 /** Counts of cache hits and misses since the last clear (bench and tests read them). */
-export const inspectionCacheStats = { leafHits: 0, leafMisses: 0, keyHits: 0, keyMisses: 0 };
+export const inspectionCacheStats = { leafHits: 0, leafMisses: 0, keyHits: 0, keyMisses: 0, issuerParses: 0 };
 
 /** Forgets every remembered inspection (a bench's cold run; tests). */
 export function clearInspectionCache(): void {
   leafCache.clear();
+  parsedIssuers.clear();
   keyMatchCache.clear();
   touched.clear();
   memoryGeneration++;
   lastParsed = undefined;
-  Object.assign(inspectionCacheStats, { leafHits: 0, leafMisses: 0, keyHits: 0, keyMisses: 0 });
+  Object.assign(inspectionCacheStats, {
+    leafHits: 0,
+    leafMisses: 0,
+    keyHits: 0,
+    keyMisses: 0,
+    issuerParses: 0,
+  });
 }
 
 /**
@@ -296,10 +340,10 @@ export function inspectChainPem(pem: string): CertificateDetails {
     return known;
   }
   inspectionCacheStats.leafMisses++;
-  const chain = parseCertificateChain(pem);
+  const { leaf, length } = parseLeafOfChain(pem);
   // The key match of the same field usually follows: it takes this leaf instead of parsing it again.
-  lastParsed = { pem, leaf: chain[0]! };
-  const details = describeLeaf(chain);
+  lastParsed = { pem, leaf };
+  const details = describeCertificate(leaf, length);
   Object.freeze(details.dnsNames);
   Object.freeze(details.ipAddresses);
   Object.freeze(details.extKeyUsage);
@@ -321,8 +365,7 @@ export function keyMatchesLeafPem(certificatePem: string, keyPem: string): boole
     return known;
   }
   inspectionCacheStats.keyMisses++;
-  const leaf =
-    lastParsed?.pem === certificatePem ? lastParsed.leaf : parseCertificateChain(certificatePem)[0]!;
+  const leaf = lastParsed?.pem === certificatePem ? lastParsed.leaf : parseLeafOfChain(certificatePem).leaf;
   lastParsed = undefined;
   // The public half the key carries (modulus, point) against the certificate's: no private-key
   // parse (./key-public-part.ts). A key it cannot read that way is parsed in full.

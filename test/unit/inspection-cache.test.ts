@@ -59,6 +59,29 @@ describe('inspection cache', () => {
     expect(report.error?.message).toMatch(/proxy_key does not belong to proxy_cert/);
   });
 
+  it("parses each issuer once: the leaves of one CA's chains share its parse, and a broken issuer is still named", async () => {
+    const ca = await createCa();
+    const a = await issueCert({ ca, dnsNames: ['a.example.com'] });
+    const b = await issueCert({ ca, dnsNames: ['b.example.com'] });
+    // Each chain carries its issuer after the leaf, as an ACME chain carries its CA's intermediate.
+    const chainOf = (leaf: { certPem: string }) => `${leaf.certPem.trim()}\n${ca.certPem.trim()}\n`;
+    const first = inspectCertificate('proxy', new ClusterCertificateSet({ proxy_cert: chainOf(a) }), options);
+    const second = inspectCertificate(
+      'proxy',
+      new ClusterCertificateSet({ proxy_cert: chainOf(b) }),
+      options,
+    );
+    expect([first.chainLength, second.chainLength]).toEqual([2, 2]);
+    expect(inspectionCacheStats).toMatchObject({ leafMisses: 2, issuerParses: 1 });
+    // The same leaf with a corrupt issuer block: a new field, refused by name, every time.
+    const corrupt = `${a.certPem.trim()}\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`;
+    for (let i = 0; i < 2; i++) {
+      const report = inspectCertificate('proxy', new ClusterCertificateSet({ proxy_cert: corrupt }), options);
+      expect(report.status).toBe('invalid');
+      expect(report.error?.message).toMatch(/certificate #2 of the chain does not parse/);
+    }
+  });
+
   it('never remembers a field that does not parse', async () => {
     const ca = await createCa();
     const leaf = await issueCert({ ca, dnsNames: ['a.example.com'] });
