@@ -39,9 +39,10 @@ function parseBlock(block: string, index: number): X509Certificate {
 
 /**
  * Digests of the issuers' blocks (every certificate after a chain's leaf) that parsed: a check
- * parses only the leaf of a chain, and an issuer it has already parsed is not parsed again. A
- * cluster's six certificates share its CA (and an ACME chain its CA's intermediate), which was
- * half of a first check's certificate parsing (bench/fleet-check). Only that it parses is kept.
+ * parses only the leaf of a chain, and an issuer it has already parsed is not parsed again. Chains
+ * share their issuers (every chain from one ACME CA carries the same intermediate), and a parse is
+ * ~35 µs of CPU on Node 24, ~150 µs on Node 20 (bench/fleet-check; its simulated chains are leaves
+ * alone, so it does not show this saving). Only that a block parses is kept, never a parse.
  */
 const parsedIssuers = new Set<string>();
 
