@@ -103,6 +103,32 @@ const RENDERERS: Record<string, (r: Results) => string> = {
     ),
   fleet: (r) => {
     const rows = (r['fleet-check']?.data?.rows ?? []) as Array<Record<string, number | string | boolean>>;
+    // The concurrency-32 checks again on the functions' Node (bench/support/fleet-on-node.ts).
+    const node24 = r['fleet-check']?.data?.node24 as
+      | {
+          node: string;
+          idealMs: number;
+          warm: { wall: { median: number }; ratio: number; cpuMs: number };
+          cold: { wall: { median: number }; ratio: number; cpuMs: number };
+        }
+      | undefined;
+    const onNode24 = node24
+      ? (
+          [
+            ['500', node24.warm],
+            ['500, first check of the process', node24.cold],
+          ] as const
+        ).map(([label, x]) => [
+          `${label}, on ${node24.node}`,
+          '32',
+          ms(x.wall.median),
+          ms(node24.idealMs),
+          `${fmt(x.ratio, 2)}×`,
+          ms(x.cpuMs),
+          '–',
+          '–',
+        ])
+      : [];
     return table(
       [
         'Clusters',
@@ -114,16 +140,18 @@ const RENDERERS: Record<string, (r: Results) => string> = {
         'Parsed per run',
         'Peak RSS',
       ],
-      rows.map((x) => [
-        String(x.label),
-        String(x.concurrency),
-        ms(Number(x.wallMedianMs)),
-        ms(Number(x.idealMs)),
-        `${fmt(Number(x.ratioToIdeal), 2)}×`,
-        ms(Number(x.cpuMedianMs)),
-        x.parsedPerRun === undefined ? '–' : fmt(Number(x.parsedPerRun), 0),
-        `${fmt(Number(x.peakRssMb), 0)} MB`,
-      ]),
+      rows
+        .map((x) => [
+          String(x.label),
+          String(x.concurrency),
+          ms(Number(x.wallMedianMs)),
+          ms(Number(x.idealMs)),
+          `${fmt(Number(x.ratioToIdeal), 2)}×`,
+          ms(Number(x.cpuMedianMs)),
+          x.parsedPerRun === undefined ? '–' : fmt(Number(x.parsedPerRun), 0),
+          `${fmt(Number(x.peakRssMb), 0)} MB`,
+        ])
+        .concat(onNode24),
       'lrrrrrrr',
     );
   },

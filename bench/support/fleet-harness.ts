@@ -1,10 +1,11 @@
 /** The checker side of the fleet benchmark: the simulator child process, credentials and config. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { createInterface, type Interface } from 'node:readline';
 import { parseConfig } from '../../lambdas/domain/config/schema';
 import type { WatchdogConfig } from '../../lambdas/domain/config/types';
 import type { ClusterAccess, CredentialsProvider } from '../../lambdas/domain/ports';
-import { childEnv, REPO_DIR, TSX_BIN } from './common';
+import { childEnv, median, REPO_DIR, TSX_BIN } from './common';
 
 export interface FleetServer {
   clusters: Array<{ url: string }>;
@@ -123,4 +124,16 @@ export function fleetConfig(
     },
     stateDir,
   );
+}
+
+/** CPU of one X509Certificate parse of `pem`, in µs: the median of 5 rounds of 200. */
+export function x509ParseMicros(pem: string): number {
+  const rounds: number[] = [];
+  for (let r = 0; r < 6; r++) {
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < 200; i++) new X509Certificate(pem);
+    const cpu = process.cpuUsage(cpu0);
+    if (r > 0) rounds.push((cpu.user + cpu.system) / 200);
+  }
+  return median(rounds);
 }
