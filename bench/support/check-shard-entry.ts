@@ -30,6 +30,7 @@ export interface ShardSetup {
 export function shardHandler(setup: ShardSetup): (event: unknown) => Promise<unknown> {
   const config = parseConfig(setup.config, setup.stateDir);
   const directory = new LocalDirectoryStore(setup.stateDir);
+  const scopes = new Map<string, ReturnType<typeof recordInspectionMemory>>();
   const ctx: CheckContext = {
     config,
     credentials: {
@@ -41,7 +42,13 @@ export function shardHandler(setup: ShardSetup): (event: unknown) => Promise<unk
     connect: connectCluster,
     state: new StateStore(directory),
     inspectionMemory: recordInspectionMemory(directory.records),
-    inspectionMemoryOf: (scope) => recordInspectionMemory(directory.records, scope),
+    // One store per scope for the process, as lambdas/wiring/check-context.ts keeps them
+    // (inspectionMemoryByScope; written out here: the baseline's tree, bundled with this entry, has none).
+    inspectionMemoryOf: (scope) => {
+      const store = scopes.get(scope) ?? recordInspectionMemory(directory.records, scope);
+      scopes.set(scope, store);
+      return store;
+    },
   };
   // The shard's report and plan go to S3 on AWS; in memory here (the bench measures the check). Not
   // the in-memory adapter: the baseline's tree, bundled with this entry, has none.

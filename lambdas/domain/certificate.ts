@@ -166,16 +166,20 @@ const leafCache = new Map<string, CertificateDetails>();
 let lastParsed: { pem: string; leaf: X509Certificate } | undefined;
 const keyMatchCache = new Map<string, boolean>();
 
-/** Changes whenever what exportInspectionMemory would give may have changed (a new entry, a newly used one). */
-let memoryGeneration = 0;
+/**
+ * Changes whenever an entry is added to the caches or they are cleared. With the same generation
+ * and the same digests in use (inspectionMemoryInUse), exportInspectionMemory gives the same memory,
+ * and the caches still hold every entry a memory saved under that generation: a store can skip both
+ * its load and its save (inspection-memory-records.ts).
+ */
+let contentGeneration = 0;
 
-/** The inspection memory's generation: equal numbers, equal exports (a save may skip its work). */
-export function inspectionMemoryGeneration(): number {
-  return memoryGeneration;
+export function inspectionContentGeneration(): number {
+  return contentGeneration;
 }
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): V {
-  memoryGeneration++;
+  contentGeneration++;
   if (cache.size >= CACHE_LIMIT) {
     const oldest = cache.keys().next();
     if (!oldest.done) cache.delete(oldest.value);
@@ -199,7 +203,7 @@ export function clearInspectionCache(): void {
   parsedIssuers.clear();
   keyMatchCache.clear();
   touched.clear();
-  memoryGeneration++;
+  contentGeneration++;
   lastParsed = undefined;
   Object.assign(inspectionCacheStats, {
     leafHits: 0,
@@ -216,7 +220,6 @@ export function clearInspectionCache(): void {
  */
 export function restartInspectionUse(): void {
   touched.clear();
-  memoryGeneration++;
 }
 
 /**
@@ -242,7 +245,11 @@ function touch(key: string): void {
   if (touched.has(key)) return;
   if (touched.size >= CACHE_LIMIT) touched.clear();
   touched.add(key);
-  memoryGeneration++;
+}
+
+/** The digests used since the last clear or restart: what the next export holds. Read-only. */
+export function inspectionMemoryInUse(): ReadonlySet<string> {
+  return touched;
 }
 
 export function exportInspectionMemory(): InspectionMemory {

@@ -13,7 +13,8 @@ import {
   exportInspectionMemory,
   type InspectionMemory,
   importInspectionMemory,
-  inspectionMemoryGeneration,
+  inspectionContentGeneration,
+  inspectionMemoryInUse,
   restartInspectionUse,
 } from './certificate';
 import type { RecordStore } from './ports';
@@ -56,14 +57,17 @@ export function recordInspectionMemory(records: RecordStore, scope?: string): In
   /** The text of every shard as last loaded or saved: an unchanged shard is not written again. */
   const known = new Map<string, string>();
   const prefix = scope ? `${scope}/` : '';
-  /** The generation last saved: a warm run that met nothing new skips exporting and comparing. */
-  let saved: number | undefined;
+  /**
+   * What this store last saved: the caches' generation and the digests in use then. A warm run
+   * that met nothing new (the same generation) neither reads the memory again, since the caches
+   * hold all it saved, nor exports it again when it used the same digests (the same export).
+   */
+  let saved: { generation: number; inUse: ReadonlySet<string> } | undefined;
   return {
     async load() {
       // What this scope uses starts now (a warm function may have checked another shard before).
       if (scope) restartInspectionUse();
-      // A warm process that saved and met nothing new since holds all it saved: no read, no parse.
-      if (saved !== undefined && inspectionMemoryGeneration() === saved) return 0;
+      if (saved !== undefined && inspectionContentGeneration() === saved.generation) return 0;
       let shards: Array<{ sort: string; value: InspectionMemory }>;
       try {
         shards = await records.list<InspectionMemory>(PARTITION, scope ? { sortPrefix: prefix } : {});
@@ -79,8 +83,9 @@ export function recordInspectionMemory(records: RecordStore, scope?: string): In
       return taken;
     },
     async save() {
-      const generation = inspectionMemoryGeneration();
-      if (generation === saved) return;
+      const generation = inspectionContentGeneration();
+      const inUse = inspectionMemoryInUse();
+      if (saved?.generation === generation && sameDigests(inUse, saved.inUse)) return;
       const memory = exportInspectionMemory();
       const size = JSON.stringify(memory).length;
       let count = Math.max(1, Math.ceil(size / TARGET_SHARD_BYTES));
@@ -104,9 +109,36 @@ export function recordInspectionMemory(records: RecordStore, scope?: string): In
         await records.delete({ partition: PARTITION, sort: `${prefix}${name}` });
         known.delete(name);
       }
-      saved = generation;
+      saved = { generation, inUse: new Set(inUse) };
     },
   };
+}
+
+/** Scopes whose stores a process keeps (a warm check function may run several shards in turn). */
+const SCOPES_KEPT = 64;
+
+/**
+ * One store per scope for the life of the process: a warm check function that runs the same shard
+ * again finds the store that saved its memory, so it neither reads the memory back nor writes it
+ * again when nothing changed (a new store per invocation would read it every time).
+ */
+export function inspectionMemoryByScope(records: RecordStore): (scope: string) => InspectionMemoryStore {
+  const stores = new Map<string, InspectionMemoryStore>();
+  return (scope) => {
+    let store = stores.get(scope);
+    if (!store) {
+      if (stores.size >= SCOPES_KEPT) stores.delete(stores.keys().next().value as string);
+      store = recordInspectionMemory(records, scope);
+      stores.set(scope, store);
+    }
+    return store;
+  };
+}
+
+function sameDigests(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const digest of a) if (!b.has(digest)) return false;
+  return true;
 }
 
 function split(memory: InspectionMemory, count: number): string[] {

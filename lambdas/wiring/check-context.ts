@@ -7,7 +7,7 @@
 import { HttpsRenewalInfoSource } from '../adapters/acme/renewal-info';
 import { connectCluster } from '../adapters/rs-https';
 import { SecretsExtensionCredentialsProvider } from '../adapters/secrets-extension';
-import { recordInspectionMemory } from '../domain/inspection-memory-records';
+import { inspectionMemoryByScope, recordInspectionMemory } from '../domain/inspection-memory-records';
 import type { CredentialsProvider } from '../domain/ports';
 import { logOnce, recordWindows } from '../domain/renewal/renewal-info';
 import type { CheckContext } from '../domain/renewal/steps';
@@ -29,7 +29,7 @@ export function awsCheckContext(otherRegions?: () => CredentialsProvider): () =>
       connect: connectCluster,
       state,
       inspectionMemory: recordInspectionMemory(state.records),
-      inspectionMemoryOf: (scope) => recordInspectionMemory(state.records, scope),
+      inspectionMemoryOf: inspectionMemoryByScope(state.records),
       ...(acmeTrustPem ? { acmeTrustPem } : {}),
       ...(config.acme
         ? {

@@ -12,8 +12,11 @@ import { forgetTlsSessions, RsTransport } from '../../lambdas/adapters/rs-https/
 import { parseBoundedJson, RS_JSON_LIMITS } from '../../lambdas/domain/bounded-json';
 import { clearInspectionCache } from '../../lambdas/domain/certificate';
 import { summarizeFleet } from '../../lambdas/domain/fleet-metrics';
-import { recordInspectionMemory } from '../../lambdas/domain/inspection-memory-records';
-import type { RecordStore } from '../../lambdas/domain/ports';
+import {
+  inspectionMemoryByScope,
+  recordInspectionMemory,
+} from '../../lambdas/domain/inspection-memory-records';
+import type { ListOptions, RecordStore } from '../../lambdas/domain/ports';
 import type { ClusterReport } from '../../lambdas/domain/report';
 import { inspectCertificate } from '../../lambdas/domain/report';
 import { RS_GET_RETRY } from '../../lambdas/domain/retry';
@@ -216,6 +219,64 @@ describe('inspection memory in the records, warm runs', () => {
     inspect(b.certPem);
     await memory.save();
     expect(calls).toEqual(['put shard-0000']);
+  });
+
+  it("a shard run again by a warm function finds its store: no read, no write; another shard's run in between loses nothing", async () => {
+    clearInspectionCache();
+    const calls: string[] = [];
+    const data = new Map<string, unknown>();
+    const records: RecordStore = {
+      get: async () => null,
+      put: async (key, value) => {
+        calls.push(`put ${key.sort}`);
+        data.set(key.sort, value);
+      },
+      create: async () => true,
+      delete: async (key) => {
+        calls.push(`delete ${key.sort}`);
+        data.delete(key.sort);
+      },
+      list: async <T>(_partition: string, options?: ListOptions) => {
+        calls.push(`list ${options?.sortPrefix ?? ''}`);
+        return [...data.entries()]
+          .filter(([sort]) => sort.startsWith(options?.sortPrefix ?? ''))
+          .map(([sort, value]) => ({ sort, value: value as T }));
+      },
+    };
+    // What the check function's wiring gives its shard handler (lambdas/wiring/check-context.ts).
+    const memoryOf = inspectionMemoryByScope(records);
+    const ca = await createCa();
+    const a = await issueCert({ ca, dnsNames: ['a.example.com'] });
+    const b = await issueCert({ ca, dnsNames: ['b.example.com'] });
+    const run = async (scope: string, pem: string) => {
+      const memory = memoryOf(scope);
+      await memory.load();
+      inspectCertificate('proxy', new ClusterCertificateSet({ proxy_cert: pem }), {
+        now: new Date(),
+        renewBeforeDays: 30,
+        managed: false,
+      });
+      await memory.save();
+    };
+    await run('shard-a', a.certPem);
+    expect(calls).toEqual(['list shard-a/', 'put shard-a/shard-0000']);
+    calls.length = 0;
+    await run('shard-a', a.certPem);
+    expect(calls).toEqual([]);
+    await run('shard-b', b.certPem);
+    expect(calls).toEqual(['list shard-b/', 'put shard-b/shard-0000']);
+    calls.length = 0;
+    // B's run added to the caches: A reads its memory again, and finds nothing to write.
+    await run('shard-a', a.certPem);
+    expect(calls).toEqual(['list shard-a/']);
+    const leaves = (sort: string) => Object.keys((data.get(sort) as { leaves: object }).leaves);
+    expect(leaves('shard-a/shard-0000')).toHaveLength(1);
+    expect(leaves('shard-b/shard-0000')).toHaveLength(1);
+    expect(leaves('shard-a/shard-0000')).not.toEqual(leaves('shard-b/shard-0000'));
+    // A new store per invocation (what the wiring did before) reads the memory every time.
+    calls.length = 0;
+    await recordInspectionMemory(records, 'shard-a').load();
+    expect(calls).toEqual(['list shard-a/']);
   });
 });
 
