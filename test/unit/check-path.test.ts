@@ -173,27 +173,36 @@ describe('TLS sessions between checks of one cluster', () => {
   });
 });
 
+/** Records in memory that log each call: `put <sort>`, `delete <sort>`, `list` or `list <sortPrefix>`. */
+function loggedRecords(): { records: RecordStore; calls: string[]; data: Map<string, unknown> } {
+  const calls: string[] = [];
+  const data = new Map<string, unknown>();
+  const records: RecordStore = {
+    get: async () => null,
+    put: async (key, value) => {
+      calls.push(`put ${key.sort}`);
+      data.set(key.sort, value);
+    },
+    create: async () => true,
+    delete: async (key) => {
+      calls.push(`delete ${key.sort}`);
+      data.delete(key.sort);
+    },
+    list: async <T>(_partition: string, options?: ListOptions) => {
+      const prefix = options?.sortPrefix ?? '';
+      calls.push(prefix ? `list ${prefix}` : 'list');
+      return [...data.entries()]
+        .filter(([sort]) => sort.startsWith(prefix))
+        .map(([sort, value]) => ({ sort, value: value as T }));
+    },
+  };
+  return { records, calls, data };
+}
+
 describe('inspection memory in the records, warm runs', () => {
   it('a warm run that met nothing new neither reads nor writes the memory; a new certificate is saved', async () => {
     clearInspectionCache();
-    const calls: string[] = [];
-    const data = new Map<string, unknown>();
-    const records: RecordStore = {
-      get: async () => null,
-      put: async (key, value) => {
-        calls.push(`put ${key.sort}`);
-        data.set(key.sort, value);
-      },
-      create: async () => true,
-      delete: async (key) => {
-        calls.push(`delete ${key.sort}`);
-        data.delete(key.sort);
-      },
-      list: async <T>() => {
-        calls.push('list');
-        return [...data.entries()].map(([sort, value]) => ({ sort, value: value as T }));
-      },
-    };
+    const { records, calls } = loggedRecords();
     const memory = recordInspectionMemory(records);
     const ca = await createCa();
     const a = await issueCert({ ca, dnsNames: ['a.example.com'] });
@@ -223,26 +232,7 @@ describe('inspection memory in the records, warm runs', () => {
 
   it("a shard run again by a warm function finds its store: no read, no write; another shard's run in between loses nothing", async () => {
     clearInspectionCache();
-    const calls: string[] = [];
-    const data = new Map<string, unknown>();
-    const records: RecordStore = {
-      get: async () => null,
-      put: async (key, value) => {
-        calls.push(`put ${key.sort}`);
-        data.set(key.sort, value);
-      },
-      create: async () => true,
-      delete: async (key) => {
-        calls.push(`delete ${key.sort}`);
-        data.delete(key.sort);
-      },
-      list: async <T>(_partition: string, options?: ListOptions) => {
-        calls.push(`list ${options?.sortPrefix ?? ''}`);
-        return [...data.entries()]
-          .filter(([sort]) => sort.startsWith(options?.sortPrefix ?? ''))
-          .map(([sort, value]) => ({ sort, value: value as T }));
-      },
-    };
+    const { records, calls, data } = loggedRecords();
     // What the check function's wiring gives its shard handler (lambdas/wiring/check-context.ts).
     const memoryOf = inspectionMemoryByScope(records);
     const ca = await createCa();
