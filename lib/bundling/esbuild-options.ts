@@ -15,6 +15,8 @@
  *   multipart bodies, never sent; it brings mime-db (a 134 KB JSON parsed at load).
  * - `alias http` / `node:http`: a CommonJS shim, so that no ES import of node:http makes Node 22+
  *   load undici (lambdas/bundling/node-http-on-use.cjs).
+ * - `alias dns2`: its Packet module alone (lambdas/bundling/dns2-packet-only.cjs), the one part
+ *   adapters/dns-wire uses; dns2's entry point also loads its servers, its DoH client and http2.
  * - `alias acme-client` (Lambda bundles, added by `lambdaBuildOptions`): acme-client prebuilt with
  *   the CLI build's plugins (lambdas/bundling/acme-client-lean.mjs): no @peculiar/x509 1.x or asn1js
  *   on the issue function's ACME path, and no undici.
