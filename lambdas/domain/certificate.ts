@@ -168,9 +168,9 @@ const keyMatchCache = new Map<string, boolean>();
 
 /**
  * Changes whenever an entry is added to the caches or they are cleared. With the same generation
- * and the same digests in use (inspectionMemoryInUse), exportInspectionMemory gives the same memory,
- * and the caches still hold every entry a memory saved under that generation: a store can skip both
- * its load and its save (inspection-memory-records.ts).
+ * and the same digests in use, exportInspectionMemory gives the same memory, and the caches still
+ * hold every entry a memory loaded or saved under that generation: a store can skip both its load
+ * and its save (inspectionMemoryUnchanged, inspection-memory-records.ts).
  */
 let contentGeneration = 0;
 
@@ -247,9 +247,42 @@ function touch(key: string): void {
   touched.add(key);
 }
 
-/** The digests used since the last clear or restart: what the next export holds. Read-only. */
-export function inspectionMemoryInUse(): ReadonlySet<string> {
-  return touched;
+/**
+ * Where a stored memory stands against the caches: the digests it holds, and the caches' generation
+ * when it was loaded or saved. See `inspectionMemoryUnchanged`.
+ */
+export interface InspectionMemoryMark {
+  generation: number;
+  digests: ReadonlySet<string>;
+}
+
+/** The mark of memories just imported (their texts as stored, one or several shards). */
+export function loadedInspectionMemoryMark(memories: readonly unknown[]): InspectionMemoryMark {
+  const digests = new Set<string>();
+  for (const memory of memories) {
+    if (!isRecord(memory)) continue;
+    for (const entries of [memory.leaves, memory.keyMatches])
+      if (isRecord(entries)) for (const digest of Object.keys(entries)) digests.add(digest);
+  }
+  return { generation: contentGeneration, digests };
+}
+
+/** The mark of the memory `exportInspectionMemory` gives now, once it is stored. */
+export function exportedInspectionMemoryMark(): InspectionMemoryMark {
+  return { generation: contentGeneration, digests: new Set(touched) };
+}
+
+/**
+ * Whether exporting now would give the stored memory again: nothing was parsed or imported since
+ * the mark (the same generation), and the digests used are the ones it holds. Then the export, its
+ * text and the comparison with the stored text can all be skipped. A cold process that loaded
+ * yesterday's memory of the same fleet ends this way.
+ */
+export function inspectionMemoryUnchanged(mark: InspectionMemoryMark | undefined): boolean {
+  if (mark === undefined || mark.generation !== contentGeneration) return false;
+  if (mark.digests.size !== touched.size) return false;
+  for (const digest of touched) if (!mark.digests.has(digest)) return false;
+  return true;
 }
 
 export function exportInspectionMemory(): InspectionMemory {

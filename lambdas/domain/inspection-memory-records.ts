@@ -10,11 +10,14 @@
  * are self-contained: loading a mix of two runs' shards is harmless (entries are content-addressed).
  */
 import {
+  exportedInspectionMemoryMark,
   exportInspectionMemory,
   type InspectionMemory,
+  type InspectionMemoryMark,
   importInspectionMemory,
   inspectionContentGeneration,
-  inspectionMemoryInUse,
+  inspectionMemoryUnchanged,
+  loadedInspectionMemoryMark,
   restartInspectionUse,
 } from './certificate';
 import type { RecordStore } from './ports';
@@ -54,15 +57,24 @@ function shardOf(key: string, count: number): number {
  * from the others', so the shards of a run neither read the fleet's memory nor overwrite each other's.
  */
 export function recordInspectionMemory(records: RecordStore, scope?: string): InspectionMemoryStore {
-  /** The text of every shard as last loaded or saved: an unchanged shard is not written again. */
-  const known = new Map<string, string>();
+  /**
+   * Every shard as last loaded (its value, turned into text only when a save compares it) or saved
+   * (its text): an unchanged shard is not written again.
+   */
+  const known = new Map<string, string | InspectionMemory>();
+  const knownText = (name: string): string | undefined => {
+    const shard = known.get(name);
+    return shard === undefined || typeof shard === 'string' ? shard : JSON.stringify(shard);
+  };
   const prefix = scope ? `${scope}/` : '';
   /**
-   * What this store last saved: the caches' generation and the digests in use then. A warm run
-   * that met nothing new (the same generation) neither reads the memory again, since the caches
-   * hold all it saved, nor exports it again when it used the same digests (the same export).
+   * What the records hold, as of this store's last load or save: the caches' generation then and
+   * the digests the records' memory holds. A warm run that met nothing new (the same generation)
+   * does not read the memory again, since the caches hold all of it. A run that met nothing new
+   * and used exactly those digests would export the same memory: it is not exported again. That
+   * is also a cold run's usual end (a new process that loaded yesterday's memory of the same fleet).
    */
-  let saved: { generation: number; inUse: ReadonlySet<string> } | undefined;
+  let saved: InspectionMemoryMark | undefined;
   return {
     async load() {
       // What this scope uses starts now (a warm function may have checked another shard before).
@@ -76,16 +88,15 @@ export function recordInspectionMemory(records: RecordStore, scope?: string): In
       }
       let taken = 0;
       for (const { sort: full, value } of shards) {
-        const sort = full.slice(prefix.length);
-        known.set(sort, JSON.stringify(value));
+        known.set(full.slice(prefix.length), value);
         taken += importInspectionMemory(value);
       }
+      saved = loadedInspectionMemoryMark(shards.map((shard) => shard.value));
       return taken;
     },
     async save() {
-      const generation = inspectionContentGeneration();
-      const inUse = inspectionMemoryInUse();
-      if (saved?.generation === generation && sameDigests(inUse, saved.inUse)) return;
+      if (inspectionMemoryUnchanged(saved)) return;
+      const mark = exportedInspectionMemoryMark();
       const memory = exportInspectionMemory();
       const size = JSON.stringify(memory).length;
       let count = Math.max(1, Math.ceil(size / TARGET_SHARD_BYTES));
@@ -96,7 +107,7 @@ export function recordInspectionMemory(records: RecordStore, scope?: string): In
       }
       for (const [i, text] of texts.entries()) {
         const name = shardName(i);
-        if (known.get(name) === text) continue;
+        if (knownText(name) === text) continue;
         await records.put(
           { partition: PARTITION, sort: `${prefix}${name}` },
           JSON.parse(text),
@@ -109,7 +120,7 @@ export function recordInspectionMemory(records: RecordStore, scope?: string): In
         await records.delete({ partition: PARTITION, sort: `${prefix}${name}` });
         known.delete(name);
       }
-      saved = { generation, inUse: new Set(inUse) };
+      saved = mark;
     },
   };
 }
@@ -133,12 +144,6 @@ export function inspectionMemoryByScope(records: RecordStore): (scope: string) =
     }
     return store;
   };
-}
-
-function sameDigests(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const digest of a) if (!b.has(digest)) return false;
-  return true;
 }
 
 function split(memory: InspectionMemory, count: number): string[] {

@@ -2,7 +2,8 @@
  * Issue 24's check-path changes keep their meaning: the bounded JSON pre-scan skips string content
  * without ever counting a bracket inside a string (escapes included); a cluster's TLS session is
  * resumed on its next check only under the same trust, server name and password login; and the
- * inspection memory is neither re-read nor re-exported by a warm run that met nothing new.
+ * inspection memory is neither re-read nor re-exported by a warm run that met nothing new, nor
+ * re-exported by a new process that met the same fleet as the last.
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -199,7 +200,7 @@ function loggedRecords(): { records: RecordStore; calls: string[]; data: Map<str
   return { records, calls, data };
 }
 
-describe('inspection memory in the records, warm runs', () => {
+describe('inspection memory in the records, the runs after the first', () => {
   it('a warm run that met nothing new neither reads nor writes the memory; a new certificate is saved', async () => {
     clearInspectionCache();
     const { records, calls } = loggedRecords();
@@ -228,6 +229,48 @@ describe('inspection memory in the records, warm runs', () => {
     inspect(b.certPem);
     await memory.save();
     expect(calls).toEqual(['put shard-0000']);
+  });
+
+  it('a new process that loads the memory of the same fleet neither writes nor serializes it again; one that used less rewrites it', async () => {
+    clearInspectionCache();
+    const { records, calls, data } = loggedRecords();
+    const ca = await createCa();
+    const a = await issueCert({ ca, dnsNames: ['a.example.com'] });
+    const b = await issueCert({ ca, dnsNames: ['b.example.com'] });
+    const run = async (pems: string[]) => {
+      // A new process: empty caches, a new store over the same records.
+      clearInspectionCache();
+      const memory = recordInspectionMemory(records);
+      await memory.load();
+      for (const pem of pems)
+        inspectCertificate('proxy', new ClusterCertificateSet({ proxy_cert: pem }), {
+          now: new Date(),
+          renewBeforeDays: 30,
+          managed: false,
+        });
+      await memory.save();
+    };
+    await run([a.certPem, b.certPem]);
+    expect(calls).toEqual(['list', 'put shard-0000']);
+    const saved = structuredClone(data.get('shard-0000'));
+    // Counts each time the loaded memory is turned back into text (JSON.stringify calls toJSON).
+    let serialized = 0;
+    Object.defineProperty(data.get('shard-0000'), 'toJSON', {
+      value() {
+        serialized++;
+        return { ...this };
+      },
+    });
+    calls.length = 0;
+    await run([b.certPem, a.certPem]);
+    expect(calls).toEqual(['list']);
+    expect(serialized).toBe(0);
+    expect(data.get('shard-0000')).toEqual(saved);
+    calls.length = 0;
+    // b's cluster left the fleet: the memory follows it.
+    await run([a.certPem]);
+    expect(calls).toEqual(['list', 'put shard-0000']);
+    expect(Object.keys((data.get('shard-0000') as { leaves: object }).leaves)).toHaveLength(1);
   });
 
   it("a shard run again by a warm function finds its store: no read, no write; another shard's run in between loses nothing", async () => {

@@ -3,13 +3,24 @@
  * `inspection-memory.json` (0600, written atomically like every state file). A new process starts
  * from it and parses only the certificates and keys that changed since the last run.
  */
-import { exportInspectionMemory, importInspectionMemory } from '../../domain/certificate';
+import {
+  exportedInspectionMemoryMark,
+  exportInspectionMemory,
+  type InspectionMemoryMark,
+  importInspectionMemory,
+  inspectionMemoryUnchanged,
+  loadedInspectionMemoryMark,
+} from '../../domain/certificate';
 import { StateFiles } from './files';
 
 const FILE = 'inspection-memory.json';
 
-/** The text last loaded or saved per directory: an unchanged memory is not written again. */
-const lastText = new Map<string, string>();
+/**
+ * Per directory, the memory last loaded or saved: its text, and its mark. A run that used exactly
+ * what the file holds and parsed nothing new neither exports it nor compares texts; any other run
+ * exports it, and writes the file only when the text changed.
+ */
+const last = new Map<string, { text: string; mark: InspectionMemoryMark }>();
 
 /**
  * Loads the last run's memory; a missing or unreadable file only means parsing everything again.
@@ -31,8 +42,9 @@ export async function loadInspectionMemory(
   }
   if (text === null) return 0;
   try {
-    const count = importInspectionMemory(JSON.parse(text));
-    lastText.set(stateDir, text);
+    const memory: unknown = JSON.parse(text);
+    const count = importInspectionMemory(memory);
+    last.set(stateDir, { text, mark: loadedInspectionMemoryMark([memory]) });
     return count;
   } catch {
     warn(
@@ -47,8 +59,10 @@ export async function loadInspectionMemory(
  * StateStoreError when the directory cannot be written.
  */
 export async function saveInspectionMemory(stateDir: string): Promise<void> {
+  const known = last.get(stateDir);
+  if (inspectionMemoryUnchanged(known?.mark)) return;
+  const mark = exportedInspectionMemoryMark();
   const text = JSON.stringify(exportInspectionMemory());
-  if (lastText.get(stateDir) === text) return;
-  await new StateFiles(stateDir).write(FILE, text);
-  lastText.set(stateDir, text);
+  if (known?.text !== text) await new StateFiles(stateDir).write(FILE, text);
+  last.set(stateDir, { text, mark });
 }
