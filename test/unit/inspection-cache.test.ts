@@ -3,6 +3,7 @@
  * certificate and key are not parsed again, and any change to either is inspected afresh.
  */
 
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,14 @@ describe('inspection cache', () => {
     const text = JSON.stringify(memory);
     expect(text).not.toContain('PRIVATE KEY');
     expect(text).not.toContain(leaf.keyPem.split('\n')[1]);
+    // The keys are the digests earlier versions wrote: SHA-256 of each part and a NUL, in base64.
+    const sha = (...parts: string[]) => {
+      const h = createHash('sha256');
+      for (const part of parts) h.update(part).update('\0');
+      return h.digest('base64');
+    };
+    expect(Object.keys(memory.leaves)).toEqual([sha(leaf.chainPem)]);
+    expect(Object.keys(memory.keyMatches)).toEqual([sha(leaf.chainPem, leaf.keyPem)]);
 
     clearInspectionCache(); // a new process
     expect(importInspectionMemory(memory)).toBe(2);

@@ -7,7 +7,7 @@
  * cluster ships its own CA, so a fleet of 500 clusters would pay that 500 times; this way a context
  * costs ~0.5 ms and ~30 KB. Contexts are cached per distinct trust set.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 
 /** The native context under tls.SecureContext: addCACert is what createSecureContext({ca}) uses. */
@@ -19,7 +19,7 @@ const cache = new Map<string, SecureContext>();
 
 /** One short key per distinct trust set (the PEMs' SHA-256). */
 export function trustKey(extraPems: readonly string[]): string {
-  return createHash('sha256').update(extraPems.join('\n')).digest('hex');
+  return hash('sha256', extraPems.join('\n'), 'hex');
 }
 
 export function trustContext(extraPems: readonly string[]): SecureContext {
