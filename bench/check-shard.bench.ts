@@ -14,6 +14,11 @@
  * ratio is measured in one run on one machine. Until the shard handler lands, the event is the
  * check function's `{}` over a config of exactly the shard's clusters; `EVENT` switches to the
  * Step Functions ItemBatcher shape (`Items` / `BatchInput`) once it has.
+ *
+ * The TLS alone is measured per cluster too, on the same Node and simulators
+ * (bench/support/tls-floor.mjs): a cold cluster's new context and verified full handshake, a warm
+ * one's resumed handshake. It is the floor under the CPU targets, and the summary says how much of
+ * each halved target it takes.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -171,6 +176,56 @@ export async function runShard(
   return JSON.parse(stdout.trim().split('\n').at(-1) as string) as ChildOutput;
 }
 
+interface TlsFloor {
+  node: string;
+  /** Per cluster, ms of CPU: a new context for its CA and a verified full handshake. */
+  cold: number[];
+  /** Per cluster, ms of CPU: a resumed handshake under the kept context. */
+  warm: number[];
+  resumed: number;
+}
+
+/**
+ * The TLS alone, per cluster, on the shard's Node against the same simulators
+ * (bench/support/tls-floor.mjs): what a cold and a warm check of a cluster cost before any request,
+ * JSON or report. The floor under the CPU targets.
+ */
+async function measureTlsFloor(node: string, server: FleetServer, n: number, dir: string): Promise<TlsFloor> {
+  const setupFile = join(dir, 'tls-floor.json');
+  writeFileSync(
+    setupFile,
+    JSON.stringify({ urls: server.clusters.slice(0, n).map((c) => c.url), caPem: server.caPem }),
+  );
+  const { stdout } = await execFileAsync(node, [join(BENCH_DIR, 'support', 'tls-floor.mjs'), setupFile], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '' },
+    maxBuffer: 64 * 2 ** 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as TlsFloor;
+}
+
+/** The floor against the halved targets: how much of each target the TLS alone takes. */
+function floorLine(floor: TlsFloor, cells: Cell[]): string {
+  const coldFloor = median(floor.cold);
+  const warmFloor = median(floor.warm);
+  const halves = SHARD_SIZES.flatMap((n) => {
+    const base = cells.find((c) => c.variant === 'baseline' && c.n === n);
+    if (!base) return [];
+    const cold = 0.5 * median(base.coldPerCluster);
+    const warm = 0.5 * median(base.warmPerCluster);
+    return [
+      `N = ${n}: cold ${fmt(cold, 2)} ms (the TLS alone is ${fmt(coldFloor / cold, 2)}× of it), warm ${fmt(warm, 2)} ms (${fmt(warmFloor / warm, 2)}×)`,
+    ];
+  });
+  return (
+    `The TLS alone, per cluster (bench/support/tls-floor.mjs, ${floor.node}, the same ${floor.cold.length} simulators, one ` +
+    "connection at a time, no request): a new context for the cluster's CA and a verified full handshake " +
+    `${fmt(coldFloor, 2)} ms of CPU (median), a resumed handshake under the kept context ${fmt(warmFloor, 2)} ms ` +
+    `(${floor.resumed} of ${floor.warm.length} resumed). ` +
+    (halves.length ? `The halved targets per cluster: ${halves.join('; ')}.` : '')
+  );
+}
+
 /** Shard walls at bench/fleet-check's latency: one cluster alone and each shard size, cold and warm. */
 async function measureWalls(node: string, bundle: string, dir: string) {
   const server = await startFleetServer(Math.max(...SHARD_SIZES), FLEET_LATENCY_MS, Math.max(...SHARD_SIZES));
@@ -288,6 +343,10 @@ export async function run(): Promise<Result> {
     // cluster's check alone (a shard of one, same bundle, same server), as bench/fleet-check holds the
     // CLI's check. At this bench's own LATENCY_MS the shard is CPU-bound: that is the CPU target.
     const wall = await measureWalls(node, current, dir);
+    const floor = await measureTlsFloor(node, server, maxN, dir);
+    log(
+      `  TLS floor per cluster (${floor.node}, ${floor.cold.length} clusters): cold ${fmt(median(floor.cold), 3)} ms, warm ${fmt(median(floor.warm), 3)} ms (${floor.resumed} resumed)`,
+    );
     // Where the current code's CPU goes, per cluster: profiles of a cold and a warm invocation.
     const profiles: Record<string, PackageBreakdown | undefined> = {};
     for (const n of SHARD_SIZES) {
@@ -403,6 +462,8 @@ export async function run(): Promise<Result> {
       '',
       targetsTable(targets),
       '',
+      floorLine(floor, cells),
+      '',
       'Where the current code spends each cluster’s CPU (profiles at 200 µs, source-mapped to packages; median of 2 per row; ' +
         '"waiting" is idle time, not CPU):',
       '',
@@ -418,6 +479,7 @@ export async function run(): Promise<Result> {
         cells,
         profiles,
         wall: { latencyMs: FLEET_LATENCY_MS, ...wall },
+        tlsFloor: floor,
         baselineCommit: BASELINE_COMMIT,
         event: EVENT,
         node: nodeVersion,
